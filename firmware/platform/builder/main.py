@@ -1,0 +1,86 @@
+"""SCons build script of tinyc's PlatformIO platform.
+
+The compiler is the system arm-none-eabi toolchain (Debian's gcc-arm-none-eabi), never a registry
+package, so builds work offline. CPU and FPU flags come from the project's board manifest, which
+tinyc renders from boards/<id>.toml.
+"""
+
+import shlex
+import shutil
+import sys
+
+from SCons.Script import AlwaysBuild, Builder, Default, DefaultEnvironment
+
+env = DefaultEnvironment()
+env.Replace(PROGNAME="firmware")
+board = env.BoardConfig()
+
+PREFIX = "arm-none-eabi-"
+if not shutil.which(PREFIX + "gcc"):
+    sys.stderr.write(
+        "Error: arm-none-eabi-gcc not found. Install the Debian packages gcc-arm-none-eabi and "
+        "libnewlib-arm-none-eabi (scripts/setup.sh does it).\n"
+    )
+    env.Exit(1)
+
+env.Replace(
+    AR=PREFIX + "ar", AS=PREFIX + "gcc", CC=PREFIX + "gcc", CXX=PREFIX + "g++", LINK=PREFIX + "gcc",
+    OBJCOPY=PREFIX + "objcopy", RANLIB=PREFIX + "ranlib", SIZETOOL=PREFIX + "size",
+    PROGSUFFIX=".elf",
+    SIZEPROGREGEXP=r"^(?:\.text|\.rodata|\.data|\.isr_vector|\.boot2|\.ARM\.exidx)\s+(\d+).*",
+    SIZEDATAREGEXP=r"^(?:\.data|\.bss|\.noinit|\.stack|\.arena)\s+(\d+).*",
+    SIZECHECKCMD="$SIZETOOL -A -d $SOURCES",
+    SIZEPRINTCMD="$SIZETOOL -B -d $SOURCES",
+)
+
+env.Append(BUILDERS=dict(
+    ElfToBin=Builder(action=env.VerboseAction("$OBJCOPY -O binary $SOURCES $TARGET", "Building $TARGET"),
+                     suffix=".bin"),
+    ElfToHex=Builder(action=env.VerboseAction("$OBJCOPY -O ihex $SOURCES $TARGET", "Building $TARGET"),
+                     suffix=".hex"),
+))
+
+cpu = board.get("build.cpu")
+machine = ["-mcpu=%s" % cpu, "-mthumb"]
+fpu = board.get("build.fpu", "none")
+if fpu != "none":
+    machine += ["-mfpu=%s" % fpu, "-mfloat-abi=hard"]
+else:
+    machine += ["-mfloat-abi=soft"]
+
+env.Append(
+    ASFLAGS=machine + ["-x", "assembler-with-cpp"],
+    CCFLAGS=machine + ["-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-g3"],
+    CFLAGS=["-std=c99"],
+    LINKFLAGS=machine + [
+        "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections",
+        "-Wl,-Map,${BUILD_DIR}/firmware.map", "-Wl,--print-memory-usage",
+    ],
+    LIBS=["c", "m", "gcc"],
+)
+ldscript = board.get("build.ldscript", "")
+if ldscript:
+    env.Replace(LDSCRIPT_PATH=env.subst(ldscript))
+
+elf = env.BuildProgram()
+binary = env.ElfToBin("$BUILD_DIR/${PROGNAME}", elf)
+env.Depends(binary, elf)
+
+# Upload: QEMU for emulated boards (the firmware exits through semihosting with its own code),
+# otherwise the uploader named by the board manifest; tinyc's `flash` command drives both.
+protocol = env.subst("$UPLOAD_PROTOCOL") or board.get("upload.protocol", "")
+if protocol == "qemu":
+    qemu = [
+        "qemu-system-arm", "-M", board.get("upload.qemu_machine"), "-nographic", "-monitor", "none",
+        "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,align=off,sleep=off",
+        "-serial", "stdio", "-kernel", "$SOURCE",
+    ]
+    upload = env.Alias("upload", elf, env.VerboseAction(" ".join(qemu), "Running $SOURCE in QEMU"))
+else:
+    cmd = env.subst("$UPLOADCMD")
+    if not cmd:
+        cmd = "echo 'tinyc: no uploader configured for protocol %s' && exit 1" % shlex.quote(protocol)
+    upload = env.Alias("upload", binary, env.VerboseAction(cmd, "Uploading $SOURCE"))
+AlwaysBuild(upload)
+
+Default([binary, env.Alias("checkprogsize", elf, env.VerboseAction(env.CheckUploadSize, None))])

@@ -1,0 +1,45 @@
+/* Port for Arm's CMSDK-based FPGA images as QEMU models them (mps2-an385/an386/an500,
+ * mps3-an547): CMSDK APB UART console and SysTick timing. The UART base address and the
+ * SysTick rate come from the board file through -D flags. */
+#include "tinyc_port.h"
+
+#ifndef TINYC_UART_BASE
+#error "TINYC_UART_BASE must be set from the board file"
+#endif
+#ifndef TINYC_TICK_HZ
+#error "TINYC_TICK_HZ must be set from the board file"
+#endif
+
+#define UART_DATA (*(volatile uint32_t *)(TINYC_UART_BASE + 0x00))
+#define UART_STATE (*(volatile uint32_t *)(TINYC_UART_BASE + 0x04))
+#define UART_CTRL (*(volatile uint32_t *)(TINYC_UART_BASE + 0x08))
+#define UART_BAUDDIV (*(volatile uint32_t *)(TINYC_UART_BASE + 0x10))
+#define STATE_TX_FULL 0x1u
+#define STATE_RX_FULL 0x2u
+
+void systick_start(void);
+uint64_t systick_ticks(void);
+
+void port_init(void) {
+    UART_BAUDDIV = 16; /* ignored by QEMU, must be >= 16 on the FPGA */
+    UART_CTRL = 0x3;   /* TX and RX enable */
+    systick_start();
+}
+
+void port_putc(uint8_t c) {
+    while (UART_STATE & STATE_TX_FULL) {
+    }
+    UART_DATA = c;
+}
+
+int port_getc(int32_t timeout_ms) {
+    uint64_t limit = timeout_ms < 0 ? UINT64_MAX
+                                    : systick_ticks() + (uint64_t)timeout_ms * (TINYC_TICK_HZ / 1000u);
+    while (!(UART_STATE & STATE_RX_FULL)) {
+        if (systick_ticks() > limit) return -1;
+    }
+    return (int)(UART_DATA & 0xFF);
+}
+
+uint64_t port_ticks(void) { return systick_ticks(); }
+uint32_t port_tick_hz(void) { return TINYC_TICK_HZ; }

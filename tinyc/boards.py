@@ -1,0 +1,300 @@
+"""Board definitions: one TOML file per board in boards/, validated into a frozen ``Board``.
+
+Board facts live in those files, never in code. Sizes are written with units ("320 KiB",
+"1 MiB"; KB and MB mean 1024 and 1024*1024 bytes, as in microcontroller datasheets) and
+frequencies as "216 MHz" or plain Hz, so a wrong unit is caught when the file is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tinyc import paths
+from tinyc.errors import TinycError
+
+CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
+FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16")
+REGION_KINDS = ("flash", "ram")
+KINDS = ("real", "emulated")
+_SIZE_UNITS = {"B": 1, "KIB": 1024, "KB": 1024, "K": 1024, "MIB": 1 << 20, "MB": 1 << 20, "M": 1 << 20}
+_FREQ_UNITS = {"HZ": 1, "KHZ": 1_000, "MHZ": 1_000_000, "GHZ": 1_000_000_000}
+
+
+class BoardError(TinycError):
+    pass
+
+
+@dataclass(frozen=True)
+class MemoryRegion:
+    name: str
+    kind: str  # "flash" or "ram"
+    origin: int
+    size: int
+    note: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.origin + self.size
+
+
+@dataclass(frozen=True)
+class Console:
+    uart: str
+    baud: int
+    tx_pin: str = ""
+    rx_pin: str = ""
+    base: int | None = None  # peripheral base address, where the port takes it from the board file
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Upload:
+    platformio_board: str  # the stock PlatformIO board id, for users with internet
+    protocol: str  # stlink, bossac, uf2, cmsis-dap, qemu
+    offset: int = 0  # where the application starts (after a bootloader)
+
+
+@dataclass(frozen=True)
+class Emulation:
+    qemu_machine: str | None  # the QEMU machine that runs this board's firmware, or None
+    stand_in: bool  # True when qemu_machine is a different chip with the same core
+    renode_platform: str | None = None
+    qemu_memory: tuple[MemoryRegion, ...] = ()  # the emulator's map, when it differs from the chip
+    systick_hz: int | None = None  # SysTick clock under emulation
+
+
+@dataclass(frozen=True)
+class Board:
+    id: str
+    name: str
+    vendor: str
+    mcu: str
+    family: str  # firmware port family (firmware/ports/<family>)
+    kind: str
+    core: str
+    fpu: str
+    dsp: bool
+    helium: bool
+    clock_hz: int
+    flash: int
+    sram: int
+    memory_source: str
+    regions: tuple[MemoryRegion, ...]
+    console: Console
+    upload: Upload
+    emulation: Emulation
+    path: Path = field(compare=False)
+    notes: str = ""
+
+    @property
+    def flash_regions(self) -> tuple[MemoryRegion, ...]:
+        return tuple(r for r in self.regions if r.kind == "flash")
+
+    @property
+    def ram_regions(self) -> tuple[MemoryRegion, ...]:
+        return tuple(r for r in self.regions if r.kind == "ram")
+
+    @property
+    def main_ram(self) -> MemoryRegion:
+        """The RAM region that holds the arena: the largest one (ties: the first listed)."""
+        return max(self.ram_regions, key=lambda r: r.size)
+
+    @property
+    def emulator(self) -> str:
+        e = self.emulation
+        if not e.qemu_machine:
+            return "none"
+        return f"{e.qemu_machine} (stand-in)" if e.stand_in else e.qemu_machine
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+
+def parse_size(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise BoardError(f"{where}: size must be positive, got {value}")
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*", value)
+        if m and m.group(2).upper() in _SIZE_UNITS:
+            n = float(m.group(1)) * _SIZE_UNITS[m.group(2).upper()]
+            if n == int(n) and n > 0:
+                return int(n)
+    raise BoardError(
+        f"{where}: {value!r} is not a size; write bytes as an integer or a number with a unit "
+        f"(B, KiB, MiB; KB/MB mean KiB/MiB), e.g. \"320 KiB\""
+    )
+
+
+def parse_freq(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*", value)
+        if m and m.group(2).upper() in _FREQ_UNITS:
+            n = float(m.group(1)) * _FREQ_UNITS[m.group(2).upper()]
+            if n == int(n) and n > 0:
+                return int(n)
+    raise BoardError(f"{where}: {value!r} is not a frequency; write Hz as an integer or e.g. \"216 MHz\"")
+
+
+class _Reader:
+    """Typed access to one TOML table, with errors that name the file and the field."""
+
+    def __init__(self, path: Path, table: dict, prefix: str = ""):
+        self.path, self.table, self.prefix = path, table, prefix
+
+    def _where(self, key: str) -> str:
+        return f"{self.path}: field '{self.prefix}{key}'"
+
+    def get(self, key: str, typ: type | tuple, default: Any = ..., choices: tuple | None = None) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise BoardError(f"{self._where(key)} is missing; add it (see boards/README.md)")
+            return default
+        value = self.table[key]
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+            raise BoardError(f"{self._where(key)} must be {names}, got {value!r}")
+        if choices is not None and value not in choices:
+            raise BoardError(f"{self._where(key)}: unknown value {value!r}; expected one of {', '.join(choices)}")
+        return value
+
+    def size(self, key: str) -> int:
+        return parse_size(self.get(key, (int, str)), self._where(key))
+
+    def sub(self, key: str, required: bool = True) -> "_Reader":
+        t = self.get(key, dict) if required else self.get(key, dict, {})
+        return _Reader(self.path, t, f"{self.prefix}{key}.")
+
+    def subs(self, key: str, required: bool = True) -> list["_Reader"]:
+        items = self.get(key, list) if required else self.get(key, list, [])
+        out = []
+        for i, t in enumerate(items):
+            if not isinstance(t, dict):
+                raise BoardError(f"{self._where(key)}[{i}] must be a table")
+            out.append(_Reader(self.path, t, f"{self.prefix}{key}[{i}]."))
+        return out
+
+    def unknown(self, known: set[str]) -> None:
+        extra = sorted(set(self.table) - known)
+        if extra:
+            raise BoardError(f"{self._where(extra[0])} is not a known field; check its spelling")
+
+
+def _regions(readers: list[_Reader]) -> tuple[MemoryRegion, ...]:
+    regions = []
+    for r in readers:
+        r.unknown({"name", "kind", "origin", "size", "note"})
+        regions.append(MemoryRegion(
+            name=r.get("name", str), kind=r.get("kind", str, choices=REGION_KINDS),
+            origin=r.get("origin", int), size=r.size("size"), note=r.get("note", str, ""),
+        ))
+    return tuple(regions)
+
+
+def load_board(path: Path) -> Board:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise BoardError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BoardError(f"{path}: cannot read board file ({exc})") from None
+    top = _Reader(path, data)
+    top.unknown({"id", "name", "vendor", "mcu", "family", "kind", "notes", "cpu", "memory", "console",
+                 "upload", "emulation"})
+    cpu, mem, con, up, emu = top.sub("cpu"), top.sub("memory"), top.sub("console"), top.sub("upload"), top.sub("emulation")
+    cpu.unknown({"core", "fpu", "dsp", "helium", "clock"})
+    mem.unknown({"flash", "sram", "source", "regions"})
+    con.unknown({"uart", "baud", "tx_pin", "rx_pin", "base", "note"})
+    up.unknown({"platformio_board", "protocol", "offset"})
+    emu.unknown({"qemu_machine", "stand_in", "renode_platform", "memory", "systick_clock"})
+
+    board_id = top.get("id", str)
+    if board_id != path.stem:
+        raise BoardError(f"{path}: field 'id' is {board_id!r} but the file is named {path.name}; make them match")
+    core = cpu.get("core", str, choices=CORES)
+    fpu = cpu.get("fpu", str, choices=FPUS)
+    helium = cpu.get("helium", bool)
+    if helium and core != "cortex-m55":
+        raise BoardError(f"{path}: field 'cpu.helium' is true but {core} has no Helium (MVE); set it to false")
+    dsp = cpu.get("dsp", bool)
+    if dsp and core in ("cortex-m0", "cortex-m0plus", "cortex-m3"):
+        raise BoardError(f"{path}: field 'cpu.dsp' is true but {core} has no DSP extension; set it to false")
+
+    regions = _regions(mem.subs("regions"))
+    flash, sram = mem.size("flash"), mem.size("sram")
+    for kind, total in (("flash", flash), ("ram", sram)):
+        listed = sum(r.size for r in regions if r.kind == kind)
+        if not any(r.kind == kind for r in regions):
+            raise BoardError(f"{path}: field 'memory.regions' has no {kind} region; add one")
+        if listed != total:
+            name = "flash" if kind == "flash" else "sram"
+            raise BoardError(f"{path}: field 'memory.{name}' is {total} B but its {kind} regions add up to "
+                             f"{listed} B; make them agree")
+
+    qemu = emu.get("qemu_machine", str, "") or None
+    emu_regions = _regions(emu.subs("memory", required=False))
+    systick = emu.get("systick_clock", (int, str), None)
+    return Board(
+        id=board_id, name=top.get("name", str), vendor=top.get("vendor", str), mcu=top.get("mcu", str),
+        family=top.get("family", str), kind=top.get("kind", str, choices=KINDS),
+        core=core, fpu=fpu, dsp=dsp, helium=helium,
+        clock_hz=parse_freq(cpu.get("clock", (int, str)), f"{path}: field 'cpu.clock'"),
+        flash=flash, sram=sram, memory_source=mem.get("source", str), regions=regions,
+        console=Console(uart=con.get("uart", str), baud=con.get("baud", int), tx_pin=con.get("tx_pin", str, ""),
+                        rx_pin=con.get("rx_pin", str, ""), base=con.get("base", int, None),
+                        note=con.get("note", str, "")),
+        upload=Upload(platformio_board=up.get("platformio_board", str, ""), protocol=up.get("protocol", str),
+                      offset=up.get("offset", int, 0)),
+        emulation=Emulation(
+            qemu_machine=qemu, stand_in=emu.get("stand_in", bool, False),
+            renode_platform=emu.get("renode_platform", str, "") or None, qemu_memory=emu_regions,
+            systick_hz=parse_freq(systick, f"{path}: field 'emulation.systick_clock'") if systick else None,
+        ),
+        path=path, notes=top.get("notes", str, ""),
+    )
+
+
+@cache
+def _load_all(directory: Path) -> dict[str, Board]:
+    boards = {}
+    for p in sorted(directory.glob("*.toml")):
+        b = load_board(p)
+        boards[b.id] = b
+    for b in boards.values():
+        q = b.emulation.qemu_machine
+        if b.emulation.stand_in and q and q not in {x.id for x in boards.values() if x.kind == "emulated"}:
+            raise BoardError(f"{b.path}: field 'emulation.qemu_machine' names stand-in {q!r}, "
+                             f"which has no board file; add boards/{q}.toml or fix the name")
+    return boards
+
+
+def all_boards(directory: Path | None = None) -> dict[str, Board]:
+    return _load_all(Path(directory or paths.boards_dir()))
+
+
+def get_board(board_id: str, directory: Path | None = None) -> Board:
+    boards = all_boards(directory)
+    if board_id not in boards:
+        raise BoardError(f"unknown board {board_id!r}; run 'tinyc boards' to list them "
+                         f"(known: {', '.join(sorted(boards))})")
+    return boards[board_id]
+
+
+def emulation_target(board: Board) -> Board:
+    """The board whose QEMU machine runs ``board``'s firmware (itself, or its stand-in)."""
+    q = board.emulation.qemu_machine
+    if not q:
+        raise BoardError(f"board {board.id!r} has no emulator; use a board with one (see 'tinyc boards')")
+    return board if not board.emulation.stand_in else get_board(q, board.path.parent)

@@ -1,0 +1,1 @@
+"""Build, flash and run firmware: PlatformIO, emulators, serial links."""

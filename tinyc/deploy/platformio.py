@@ -1,0 +1,48 @@
+"""Build and upload through PlatformIO, offline, with tinyc's own platform."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyc.deploy import piocore
+from tinyc.deploy.project import GeneratedProject
+from tinyc.errors import TinycError
+
+
+@dataclass(frozen=True)
+class Firmware:
+    project: GeneratedProject
+    elf: Path
+    log: str
+
+    def to_json(self) -> dict:
+        return {"elf": str(self.elf), "project": self.project.to_json()}
+
+
+class BuildError(TinycError):
+    pass
+
+
+def pio_command() -> list[str]:
+    return [sys.executable, "-m", "platformio"]
+
+
+def build(project: GeneratedProject, verbose: bool = False) -> Firmware:
+    piocore.ensure()
+    cmd = pio_command() + ["run", "-d", str(project.path), "-e", project.env_name]
+    proc = subprocess.run(cmd, env=piocore.environment(), capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        overflow = re.search(r"region [`']?(\w+)'? overflowed by (\d+) bytes", log)
+        if overflow:
+            raise BuildError(f"{project.path}: the firmware does not fit {project.board.id}: region "
+                             f"{overflow.group(1)} overflowed by {overflow.group(2)} bytes at link time")
+        tail = "\n".join(log.strip().splitlines()[-15:])
+        raise BuildError(f"{project.path}: PlatformIO build failed (run 'pio run -d {project.path}' "
+                         f"to see it all):\n{tail}")
+    elf = project.path / ".pio" / "build" / project.env_name / "firmware.elf"
+    return Firmware(project, elf, log)

@@ -1,0 +1,140 @@
+"""Render a complete, self-contained PlatformIO project for one board.
+
+The project holds everything it needs (sources copied from firmware/, a board manifest and a
+linker script rendered from boards/<id>.toml), so it builds with `pio run` on its own and can be
+handed to someone else. A real board can be built to run on its emulated stand-in: then the
+CPU/FPU flags and memory sizes are the real board's and the origins, console and timer are the
+stand-in's.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinyc import paths
+from tinyc.boards import Board, MemoryRegion, emulation_target
+from tinyc.errors import NotImplementedYet, TinycError
+from tinyc.render import render
+
+# Port families with a firmware port in firmware/ports/<family>/.
+DEFAULT_STACK = 4096
+
+
+@dataclass(frozen=True)
+class GeneratedProject:
+    path: Path
+    board: Board  # whose limits and CPU flags the build uses
+    run_board: Board  # whose port and memory map it runs on (board itself, or its emulated stand-in)
+    env_name: str
+    flash: MemoryRegion
+    ram: MemoryRegion
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def emulated(self) -> bool:
+        return self.run_board.kind == "emulated"
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "board": self.board.id, "run_board": self.run_board.id,
+                "env": self.env_name, "flash": vars(self.flash), "ram": vars(self.ram),
+                "sources": list(self.sources)}
+
+
+def contiguous_ram(regions: tuple[MemoryRegion, ...]) -> MemoryRegion:
+    """The largest run of back-to-back RAM regions (e.g. F746 DTCM+SRAM1+SRAM2 = 320 KiB)."""
+    rams = sorted((r for r in regions if r.kind == "ram"), key=lambda r: r.origin)
+    best: MemoryRegion | None = None
+    run: list[MemoryRegion] = []
+    for r in rams:
+        if run and run[-1].end != r.origin:
+            run = []
+        run.append(r)
+        merged = MemoryRegion("+".join(x.name for x in run), "ram", run[0].origin, run[-1].end - run[0].origin)
+        if best is None or merged.size > best.size:
+            best = merged
+    if best is None:
+        raise TinycError("board has no RAM region")
+    return best
+
+
+def link_memory(board: Board, run_board: Board) -> tuple[MemoryRegion, MemoryRegion]:
+    """FLASH and RAM for the linker: the board's sizes at the runner's addresses."""
+    own = board.emulation.qemu_memory if board is run_board and board.emulation.qemu_memory else board.regions
+    flash = next(r for r in own if r.kind == "flash")
+    ram = contiguous_ram(own)
+    if run_board is board:
+        return flash, ram
+    run_regions = run_board.emulation.qemu_memory or run_board.regions
+    run_flash = next(r for r in run_regions if r.kind == "flash")
+    run_ram = contiguous_ram(run_regions)
+    return (
+        MemoryRegion(f"{flash.name} of {board.id}", "flash", run_flash.origin, min(flash.size, run_flash.size)),
+        MemoryRegion(f"{ram.name} of {board.id}", "ram", run_ram.origin, min(ram.size, run_ram.size)),
+    )
+
+
+def port_sources(family: str) -> list[Path]:
+    port_dir = paths.firmware_dir() / "ports" / family
+    if not port_dir.is_dir():
+        raise NotImplementedYet(f"no firmware port for the {family!r} MCU family yet "
+                                f"(firmware/ports/{family}/ does not exist); pick a board with a port")
+    common = paths.firmware_dir() / "ports" / "cortex-m"
+    return sorted(common.glob("*.c")) + sorted(port_dir.glob("*.c"))
+
+
+def port_defines(board: Board, run_board: Board) -> dict[str, str]:
+    d = {"TINYC_BOARD_ID": f'\\"{board.id}\\"', "TINYC_BAUD": f"{run_board.console.baud}u"}
+    if run_board.console.base is not None:
+        d["TINYC_UART_BASE"] = f"0x{run_board.console.base:08X}u"
+    if run_board.kind == "emulated":
+        if run_board.emulation.systick_hz is None:
+            raise NotImplementedYet(f"{run_board.path}: no emulation.systick_clock; timing on {run_board.id} "
+                                    f"is not supported yet")
+        d["TINYC_TICK_HZ"] = f"{run_board.emulation.systick_hz}u"
+        d["TINYC_EMULATED"] = "1"
+    else:
+        d["TINYC_NO_SEMIHOSTING"] = "1"
+    return d
+
+
+def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emulate: bool,
+                   include_dirs: list[Path] = (), extra_defines: dict[str, str] | None = None,
+                   stack_size: int = DEFAULT_STACK, opt: str = "-O2") -> GeneratedProject:
+    """Write the project into ``out_dir`` (which must not exist or be empty) and describe it."""
+    run_board = emulation_target(board) if emulate else board
+    flash, ram = link_memory(board, run_board)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src, inc = out_dir / "src", out_dir / "include"
+    src.mkdir(exist_ok=True)
+    inc.mkdir(exist_ok=True)
+    (out_dir / "boards").mkdir(exist_ok=True)
+
+    copied = []
+    for f in port_sources(run_board.family):
+        dst = src / "port" / f"{f.parent.name}_{f.name}"
+        dst.parent.mkdir(exist_ok=True)
+        shutil.copy2(f, dst)
+        copied.append(str(dst.relative_to(out_dir)))
+    for f in app_sources:
+        shutil.copy2(f, src / f.name)
+        copied.append(f"src/{f.name}")
+    for d in [paths.firmware_dir() / "include", *include_dirs]:
+        for h in sorted(Path(d).glob("*.h")):
+            shutil.copy2(h, inc / h.name)
+
+    env_name = board.id.replace("-", "_") + ("_on_" + run_board.id.replace("-", "_") if run_board is not board else "")
+    pio_board = "tinyc_" + board.id.replace("-", "_")
+    upload_protocol = "qemu" if run_board.kind == "emulated" else board.upload.protocol
+    defines = port_defines(board, run_board) | (extra_defines or {})
+    build_flags = [opt, *(f"-D{k}={v}" for k, v in defines.items())]
+    ctx = dict(board=board, run_board=run_board, flash=flash, ram=ram, env_name=env_name,
+               pio_board=pio_board, platform_dir=(paths.firmware_dir() / "platform").resolve(),
+               build_flags=build_flags, upload_protocol=upload_protocol, stack_size=stack_size,
+               boot_block=False)
+    (out_dir / "platformio.ini").write_text(render("project/platformio.ini.j2", **ctx))
+    (out_dir / "boards" / f"{pio_board}.json").write_text(render("project/board.json.j2", **ctx))
+    (out_dir / "linker.ld").write_text(render("project/linker.ld.j2", **ctx))
+    return GeneratedProject(out_dir, board, run_board, env_name, flash, ram, tuple(copied))
