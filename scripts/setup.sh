@@ -34,8 +34,11 @@ fi
 want=$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)
 if [ "$(cat "$VENV/.tinyc-installed" 2>/dev/null)" != "$want" ]; then
   echo "tinyc setup: installing the Python stack into $VENV (about a minute)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade "pip==25.3"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"
+  # (grep drops pip's notes about this machine's unused local index folders)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade "pip==25.3" \
+    2> >(grep -v "^WARNING: Location 'file://" >&2)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]" \
+    2> >(grep -v "^WARNING: Location 'file://" >&2)
   echo "$want" >"$VENV/.tinyc-installed"
 fi
 

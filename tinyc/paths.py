@@ -26,15 +26,14 @@ def templates_dir() -> Path:
 
 
 def boards_dir() -> Path:
-    return _root() / "boards"
+    """TINYC_BOARDS_DIR points tinyc at a folder of your own board files."""
+    override = os.environ.get("TINYC_BOARDS_DIR")
+    return Path(override) if override else _root() / "boards"
 
 
 def firmware_dir() -> Path:
     return _root() / "firmware"
 
-
-def examples_dir() -> Path:
-    return _root() / "examples"
 
 
 def cache_dir() -> Path:

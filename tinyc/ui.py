@@ -16,7 +16,9 @@ class Output:
     json: bool = False
 
     def __post_init__(self) -> None:
-        self.console = Console(highlight=False, soft_wrap=False)
+        # Piped output (logs, CI) gets a wide virtual terminal so tables are not cut to 80 columns.
+        width = None if sys.stdout.isatty() else 160
+        self.console = Console(highlight=False, soft_wrap=False, width=width)
         self.err = Console(stderr=True, highlight=False)
 
     def print(self, *objects: Any, **kw: Any) -> None:

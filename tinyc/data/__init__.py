@@ -1,0 +1,1 @@
+"""Package data (templates, boards, firmware) when tinyc is installed from a wheel."""
