@@ -21,6 +21,13 @@ void port_puts(const char *s);
 uint64_t port_ticks(void);
 uint32_t port_tick_hz(void);
 
+/* One measured span, e.g. an inference. port_span_begin() restarts the timer, so under an
+ * emulator the tick phase is the same at every start and a span is exactly repeatable whatever
+ * happened before it (host I/O moves QEMU's virtual clock by a varying amount); port_span_end()
+ * returns the ticks since. On silicon with DWT->CYCCNT the span is counted in core cycles. */
+void port_span_begin(void);
+uint64_t port_span_end(void);
+
 /* Stop: under an emulator, leave it with this exit code; on silicon, halt. */
 void port_exit(int code) __attribute__((noreturn));
 

@@ -85,7 +85,8 @@ def port_sources(family: str) -> list[Path]:
 
 
 def port_defines(board: Board, run_board: Board) -> dict[str, str]:
-    d = {"TINYC_BOARD_ID": f'\\"{board.id}\\"', "TINYC_BAUD": f"{run_board.console.baud}u"}
+    d = {"TINYC_BOARD_ID": f'\\"{board.id}\\"', "TINYC_BAUD": f"{run_board.console.baud}u",
+         "TINYC_CLOCK_HZ": f"{board.clock_hz}u"}
     if run_board.console.base is not None:
         d["TINYC_UART_BASE"] = f"0x{run_board.console.base:08X}u"
     if run_board.kind == "emulated":
@@ -118,6 +119,10 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
         dst.parent.mkdir(exist_ok=True)
         shutil.copy2(f, dst)
         copied.append(str(dst.relative_to(out_dir)))
+    names = [Path(f).name for f in app_sources]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise TinycError(f"two application sources are both named {clash[0]}; rename one")
     for f in app_sources:
         shutil.copy2(f, src / f.name)
         copied.append(f"src/{f.name}")
@@ -138,3 +143,25 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
     (out_dir / "boards" / f"{pio_board}.json").write_text(render("project/board.json.j2", **ctx))
     (out_dir / "linker.ld").write_text(render("project/linker.ld.j2", **ctx))
     return GeneratedProject(out_dir, board, run_board, env_name, flash, ram, tuple(copied))
+
+
+def harness_main() -> Path:
+    return paths.firmware_dir() / "apps" / "harness" / "main.c"
+
+
+def render_harness_project(out_dir: Path, board: Board, model_sources: list[Path], model_include_dirs: list[Path],
+                           input_bytes: int, *, emulate: bool, test_hooks: bool = False,
+                           stack_size: int = DEFAULT_STACK, opt: str = "-O2") -> GeneratedProject:
+    """The firmware that serves a model over the serial link (firmware/apps/harness/main.c).
+
+    ``input_bytes`` (all inputs together) sizes the harness's staging copy of the input, which
+    refills the model's input before every timed run. ``test_hooks`` builds in the test-only
+    fault injection (boot noise, a late start, TEST hang/fault/exit); never for a real result.
+    """
+    if input_bytes <= 0:
+        raise TinycError(f"the model's inputs take {input_bytes} bytes; a model needs at least one input")
+    defines = {"TINYC_HARNESS_STAGING_BYTES": f"{input_bytes}u"}
+    if test_hooks:
+        defines["TINYC_HARNESS_TEST_HOOKS"] = "1"
+    return render_project(out_dir, board, [harness_main(), *model_sources], emulate=emulate,
+                          include_dirs=model_include_dirs, extra_defines=defines, stack_size=stack_size, opt=opt)

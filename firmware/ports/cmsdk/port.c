@@ -19,6 +19,8 @@
 
 void systick_start(void);
 uint64_t systick_ticks(void);
+void systick_span_begin(void);
+uint64_t systick_span_end(void);
 
 void port_init(void) {
     UART_BAUDDIV = 16; /* ignored by QEMU, must be >= 16 on the FPGA */
@@ -42,4 +44,6 @@ int port_getc(int32_t timeout_ms) {
 }
 
 uint64_t port_ticks(void) { return systick_ticks(); }
+void port_span_begin(void) { systick_span_begin(); }
+uint64_t port_span_end(void) { return systick_span_end(); }
 uint32_t port_tick_hz(void) { return TINYC_TICK_HZ; }

@@ -59,6 +59,11 @@ uint64_t port_ticks(void) {
 
 uint32_t port_tick_hz(void) { return HSI_HZ; }
 
+/* A span counts core cycles from zero; 2^32 cycles (about 20 s at 216 MHz) is the longest. */
+static uint32_t span_start;
+void port_span_begin(void) { span_start = DWT_CYCCNT; }
+uint64_t port_span_end(void) { return (uint32_t)(DWT_CYCCNT - span_start); }
+
 int port_getc(int32_t timeout_ms) {
     uint64_t limit = timeout_ms < 0 ? UINT64_MAX : port_ticks() + (uint64_t)timeout_ms * (HSI_HZ / 1000u);
     while (!(USART_ISR & (1u << 5))) { /* RXNE */
