@@ -1,0 +1,366 @@
+"""Tensor lifetimes and arena plans: a TFLM-equivalent greedy plan, and tinyc's improved plan.
+
+The TFLM-equivalent plan follows TFLite Micro's GreedyMemoryPlanner as its recorded "arena head":
+every non-constant tensor (and every scratch buffer a reference kernel requests) is a buffer with a
+size rounded up to 16 bytes and a lifetime [first op that writes it, last op that reads it]; graph
+inputs live from op 0, graph outputs to the last op. Buffers are placed largest first (ties: the
+last-added buffer first, as TFLM sorts them) at the lowest offset that does not overlap any placed
+buffer alive at the same time.
+
+The improved plan (what tinyc's runtime uses) reads the op-rule table in ``tinyc.model.ops``: view ops
+(RESHAPE) share their input's bytes, declared in-place kernels overwrite their input, several
+placement orders are tried, and on branching graphs other valid execution orders are searched. It
+keeps the TFLM-equivalent plan as a candidate, so it is never larger.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+from tinyc.model import ops as opsmod
+from tinyc.model.graph import Graph
+
+__all__ = ["ALIGNMENT", "Buffer", "MemoryPlan", "buffers", "plan_tflm", "plan_improved", "validate",
+           "execution_orders"]
+
+ALIGNMENT = 16  # TFLM's MicroArenaBufferAlignment()
+
+
+def align(n: int, a: int = ALIGNMENT) -> int:
+    return (n + a - 1) // a * a
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One arena allocation: a tensor (with any tensors aliased onto it) or a kernel scratch buffer."""
+
+    id: int
+    kind: str  # "tensor" or "scratch"
+    tensor: int | None  # tensor index (kind == "tensor")
+    op: int | None  # op index that requests it (kind == "scratch")
+    nbytes: int  # unaligned bytes
+    size: int  # bytes reserved (aligned)
+    first: int  # first step alive (position in the execution order)
+    last: int  # last step alive
+    offset: int = -1
+    aliases: tuple[int, ...] = ()  # other tensors that share these bytes (views, in-place outputs)
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+    def overlaps_in_time(self, other: "Buffer") -> bool:
+        return not (self.last < other.first or other.last < self.first)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "tensor": self.tensor, "op": self.op, "nbytes": self.nbytes,
+                "size": self.size, "first": self.first, "last": self.last, "offset": self.offset,
+                "aliases": list(self.aliases)}
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    strategy: str  # "tflm" or "improved"
+    arena_size: int  # bytes of the planned (non-persistent) arena
+    buffers: tuple[Buffer, ...]
+    order: tuple[int, ...]  # op indices in the order the runtime must execute them
+    alignment: int = ALIGNMENT
+    peak_step: int = 0  # step (position in ``order``) where the live bytes peak
+    peak_live_bytes: int = 0
+    detail: str = ""  # how the plan was found
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def peak_op(self) -> int | None:
+        return self.order[self.peak_step] if self.order else None
+
+    def offset_of(self, tensor: int) -> int | None:
+        """Arena offset of a tensor (aliases included); None when not in the arena (constant/unused)."""
+        for b in self.buffers:
+            if b.kind == "tensor" and (b.tensor == tensor or tensor in b.aliases):
+                return b.offset
+        return None
+
+    def tensor_offsets(self) -> dict[int, int]:
+        out = {}
+        for b in self.buffers:
+            if b.kind == "tensor":
+                out[b.tensor] = b.offset
+                for a in b.aliases:
+                    out[a] = b.offset
+        return out
+
+    def scratch(self) -> list[Buffer]:
+        return [b for b in self.buffers if b.kind == "scratch"]
+
+    def live_at(self, step: int) -> list[Buffer]:
+        return [b for b in self.buffers if b.first <= step <= b.last]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"strategy": self.strategy, "arena_size": self.arena_size, "alignment": self.alignment,
+                "order": list(self.order), "peak_op": self.peak_op, "peak_live_bytes": self.peak_live_bytes,
+                "detail": self.detail, "notes": list(self.notes),
+                "buffers": [b.to_json() for b in self.buffers]}
+
+
+# --- lifetimes ---------------------------------------------------------------------------------------
+
+def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bool = False,
+            inplace: bool = False, rules: dict[str, opsmod.OpRule] | None = None) -> list[Buffer]:
+    """The arena buffers of ``graph`` executed in ``order`` (default: file order), unplaced.
+
+    With ``alias_views``/``inplace`` the op-rule table decides which outputs share their input's bytes.
+    """
+    rules = opsmod.OP_RULES if rules is None else rules
+    order = tuple(range(len(graph.operators))) if order is None else tuple(order)
+    n = len(order)
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for t in graph.inputs:
+        if t >= 0 and not graph.tensor(t).is_constant:
+            first[t] = 0
+            last.setdefault(t, 0)
+    for step, oi in enumerate(order):
+        op = graph.operators[oi]
+        for t in op.inputs:
+            if t >= 0 and not graph.tensor(t).is_constant:
+                last[t] = step
+                first.setdefault(t, step)  # a tensor read but never written: treat as created here
+        for t in op.outputs:
+            if t >= 0 and not graph.tensor(t).is_constant:
+                first.setdefault(t, step)
+                last[t] = max(last.get(t, step), step)
+    for t in graph.outputs:
+        if t >= 0 and t in first:
+            last[t] = n - 1
+
+    # union-find of tensors that share bytes
+    parent: dict[int, int] = {}
+
+    def root(t: int) -> int:
+        while parent.get(t, t) != t:
+            t = parent[t]
+        return t
+
+    if alias_views or inplace:
+        for step, oi in enumerate(order):
+            op = graph.operators[oi]
+            rule = rules.get(op.op)
+            if rule is None or not op.outputs:
+                continue
+            src = None
+            if alias_views and rule.view:
+                src = op.inputs[0] if op.inputs else None
+            elif inplace and rule.inplace_input is not None and rule.inplace_input < len(op.inputs):
+                cand = op.inputs[rule.inplace_input]
+                # in place only when this op is the input's last reader and the input is not a graph output
+                if cand >= 0 and last.get(root(cand)) == step and cand not in graph.outputs \
+                        and _members_last(root(cand), parent, last) == step:
+                    src = cand
+            out = op.outputs[0]
+            if src is None or src < 0 or out < 0 or out not in first or src not in first:
+                continue
+            a, b = graph.tensor(src), graph.tensor(out)
+            if rule.view and alias_views:
+                if b.nbytes != a.nbytes:
+                    continue
+            elif b.nbytes > a.nbytes:
+                continue
+            parent[out] = root(src)
+
+    groups: dict[int, list[int]] = {}
+    for t in first:
+        groups.setdefault(root(t), []).append(t)
+
+    out_buffers: list[Buffer] = []
+    for r in sorted(groups):
+        members = sorted(groups[r])
+        nbytes = max(graph.tensor(t).nbytes for t in members)
+        if nbytes == 0:
+            continue
+        out_buffers.append(Buffer(
+            id=len(out_buffers), kind="tensor", tensor=r, op=None, nbytes=nbytes, size=align(nbytes),
+            first=min(first[t] for t in members), last=max(last[t] for t in members),
+            aliases=tuple(t for t in members if t != r)))
+    for step, oi in enumerate(order):
+        for nb in opsmod.scratch_bytes(graph, graph.operators[oi]):
+            if nb > 0:
+                out_buffers.append(Buffer(id=len(out_buffers), kind="scratch", tensor=None, op=oi, nbytes=nb,
+                                          size=align(nb), first=step, last=step))
+    return out_buffers
+
+
+def _members_last(r: int, parent: dict[int, int], last: dict[int, int]) -> int:
+    """Last use over every tensor already merged into group ``r``."""
+    def root(t):
+        while parent.get(t, t) != t:
+            t = parent[t]
+        return t
+    return max([last[t] for t in last if root(t) == r] or [-1])
+
+
+# --- placement ---------------------------------------------------------------------------------------
+
+def _place_greedy(bufs: list[Buffer], key) -> list[Buffer]:
+    """TFLM-style first fit: place buffers in ``key`` order at the lowest offset free for their lifetime."""
+    ordered = sorted(range(len(bufs)), key=lambda i: key(bufs[i], i))
+    placed: list[Buffer] = []
+    result: dict[int, Buffer] = {}
+    for i in ordered:
+        b = bufs[i]
+        candidate = 0
+        for p in sorted((p for p in placed if p.overlaps_in_time(b)), key=lambda p: p.offset):
+            if p.offset - candidate >= b.size:
+                break
+            candidate = max(candidate, p.end)
+        pb = replace(b, offset=candidate)
+        placed.append(pb)
+        result[i] = pb
+    return [result[i] for i in range(len(bufs))]
+
+
+def _place_best_fit(bufs: list[Buffer], key) -> list[Buffer]:
+    """Like greedy, but each buffer takes the smallest gap that fits (ties: lowest offset)."""
+    ordered = sorted(range(len(bufs)), key=lambda i: key(bufs[i], i))
+    placed: list[Buffer] = []
+    result: dict[int, Buffer] = {}
+    for i in ordered:
+        b = bufs[i]
+        gaps = []
+        candidate = 0
+        for p in sorted((p for p in placed if p.overlaps_in_time(b)), key=lambda p: p.offset):
+            if p.offset - candidate >= b.size:
+                gaps.append((p.offset - candidate, candidate))
+            candidate = max(candidate, p.end)
+        offset = min(gaps)[1] if gaps else candidate
+        pb = replace(b, offset=offset)
+        placed.append(pb)
+        result[i] = pb
+    return [result[i] for i in range(len(bufs))]
+
+
+def _tflm_key(b: Buffer, i: int):
+    # TFLM fills its sort array from the tail, then bubble-sorts by size (stable): ties go last-added first
+    return (-b.size, -i)
+
+
+_KEYS = {
+    "size": _tflm_key,
+    "size*lifetime": lambda b, i: (-(b.size * (b.last - b.first + 1)), -b.size, i),
+    "lifetime": lambda b, i: (-(b.last - b.first), -b.size, i),
+    "first-use": lambda b, i: (b.first, -b.size, i),
+}
+
+
+def _arena(bufs: list[Buffer]) -> int:
+    return max((b.end for b in bufs), default=0)
+
+
+def _peak(bufs: list[Buffer], n_steps: int) -> tuple[int, int]:
+    best = (0, 0)
+    for s in range(max(n_steps, 1)):
+        live = sum(b.size for b in bufs if b.first <= s <= b.last)
+        if live > best[1]:
+            best = (s, live)
+    return best
+
+
+def _make(strategy: str, bufs: list[Buffer], order: tuple[int, ...], detail: str,
+          notes: tuple[str, ...] = ()) -> MemoryPlan:
+    step, live = _peak(bufs, len(order))
+    return MemoryPlan(strategy=strategy, arena_size=_arena(bufs), buffers=tuple(bufs), order=order,
+                      peak_step=step, peak_live_bytes=live, detail=detail, notes=notes)
+
+
+def plan_tflm(graph: Graph) -> MemoryPlan:
+    """The plan TFLite Micro's GreedyMemoryPlanner makes (its recorded arena head)."""
+    order = tuple(range(len(graph.operators)))
+    bufs = _place_greedy(buffers(graph, order), _tflm_key)
+    return _make("tflm", bufs, order, "TFLM GreedyMemoryPlanner: largest first, first fit, file order")
+
+
+# --- execution orders --------------------------------------------------------------------------------
+
+def _deps(graph: Graph) -> list[set[int]]:
+    prod = {t: op.index for op in graph.operators for t in op.outputs if t >= 0}
+    return [{prod[t] for t in op.inputs if t in prod} for op in graph.operators]
+
+
+def execution_orders(graph: Graph, limit: int = 64) -> list[tuple[int, ...]]:
+    """Up to ``limit`` valid topological orders, the file order first. Chains have exactly one."""
+    n = len(graph.operators)
+    deps = _deps(graph)
+    file_order = tuple(range(n))
+    orders = [file_order]
+    users = [set() for _ in range(n)]
+    for i, d in enumerate(deps):
+        for j in d:
+            users[j].add(i)
+    if n > 400:
+        return orders
+
+    def rec(prefix: list[int], done: set[int], ready: list[int]):
+        if len(orders) >= limit:
+            return
+        if len(prefix) == n:
+            t = tuple(prefix)
+            if t != file_order:
+                orders.append(t)
+            return
+        if len(ready) == 1:  # no choice: follow the chain without branching the search
+            choice = [ready[0]]
+        else:
+            choice = sorted(ready)
+        for op in choice:
+            nd = done | {op}
+            nr = [r for r in ready if r != op] + [u for u in sorted(users[op])
+                                                  if u not in nd and deps[u] <= nd]
+            rec(prefix + [op], nd, nr)
+            if len(orders) >= limit:
+                return
+
+    rec([], set(), [i for i in range(n) if not deps[i]])
+    return orders
+
+
+def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
+                  order_limit: int = 64) -> MemoryPlan:
+    """tinyc's plan: aliasing views, declared in-place kernels, several placements, order search."""
+    rules = opsmod.OP_RULES if rules is None else rules
+    baseline = plan_tflm(graph)
+    best: MemoryPlan | None = None
+    candidates = 0
+    for order in execution_orders(graph, order_limit):
+        bufs = buffers(graph, order, alias_views=True, inplace=True, rules=rules)
+        for kname, key in _KEYS.items():
+            for pname, placer in (("first-fit", _place_greedy), ("best-fit", _place_best_fit)):
+                placed = placer(bufs, key)
+                size = _arena(placed)
+                candidates += 1
+                if best is None or size < best.arena_size:
+                    best = _make("improved", placed, order,
+                                 f"{pname} by {kname}" + ("" if order == baseline.order else ", reordered"))
+    notes = [f"searched {candidates} candidate plans"]
+    if best is None or best.arena_size >= baseline.arena_size:
+        return replace(baseline, strategy="improved", detail="TFLM-equivalent plan (no candidate was smaller)",
+                       notes=tuple(notes))
+    aliased = sum(len(b.aliases) for b in best.buffers)
+    if aliased:
+        notes.append(f"{aliased} tensor(s) share bytes with their input (views / in-place)")
+    if best.order != baseline.order:
+        notes.append("the runtime must execute the ops in this plan's order")
+    return replace(best, notes=tuple(notes))
+
+
+def validate(plan: MemoryPlan) -> None:
+    """Raise AssertionError if two buffers alive at the same time overlap in memory, or any is unaligned."""
+    bufs = plan.buffers
+    for b in bufs:
+        assert b.offset >= 0 and b.offset % plan.alignment == 0, f"buffer {b.id} at {b.offset} unaligned"
+        assert b.end <= plan.arena_size, f"buffer {b.id} ends past the arena"
+    for a, b in itertools.combinations(bufs, 2):
+        if a.overlaps_in_time(b):
+            assert a.end <= b.offset or b.end <= a.offset, (
+                f"buffers {a.id} ({a.kind} {a.tensor}) and {b.id} ({b.kind} {b.tensor}) overlap")
