@@ -1,0 +1,192 @@
+"""`tinyc optimize`: the steps in order, each measured, the model written atomically at the end.
+
+Data roles: --data trains (fine-tuning, QAT) and calibrates unless --calibration-data is given;
+accuracy is measured on --test-data, or, without it, on a seeded held-out part of --data (--holdout)
+that no step trains or calibrates on.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from tinyc.errors import TinycError
+from tinyc.optimize.report import OptimizeReport, StepReport
+
+
+@dataclass(frozen=True)
+class Options:
+    prune: float | None = None
+    prune_channels: float | None = None
+    cluster: int | None = None
+    cluster_per_channel: bool = True
+    binarize: bool = False
+    qat: bool = False
+    epochs: int = 3
+    seed: int = 0
+    holdout: float = 0.2
+
+    @property
+    def trains(self) -> bool:
+        return bool(self.prune or self.prune_channels or self.cluster or self.binarize or self.qat)
+
+
+def validate(o: Options) -> None:
+    """Option mistakes are caught before anything slow is loaded."""
+    from tinyc.optimize.prune import check_fraction
+
+    if o.prune is not None:
+        check_fraction(o.prune, "--prune sparsity")
+    if o.prune_channels is not None:
+        check_fraction(o.prune_channels, "--prune-channels fraction")
+    if o.cluster is not None and not (2 <= o.cluster <= 256):
+        raise TinycError(f"--cluster {o.cluster} is impossible: give a number of clusters from 2 to 256")
+    if o.binarize and (o.prune or o.cluster):
+        raise TinycError("--binarize cannot be combined with --prune or --cluster (binary weights are "
+                         "neither zero nor clustered); --prune-channels works with it")
+    if o.binarize and o.qat:
+        raise TinycError("--binarize cannot be combined with --qat: QAT would move the weights off +-alpha")
+    if o.epochs < 0:
+        raise TinycError(f"--epochs {o.epochs} is impossible: give 0 or more")
+    if not (0.0 < o.holdout < 1.0):
+        raise TinycError(f"--holdout {o.holdout} is impossible: give a fraction strictly between 0 and 1")
+
+
+def optimize(model_path: str | Path, out_path: str | Path, options: Options, data: str | None = None,
+             calibration_data: str | None = None, test_data: str | None = None, force: bool = False,
+             warn: Callable[[str], None] = lambda m: None, progress=None) -> OptimizeReport:
+    validate(options)
+    out = Path(out_path)
+    if out.suffix != ".tflite":
+        raise TinycError(f"{out}: the output must be a .tflite file")
+    if out.exists() and not force:
+        raise TinycError(f"{out} exists; pass --force to overwrite it or choose another -o path")
+    if not out.parent.is_dir():
+        raise TinycError(f"{out.parent}: the output directory does not exist")
+
+    from tinyc.optimize import data as D
+    from tinyc.optimize.load import load_model, refuse_tflite_quantization, refuse_tflite_training
+
+    loaded = load_model(model_path)
+    if loaded.kind == "tflite":
+        if options.trains:
+            refuse_tflite_training(loaded.path, "pruning, clustering, binarization and QAT")
+        refuse_tflite_quantization(loaded.path)
+
+    model = loaded.keras
+    warnings: list[str] = []
+
+    def warning(msg: str) -> None:
+        warnings.append(msg)
+        warn(msg)
+
+    train = D.load_data(data) if data else None
+    calib = D.load_data(calibration_data) if calibration_data else None
+    test = D.load_data(test_data) if test_data else None
+    for ds in (train, calib, test):
+        if ds is not None:
+            D.check_shape(ds, model.input_shape, str(loaded.path))
+    if test is not None and not test.labelled:
+        raise TinycError(f"{test.source}: test data needs labels (y) to measure accuracy")
+    if test is None and train is not None and train.labelled:
+        train, test = D.holdout_split(train, options.holdout, options.seed)
+    if options.trains and (train is None or not train.labelled):
+        raise TinycError("pruning, clustering, binarization and QAT fine-tune the model: pass labelled "
+                         "training data with --data D.npz (arrays x and y)")
+    if calib is None:
+        calib = train
+    if calib is None:
+        calib = D.synthetic(model.input_shape, seed=options.seed)
+        warning("no calibration data: int8 ranges come from RANDOM inputs in [0, 1]; the accuracy of the "
+                "quantized model is UNKNOWN. Pass --data or --calibration-data with real inputs")
+    if test is None:
+        warning("no labelled test data: accuracy is not measured (pass --test-data D.npz)")
+    roles = {"train": train.source if train else "none", "calibration": calib.source,
+             "test": test.source if test else "none"}
+
+    from tinyc.optimize import measure
+    from tinyc.optimize.stack import seed_everything
+    from tinyc.optimize.train import keras_accuracy
+    from tinyc.optimize.quantize import to_int8
+
+    seed_everything(options.seed)
+    steps: list[StepReport] = []
+
+    def record(name: str, detail: str, keras_model, tflite: bytes | None = None) -> bytes:
+        with _task(progress, f"{name}: converting to int8 and measuring with TFLite Micro"):
+            if tflite is None:
+                tflite = to_int8(keras_model, calib)
+            figs = measure.figures(tflite)
+            int8_acc = measure.tflm_accuracy(tflite, test.x, test.y) if test is not None else None
+            arena = measure.tflm_arena(tflite)
+        steps.append(StepReport(name, detail, keras_accuracy(keras_model, test), int8_acc,
+                                4 * int(keras_model.count_params()), figs, arena))
+        return tflite
+
+    tflite = record("float -> int8 (PTQ)", "the input model, post-training quantized", model)
+    o = options
+    pruned = False
+    clustered = False
+    if o.prune_channels:
+        from tinyc.optimize.prune import structured_prune
+
+        model = structured_prune(model, o.prune_channels, train, o.epochs, progress)
+        tflite = record(f"prune {o.prune_channels:.0%} of channels", "filters with the smallest L1 norm removed",
+                        model)
+    if o.prune:
+        from tinyc.optimize.prune import magnitude_prune
+
+        model = magnitude_prune(model, o.prune, train, o.epochs, progress)
+        pruned = True
+        tflite = record(f"prune {o.prune:.0%}", "magnitude pruning (tfmot polynomial schedule)", model)
+    if o.cluster:
+        from tinyc.optimize.cluster import cluster
+
+        model, layers = cluster(model, o.cluster, train, o.epochs, o.cluster_per_channel, pruned, progress)
+        clustered = True
+        tflite = record(f"cluster {o.cluster}", f"{'per channel' if o.cluster_per_channel else 'per tensor'}"
+                        f"{', sparsity kept' if pruned else ''}: {', '.join(layers)}", model)
+    if o.binarize:
+        from tinyc.optimize.binarize import binarize
+
+        model, layers = binarize(model, train, o.epochs, progress)
+        tflite = record("binarize", f"sign x per-channel scale (STE): {', '.join(layers)}", model)
+    if o.qat:
+        from tinyc.optimize.quantize import qat
+
+        qmodel, name = qat(model, train, o.epochs, pruned, clustered, progress)
+        tflite = record(name, "quantization-aware fine-tuning", qmodel)
+
+    _write_atomic(out, tflite)
+    return OptimizeReport(str(model_path), str(out), o.seed, roles, tuple(steps), tuple(warnings))
+
+
+def _task(progress, label: str):
+    if progress is None:
+        return nullcontext()
+
+    class _Spin:
+        def __enter__(self):
+            self.id = progress.add_task(label, total=None)
+
+        def __exit__(self, *exc):
+            progress.update(self.id, total=1, completed=1)
+
+    return _Spin()
+
+
+def _write_atomic(out: Path, data: bytes) -> None:
+    """Write beside the target, then rename: a failure never leaves a partial output file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
