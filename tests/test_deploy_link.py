@@ -224,3 +224,24 @@ def test_a_disconnect_is_reported_and_a_reconnect_works(plain_fw, hooks_fw):
         assert q.wait_exit() == 0x55
         with pytest.raises(LinkClosed):
             link.command("HELLO")
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+@pytest.mark.parametrize("board_id", ["mps2-an386", "mps3-an547", "netduinoplus2", "lm3s6965evb"])
+def test_each_emulated_port_serves_the_link_exactly(tmp_path, board_id):
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    board = get_board(board_id)
+    project = render_harness_project(tmp_path / "fw", board, fm.SOURCES, fm.INCLUDE_DIRS, fm.INPUT_BYTES,
+                                     emulate=True)
+    with QemuSession(board, build(project).elf) as q, q.link() as link:
+        info = link.sync()
+        assert (info.board, info.tick_hz) == (board_id, board.emulation.systick_hz)
+        x = _inputs(1, seed=11)[0]
+        link.set_input(0, x)
+        runs = link.run(3)
+        assert link.output_array(0).tolist() == fm.transform(x).tolist()
+        assert len(set(runs.checksums)) == 1 and runs.min == runs.max > 0
+        link.exit(0x43)
+        assert q.wait_exit() == 0x43
