@@ -91,6 +91,16 @@ class Board:
     emulation: Emulation
     path: Path = field(compare=False)
     notes: str = ""
+    crystal_hz: int | None = None  # the external crystal/oscillator the port's clock set-up uses, if any
+    svd: str = ""  # "<package>:<file>" of the vendor SVD its port's registers are checked against
+    svd_note: str = ""  # why there is none (the port is then unverified)
+
+    @property
+    def port_check(self) -> str:
+        """How the port's registers are checked: 'SVD', 'unverified' (real boards), or '-' (emulated)."""
+        if self.kind != "real":
+            return "-"
+        return "SVD" if self.svd else "unverified"
 
     @property
     def flash_regions(self) -> tuple[MemoryRegion, ...]:
@@ -212,9 +222,9 @@ def load_board(path: Path) -> Board:
         raise BoardError(f"{path}: cannot read board file ({exc})") from None
     top = _Reader(path, data)
     top.unknown({"id", "name", "vendor", "mcu", "family", "kind", "notes", "cpu", "memory", "console",
-                 "upload", "emulation"})
+                 "upload", "emulation", "svd", "svd_note"})
     cpu, mem, con, up, emu = top.sub("cpu"), top.sub("memory"), top.sub("console"), top.sub("upload"), top.sub("emulation")
-    cpu.unknown({"core", "fpu", "dsp", "helium", "clock"})
+    cpu.unknown({"core", "fpu", "dsp", "helium", "clock", "crystal"})
     mem.unknown({"flash", "sram", "source", "regions"})
     con.unknown({"uart", "baud", "tx_pin", "rx_pin", "base", "note"})
     up.unknown({"platformio_board", "protocol", "offset"})
@@ -246,6 +256,11 @@ def load_board(path: Path) -> Board:
     qemu = emu.get("qemu_machine", str, "") or None
     emu_regions = _regions(emu.subs("memory", required=False))
     systick = emu.get("systick_clock", (int, str), None)
+    crystal = cpu.get("crystal", (int, str), None)
+    svd = top.get("svd", str, "")
+    if svd and not re.fullmatch(r"[\w.-]+:[\w./-]+\.(svd|xml)", svd):
+        raise BoardError(f"{path}: field 'svd' is {svd!r}; write it as \"<PyPI package>:<file in its SVD data>\", "
+                         f"e.g. \"cmsis-svd:STMicro/STM32F401xE.svd\"")
     return Board(
         id=board_id, name=top.get("name", str), vendor=top.get("vendor", str), mcu=top.get("mcu", str),
         family=top.get("family", str), kind=top.get("kind", str, choices=KINDS),
@@ -263,6 +278,8 @@ def load_board(path: Path) -> Board:
             systick_hz=parse_freq(systick, f"{path}: field 'emulation.systick_clock'") if systick else None,
         ),
         path=path, notes=top.get("notes", str, ""),
+        crystal_hz=parse_freq(crystal, f"{path}: field 'cpu.crystal'") if crystal else None,
+        svd=svd, svd_note=top.get("svd_note", str, ""),
     )
 
 

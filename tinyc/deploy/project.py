@@ -97,6 +97,9 @@ def port_defines(board: Board, run_board: Board) -> dict[str, str]:
         d["TINYC_EMULATED"] = "1"
     else:
         d["TINYC_NO_SEMIHOSTING"] = "1"
+        from tinyc.deploy.portdefs import real_board_defines  # issue 7: console pins, crystal, DWT
+
+        d.update(real_board_defines(board))
     return d
 
 
@@ -138,7 +141,7 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
     ctx = dict(board=board, run_board=run_board, flash=flash, ram=ram, env_name=env_name,
                pio_board=pio_board, platform_dir=(paths.firmware_dir() / "platform").resolve(),
                build_flags=build_flags, upload_protocol=upload_protocol, stack_size=stack_size,
-               boot_block=False)
+               boot_block=(paths.firmware_dir() / "ports" / run_board.family / "boot2.c").is_file())
     (out_dir / "platformio.ini").write_text(render("project/platformio.ini.j2", **ctx))
     (out_dir / "boards" / f"{pio_board}.json").write_text(render("project/board.json.j2", **ctx))
     (out_dir / "linker.ld").write_text(render("project/linker.ld.j2", **ctx))

@@ -16,7 +16,15 @@
 static volatile uint32_t wraps;
 static uint64_t base; /* ticks counted before the last restart */
 
+#ifdef TINYC_USE_DWT
+void tinyc_systick_hook(void); /* cortex-m/dwt.c: keeps the 64-bit cycle count across CYCCNT wraps */
+void SysTick_Handler(void) {
+    wraps++;
+    tinyc_systick_hook();
+}
+#else
 void SysTick_Handler(void) { wraps++; }
+#endif
 
 static uint64_t since_restart(void) {
     uint32_t hi, lo;

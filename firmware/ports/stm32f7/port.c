@@ -1,73 +1,243 @@
-/* Port for the STM32F7 (RM0385): console on the USART the board routes to its ST-LINK
- * virtual COM port, timing from the DWT cycle counter.
- * This first version runs the core from the 16 MHz HSI it resets on; the PLL set-up to the
- * rated clock comes with the real-board ports. */
+/* Port for the STM32F74x/75x (RM0385 rev 8): the core at the board's rated clock from the PLL
+ * (fed by the 16 MHz HSI, so it needs no board crystal), the console on the USART the board routes
+ * to its ST-LINK virtual COM port, core-cycle timing from DWT->CYCCNT (cortex-m/dwt.c).
+ *
+ * Board facts come from the board file through -D flags (tinyc/deploy/portdefs.py):
+ * TINYC_CLOCK_HZ, TINYC_BAUD, TINYC_UART_<instance>, TINYC_TX_PORT/PIN, TINYC_RX_PORT/PIN.
+ * Every register and bit below is named with its SVD path for tests/test_svd_ports.py. */
+#include "tinyc_mmio.h"
 #include "tinyc_port.h"
 
-#define REG(addr) (*(volatile uint32_t *)(addr))
-#define RCC_BASE 0x40023800u
-#define RCC_AHB1ENR REG(RCC_BASE + 0x30)
-#define RCC_APB1ENR REG(RCC_BASE + 0x40)
-#define GPIOD_BASE 0x40020C00u
-#define GPIOD_MODER REG(GPIOD_BASE + 0x00)
-#define GPIOD_AFRH REG(GPIOD_BASE + 0x24)
-#define USART3_BASE 0x40004800u
-#define USART_CR1 REG(USART3_BASE + 0x00)
-#define USART_BRR REG(USART3_BASE + 0x0C)
-#define USART_ISR REG(USART3_BASE + 0x1C)
-#define USART_RDR REG(USART3_BASE + 0x24)
-#define USART_TDR REG(USART3_BASE + 0x28)
-#define DEMCR REG(0xE000EDFCu)
-#define DWT_CTRL REG(0xE0001000u)
-#define DWT_CYCCNT REG(0xE0001004u)
-#define DWT_LAR REG(0xE0001FB0u)
+#define RCC_BASE 0x40023800u /* svd: RCC */
+#define RCC_CR 0x40023800u /* svd: RCC.CR */
+#define RCC_CR_HSION (1u << 0) /* svd: RCC.CR.HSION */
+#define RCC_CR_HSIRDY (1u << 1) /* svd: RCC.CR.HSIRDY */
+#define RCC_CR_PLLON (1u << 24) /* svd: RCC.CR.PLLON */
+#define RCC_CR_PLLRDY (1u << 25) /* svd: RCC.CR.PLLRDY */
+#define RCC_PLLCFGR 0x40023804u /* svd: RCC.PLLCFGR */
+#define RCC_PLLCFGR_PLLM (0x3Fu << 0) /* svd: RCC.PLLCFGR.PLLM */
+#define RCC_PLLCFGR_PLLN (0x1FFu << 6) /* svd: RCC.PLLCFGR.PLLN */
+#define RCC_PLLCFGR_PLLP (0x3u << 16) /* svd: RCC.PLLCFGR.PLLP */
+#define RCC_PLLCFGR_PLLSRC (1u << 22) /* svd: RCC.PLLCFGR.PLLSRC */
+#define RCC_PLLCFGR_PLLQ (0xFu << 24) /* svd: RCC.PLLCFGR.PLLQ */
+#define RCC_CFGR 0x40023808u /* svd: RCC.CFGR */
+#define RCC_CFGR_SW (0x3u << 0) /* svd: RCC.CFGR.SW */
+#define RCC_CFGR_SWS (0x3u << 2) /* svd: RCC.CFGR.SWS */
+#define RCC_CFGR_HPRE (0xFu << 4) /* svd: RCC.CFGR.HPRE */
+#define RCC_CFGR_PPRE1 (0x7u << 10) /* svd: RCC.CFGR.PPRE1 */
+#define RCC_CFGR_PPRE2 (0x7u << 13) /* svd: RCC.CFGR.PPRE2 */
+#define RCC_AHB1ENR 0x40023830u /* svd: RCC.AHB1ENR */
+#define RCC_AHB1ENR_GPIOAEN (1u << 0) /* svd: RCC.AHB1ENR.GPIOAEN */
+#define RCC_AHB1ENR_GPIOBEN (1u << 1) /* svd: RCC.AHB1ENR.GPIOBEN */
+#define RCC_AHB1ENR_GPIOCEN (1u << 2) /* svd: RCC.AHB1ENR.GPIOCEN */
+#define RCC_AHB1ENR_GPIODEN (1u << 3) /* svd: RCC.AHB1ENR.GPIODEN */
+#define RCC_AHB1ENR_GPIOEEN (1u << 4) /* svd: RCC.AHB1ENR.GPIOEEN */
+#define RCC_AHB1ENR_GPIOFEN (1u << 5) /* svd: RCC.AHB1ENR.GPIOFEN */
+#define RCC_AHB1ENR_GPIOGEN (1u << 6) /* svd: RCC.AHB1ENR.GPIOGEN */
+#define RCC_APB1ENR 0x40023840u /* svd: RCC.APB1ENR */
+#define RCC_APB1ENR_USART2EN (1u << 17) /* svd: RCC.APB1ENR.USART2EN */
+#define RCC_APB1ENR_USART3EN (1u << 18) /* svd: RCC.APB1ENR.USART3EN */
+#define RCC_APB1ENR_PWREN (1u << 28) /* svd: RCC.APB1ENR.PWREN */
+#define RCC_APB2ENR 0x40023844u /* svd: RCC.APB2ENR */
+#define RCC_APB2ENR_USART1EN (1u << 4) /* svd: RCC.APB2ENR.USART1EN */
+#define RCC_APB2ENR_USART6EN (1u << 5) /* svd: RCC.APB2ENR.USART6EN */
 
+#define PWR_CR1 0x40007000u /* svd: PWR.CR1 */
+#define PWR_CR1_VOS (0x3u << 14) /* svd: PWR.CR1.VOS */
+#define PWR_CR1_ODEN (1u << 16) /* svd: PWR.CR1.ODEN */
+#define PWR_CR1_ODSWEN (1u << 17) /* svd: PWR.CR1.ODSWEN */
+#define PWR_CSR1 0x40007004u /* svd: PWR.CSR1 */
+#define PWR_CSR1_ODRDY (1u << 16) /* svd: PWR.CSR1.ODRDY */
+#define PWR_CSR1_ODSWRDY (1u << 17) /* svd: PWR.CSR1.ODSWRDY */
+
+#define FLASH_ACR 0x40023C00u /* svd: FLASH.ACR */
+#define FLASH_ACR_LATENCY (0xFu << 0) /* svd: FLASH.ACR.LATENCY */
+#define FLASH_ACR_PRFTEN (1u << 8) /* svd: FLASH.ACR.PRFTEN */
+#define FLASH_ACR_ARTEN (1u << 9) /* svd: FLASH.ACR.ARTEN */
+
+#define GPIOA_BASE 0x40020000u /* svd: GPIOA */
+#define GPIOB_BASE 0x40020400u /* svd: GPIOB */
+#define GPIOC_BASE 0x40020800u /* svd: GPIOC */
+#define GPIOD_BASE 0x40020C00u /* svd: GPIOD */
+#define GPIOE_BASE 0x40021000u /* svd: GPIOE */
+#define GPIOF_BASE 0x40021400u /* svd: GPIOF */
+#define GPIOG_BASE 0x40021800u /* svd: GPIOG */
+#define GPIO_MODER 0x00u /* svd-offset: GPIOA.MODER */
+#define GPIO_MODER_PIN0 (0x3u << 0) /* svd: GPIOA.MODER.MODER0 */
+#define GPIO_OSPEEDR 0x08u /* svd-offset: GPIOA.OSPEEDR */
+#define GPIO_PUPDR 0x0Cu /* svd-offset: GPIOA.PUPDR */
+#define GPIO_AFRL 0x20u /* svd-offset: GPIOA.AFRL */
+#define GPIO_AFRL_PIN0 (0xFu << 0) /* svd: GPIOA.AFRL.AFRL0 */
+#define GPIO_AFRH 0x24u /* svd-offset: GPIOA.AFRH */
+
+#define USART1_BASE 0x40011000u /* svd: USART1 */
+#define USART2_BASE 0x40004400u /* svd: USART2 */
+#define USART3_BASE 0x40004800u /* svd: USART3 */
+#define USART6_BASE 0x40011400u /* svd: USART6 */
+#define USART_CR1 0x00u /* svd-offset: USART1.CR1 */
+#define USART_CR1_UE (1u << 0) /* svd: USART1.CR1.UE */
+#define USART_CR1_RE (1u << 2) /* svd: USART1.CR1.RE */
+#define USART_CR1_TE (1u << 3) /* svd: USART1.CR1.TE */
+#define USART_BRR 0x0Cu /* svd-offset: USART1.BRR */
+#define USART_ISR 0x1Cu /* svd-offset: USART1.ISR */
+#define USART_ISR_ORE (1u << 3) /* svd: USART1.ISR.ORE */
+#define USART_ISR_RXNE (1u << 5) /* svd: USART1.ISR.RXNE */
+#define USART_ISR_TXE (1u << 7) /* svd: USART1.ISR.TXE */
+#define USART_ICR 0x20u /* svd-offset: USART1.ICR */
+#define USART_ICR_ORECF (1u << 3) /* svd: USART1.ICR.ORECF */
+#define USART_RDR 0x24u /* svd-offset: USART1.RDR */
+#define USART_TDR 0x28u /* svd-offset: USART1.TDR */
+
+/* Cortex-M7 core (ARMv7-M ARM B3.2, Cortex-M7 TRM 4.1): the instruction cache. */
+#define SCB_CCR (*(volatile uint32_t *)0xE000ED14u)
+#define SCB_CCR_IC (1u << 17)
+#define SCB_ICIALLU (*(volatile uint32_t *)0xE000EF50u)
+
+/* Clock plans (RM0385 5.3.2 PLL ranges, 3.3.2 table 7 wait states at 2.7-3.6 V, 4.1.4 over-drive).
+ * PLL input HSI/M = 2 MHz, VCO = 2 MHz * N, SYSCLK = VCO / P, 48 MHz domain = VCO / Q. */
 #define HSI_HZ 16000000u
-#ifndef TINYC_BAUD
-#define TINYC_BAUD 115200u
+#if TINYC_CLOCK_HZ == 216000000
+#define PLL_M 8u
+#define PLL_N 216u
+#define PLL_P 2u
+#define PLL_Q 9u
+#define FLASH_WS 7u
+#define OVERDRIVE 1
+#define APB1_DIV 4u /* APB1 at most 54 MHz */
+#define APB2_DIV 2u /* APB2 at most 108 MHz */
+#elif TINYC_CLOCK_HZ == 180000000
+#define PLL_M 8u
+#define PLL_N 180u
+#define PLL_P 2u
+#define PLL_Q 8u /* 45 MHz: no USB at this clock */
+#define FLASH_WS 5u
+#define OVERDRIVE 0
+#define APB1_DIV 4u
+#define APB2_DIV 2u
+#else
+#error "stm32f7 port: no clock plan for this board's cpu.clock (216 MHz or 180 MHz); add one to the port"
+#endif
+#define PCLK1_HZ (TINYC_CLOCK_HZ / APB1_DIV)
+#define PCLK2_HZ (TINYC_CLOCK_HZ / APB2_DIV)
+/* CFGR.PPREx encoding: 0b100 = /2, 0b101 = /4, 0b110 = /8, 0b111 = /16. */
+#define PPRE_CODE(div) ((div) == 1u ? 0u : (div) == 2u ? 4u : (div) == 4u ? 5u : (div) == 8u ? 6u : 7u)
+
+/* The console USART (board file: console.uart); USART1/2/3 use alternate function 7, USART6 AF8
+ * (DS10916 table 12). */
+#if defined(TINYC_UART_USART1)
+#define CON_BASE USART1_BASE
+#define CON_ENR RCC_APB2ENR
+#define CON_EN RCC_APB2ENR_USART1EN
+#define CON_CLK_HZ PCLK2_HZ
+#define CON_AF 7u
+#elif defined(TINYC_UART_USART2)
+#define CON_BASE USART2_BASE
+#define CON_ENR RCC_APB1ENR
+#define CON_EN RCC_APB1ENR_USART2EN
+#define CON_CLK_HZ PCLK1_HZ
+#define CON_AF 7u
+#elif defined(TINYC_UART_USART3)
+#define CON_BASE USART3_BASE
+#define CON_ENR RCC_APB1ENR
+#define CON_EN RCC_APB1ENR_USART3EN
+#define CON_CLK_HZ PCLK1_HZ
+#define CON_AF 7u
+#elif defined(TINYC_UART_USART6)
+#define CON_BASE USART6_BASE
+#define CON_ENR RCC_APB2ENR
+#define CON_EN RCC_APB2ENR_USART6EN
+#define CON_CLK_HZ PCLK2_HZ
+#define CON_AF 8u
+#else
+#error "stm32f7 port: console.uart in the board file must be USART1, USART2, USART3 or USART6"
+#endif
+#ifndef TINYC_USE_DWT
+#error "stm32f7 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
+#endif
+#if !defined(TINYC_TX_PORT) || !defined(TINYC_RX_PORT) || TINYC_TX_PORT > 6 || TINYC_RX_PORT > 6
+#error "stm32f7 port: console.tx_pin/rx_pin in the board file must name pins on ports A-G, e.g. PD8"
 #endif
 
-static uint32_t cyc_hi, cyc_last;
+static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE, GPIOD_BASE,
+                                     GPIOE_BASE, GPIOF_BASE, GPIOG_BASE};
+static const uint32_t gpio_en[] = {RCC_AHB1ENR_GPIOAEN, RCC_AHB1ENR_GPIOBEN, RCC_AHB1ENR_GPIOCEN,
+                                   RCC_AHB1ENR_GPIODEN, RCC_AHB1ENR_GPIOEEN, RCC_AHB1ENR_GPIOFEN,
+                                   RCC_AHB1ENR_GPIOGEN};
+
+void dwt_start(void);
+
+static void clock_init(void) {
+    mmio_modify(RCC_CR, 0, RCC_CR_HSION);
+    mmio_wait_set(RCC_CR, RCC_CR_HSIRDY);
+    MMIO32(RCC_APB1ENR) |= RCC_APB1ENR_PWREN;
+    (void)MMIO32(RCC_APB1ENR); /* the enable takes effect after a bus cycle */
+    mmio_modify(PWR_CR1, PWR_CR1_VOS, FIELD(PWR_CR1_VOS, 3u)); /* scale 1 */
+    /* PLLSRC = 0: HSI; the reserved bits keep their reset values */
+    mmio_modify(RCC_PLLCFGR,
+                RCC_PLLCFGR_PLLM | RCC_PLLCFGR_PLLN | RCC_PLLCFGR_PLLP | RCC_PLLCFGR_PLLSRC | RCC_PLLCFGR_PLLQ,
+                FIELD(RCC_PLLCFGR_PLLM, PLL_M) | FIELD(RCC_PLLCFGR_PLLN, PLL_N) |
+                    FIELD(RCC_PLLCFGR_PLLP, PLL_P / 2u - 1u) | FIELD(RCC_PLLCFGR_PLLQ, PLL_Q));
+    mmio_modify(RCC_CR, 0, RCC_CR_PLLON);
+    mmio_wait_set(RCC_CR, RCC_CR_PLLRDY);
+#if OVERDRIVE
+    mmio_modify(PWR_CR1, 0, PWR_CR1_ODEN);
+    mmio_wait_set(PWR_CSR1, PWR_CSR1_ODRDY);
+    mmio_modify(PWR_CR1, 0, PWR_CR1_ODSWEN);
+    mmio_wait_set(PWR_CSR1, PWR_CSR1_ODSWRDY);
+#endif
+    MMIO32(FLASH_ACR) = FIELD(FLASH_ACR_LATENCY, FLASH_WS) | FLASH_ACR_PRFTEN | FLASH_ACR_ARTEN;
+    while ((MMIO32(FLASH_ACR) & FLASH_ACR_LATENCY) != FIELD(FLASH_ACR_LATENCY, FLASH_WS)) {
+    }
+    mmio_modify(RCC_CFGR, RCC_CFGR_HPRE | RCC_CFGR_PPRE1 | RCC_CFGR_PPRE2,
+                FIELD(RCC_CFGR_PPRE1, PPRE_CODE(APB1_DIV)) | FIELD(RCC_CFGR_PPRE2, PPRE_CODE(APB2_DIV)));
+    mmio_modify(RCC_CFGR, RCC_CFGR_SW, FIELD(RCC_CFGR_SW, 2u)); /* PLL */
+    while ((MMIO32(RCC_CFGR) & RCC_CFGR_SWS) != FIELD(RCC_CFGR_SWS, 2u)) {
+    }
+}
+
+static void icache_enable(void) {
+    __asm volatile("dsb\n\tisb" ::: "memory");
+    SCB_ICIALLU = 0;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+    SCB_CCR |= SCB_CCR_IC;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+}
+
+static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
+    uint32_t base = gpio_base[port];
+    MMIO32(RCC_AHB1ENR) |= gpio_en[port];
+    (void)MMIO32(RCC_AHB1ENR);
+    uint32_t afr = base + (pin < 8u ? GPIO_AFRL : GPIO_AFRH);
+    mmio_modify(afr, GPIO_AFRL_PIN0 << (4u * (pin & 7u)), CON_AF << (4u * (pin & 7u)));
+    mmio_modify(base + GPIO_OSPEEDR, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin)); /* high speed */
+    mmio_modify(base + GPIO_PUPDR, GPIO_MODER_PIN0 << (2u * pin), (pull_up ? 1u : 0u) << (2u * pin));
+    mmio_modify(base + GPIO_MODER, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin)); /* alternate */
+}
 
 void port_init(void) {
-    RCC_AHB1ENR |= 1u << 3;  /* GPIODEN */
-    RCC_APB1ENR |= 1u << 18; /* USART3EN */
-    (void)RCC_APB1ENR;
-    /* PD8 (TX), PD9 (RX): alternate function 7 */
-    GPIOD_MODER = (GPIOD_MODER & ~(0xFu << 16)) | (0xAu << 16);
-    GPIOD_AFRH = (GPIOD_AFRH & ~0xFFu) | 0x77u;
-    USART_BRR = (HSI_HZ + TINYC_BAUD / 2) / TINYC_BAUD;
-    USART_CR1 = (1u << 3) | (1u << 2) | 1u; /* TE, RE, UE */
-    DEMCR |= 1u << 24;                      /* TRCENA */
-    DWT_LAR = 0xC5ACCE55u;                  /* unlock (needed on the M7) */
-    DWT_CYCCNT = 0;
-    DWT_CTRL |= 1u;
+    clock_init();
+    icache_enable();
+    pin_af(TINYC_TX_PORT, TINYC_TX_PIN, 0);
+    pin_af(TINYC_RX_PORT, TINYC_RX_PIN, 1); /* an unconnected RX idles high, not as noise */
+    MMIO32(CON_ENR) |= CON_EN;
+    (void)MMIO32(CON_ENR);
+    MMIO32(CON_BASE + USART_CR1) = 0;
+    MMIO32(CON_BASE + USART_BRR) = (CON_CLK_HZ + TINYC_BAUD / 2u) / TINYC_BAUD; /* oversampling by 16 */
+    MMIO32(CON_BASE + USART_CR1) = USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
+    dwt_start();
 }
 
 void port_putc(uint8_t c) {
-    while (!(USART_ISR & (1u << 7))) { /* TXE */
-    }
-    USART_TDR = c;
+    mmio_wait_set(CON_BASE + USART_ISR, USART_ISR_TXE);
+    MMIO32(CON_BASE + USART_TDR) = c;
 }
-
-uint64_t port_ticks(void) {
-    uint32_t now = DWT_CYCCNT;
-    if (now < cyc_last) cyc_hi++;
-    cyc_last = now;
-    return ((uint64_t)cyc_hi << 32) | now;
-}
-
-uint32_t port_tick_hz(void) { return HSI_HZ; }
-
-/* A span counts core cycles from zero; 2^32 cycles (about 20 s at 216 MHz) is the longest. */
-static uint32_t span_start;
-void port_span_begin(void) { span_start = DWT_CYCCNT; }
-uint64_t port_span_end(void) { return (uint32_t)(DWT_CYCCNT - span_start); }
 
 int port_getc(int32_t timeout_ms) {
-    uint64_t limit = timeout_ms < 0 ? UINT64_MAX : port_ticks() + (uint64_t)timeout_ms * (HSI_HZ / 1000u);
-    while (!(USART_ISR & (1u << 5))) { /* RXNE */
+    uint64_t limit = timeout_ms < 0 ? UINT64_MAX : port_ticks() + (uint64_t)timeout_ms * (TINYC_CLOCK_HZ / 1000u);
+    for (;;) {
+        uint32_t isr = MMIO32(CON_BASE + USART_ISR);
+        if (isr & USART_ISR_RXNE) return (int)(MMIO32(CON_BASE + USART_RDR) & 0xFFu);
+        if (isr & USART_ISR_ORE) MMIO32(CON_BASE + USART_ICR) = USART_ICR_ORECF; /* else reception stops */
         if (port_ticks() > limit) return -1;
     }
-    return (int)(USART_RDR & 0xFF);
 }
