@@ -338,7 +338,18 @@ class Link:
     def set_input(self, index: int, data: bytes | np.ndarray) -> None:
         info = self._need_info()
         t = info.inputs[index]
-        raw = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+        if isinstance(data, np.ndarray):
+            arr = data
+            if arr.dtype != t.np_dtype:
+                if not np.issubdtype(arr.dtype, np.integer) or not np.issubdtype(t.np_dtype, np.integer):
+                    raise LinkError(f"input {index} ({t.name}) is {t.np_dtype}, got {arr.dtype}: quantize it first")
+                info_t = np.iinfo(t.np_dtype)
+                if arr.size and (arr.min() < info_t.min or arr.max() > info_t.max):
+                    raise LinkError(f"input {index} ({t.name}) is {t.np_dtype}; values out of its range")
+                arr = arr.astype(t.np_dtype)
+            raw = np.ascontiguousarray(arr).tobytes()
+        else:
+            raw = bytes(data)
         if len(raw) != t.bytes:
             raise LinkError(f"input {index} ({t.name}) takes {t.bytes} bytes, got {len(raw)}")
         for off in range(0, len(raw), info.chunk):
@@ -393,7 +404,7 @@ class Link:
         if len(inputs) != len(info.inputs):
             raise LinkError(f"the model takes {len(info.inputs)} input(s), got {len(inputs)}")
         for i, (arr, t) in enumerate(zip(inputs, info.inputs)):
-            self.set_input(i, np.ascontiguousarray(arr, dtype=t.np_dtype))
+            self.set_input(i, np.asarray(arr))
         runs = self.run(1, timeout=timeout)
         return [self.output_array(i) for i in range(len(info.outputs))], runs
 
