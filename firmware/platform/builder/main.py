@@ -63,6 +63,32 @@ if ldscript:
     env.Replace(LDSCRIPT_PATH=env.subst(ldscript))
 
 elf = env.BuildProgram()
+
+
+def _boot2_crc(target, source, env):
+    """RP2040: the boot ROM runs the 256-byte .boot2 block only if its last word is the CRC-32
+    (polynomial 0x04C11DB7, MSB first, initial 0xFFFFFFFF, no final XOR) of the first 252 bytes."""
+    from elftools.elf.elffile import ELFFile
+
+    path = str(target[0])
+    with open(path, "r+b") as f:
+        section = ELFFile(f).get_section_by_name(".boot2")
+        if section is None or section["sh_size"] != 256:
+            sys.stderr.write("Error: .boot2 must be exactly 256 bytes (firmware/ports/rp2040/boot2.c)\n")
+            env.Exit(1)
+        offset = section["sh_offset"]
+        f.seek(offset)
+        crc = 0xFFFFFFFF
+        for byte in f.read(252):
+            crc ^= byte << 24
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else (crc << 1) & 0xFFFFFFFF
+        f.seek(offset + 252)
+        f.write(crc.to_bytes(4, "little"))
+
+
+if board.get("build.boot2_crc", False):
+    env.AddPostAction(elf, env.VerboseAction(_boot2_crc, "Writing the boot2 CRC into $TARGET"))
 binary = env.ElfToBin("$BUILD_DIR/${PROGNAME}", elf)
 env.Depends(binary, elf)
 
