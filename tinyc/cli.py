@@ -120,6 +120,152 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
         out.print(f"QEMU's map differs from the chip: {q}")
 
 
+# --- deploy: build, flash, bench, validate (tinyc/deploy) ------------------------------------------
+
+
+def _target_options(f):
+    f = click.option("--board", "board_id", required=True, help="Board id (see `tinyc boards`).")(f)
+    f = click.option("--emulate", is_flag=True,
+                     help="Build for the real board's CPU and memory, run on its emulated stand-in.")(f)
+    f = click.option("--firmware", "firmware_dir", type=click.Path(file_okay=False, path_type=str), default=None,
+                     help="Use this `tinyc build -o` directory instead of building MODEL.")(f)
+    f = click.option("--port", default=None, help="Serial port of a real board running tinyc firmware "
+                     "(e.g. /dev/ttyACM0); the board must already be flashed.")(f)
+    f = click.option("--timeout", type=float, default=60.0, show_default=True,
+                     help="Seconds to wait for one inference before calling the target hung.")(f)
+    return f
+
+
+def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None):
+    """An earlier build (--firmware), or a cached build of MODEL."""
+    from pathlib import Path
+
+    from tinyc.deploy import pipeline
+
+    if firmware_dir:
+        rec = pipeline.load_build(Path(firmware_dir))
+        if rec.board.id != board_id:
+            raise TinycError(f"{firmware_dir}: built for {rec.board.id}, not {board_id}; pass --board {rec.board.id}")
+        return rec
+    if model is None:
+        raise TinycError("give a MODEL (.tflite) to build, or --firmware DIR from an earlier `tinyc build`")
+    if not model.endswith(".tflite"):
+        raise TinycError(f"{model}: bench/flash/validate take an int8 .tflite; `tinyc build` also optimizes "
+                         f"Keras models")
+    out.info(f"building firmware for {model} on {board_id} (cached while nothing changes)")
+    return pipeline.cached_build(Path(model), board_id, emulate=emulate)
+
+
+@cli.command("flash")
+@click.argument("model", required=False)
+@_target_options
+@click.pass_obj
+def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout) -> None:
+    """Run tinyc firmware on the board: in QEMU for emulated boards (and --emulate)."""
+    from tinyc.deploy import pipeline
+    from tinyc.deploy.bench import open_target
+
+    board, run_board = pipeline.resolve_boards(board_id, emulate)
+    pipeline.require_runnable(board, run_board)
+    rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
+    with open_target(rec.elf, rec.run_board, port) as link:
+        info = link.sync()
+    out.print(f"{info.board}: running model {info.model_hash} ({info.model_name}) in "
+              f"{'QEMU ' + rec.run_board.emulation.qemu_machine if info.emulated else 'hardware'}; "
+              f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
+
+
+@cli.command("bench")
+@click.argument("model", required=False)
+@_target_options
+@click.option("--runs", type=click.IntRange(1, 64), default=10, show_default=True, help="Timed inferences.")
+@json_option
+@click.pass_obj
+def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json) -> None:
+    """Measure one inference on the target: instructions when emulated, cycles and ms on hardware."""
+    from pathlib import Path
+
+    from tinyc.deploy import pipeline
+    from tinyc.deploy.bench import bench_link, open_target
+    from tinyc.deploy.report import render_measurement
+
+    rec = None
+    if not port:
+        board, run_board = pipeline.resolve_boards(board_id, emulate)
+        pipeline.require_runnable(board, run_board)
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
+    ref = Path(model) if model else (rec.model if rec else None)
+    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port) as link:
+        m = bench_link(link, ref, runs=runs, timeout=timeout)
+    if as_json:
+        out.emit_json(m)
+    else:
+        render_measurement(out, m)
+    if m.outputs_match is False or not m.checksums_identical:
+        raise TinycError("the target's outputs are wrong: " + ("; ".join(m.mismatches) or "checksums differ"))
+
+
+@cli.command("validate")
+@click.argument("model")
+@_target_options
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=False, exists=True, path_type=str),
+              help=".npz with x (inputs) and y (labels).")
+@click.option("--limit", type=int, default=None, help="Only the first N samples.")
+@json_option
+@click.pass_obj
+def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, data, limit, as_json) -> None:
+    """Stream a test set to the target; compare every output with TFLite Micro on the host; report accuracy."""
+    from pathlib import Path
+
+    from tinyc.deploy import pipeline
+    from tinyc.deploy.bench import open_target
+    from tinyc.deploy.report import render_validation
+    from tinyc.deploy.validate import validate_link
+
+    rec = None
+    if not port:
+        board, run_board = pipeline.resolve_boards(board_id, emulate)
+        pipeline.require_runnable(board, run_board)
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
+    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port) as link:
+        v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout)
+    if as_json:
+        out.emit_json(v)
+    else:
+        render_validation(out, v)
+    if v.identical != v.samples:
+        raise TinycError(f"{v.samples - v.identical} of {v.samples} outputs differ from TFLite Micro on the host")
+
+
+@cli.command("build")
+@click.argument("model", type=click.Path(exists=True, path_type=str))
+@click.option("--board", "board_id", required=True, help="Board id (see `tinyc boards`).")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=str), default=None,
+              help="Output directory [default: tinyc-build/<model>-<board>].")
+@click.option("--emulate", is_flag=True, help="Build for the real board, run on its emulated stand-in.")
+@click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
+@click.option("--force-build", is_flag=True, help="Build even when tinyc check says it does not fit "
+              "(the linker then has the last word).")
+@click.option("--runs", type=click.IntRange(1, 64), default=10, show_default=True, help="Timed inferences.")
+@click.option("--no-run", is_flag=True, help="Stop after the build.")
+@click.option("--prune", type=float, default=None, help="Keras models: magnitude pruning sparsity.")
+@click.option("--cluster", type=int, default=None, help="Keras models: weight clusters per layer.")
+@click.option("--data", "data", default=None, help="Keras models: training data (.npz) for fine-tuning.")
+@click.option("--calibration-data", default=None, help="Keras models: calibration data (.npz) for int8.")
+@json_option
+@click.pass_obj
+def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build, runs, no_run, prune, cluster,
+              data, calibration_data, as_json) -> None:
+    """The whole pipeline: optimize (Keras models) -> check -> generate -> build -> run -> bench."""
+    from tinyc.deploy.buildcmd import run_build
+
+    result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
+                       force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
+                       data=data, calibration_data=calibration_data)
+    if as_json:
+        out.emit_json(result)
+
+
 def main() -> None:
     cli(prog_name="tinyc")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tinyc.deploy import piocore
 from tinyc.deploy.project import GeneratedProject
-from tinyc.errors import TinycError
+from tinyc.errors import DoesNotFit, TinycError
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class BuildError(TinycError):
     pass
 
 
+class LinkOverflow(DoesNotFit):
+    """The linker found the firmware too big for a memory region of the board."""
+
+
 def pio_command() -> list[str]:
     return [sys.executable, "-m", "platformio"]
 
@@ -39,8 +43,11 @@ def build(project: GeneratedProject, verbose: bool = False) -> Firmware:
     if proc.returncode != 0:
         overflow = re.search(r"region [`']?(\w+)'? overflowed by (\d+) bytes", log)
         if overflow:
-            raise BuildError(f"{project.path}: the firmware does not fit {project.board.id}: region "
-                             f"{overflow.group(1)} overflowed by {overflow.group(2)} bytes at link time")
+            region = overflow.group(1)
+            mem = {"FLASH": project.flash, "RAM": project.ram}.get(region)
+            what = f" ({mem.name}, {mem.size} B)" if mem else ""
+            raise LinkOverflow(f"{project.path}: the firmware does not fit {project.board.id}: region "
+                               f"{region}{what} overflowed by {overflow.group(2)} bytes at link time")
         tail = "\n".join(log.strip().splitlines()[-15:])
         raise BuildError(f"{project.path}: PlatformIO build failed (run 'pio run -d {project.path}' "
                          f"to see it all):\n{tail}")

@@ -1,0 +1,94 @@
+"""Tables for the deploy commands: predicted vs linked memory, the measured cost, validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyc.ui import Output, fmt_bytes
+
+# How tinyc check's budget items (tinyc/analyze/budget.py) line up with what the linker placed.
+_FLASH_ROWS = (
+    ("model constants", ("weights", "biases", "quantization data", "graph tables"), ("model constants",)),
+    ("kernel code", ("kernel code",), ("model code", "runtime kernels")),
+    ("harness, startup, port, libc", ("runtime code",), ("harness", "startup & port", "C library",
+                                                          "alignment padding", "linker")),
+)
+_RAM_ROWS = (
+    ("tensor arena", ("tensor arena",), ("tensor arena",)),
+    ("stack", ("stack",), ("stack",)),
+    ("harness buffers, port state", ("runtime state", "I/O buffers"), ("harness", "startup & port", "C library",
+                                                                      "alignment padding", "model code",
+                                                                      "runtime kernels", "model constants",
+                                                                      "linker")),
+)
+
+
+def memory_rows(budget, memory) -> list[dict[str, Any]]:
+    """Predicted vs linked bytes, row by row (predicted is None without a budget)."""
+    rows = []
+    for kind, table, items in (("flash", _FLASH_ROWS, budget.flash_items if budget else ()),
+                               ("ram", _RAM_ROWS, budget.sram_items if budget else ())):
+        by_name = {i.name: i for i in items}
+        for label, pred_names, parts in table:
+            pred = [by_name[n] for n in pred_names if n in by_name] if budget else []
+            linked = sum(memory.parts.get(p, {}).get(kind, 0) for p in parts)
+            rows.append({"memory": kind, "what": label,
+                         "predicted": sum(i.bytes for i in pred) if budget else None,
+                         "estimate": any(i.estimate for i in pred), "linked": linked})
+        rows.append({"memory": kind, "what": "total",
+                     "predicted": (budget.flash_used if kind == "flash" else budget.sram_used) if budget else None,
+                     "estimate": bool(budget and budget.estimate),
+                     "linked": memory.flash if kind == "flash" else memory.ram})
+    return rows
+
+
+def render_memory(out: Output, built) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"memory on {built.board.id}: tinyc check's prediction vs the linked firmware",
+              title_justify="left")
+    for col, just in (("", "left"), ("part", "left"), ("predicted", "right"), ("linked", "right"),
+                      ("difference", "right")):
+        t.add_column(col, justify=just)
+    for r in memory_rows(built.budget, built.memory):
+        pred = "-" if r["predicted"] is None else f"{r['predicted']:,} B" + (" (est.)" if r["estimate"] else "")
+        diff = "-" if r["predicted"] is None else f"{r['linked'] - r['predicted']:+,} B"
+        style = "bold" if r["what"] == "total" else None
+        t.add_row("flash" if r["memory"] == "flash" else "SRAM", r["what"], pred, f"{r['linked']:,} B", diff,
+                  style=style)
+    out.print(t)
+    mem = built.memory
+    out.print(f"linked: flash {fmt_bytes(mem.flash)} of {fmt_bytes(built.board.flash)}, "
+              f"RAM {fmt_bytes(mem.ram)} (arena {mem.arena:,} B, stack {mem.stack:,} B)")
+    if built.budget is not None and built.budget.plan.arena_size != mem.arena:
+        out.warn(f"the linked arena ({mem.arena} B) differs from the plan ({built.budget.plan.arena_size} B)")
+    out.print("[dim]Differences come from the rows marked (est.): tinyc check estimates code and buffers "
+              "until a build measures them; the weights and the arena are exact.[/dim]")
+
+
+def render_measurement(out: Output, m) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"cost of one inference on {m.board}" + (" (emulated)" if m.emulated else ""),
+              title_justify="left", show_header=False)
+    t.add_column(style="bold")
+    t.add_column()
+    unit = "instructions (QEMU -icount; not cycles, not time)" if m.emulated else "cycles"
+    t.add_row("median", f"{m.median:,} {unit}")
+    t.add_row("min / max", f"{m.min:,} / {m.max:,} over {m.runs} runs")
+    if m.emulated:
+        t.add_row("resolution", f"{m.per_tick:g} instructions per timer tick ({m.tick_hz / 1e6:g} MHz SysTick)")
+    else:
+        t.add_row("time", f"{m.ms_median:.3f} ms at {m.tick_hz / 1e6:g} MHz")
+    t.add_row("outputs per run", "identical checksum every run" if m.checksums_identical
+              else "CHECKSUMS DIFFER between runs")
+    if m.outputs_match is not None:
+        t.add_row("vs TFLite Micro", "bit-identical" if m.outputs_match else "; ".join(m.mismatches))
+    out.print(t)
+
+
+def render_validation(out: Output, v) -> None:
+    out.print(f"[bold]{v.samples}[/bold] samples from {v.data} on {v.board}: "
+              f"target accuracy [bold]{v.target_accuracy:.2%}[/bold], host (TFLite Micro) {v.host_accuracy:.2%}; "
+              f"{v.identical}/{v.samples} outputs bit-identical to the host"
+              + (f" (first differing samples: {list(v.first_mismatches)})" if v.first_mismatches else ""))
