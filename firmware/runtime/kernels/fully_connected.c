@@ -1,0 +1,22 @@
+/* FULLY_CONNECTED, int8: TFLite's reference integer fully connected (per-tensor or per-channel). */
+#include "tinyc_rt.h"
+
+void tinyc_ref_fully_connected_s8(const tinyc_fc_params_t *p, const int8_t *input, const int8_t *filter,
+                                  const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                                  int8_t *output)
+{
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in = input + (size_t)b * p->accum_depth;
+        for (int32_t oc = 0; oc < p->out_depth; ++oc) {
+            const int8_t *w = filter + (size_t)oc * p->accum_depth;
+            int32_t acc = 0;
+            for (int32_t d = 0; d < p->accum_depth; ++d) {
+                acc += ((int32_t)w[d] + p->filter_offset) * ((int32_t)in[d] + p->in_offset);
+            }
+            if (bias) acc += bias[oc];
+            const int32_t c = p->per_channel ? oc : 0;
+            acc = tinyc_requant(acc, multiplier[c], shift[c]) + p->out_offset;
+            output[(size_t)b * p->out_depth + oc] = (int8_t)tinyc_clamp32(acc, p->act_min, p->act_max);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+"""Write a model's C sources: tinyc_model.{h,c}, tinyc_model_data.c and the runtime files it uses.
+
+The output directory is flat (sources and headers side by side) so a build adds one include dir.
+Only the kernels the model calls are copied; an optimized variant for the board's core is copied
+beside its reference version and selected by a define in tinyc_model.c.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinyc import __version__, paths
+from tinyc.codegen.lower import LoweredModel, lower
+from tinyc.codegen.render import render
+from tinyc.errors import TinycError
+
+RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "kernels/broadcast.h")
+RUNTIME_COMMON = ("quant.c",)
+
+
+@dataclass(frozen=True)
+class GeneratedModel:
+    out_dir: Path
+    sources: tuple[Path, ...]  # every .c file to compile
+    headers: tuple[Path, ...]
+    include_dirs: tuple[Path, ...]
+    arena_size: int
+    model_hash: str  # first 16 hex chars of the .tflite's SHA-256
+    model_name: str
+    kernels: tuple[str, ...]  # runtime macros called, e.g. TINYC_CONV2D_S8
+    variant: str  # "reference", or the optimized kernel set chosen for the board's core
+    defines: tuple[str, ...]
+    macs: int
+    weights_bytes: int  # constant data emitted (weights, biases, quantization constants)
+    num_calls: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out_dir": str(self.out_dir), "sources": [str(p) for p in self.sources],
+                "headers": [str(p) for p in self.headers], "include_dirs": [str(p) for p in self.include_dirs],
+                "arena_size": self.arena_size, "model_hash": self.model_hash, "model_name": self.model_name,
+                "kernels": list(self.kernels), "variant": self.variant, "defines": list(self.defines),
+                "macs": self.macs, "weights_bytes": self.weights_bytes, "num_calls": self.num_calls}
+
+
+def runtime_dir() -> Path:
+    return paths.firmware_dir() / "runtime"
+
+
+def plan_layout(graph, plan) -> tuple[dict[int, int], int, tuple[int, ...]]:
+    """Tensor offsets, arena size and execution order from a tinyc.analyze.memory.MemoryPlan."""
+    offsets = plan.tensor_offsets()
+    if any(v < 0 for v in offsets.values()):
+        raise TinycError(f"{graph.path or graph.name}: the memory plan has unplaced tensors")
+    return offsets, int(plan.arena_size), tuple(plan.order)
+
+
+def variant_for(board) -> tuple[str, tuple[str, ...]]:
+    """The optimized kernel set for a board's core, if the runtime has one, else the reference kernels."""
+    if board is not None and getattr(board, "dsp", False) and (runtime_dir() / "kernels" / "arm_dsp").is_dir() \
+            and any((runtime_dir() / "kernels" / "arm_dsp").glob("*.c")):
+        return "arm_dsp", ("TINYC_KERNELS_ARM_DSP",)
+    return "reference", ()
+
+
+def render_sources(lowered: LoweredModel, variant: str) -> dict[str, str]:
+    ctx = dict(model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
+               inputs=lowered.inputs, outputs=lowered.outputs, calls=lowered.calls, consts=lowered.consts,
+               macs=lowered.macs, weights_bytes=lowered.weights_bytes,
+               variant_headers=["tinyc_rt_config.h"])
+    config = "/* Generated: the kernel set chosen for the board's core. */\n"
+    if variant != "reference":
+        config += f"#ifndef TINYC_KERNELS_{variant.upper()}\n#define TINYC_KERNELS_{variant.upper()} 1\n#endif\n"
+    return {
+        "tinyc_model.h": render("codegen/tinyc_model.h.j2", **ctx),
+        "tinyc_model.c": render("codegen/tinyc_model.c.j2", **ctx),
+        "tinyc_model_data.c": render("codegen/tinyc_model_data.c.j2", **ctx),
+        "tinyc_rt_config.h": config,
+    }
+
+
+def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
+    rt = runtime_dir()
+    files = [rt / h for h in RUNTIME_HEADERS] + [rt / c for c in RUNTIME_COMMON]
+    files += [rt / "kernels" / s for s in lowered.sources]
+    if variant != "reference":
+        vdir = rt / "kernels" / variant
+        files += sorted(vdir.glob("*.h"))
+        stems = {Path(s).stem for s in lowered.sources}
+        files += [f for f in sorted(vdir.glob("*.c")) if f.stem.replace(f"_{variant}", "") in stems]
+    return files
+
+
+def generate(graph, plan, board, out_dir, *, force: bool = False) -> GeneratedModel:
+    """Write the model's C sources into ``out_dir`` (refusing a non-empty one unless ``force``)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TinycError(f"{out_dir}: exists and is not a directory; pass a directory for the sources")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise TinycError(f"{out_dir}: directory is not empty; pass --force to overwrite it or choose another")
+    offsets, arena, order = plan_layout(graph, plan)
+    lowered = lower(graph, offsets, arena, order)  # raises before anything is written
+    variant, defines = variant_for(board)
+    texts = render_sources(lowered, variant)
+    files = runtime_files(lowered, variant)
+
+    tmp = out_dir.with_name(f".{out_dir.name}.tinyc-tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        for name, text in texts.items():
+            (tmp / name).write_text(text)
+        for f in files:
+            shutil.copy2(f, tmp / f.name)
+        if out_dir.is_dir():
+            for child in out_dir.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+            for child in tmp.iterdir():
+                shutil.move(str(child), out_dir / child.name)
+            tmp.rmdir()
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    names = sorted(p.name for p in out_dir.iterdir())
+    return GeneratedModel(
+        out_dir=out_dir, sources=tuple(out_dir / n for n in names if n.endswith(".c")),
+        headers=tuple(out_dir / n for n in names if n.endswith(".h")), include_dirs=(out_dir,),
+        arena_size=lowered.arena_size, model_hash=lowered.sha256[:16], model_name=lowered.name,
+        kernels=lowered.kernels, variant=variant, defines=defines, macs=lowered.macs,
+        weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls))
+
+
+def source_hash() -> str:
+    """Hash of the runtime and templates: a cache key for anything compiled from them."""
+    h = hashlib.sha256(__version__.encode())
+    for base in (runtime_dir(), paths.templates_dir() / "codegen"):
+        for f in sorted(base.rglob("*")):
+            if f.is_file():
+                h.update(str(f.relative_to(base)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,489 @@
+"""Lower a Graph and its memory plan to a list of kernel calls with every constant precomputed.
+
+Each operator becomes one ``KernelCall``: the runtime macro to call (TINYC_<OP>), a parameter struct
+whose fields are plain integers (multipliers, shifts, offsets, shapes), the constant arrays it
+needs in flash, and the C argument expressions (fixed pointers into the static arena or into those
+arrays). Nothing about quantization is left to run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from tinyc.codegen import quant as Q
+from tinyc.errors import NotImplementedYet, TinycError
+from tinyc.model.graph import Graph, Operator, Tensor
+
+# Runtime source files (under firmware/runtime/kernels/) per kernel macro.
+KERNEL_SOURCES = {
+    "TINYC_CONV2D_S8": "conv2d.c",
+    "TINYC_DEPTHWISE_CONV2D_S8": "depthwise_conv2d.c",
+    "TINYC_FULLY_CONNECTED_S8": "fully_connected.c",
+    "TINYC_AVG_POOL_S8": "avg_pool.c",
+    "TINYC_MAX_POOL_S8": "max_pool.c",
+    "TINYC_ADD_S8": "add.c",
+    "TINYC_MUL_S8": "mul.c",
+    "TINYC_SOFTMAX_S8": "softmax.c",
+    "TINYC_LOGISTIC_S8": "logistic.c",
+    "TINYC_COPY": "copy.c",
+    "TINYC_PAD_S8": "pad.c",
+    "TINYC_CONCAT_S8": "concatenation.c",
+    "TINYC_MEAN_S8": "mean.c",
+    "TINYC_REQUANT_S8": "requant.c",
+    "TINYC_CLAMP_S8": "clamp.c",
+    "TINYC_QUANTIZE_F32_S8": "quantize.c",
+    "TINYC_DEQUANTIZE_S8_F32": "dequantize.c",
+}
+
+CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
+DTYPE_ENUM = {"int8": 0, "uint8": 1, "int16": 2, "int32": 3, "float32": 4}
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """A constant array in flash (weights, biases, multipliers, shifts)."""
+
+    name: str
+    ctype: str
+    values: tuple  # flat, already in the C type's range
+    align: int = 16
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.values) * {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4}[self.ctype]
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    index: int  # operator index in the graph
+    op: str  # TFLite builtin name
+    kernel: str  # runtime macro, e.g. TINYC_CONV2D_S8
+    params_type: str | None  # C struct type of the parameter block, or None
+    params: tuple[tuple[str, Any], ...]  # field -> int or list of ints (C initializer order is by name)
+    args: tuple[str, ...]  # C expressions after the params pointer
+    macs: int = 0
+    extra: tuple[str, ...] = ()  # extra C declarations (e.g. a pointer table) emitted before the call
+
+    @property
+    def source(self) -> str:
+        return KERNEL_SOURCES[self.kernel]
+
+
+@dataclass(frozen=True)
+class IOTensor:
+    name: str
+    index: int
+    offset: int
+    nbytes: int
+    dtype: str
+    dims: tuple[int, ...]
+    scale: float
+    zero_point: int
+
+    @property
+    def dtype_enum(self) -> int:
+        return DTYPE_ENUM[self.dtype]
+
+
+@dataclass(frozen=True)
+class LoweredModel:
+    name: str
+    sha256: str
+    arena_size: int
+    calls: tuple[KernelCall, ...]
+    consts: tuple[ConstArray, ...]
+    inputs: tuple[IOTensor, ...]
+    outputs: tuple[IOTensor, ...]
+    kernels: tuple[str, ...] = field(default=())  # macros used, sorted
+
+    @property
+    def macs(self) -> int:
+        return sum(c.macs for c in self.calls)
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(c.nbytes for c in self.consts)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(sorted({KERNEL_SOURCES[k] for k in self.kernels}))
+
+
+def _opt(op: Operator, key: str, default=None):
+    return op.options.get(key, default)
+
+
+def _shape4(shape: tuple[int, ...]) -> tuple[int, ...]:
+    if len(shape) > 4:
+        raise NotImplementedYet(f"tensors of rank {len(shape)} are not supported by this kernel (at most 4)")
+    return (1,) * (4 - len(shape)) + tuple(shape)
+
+
+def _padding(padding: str, in_size: int, filt: int, stride: int, dilation: int, out_size: int) -> int:
+    """ComputePaddingHeightWidth: the leading (top/left) padding TFLite's reference kernels use."""
+    if padding == "VALID":
+        return 0
+    effective = (filt - 1) * dilation + 1
+    total = (out_size - 1) * stride + effective - in_size
+    return max(total, 0) // 2
+
+
+class _Lowering:
+    def __init__(self, graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None):
+        self.g = graph
+        self.order = tuple(range(len(graph.operators))) if order is None else tuple(order)
+        self.offsets = dict(offsets)
+        self.arena_size = int(arena_size)
+        self.consts: dict[str, ConstArray] = {}
+        self.calls: list[KernelCall] = []
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    def where(self, op: Operator) -> str:
+        name = self.g.path or self.g.name
+        return f"{name}: operator {op.index} ({op.op})"
+
+    def ptr(self, t: Tensor | None, ctype: str = "int8_t") -> str:
+        """C expression for a tensor's data: a flash array for constants, a fixed arena address otherwise."""
+        if t is None:
+            return "NULL"
+        if t.is_constant:
+            return self.const_tensor(t)
+        if t.index not in self.offsets:
+            raise TinycError(f"{self.g.path or self.g.name}: tensor {t.index} ({t.name}) has no offset in the "
+                             "memory plan; the plan does not match the graph")
+        return f"(({ctype} *)(tinyc_arena + {self.offsets[t.index]}u))"
+
+    def const(self, name: str, ctype: str, values) -> str:
+        vals = tuple(int(v) for v in np.asarray(values).reshape(-1)) if ctype != "float" else \
+            tuple(float(v) for v in np.asarray(values).reshape(-1))
+        if name not in self.consts:
+            self.consts[name] = ConstArray(name, ctype, vals)
+        return name
+
+    def const_tensor(self, t: Tensor) -> str:
+        ctype = CTYPES.get(t.dtype)
+        if ctype is None or t.data is None:
+            raise NotImplementedYet(f"constant tensor {t.name} of type {t.dtype} is not supported")
+        return self.const(f"tinyc_t{t.index}", ctype, np.asarray(t.data))
+
+    def zp(self, t: Tensor) -> int:
+        return int(t.quantization.zero_points[0]) if t.quantization.zero_points else 0
+
+    def scale(self, t: Tensor) -> float:
+        if not t.quantization.scales:
+            raise TinycError(f"{self.g.path or self.g.name}: tensor {t.name} is not quantized; "
+                             "tinyc runs full-integer int8 models (convert with an int8 representative dataset)")
+        return t.quantization.scales[0]
+
+    def require_int8(self, op: Operator, *tensors: Tensor | None) -> None:
+        for t in tensors:
+            if t is not None and t.dtype != "int8":
+                raise NotImplementedYet(f"{self.where(op)}: {t.dtype} tensor {t.name}; only int8 kernels exist")
+
+    def add(self, op: Operator, kernel: str, params_type: str | None, params: dict[str, Any], args, macs=0,
+            extra=()):
+        self.calls.append(KernelCall(op.index, op.op, kernel, params_type, tuple(params.items()), tuple(args),
+                                     int(macs), tuple(extra)))
+
+    def act(self, op: Operator, out: Tensor) -> tuple[int, int]:
+        a = _opt(op, "fused_activation_function", "NONE")
+        try:
+            return Q.activation_range(a, self.scale(out), self.zp(out))
+        except ValueError:
+            raise NotImplementedYet(f"{self.where(op)}: fused activation {a} is not supported") from None
+
+    # --- operators ------------------------------------------------------------------------------------
+
+    def lower(self) -> LoweredModel:
+        for oi in self.order:
+            op = self.g.operators[oi]
+            fn = getattr(self, "op_" + op.op.lower().replace(":", "_"), None)
+            if fn is None:
+                raise NotImplementedYet(f"{self.where(op)}: tinyc has no kernel for {op.op} yet")
+            fn(op)
+        ios = [self.io(i) for i in self.g.inputs], [self.io(i) for i in self.g.outputs]
+        return LoweredModel(self.g.name, self.g.sha256, self.arena_size, tuple(self.calls),
+                            tuple(self.consts.values()), tuple(ios[0]), tuple(ios[1]),
+                            tuple(sorted({c.kernel for c in self.calls})))
+
+    def io(self, index: int) -> IOTensor:
+        t = self.g.tensor(index)
+        if t.dtype not in DTYPE_ENUM:
+            raise NotImplementedYet(f"model input/output {t.name} has type {t.dtype}")
+        if t.index not in self.offsets:
+            raise TinycError(f"{self.g.path or self.g.name}: I/O tensor {t.name} has no offset in the memory plan")
+        q = t.quantization
+        return IOTensor(t.name, t.index, self.offsets[t.index], t.nbytes, t.dtype, tuple(t.shape),
+                        float(q.scales[0]) if q.scales and t.dtype != "float32" else 0.0,
+                        int(q.zero_points[0]) if q.zero_points and t.dtype != "float32" else 0)
+
+    def op_conv_2d(self, op: Operator):
+        x, w, b = (self.g.op_inputs(op) + [None])[:3]
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, x, w, y)
+        n, ih, iw, ic = x.shape
+        oc, kh, kw, fic = w.shape
+        _, oh, ow, _ = y.shape
+        sh, sw = _opt(op, "stride_h", 1), _opt(op, "stride_w", 1)
+        dh, dw = _opt(op, "dilation_h_factor", 1), _opt(op, "dilation_w_factor", 1)
+        pad = _opt(op, "padding", "SAME")
+        mult, shift = Q.conv_multipliers(self.scale(x), w.quantization.scales, self.scale(y), oc)
+        lo, hi = self.act(op, y)
+        p = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+                 filter_in_c=fic, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                 pad_h=_padding(pad, ih, kh, sh, dh, oh), pad_w=_padding(pad, iw, kw, sw, dw, ow),
+                 in_offset=-self.zp(x), out_offset=self.zp(y), act_min=lo, act_max=hi)
+        m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
+        s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
+        self.add(op, "TINYC_CONV2D_S8", "tinyc_conv_params_t", p,
+                 [self.ptr(x), self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)],
+                 macs=n * oh * ow * oc * kh * kw * fic)
+
+    def op_depthwise_conv_2d(self, op: Operator):
+        x, w, b = (self.g.op_inputs(op) + [None])[:3]
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, x, w, y)
+        n, ih, iw, ic = x.shape
+        _, kh, kw, oc = w.shape
+        _, oh, ow, _ = y.shape
+        sh, sw = _opt(op, "stride_h", 1), _opt(op, "stride_w", 1)
+        dh, dw = _opt(op, "dilation_h_factor", 1), _opt(op, "dilation_w_factor", 1)
+        pad = _opt(op, "padding", "SAME")
+        mult, shift = Q.conv_multipliers(self.scale(x), w.quantization.scales, self.scale(y), oc)
+        lo, hi = self.act(op, y)
+        p = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc,
+                 depth_multiplier=oc // ic, k_h=kh, k_w=kw, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                 pad_h=_padding(pad, ih, kh, sh, dh, oh), pad_w=_padding(pad, iw, kw, sw, dw, ow),
+                 in_offset=-self.zp(x), out_offset=self.zp(y), act_min=lo, act_max=hi)
+        m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
+        s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
+        self.add(op, "TINYC_DEPTHWISE_CONV2D_S8", "tinyc_dwconv_params_t", p,
+                 [self.ptr(x), self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)],
+                 macs=n * oh * ow * oc * kh * kw)
+
+    def op_fully_connected(self, op: Operator):
+        x, w, b = (self.g.op_inputs(op) + [None])[:3]
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, x, w, y)
+        if not w.is_constant:
+            raise NotImplementedYet(f"{self.where(op)}: FULLY_CONNECTED with non-constant weights")
+        out_depth, accum = w.shape
+        batches = x.size // accum
+        if w.quantization.per_channel:
+            mult, shift = Q.conv_multipliers(self.scale(x), w.quantization.scales, self.scale(y), out_depth)
+        else:
+            ms = Q.fc_multiplier_per_tensor(self.scale(x), w.quantization.scales[0], self.scale(y))
+            mult, shift = [ms[0]], [ms[1]]
+        lo, hi = self.act(op, y)
+        p = dict(batches=batches, accum_depth=accum, out_depth=out_depth, in_offset=-self.zp(x),
+                 filter_offset=-self.zp(w), out_offset=self.zp(y), act_min=lo, act_max=hi,
+                 per_channel=int(w.quantization.per_channel))
+        m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
+        s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
+        self.add(op, "TINYC_FULLY_CONNECTED_S8", "tinyc_fc_params_t", p,
+                 [self.ptr(x), self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)],
+                 macs=batches * out_depth * accum)
+
+    def _pool(self, op: Operator, kernel: str):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        self.require_int8(op, x, y)
+        n, ih, iw, c = x.shape
+        _, oh, ow, _ = y.shape
+        kh, kw = _opt(op, "filter_height"), _opt(op, "filter_width")
+        sh, sw = _opt(op, "stride_h", 1), _opt(op, "stride_w", 1)
+        pad = _opt(op, "padding", "VALID")
+        lo, hi = self.act(op, y)
+        p = dict(batches=n, in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, k_h=kh, k_w=kw,
+                 stride_h=sh, stride_w=sw, pad_h=_padding(pad, ih, kh, sh, 1, oh),
+                 pad_w=_padding(pad, iw, kw, sw, 1, ow), act_min=lo, act_max=hi)
+        self.add(op, kernel, "tinyc_pool_params_t", p, [self.ptr(x), self.ptr(y)])
+
+    def op_average_pool_2d(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        if self.scale(x) != self.scale(y) or self.zp(x) != self.zp(y):
+            raise NotImplementedYet(f"{self.where(op)}: AVERAGE_POOL_2D with different in/out quantization")
+        self._pool(op, "TINYC_AVG_POOL_S8")
+
+    def op_max_pool_2d(self, op: Operator):
+        self._pool(op, "TINYC_MAX_POOL_S8")
+
+    def _broadcast(self, a: Tensor, b: Tensor, y: Tensor) -> dict[str, Any]:
+        if len(y.shape) > 6:
+            raise NotImplementedYet("broadcasting beyond 6 dims")
+        od = (1,) * (6 - len(y.shape)) + tuple(y.shape)
+
+        def strides(t: Tensor):
+            s = (1,) * (6 - len(t.shape)) + tuple(t.shape)
+            st, acc = [0] * 6, 1
+            for d in range(5, -1, -1):
+                st[d] = 0 if s[d] == 1 and od[d] != 1 else acc
+                acc *= s[d]
+            return st
+
+        flat = int(tuple(a.shape) == tuple(y.shape) == tuple(b.shape)) or int(a.size == b.size == y.size)
+        return dict(flat=flat, size=y.size, out_dims=list(od), in1_strides=strides(a), in2_strides=strides(b))
+
+    def op_add(self, op: Operator):
+        a, b = self.g.op_inputs(op)[:2]
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, a, b, y)
+        (m1, s1), (m2, s2), (mo, so) = Q.add_params(self.scale(a), self.scale(b), self.scale(y))
+        lo, hi = self.act(op, y)
+        p = self._broadcast(a, b, y) | dict(
+            left_shift=20, in1_offset=-self.zp(a), in1_multiplier=m1, in1_shift=s1,
+            in2_offset=-self.zp(b), in2_multiplier=m2, in2_shift=s2, out_offset=self.zp(y),
+            out_multiplier=mo, out_shift=so, act_min=lo, act_max=hi)
+        self.add(op, "TINYC_ADD_S8", "tinyc_binary_params_t", p, [self.ptr(a), self.ptr(b), self.ptr(y)])
+
+    def op_mul(self, op: Operator):
+        a, b = self.g.op_inputs(op)[:2]
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, a, b, y)
+        mo, so = Q.mul_multiplier(self.scale(a), self.scale(b), self.scale(y))
+        lo, hi = self.act(op, y)
+        p = self._broadcast(a, b, y) | dict(
+            left_shift=0, in1_offset=-self.zp(a), in1_multiplier=0, in1_shift=0,
+            in2_offset=-self.zp(b), in2_multiplier=0, in2_shift=0, out_offset=self.zp(y),
+            out_multiplier=mo, out_shift=so, act_min=lo, act_max=hi)
+        self.add(op, "TINYC_MUL_S8", "tinyc_binary_params_t", p, [self.ptr(a), self.ptr(b), self.ptr(y)],
+                 macs=y.size)
+
+    def op_softmax(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        self.require_int8(op, x, y)
+        if self.zp(y) != -128 or np.float32(self.scale(y)) != np.float32(1.0 / 256):
+            raise NotImplementedYet(f"{self.where(op)}: int8 SOFTMAX needs output scale 1/256, zero point -128")
+        mult, left, diff_min = Q.softmax_params(_opt(op, "beta", 1.0), self.scale(x))
+        depth = x.shape[-1]
+        p = dict(outer=x.size // depth, depth=depth, input_multiplier=mult, input_left_shift=left,
+                 diff_min=diff_min)
+        self.add(op, "TINYC_SOFTMAX_S8", "tinyc_softmax_params_t", p, [self.ptr(x), self.ptr(y)])
+
+    def op_logistic(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        self.require_int8(op, x, y)
+        if self.zp(y) != -128 or np.float32(self.scale(y)) != np.float32(1.0 / 256):
+            raise NotImplementedYet(f"{self.where(op)}: int8 LOGISTIC needs output scale 1/256, zero point -128")
+        mult, left, radius = Q.logistic_params(self.scale(x))
+        p = dict(size=x.size, in_zero_point=self.zp(x), input_range_radius=radius, input_multiplier=mult,
+                 input_left_shift=left)
+        self.add(op, "TINYC_LOGISTIC_S8", "tinyc_logistic_params_t", p, [self.ptr(x), self.ptr(y)])
+
+    def op_reshape(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        if x.nbytes != y.nbytes:
+            raise TinycError(f"{self.where(op)}: input and output sizes differ")
+        self.add(op, "TINYC_COPY", None, {}, [self.ptr(x, "void"), self.ptr(y, "void"), f"{y.nbytes}u"])
+
+    op_squeeze = op_reshape
+    op_expand_dims = op_reshape
+
+    def op_pad(self, op: Operator):
+        ins = self.g.op_inputs(op)
+        x, pads = ins[0], ins[1]
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, x, y)
+        if pads is None or not pads.is_constant:
+            raise NotImplementedYet(f"{self.where(op)}: PAD with non-constant paddings")
+        pv = np.asarray(pads.data).reshape(-1, 2)
+        rank = len(x.shape)
+        if rank > 4:
+            raise NotImplementedYet(f"{self.where(op)}: PAD of a rank-{rank} tensor")
+        before = [0] * (4 - rank) + [int(v) for v in pv[:, 0]]
+        after = [0] * (4 - rank) + [int(v) for v in pv[:, 1]]
+        value = self.zp(y)
+        if len(ins) > 2 and ins[2] is not None:
+            if not ins[2].is_constant:
+                raise NotImplementedYet(f"{self.where(op)}: PADV2 with a non-constant pad value")
+            value = int(np.asarray(ins[2].data).reshape(-1)[0])
+        p = dict(dims=list(_shape4(x.shape)), before=before, after=after, pad_value=value)
+        self.add(op, "TINYC_PAD_S8", "tinyc_pad_params_t", p, [self.ptr(x), self.ptr(y)])
+
+    op_padv2 = op_pad
+
+    def op_concatenation(self, op: Operator):
+        ins = self.g.op_inputs(op)
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, y, *ins)
+        for t in ins:
+            if self.scale(t) != self.scale(y) or self.zp(t) != self.zp(y):
+                raise NotImplementedYet(f"{self.where(op)}: CONCATENATION of inputs with different quantization")
+        if _opt(op, "fused_activation_function", "NONE") != "NONE":
+            raise NotImplementedYet(f"{self.where(op)}: CONCATENATION with a fused activation")
+        axis = _opt(op, "axis", 0)
+        if axis < 0:
+            axis += len(y.shape)
+        outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+        strides = [int(np.prod(t.shape[axis:], dtype=np.int64)) for t in ins]
+        p = dict(outer=outer, out_stride=int(np.prod(y.shape[axis:], dtype=np.int64)), num_inputs=len(ins))
+        table = f"tinyc_op{op.index}_inputs"
+        st = self.const(f"tinyc_op{op.index}_strides", "int32_t", strides)
+        decl = (f"static const int8_t *const {table}[{len(ins)}] = {{"
+                + ", ".join(self.ptr(t, "const int8_t") for t in ins) + "};")
+        self.add(op, "TINYC_CONCAT_S8", "tinyc_concat_params_t", p, [table, st, self.ptr(y)], extra=(decl,))
+
+    def op_mean(self, op: Operator):
+        x, axis_t = self.g.op_inputs(op)[:2]
+        y = self.g.op_outputs(op)[0]
+        self.require_int8(op, x, y)
+        if axis_t is None or not axis_t.is_constant:
+            raise NotImplementedYet(f"{self.where(op)}: MEAN with non-constant axes")
+        rank = len(x.shape)
+        dims = _shape4(x.shape)
+        reduce = [0, 0, 0, 0]
+        for a in np.asarray(axis_t.data).reshape(-1):
+            a = int(a) + rank if int(a) < 0 else int(a)
+            reduce[a + 4 - rank] = 1
+        count = int(np.prod([d for d, r in zip(dims, reduce) if r], dtype=np.int64))
+        mult, shift = Q.mean_multiplier(self.scale(x), self.scale(y), count)
+        p = dict(in_dims=list(dims), reduce=reduce, num_reduced=count, in_zero_point=self.zp(x),
+                 out_zero_point=self.zp(y), multiplier=mult, shift=shift)
+        self.add(op, "TINYC_MEAN_S8", "tinyc_mean_params_t", p, [self.ptr(x), self.ptr(y)])
+
+    def _requant(self, op: Operator, x: Tensor, y: Tensor, lo: int, hi: int):
+        m, s = Q.quantize_multiplier(float(np.float32(self.scale(x))) / float(np.float32(self.scale(y))))
+        p = dict(size=x.size, in_offset=-self.zp(x), out_offset=self.zp(y), multiplier=m, shift=s,
+                 act_min=lo, act_max=hi)
+        self.add(op, "TINYC_REQUANT_S8", "tinyc_requant_params_t", p, [self.ptr(x), self.ptr(y)])
+
+    def op_relu(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        self.require_int8(op, x, y)
+        lo = max(-128, self.zp(y) + Q.round_half_away_f32(np.float32(0.0) / np.float32(self.scale(y))))
+        self._requant(op, x, y, lo, 127)
+
+    def op_relu6(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        self.require_int8(op, x, y)
+        # TFLite Micro's Relu6 clamps the raw values between the input's quantized 0 and 6.
+        six = Q.quantize_f32(6.0, self.scale(x), self.zp(x))
+        self.add(op, "TINYC_CLAMP_S8", None, {}, [f"{x.size}", f"{self.zp(x)}", f"{six}", self.ptr(x), self.ptr(y)])
+
+    def op_quantize(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        if x.dtype == "float32" and y.dtype == "int8":
+            p = dict(size=x.size, zero_point=self.zp(y), scale=float(np.float32(self.scale(y))))
+            self.add(op, "TINYC_QUANTIZE_F32_S8", "tinyc_quantize_params_t", p,
+                     [self.ptr(x, "float"), self.ptr(y)])
+        elif x.dtype == "int8" and y.dtype == "int8":
+            self._requant(op, x, y, -128, 127)
+        else:
+            raise NotImplementedYet(f"{self.where(op)}: QUANTIZE from {x.dtype} to {y.dtype}")
+
+    def op_dequantize(self, op: Operator):
+        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
+        if x.dtype != "int8" or y.dtype != "float32":
+            raise NotImplementedYet(f"{self.where(op)}: DEQUANTIZE from {x.dtype} to {y.dtype}")
+        p = dict(size=x.size, zero_point=self.zp(x), scale=float(np.float32(self.scale(x))))
+        self.add(op, "TINYC_DEQUANTIZE_S8_F32", "tinyc_dequantize_params_t", p,
+                 [self.ptr(x), self.ptr(y, "float")])
+
+
+def lower(graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None) -> LoweredModel:
+    """Lower ``graph`` with activation tensor ``offsets`` (bytes into an arena of ``arena_size``),
+    executing the operators in ``order`` (the plan's; default file order)."""
+    return _Lowering(graph, offsets, arena_size, order).lower()
