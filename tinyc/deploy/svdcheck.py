@@ -13,7 +13,8 @@ svd_data.zip). Annotation forms:
   svd: PERIPH.REG.FIELD    field mask (bits in place)
   svd: PERIPH.REG.FIELD=E  the enumerated value E of that field (not shifted)
   svd-offset: PERIPH.REG   register offset within the peripheral
-Registers inside an SVD cluster are named CLUSTER_REG (UARTE0.PSEL_TXD), arrays NAME[i].
+Registers inside an SVD cluster are named CLUSTER_REG (UARTE0.PSEL_TXD), arrays NAME[i]; a field
+that the SVD splits into single bits F0, F1, ... is written F[0-5] (their union must be the mask).
 Macros annotated with a reference-manual tag instead ("rm0432: ...") are facts no pinned SVD
 covers; they are listed, not checked.
 """
@@ -33,7 +34,7 @@ from tinyc.boards import Board
 from tinyc.errors import TinycError
 
 _ANNOTATION = re.compile(
-    r"^\s*#define\s+(\w+)\s+(.+?)\s*/\*\s*(svd|svd-offset|rm\d+):\s*([\w.\[\]=]+)[^*]*\*/\s*$")
+    r"^\s*#define\s+(\w+)\s+(.+?)\s*/\*\s*(svd|svd-offset|rm\d+):\s*([\w.\[\]=-]+)[^*]*\*/\s*$")
 _LITERAL = re.compile(r"\b(0[xX][0-9A-Fa-f]+|\d+)[uUlL]*\b")
 _PERIPHERAL_ADDR = re.compile(r"\b0[xX]([4-5][0-9A-Fa-f]{7})[uU]?\b")
 
@@ -183,7 +184,18 @@ def unannotated_addresses(family: str) -> list[str]:
     """Peripheral-space addresses (0x4xxxxxxx, 0x5xxxxxxx) written outside an annotated macro."""
     found = []
     for path in port_files(family):
+        depth = 0  # > 0 inside an emulator-only block (#ifdef TINYC_EMULATED), which no real board builds
         for i, line in enumerate(path.read_text().splitlines(), 1):
+            directive = line.strip()
+            if depth:
+                if directive.startswith("#if"):
+                    depth += 1
+                elif directive.startswith("#endif"):
+                    depth -= 1
+                continue
+            if re.match(r"#\s*(ifdef\s+TINYC_EMULATED|if\s+defined\(TINYC_EMULATED\))", directive):
+                depth = 1
+                continue
             if _ANNOTATION.match(line):
                 continue
             code = line.split("//")[0]
@@ -209,16 +221,23 @@ def check_annotation(a: Annotation, svd: dict[str, Peripheral]) -> str | None:
         if len(parts) == 2:
             want = reg.offset if a.kind == "svd-offset" else periph.base + reg.offset
         else:
-            if parts[2] not in reg.fields:
-                return f"{where}: the SVD has no field {path} (it has {', '.join(sorted(reg.fields))})"
-            lsb, width = reg.fields[parts[2]]
+            group = re.fullmatch(r"(\w+?)\[(\d+)-(\d+)\]", parts[2])
+            names = [f"{group.group(1)}{i}" for i in range(int(group.group(2)), int(group.group(3)) + 1)] \
+                if group else [parts[2]]
+            missing = [n for n in names if n not in reg.fields]
+            if missing:
+                return f"{where}: the SVD has no field {parts[0]}.{parts[1]}.{missing[0]} " \
+                       f"(it has {', '.join(sorted(reg.fields))})"
             if enum:
                 values = reg.enums.get(parts[2], {})
-                if enum not in values:
+                if group or enum not in values:
                     return f"{where}: the SVD has no value {enum} for {path}"
                 want = values[enum]
             else:
-                want = ((1 << width) - 1) << lsb
+                want = 0
+                for n in names:
+                    lsb, width = reg.fields[n]
+                    want |= ((1 << width) - 1) << lsb
     if want != a.value:
         return f"{where}: {a.path} is 0x{want:X} in the SVD, the port says 0x{a.value:X}"
     return None

@@ -19,7 +19,7 @@ __asm__(
     "  movs r0, #0x14\n"
     "  ldrh r4, [r0]\n"          /* 0x14: the ROM's public function table */
     "  ldrh r5, [r0, #4]\n"      /* 0x18: rom_table_lookup(table, code) */
-    "  ldr r6, =0x58434346\n"    /* codes, low half first: 'FC' 0x4346, then 'CX' 0x5843 */
+    "  ldr r6, =(0x5843 << 16) | 0x4346\n" /* two ROM function codes: 'FC' (low half), 'CX' */
     "  mov r0, r4\n"
     "  ldr r1, =0x4649\n"        /* 'IF' connect_internal_flash */
     "  blx r5\n"
