@@ -120,6 +120,109 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
         out.print(f"QEMU's map differs from the chip: {q}")
 
 
+@cli.command("check")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--board", "board_id", required=True, help="Board id (see `tinyc boards`).")
+@click.option("--planner", type=click.Choice(["improved", "tflm"]), default="improved", show_default=True,
+              help="Arena plan: tinyc's improved plan, or the TFLM-equivalent greedy plan.")
+@click.option("--tflm", "record_tflm", is_flag=True,
+              help="Also run the TFLite Micro interpreter to record its own arena (slower).")
+@json_option
+@click.pass_obj
+def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm: bool, as_json: bool) -> None:
+    """Check a .tflite model's flash and SRAM needs against a board (exit 1 if it does not fit)."""
+    from tinyc.analyze import budget as budgetmod
+    from tinyc.boards import get_board
+    from tinyc.errors import DoesNotFit
+    from tinyc.model import graph, ops
+
+    board = get_board(board_id)
+    g = graph.load(model)
+    ops.check_supported(g)
+    recorded = None
+    if record_tflm:
+        from tinyc.model import reference
+
+        recorded = reference.arena_record(model).to_json()
+    b = budgetmod.compute(g, board, planner=planner, tflm_recorded=recorded)
+    if as_json:
+        out.emit_json(b.to_json())
+    else:
+        from tinyc.analyze.report import render_check
+
+        render_check(out, b)
+    if not b.fits:
+        parts = []
+        if b.flash_headroom < 0:
+            parts.append(f"flash by {-b.flash_headroom} B")
+        if b.sram_headroom < 0:
+            parts.append(f"SRAM by {-b.sram_headroom} B")
+        raise DoesNotFit(f"{model} does not fit {board.id}: over {' and '.join(parts)}"
+                         + (f"; see the advice above" if not as_json else ""))
+
+
+@cli.command("inspect")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@json_option
+@click.pass_obj
+def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
+    """Print a .tflite model's graph: ops, shapes, quantization, MACs and parameters."""
+    from tinyc.analyze import report
+    from tinyc.model import graph
+
+    g = graph.load(model)
+    if as_json:
+        out.emit_json(report.inspect_json(g))
+    else:
+        report.render_inspect(out, g)
+
+
+@cli.command("optimize")
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The int8 .tflite to write (written at the end, atomically).")
+@click.option("--data", help="Training data: .npz with x and y, or module:function. Also calibrates and, "
+              "without --test-data, gives a seeded held-out test part (--holdout).")
+@click.option("--calibration-data", help="Calibration inputs for int8 ranges (.npz/.npy/module:function).")
+@click.option("--test-data", help="Held-out labelled data for accuracy; never trained or calibrated on.")
+@click.option("--holdout", type=float, default=0.2, show_default=True,
+              help="Fraction of --data held out for accuracy when --test-data is not given.")
+@click.option("--prune", type=float, help="Magnitude pruning to this sparsity (0..1), with fine-tuning.")
+@click.option("--prune-channels", type=float, help="Remove this fraction of each layer's filters (0..1).")
+@click.option("--cluster", type=int, help="Cluster weights to N values (per channel for Conv2D).")
+@click.option("--cluster-per-tensor", is_flag=True, help="Cluster per tensor instead of per channel.")
+@click.option("--binarize", is_flag=True, help="1-bit weights (sign x per-channel scale), int8 activations.")
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (keeps pruning/clusters).")
+@click.option("--epochs", type=int, default=3, show_default=True, help="Fine-tuning epochs per step.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@json_option
+@click.pass_obj
+def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, test_data, holdout, prune,
+                 prune_channels, cluster, cluster_per_tensor, binarize, qat, epochs, seed, force,
+                 as_json: bool) -> None:
+    """Compress MODEL to a full-integer int8 .tflite and report every step (sizes, sparsity, MACs, accuracy)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tinyc.optimize.pipeline import Options, optimize
+    from tinyc.optimize.report import render
+
+    options = Options(prune=prune, prune_channels=prune_channels, cluster=cluster,
+                      cluster_per_channel=not cluster_per_tensor, binarize=binarize, qat=qat, epochs=epochs,
+                      seed=seed, holdout=holdout)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                        console=out.err, transient=True, disable=out.verbosity < 0)
+    with progress:
+        report = optimize(model, output, options, data=data, calibration_data=calibration_data,
+                          test_data=test_data, force=force, warn=out.warn, progress=progress)
+    if as_json:
+        out.emit_json(report)
+        return
+    for table in render(report):
+        out.print(table)
+    out.print(f"wrote {report.output}")
+
+
 # --- deploy: build, flash, bench, validate (tinyc/deploy) ------------------------------------------
 
 
@@ -159,13 +262,42 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
 @cli.command("flash")
 @click.argument("model", required=False)
 @_target_options
+@click.option("--dry-run", is_flag=True,
+              help="Real boards: print the exact uploader command and upload nothing.")
+@click.option("--tool", type=click.Choice(["openocd", "pyocd"]), default=None,
+              help="ST-LINK boards: the uploader (default openocd).")
 @click.pass_obj
-def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout) -> None:
-    """Run tinyc firmware on the board: in QEMU for emulated boards (and --emulate)."""
+def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, dry_run=False, tool=None) -> None:
+    """Run tinyc firmware on the board: in QEMU for emulated boards (and --emulate); a real board gets it
+    uploaded (OpenOCD/pyOCD, bossac, UF2 copy), --port naming its serial port or, for a Pico, its boot
+    drive. Without MODEL or --firmware a real board gets the hello-world firmware."""
     from tinyc.deploy import pipeline
     from tinyc.deploy.bench import open_target
 
     board, run_board = pipeline.resolve_boards(board_id, emulate)
+    if run_board.kind == "real":  # issue 7: uploads to real boards (tinyc/deploy/upload.py)
+        from tinyc.deploy import upload
+
+        device = None if dry_run else upload.detect(board, port=port, tool=tool)
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir) if (model or firmware_dir) else None
+        elf = rec.elf if rec else upload.hello_firmware(board)
+        plan = upload.plan_upload(board, elf, device=device, tool=tool)
+        if dry_run:
+            upload.prepare_firmware(board, plan, elf)
+            for note in plan.notes:
+                out.info(f"note: {note}")
+            click.echo(plan.shell)  # unwrapped: the exact command, ready to paste
+            return
+        out.info(f"uploading {plan.firmware} to {board.id} ({plan.device}): {plan.shell}")
+        upload.upload(board, plan, elf)
+        out.print(f"{board.id}: uploaded {plan.firmware.name} with {plan.tool}")
+        if rec is None or not port or plan.tool in ("bossac", "uf2"):
+            return
+        with open_target(None, board, port) as link:
+            info = link.sync()
+        out.print(f"{info.board}: running model {info.model_hash} ({info.model_name}) on hardware; "
+                  f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
+        return
     pipeline.require_runnable(board, run_board)
     rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
     with open_target(rec.elf, rec.run_board, port) as link:

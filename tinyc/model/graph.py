@@ -297,7 +297,7 @@ def _check_len(n: int, limit: int, what: str, where: str) -> int:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
 def _options(op, tables) -> dict[str, Any]:

@@ -1,0 +1,256 @@
+"""Flash and SRAM budget of a model on a board: what it needs, what the board has, and what to cut.
+
+Measured from the model: weights, biases, quantization data (from the .tflite), the arena (from the
+memory plan, kernel scratch included). Estimated until the C runtime's build reports real sizes, and
+labelled ``estimate`` wherever they appear: kernel code, runtime code, runtime state, stack, I/O buffers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinyc.analyze.memory import MemoryPlan, plan_improved, plan_tflm
+from tinyc.boards import Board, MemoryRegion, all_boards
+from tinyc.model import ops as opsmod
+from tinyc.model.graph import Graph
+
+__all__ = ["Item", "LayerRow", "Budget", "compute", "arena_region"]
+
+# Estimates (bytes) until firmware/runtime's build reports its own sizes; see Item.estimate.
+KERNEL_CODE_ESTIMATE = {
+    "CONV_2D": 2600, "DEPTHWISE_CONV_2D": 2200, "FULLY_CONNECTED": 1200, "AVERAGE_POOL_2D": 900,
+    "MAX_POOL_2D": 800, "ADD": 1000, "MUL": 800, "SOFTMAX": 1400, "RESHAPE": 120, "PAD": 700,
+    "CONCATENATION": 600, "MEAN": 1100, "LOGISTIC": 900, "RELU": 300, "RELU6": 300, "QUANTIZE": 600,
+    "DEQUANTIZE": 500,
+}
+RUNTIME_CODE_ESTIMATE = 6 * 1024  # startup, port, requantization helpers, serial harness
+RUNTIME_STATE_ESTIMATE = 256  # invoke state, I/O descriptors (the plan is static: no tensor structs)
+STACK_ESTIMATE = 4096  # what tinyc's linker script reserves (tinyc.deploy.project.DEFAULT_STACK)
+IO_BUFFER_ESTIMATE = 256  # serial line buffer used to receive inputs and send outputs
+PER_OP_TABLE = 32  # op descriptor in flash
+PER_TENSOR_TABLE = 16  # tensor descriptor in flash
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    bytes: int
+    estimate: bool = False
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "bytes": self.bytes, "estimate": self.estimate, "note": self.note}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    op: str
+    output_shape: tuple[int, ...]
+    macs: int
+    params: int
+    weight_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "op": self.op, "output_shape": list(self.output_shape), "macs": self.macs,
+                "params": self.params, "weight_bytes": self.weight_bytes}
+
+
+@dataclass(frozen=True)
+class Budget:
+    model: str
+    board: str
+    flash_region: MemoryRegion
+    ram_region: MemoryRegion
+    flash_items: tuple[Item, ...]
+    sram_items: tuple[Item, ...]
+    plan: MemoryPlan
+    tflm_plan: MemoryPlan
+    layers: tuple[LayerRow, ...]
+    largest_tensors: tuple[tuple[int, str, tuple[int, ...], int], ...]  # (index, name, shape, bytes)
+    peak_op: int | None
+    peak_op_name: str
+    advice: tuple[str, ...] = ()
+    tflm_recorded: dict[str, int] | None = None
+    fitting_boards: tuple[str, ...] = field(default=())
+
+    @property
+    def flash_used(self) -> int:
+        return sum(i.bytes for i in self.flash_items)
+
+    @property
+    def sram_used(self) -> int:
+        return sum(i.bytes for i in self.sram_items)
+
+    @property
+    def flash_available(self) -> int:
+        return self.flash_region.size
+
+    @property
+    def sram_available(self) -> int:
+        return self.ram_region.size
+
+    @property
+    def flash_headroom(self) -> int:
+        return self.flash_available - self.flash_used
+
+    @property
+    def sram_headroom(self) -> int:
+        return self.sram_available - self.sram_used
+
+    @property
+    def fits(self) -> bool:
+        return self.flash_headroom >= 0 and self.sram_headroom >= 0
+
+    @property
+    def estimate(self) -> bool:
+        return any(i.estimate for i in self.flash_items + self.sram_items)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(r.macs for r in self.layers)
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.layers)
+
+    def to_json(self) -> dict[str, Any]:
+        def region(r):
+            return {"name": r.name, "origin": r.origin, "size": r.size}
+        return {
+            "model": self.model, "board": self.board, "fits": self.fits, "estimate": self.estimate,
+            "flash": {"region": region(self.flash_region), "used": self.flash_used,
+                      "available": self.flash_available, "headroom": self.flash_headroom,
+                      "estimate": any(i.estimate for i in self.flash_items),
+                      "items": [i.to_json() for i in self.flash_items]},
+            "sram": {"region": region(self.ram_region), "used": self.sram_used,
+                     "available": self.sram_available, "headroom": self.sram_headroom,
+                     "estimate": any(i.estimate for i in self.sram_items),
+                     "items": [i.to_json() for i in self.sram_items]},
+            "arena": {"tinyc": self.plan.arena_size, "tflm_equivalent": self.tflm_plan.arena_size,
+                      "plan": self.plan.detail, "notes": list(self.plan.notes),
+                      "tflm_recorded": self.tflm_recorded},
+            "peak": {"op": self.peak_op, "op_name": self.peak_op_name, "live_bytes": self.plan.peak_live_bytes},
+            "largest_tensors": [{"index": i, "name": n, "shape": list(s), "bytes": b}
+                                for i, n, s, b in self.largest_tensors],
+            "layers": [r.to_json() for r in self.layers],
+            "total_macs": self.total_macs, "total_params": self.total_params,
+            "advice": list(self.advice), "fitting_boards": list(self.fitting_boards),
+        }
+
+
+def arena_region(board: Board) -> MemoryRegion:
+    """The RAM the firmware links into: the largest run of back-to-back RAM regions (as the linker
+    script tinyc renders does), e.g. the F746's DTCM+SRAM1+SRAM2."""
+    rams = sorted(board.ram_regions, key=lambda r: r.origin)
+    best, run = None, []
+    for r in rams:
+        if run and run[-1].end != r.origin:
+            run = []
+        run.append(r)
+        merged = MemoryRegion("+".join(x.name for x in run), "ram", run[0].origin, run[-1].end - run[0].origin)
+        if best is None or merged.size > best.size:
+            best = merged
+    return best
+
+
+def _flash_region(board: Board) -> MemoryRegion:
+    return max(board.flash_regions, key=lambda r: r.size)
+
+
+def _flash_items(g: Graph) -> list[Item]:
+    weights = bias = 0
+    quant = 0
+    seen: set[int] = set()
+    for op in g.operators:
+        for pos, i in enumerate(op.inputs):
+            if i < 0 or i in seen:
+                continue
+            t = g.tensor(i)
+            if not t.is_constant:
+                continue
+            seen.add(i)
+            if t.dtype == "int32" and pos == 2:
+                bias += t.stored_nbytes
+            else:
+                weights += t.stored_nbytes
+        if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 1:
+            w = g.tensor(op.inputs[1])
+            channels = w.shape[0] if op.op != "DEPTHWISE_CONV_2D" else w.shape[-1]
+            quant += 8 * channels  # per-channel multiplier + shift, precomputed
+    quant += sum(8 for t in g.tensors if t.quantization.is_quantized and not t.is_constant)
+    kernels = sorted({op.op for op in g.operators})
+    code = sum(KERNEL_CODE_ESTIMATE.get(k, 1000) for k in kernels)
+    return [
+        Item("weights", weights, note="constant tensors from the .tflite"),
+        Item("biases", bias, note="int32 bias vectors"),
+        Item("quantization data", quant, estimate=True,
+             note="per-channel multipliers/shifts, tensor scales/zero points (runtime layout assumed)"),
+        Item("graph tables", PER_OP_TABLE * len(g.operators) + PER_TENSOR_TABLE * len(g.tensors), estimate=True,
+             note="op and tensor descriptors"),
+        Item("kernel code", code, estimate=True, note=f"{len(kernels)} kernels: {', '.join(kernels)}"),
+        Item("runtime code", RUNTIME_CODE_ESTIMATE, estimate=True, note="startup, port, serial harness"),
+    ]
+
+
+def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: dict[str, int] | None = None,
+            suggest_boards: bool = True) -> Budget:
+    """The budget of ``g`` on ``board`` (planner "improved" or "tflm")."""
+    tflm = plan_tflm(g)
+    plan = plan_improved(g) if planner == "improved" else tflm
+    scratch = sum(b.size for b in plan.scratch())
+    flash_items = _flash_items(g)
+    sram_items = [
+        Item("tensor arena", plan.arena_size,
+             note=f"{plan.strategy} plan; includes {scratch} B kernel scratch" if scratch else f"{plan.strategy} plan"),
+        Item("runtime state", RUNTIME_STATE_ESTIMATE, estimate=True),
+        Item("stack", STACK_ESTIMATE, estimate=True, note="reserved by the linker script"),
+        Item("I/O buffers", IO_BUFFER_ESTIMATE, estimate=True, note="serial line buffer; tensors live in the arena"),
+    ]
+    layers = []
+    for op in g.operators:
+        out = g.tensor(op.outputs[0]).shape if op.outputs else ()
+        wbytes = sum(g.tensor(i).stored_nbytes for i in dict.fromkeys(op.inputs) if i >= 0 and g.tensor(i).is_constant)
+        layers.append(LayerRow(op.index, op.op, out, opsmod.macs(g, op), opsmod.params(g, op), wbytes))
+    live = plan.live_at(plan.peak_step) if plan.order else []
+    peak_tensors = sorted((b for b in live if b.kind == "tensor"), key=lambda b: -b.size)
+    largest = tuple((b.tensor, g.tensor(b.tensor).name, g.tensor(b.tensor).shape, b.nbytes)
+                    for b in sorted((b for b in plan.buffers if b.kind == "tensor"), key=lambda b: -b.nbytes)[:5])
+    peak_op = plan.peak_op
+    peak_name = f"op {peak_op} {g.operators[peak_op].op}" if peak_op is not None else "-"
+    budget = Budget(
+        model=g.name, board=board.id, flash_region=_flash_region(board), ram_region=arena_region(board),
+        flash_items=tuple(flash_items), sram_items=tuple(sram_items), plan=plan, tflm_plan=tflm,
+        layers=tuple(layers), largest_tensors=largest, peak_op=peak_op, peak_op_name=peak_name,
+        tflm_recorded=tflm_recorded,
+    )
+    advice = _advice(g, budget, peak_tensors)
+    fitting: tuple[str, ...] = ()
+    if not budget.fits and suggest_boards:
+        fitting = tuple(b.id for b in all_boards().values() if b.kind == "real"
+                        and _flash_region(b).size >= budget.flash_used and arena_region(b).size >= budget.sram_used)
+    return Budget(**{**budget.__dict__, "advice": tuple(advice), "fitting_boards": fitting})
+
+
+def _advice(g: Graph, b: Budget, peak_tensors) -> list[str]:
+    out = []
+    if b.flash_headroom < 0:
+        over = -b.flash_headroom
+        big = max(b.layers, key=lambda r: r.weight_bytes)
+        weights = next(i.bytes for i in b.flash_items if i.name == "weights")
+        share = 100 * big.weight_bytes / max(weights, 1)
+        out.append(
+            f"flash: cut {over} B ({over / 1024:.1f} KiB). Weights are {weights} B; the largest layer is "
+            f"op {big.index} {big.op} with {big.params} params ({big.weight_bytes} B, {share:.0f}% of weights). "
+            f"Weight clustering (16 clusters, 4-bit indices) would roughly halve weight storage; magnitude "
+            f"pruning helps flash only with sparse storage; a smaller model (fewer channels) cuts both.")
+    if b.sram_headroom < 0:
+        over = -b.sram_headroom
+        names = ", ".join(f"tensor {bb.tensor} {list(g.tensor(bb.tensor).shape)} ({bb.size} B)"
+                          for bb in peak_tensors[:3])
+        out.append(
+            f"SRAM: cut {over} B ({over / 1024:.1f} KiB). The arena peaks at {b.peak_op_name} "
+            f"({b.plan.peak_live_bytes} B live: {names}). Structured pruning (fewer channels) of the layers "
+            f"around the peak shrinks those activations; weight pruning/clustering does not reduce SRAM.")
+    return out
