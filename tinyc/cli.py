@@ -278,7 +278,7 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
     if run_board.kind == "real":  # issue 7: uploads to real boards (tinyc/deploy/upload.py)
         from tinyc.deploy import upload
 
-        device = None if dry_run else upload.detect(board, port=port, tool=tool)
+        device = port if dry_run else upload.detect(board, port=port, tool=tool)
         rec = _firmware_for(out, model, board_id, emulate, firmware_dir) if (model or firmware_dir) else None
         elf = rec.elf if rec else upload.hello_firmware(board)
         plan = upload.plan_upload(board, elf, device=device, tool=tool)
