@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${TINYC_VENV:-$ROOT/.venv}
-APT_PKGS=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm binutils-arm-none-eabi)
+APT_PKGS=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm binutils-arm-none-eabi openocd bossa-cli)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -61,13 +61,13 @@ def boards_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     table = Table(title=f"{len(boards)} boards", title_justify="left")
     for col, just in (("id", "left"), ("MCU", "left"), ("core", "left"), ("clock", "right"),
-                      ("flash", "right"), ("SRAM", "right"), ("emulator", "left")):
+                      ("flash", "right"), ("SRAM", "right"), ("emulator", "left"), ("port check", "left")):
         table.add_column(col, justify=just)
     for kind in ("real", "emulated"):
         for b in (b for b in boards.values() if b.kind == kind):
             core = b.core + ("+DSP" if b.dsp and not b.helium else "") + ("+MVE" if b.helium else "")
             table.add_row(b.id, b.mcu, core, fmt_hz(b.clock_hz), fmt_bytes(b.flash), fmt_bytes(b.sram),
-                          b.emulator)
+                          b.emulator, b.port_check)
     out.print(table)
 
 
@@ -104,6 +104,9 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
         ("emulator", b.emulator),
         ("Renode platform", b.emulation.renode_platform or "none"),
     ]
+    if b.kind == "real":  # issue 7: how the port's registers are checked
+        rows.append(("port check", f"registers checked against {b.svd}" if b.svd
+                     else f"unverified: {b.svd_note or 'no SVD named in the board file'}"))
     if b.notes:
         rows.append(("notes", b.notes))
     for k, v in rows:
