@@ -155,6 +155,9 @@ class _Lowering:
         if t.index not in self.offsets:
             raise TinycError(f"{self.g.path or self.g.name}: tensor {t.index} ({t.name}) has no offset in the "
                              "memory plan; the plan does not match the graph")
+        if self.offsets[t.index] + t.nbytes > self.arena_size:
+            raise TinycError(f"{self.g.path or self.g.name}: tensor {t.name} ends past the planned arena "
+                             f"({self.offsets[t.index]} + {t.nbytes} > {self.arena_size}); the plan is invalid")
         return f"(({ctype} *)(tinyc_arena + {self.offsets[t.index]}u))"
 
     def const(self, name: str, ctype: str, values) -> str:
