@@ -362,7 +362,8 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
         rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
-    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port) as link:
+    # Outputs only: QEMU runs without -icount (faster; its timings would mean nothing, none are reported).
+    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timing=False) as link:
         v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout)
     if as_json:
         out.emit_json(v)

@@ -121,7 +121,8 @@ def bench_link(link: Link, model: Path | None, runs: int = 10, seed: int = 0, ti
 
 
 @contextlib.contextmanager
-def open_target(elf: Path | None, run_board, port: str | None = None, baud: int = 115200) -> Iterator[Link]:
+def open_target(elf: Path | None, run_board, port: str | None = None, baud: int = 115200,
+                timing: bool = True) -> Iterator[Link]:
     """A link to the firmware: QEMU running ``elf`` for an emulated board, else the serial ``port``."""
     if port:
         with Link.open(port, baud) as link:
@@ -131,7 +132,7 @@ def open_target(elf: Path | None, run_board, port: str | None = None, baud: int 
 
     if elf is None:
         raise TinycError("no firmware to run: build one first")
-    with QemuSession(run_board, elf) as q, q.link() as link:
+    with QemuSession(run_board, elf, icount=timing) as q, q.link() as link:
         try:
             yield link
         finally:

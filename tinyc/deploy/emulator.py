@@ -26,13 +26,14 @@ class EmulatorRun:
     timed_out: bool
 
 
-def qemu_args(machine: str, elf: Path, serial: str = "stdio") -> list[str]:
+def qemu_args(machine: str, elf: Path, serial: str = "stdio", icount: bool = True) -> list[str]:
+    """QEMU's command line; without ``icount`` it runs faster but its timings mean nothing."""
     if not shutil.which(QEMU):
         raise TinycError(f"{QEMU} not found: install the Debian package qemu-system-arm "
                          f"(scripts/setup.sh does it)")
+    timing = ["-icount", "shift=0,align=off,sleep=off"] if icount else []
     return [QEMU, "-M", machine, "-nographic", "-monitor", "none",
-            "-semihosting-config", "enable=on,target=native",
-            "-icount", "shift=0,align=off,sleep=off",
+            "-semihosting-config", "enable=on,target=native", *timing,
             "-serial", serial, "-kernel", str(elf)]
 
 
@@ -63,10 +64,11 @@ class QemuSession:
 
     With ``wait=True`` (the default) QEMU holds the guest until the host connects, so nothing the
     firmware prints is lost; ``wait=False`` starts the guest at once, like a board that booted
-    before its serial port was opened (tests use it).
+    before its serial port was opened (tests use it). ``icount=False`` drops the exact timing for
+    speed (validation compares outputs only; a bench always keeps it).
     """
 
-    def __init__(self, board: Board, elf: Path, *, wait: bool = True):
+    def __init__(self, board: Board, elf: Path, *, wait: bool = True, icount: bool = True):
         machine = board.emulation.qemu_machine
         if not machine:
             raise TinycError(f"board {board.id!r} has no emulator")
@@ -74,8 +76,8 @@ class QemuSession:
         if not self.elf.is_file():
             raise TinycError(f"{self.elf}: firmware not found; build it first")
         self.port = 0 if wait else _free_port()
-        serial = f"tcp:127.0.0.1:{self.port},server=on,wait={'on' if wait else 'off'}"
-        self._args = qemu_args(machine, self.elf, serial=serial)
+        serial = f"tcp:127.0.0.1:{self.port},server=on,wait={'on' if wait else 'off'},nodelay=on"
+        self._args = qemu_args(machine, self.elf, serial=serial, icount=icount)
         self.proc: subprocess.Popen | None = None
         self.stderr: list[str] = []
 

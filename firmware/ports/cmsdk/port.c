@@ -16,6 +16,14 @@
 #define UART_BAUDDIV (*(volatile uint32_t *)(TINYC_UART_BASE + 0x10))
 #define STATE_TX_FULL 0x1u
 #define STATE_RX_FULL 0x2u
+/* Under QEMU every UART status read takes the emulator's global lock, which its I/O thread needs
+ * to hand over the next received byte: polling flat out slows the link down several times. A real
+ * CMSDK UART holds one byte (87 us at 115200 baud), so silicon polls without a pause. */
+#ifdef TINYC_EMULATED
+#define POLL_BACKOFF 1000
+#else
+#define POLL_BACKOFF 0
+#endif
 
 void systick_start(void);
 uint64_t systick_ticks(void);
@@ -38,7 +46,9 @@ int port_getc(int32_t timeout_ms) {
     uint64_t limit = timeout_ms < 0 ? UINT64_MAX
                                     : systick_ticks() + (uint64_t)timeout_ms * (TINYC_TICK_HZ / 1000u);
     while (!(UART_STATE & STATE_RX_FULL)) {
-        if (systick_ticks() > limit) return -1;
+        if (timeout_ms >= 0 && systick_ticks() > limit) return -1;
+        for (volatile int i = 0; i < POLL_BACKOFF; i++) {
+        }
     }
     return (int)(UART_DATA & 0xFF);
 }
