@@ -402,6 +402,38 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
         out.emit_json(result)
 
 
+@cli.command("generate")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--board", "board_id", required=True, help="Board id (see `tinyc boards`).")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Directory for the C sources (must be empty or new).")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty output directory.")
+@json_option
+@click.pass_obj
+def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bool, as_json: bool) -> None:
+    """Write the C sources for a .tflite model: tinyc_model.{h,c}, weights and the kernels it uses."""
+    from pathlib import Path
+
+    from tinyc.analyze.memory import plan_improved
+    from tinyc.boards import get_board
+    from tinyc.codegen import generate
+    from tinyc.model import graph, ops
+
+    board = get_board(board_id)
+    target = Path(out_dir)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
+        raise TinycError(f"{out_dir}: exists and is not empty; pass --force to overwrite it")
+    g = graph.load(model)
+    ops.check_supported(g)
+    gm = generate(g, plan_improved(g), board, target, force=force)
+    if as_json:
+        out.emit_json(gm.to_json())
+        return
+    out.print(f"{gm.out_dir}: {len(gm.sources)} C files for {gm.model_name} on {board.id} "
+              f"({gm.num_calls} kernel calls, {gm.macs} MACs, arena {fmt_bytes(gm.arena_size)}, "
+              f"constants {fmt_bytes(gm.weights_bytes)}, {gm.variant} kernels)")
+
+
 def main() -> None:
     cli(prog_name="tinyc")
 
