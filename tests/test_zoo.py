@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -82,3 +87,13 @@ def test_representative_data_is_deterministic():
     assert len(a) == 2 and len(a[0]) == 2 and a[0][0].shape == (1, 7, 5, 3)
     assert all(np.array_equal(x, y) for s, t in zip(a, b) for x, y in zip(s, t))
     assert float(np.max(np.abs(a[0][0]))) <= 1.0
+
+
+@pytest.mark.slow
+def test_build_is_byte_reproducible(zoo_paths, tmp_path):
+    """A fresh process building one model into an empty cache gets the same bytes as the full build."""
+    code = "from tinyc import zoo; print(zoo.build('branchy'))"
+    env = {**os.environ, "TINYC_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    fresh = Path(out.stdout.strip().splitlines()[-1])
+    assert fresh.read_bytes() == zoo_paths["branchy"].read_bytes()

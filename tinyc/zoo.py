@@ -257,6 +257,7 @@ def _tame_logits(model, name: str) -> None:
 def _convert(name: str) -> bytes:
     m = info(name)
     tf, keras = _tf()
+    keras.backend.clear_session()  # layer-name counters restart: same bytes whatever was built before
     keras.utils.set_random_seed(_seed(name) % (2**31))
     model = m.builder(keras)
     _randomize(model, np.random.default_rng(_seed(name)))
