@@ -60,6 +60,9 @@ def render_memory(out: Output, built) -> None:
     mem = built.memory
     out.print(f"linked: flash {fmt_bytes(mem.flash)} of {fmt_bytes(built.board.flash)}, "
               f"RAM {fmt_bytes(mem.ram)} (arena {mem.arena:,} B, stack {mem.stack:,} B)")
+    out.print("input refill before each timed run: " + (
+        "from the firmware's own copy of the input (counted in harness buffers)" if built.input_copy else
+        "the host sends the input again (no RAM on this board for a copy)"))
     if built.budget is not None and built.budget.plan.arena_size != mem.arena:
         out.warn(f"the linked arena ({mem.arena} B) differs from the plan ({built.budget.plan.arena_size} B)")
     out.print("[dim]Differences come from the rows marked (est.): tinyc check estimates code and buffers "

@@ -29,10 +29,15 @@
 #define TINYC_EMULATED 0
 #endif
 #ifndef TINYC_HARNESS_STAGING_BYTES
-#error "TINYC_HARNESS_STAGING_BYTES (the model's input bytes, all inputs together) must be set by the project"
+#error "TINYC_HARNESS_STAGING_BYTES (the model's input bytes, all inputs together, or 0) must be set by the project"
 #endif
 
+/* With room for it, a copy of the input refills the model's input before every timed run. Without
+ * (TINYC_HARNESS_STAGING_BYTES 0, a board whose RAM holds the model but not a second input), IN
+ * writes straight into the model's input and the host sends the input again before every run. */
+#if TINYC_HARNESS_STAGING_BYTES > 0
 static uint8_t staging[TINYC_HARNESS_STAGING_BYTES] __attribute__((aligned(16)));
+#endif
 static uint32_t staging_at[TINYC_MODEL_NUM_INPUTS + 1];
 static char line[LINE_MAX + 1];
 static uint64_t run_ticks[RUNS_MAX];
@@ -263,7 +268,11 @@ static void cmd_in(uint32_t seq, char *args) {
         reply_err(seq, "out-of-range");
         return;
     }
+#if TINYC_HARNESS_STAGING_BYTES > 0
     uint8_t *dst = staging + staging_at[idx] + off;
+#else
+    uint8_t *dst = (uint8_t *)tinyc_model_input((int)idx)->data + off;
+#endif
     for (size_t i = 0; i < len; i += 2) {
         int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
         if (hi < 0 || lo < 0) {
@@ -320,11 +329,19 @@ static void cmd_run(uint32_t seq, char *args) {
         reply_err(seq, "bad-args");
         return;
     }
+#if TINYC_HARNESS_STAGING_BYTES == 0
+    if (n != 1) {
+        reply_err(seq, "no-staging-one-run-per-input"); /* the host refills the input itself */
+        return;
+    }
+#endif
     for (uint32_t k = 0; k < n; k++) {
+#if TINYC_HARNESS_STAGING_BYTES > 0
         for (int i = 0; i < TINYC_MODEL_NUM_INPUTS; i++) {
             const tinyc_tensor_t *t = tinyc_model_input(i);
             memcpy(t->data, staging + staging_at[i], t->bytes);
         }
+#endif
         port_span_begin();
         int rc = tinyc_model_invoke();
         uint64_t ticks = port_span_end();
@@ -410,7 +427,7 @@ int main(void) {
     for (volatile uint32_t i = 0; i < 20000000u; i++) {
     }
 #endif
-    if (at > TINYC_HARNESS_STAGING_BYTES) {
+    if (TINYC_HARNESS_STAGING_BYTES > 0 && at > TINYC_HARNESS_STAGING_BYTES) {
         for (;;) { /* a project built with the wrong staging size: say so on every HELLO */
             uint32_t seq = 0;
             if (read_frame() > 0) reply_err(seq, "staging-too-small");
