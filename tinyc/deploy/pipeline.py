@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from tinyc import paths
 from tinyc.boards import Board, emulation_target, get_board
-from tinyc.errors import DoesNotFit, NotImplementedYet, TinycError
+from tinyc.errors import DoesNotFit, TinycError
 
 BUILD_FILE = "tinyc-build.json"
 HARNESS_RAM_MARGIN = 2048  # the harness's own buffers beyond tinyc check's estimate, measured ~1.1 KiB
@@ -200,8 +200,9 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
 
 
 def require_runnable(board: Board, run_board: Board) -> None:
-    """Running needs an emulator for now: real-board uploaders come next."""
+    """Without --port, running needs an emulator: the real board itself is reached over its serial port."""
     if run_board.kind != "emulated":
         stand_in = board.emulation.qemu_machine
-        hint = f"; add --emulate to run it on its emulated stand-in {stand_in}" if stand_in else ""
-        raise NotImplementedYet(f"flashing a real {board.id} is not supported yet (uploaders come next){hint}")
+        hint = f", or add --emulate to run it on its emulated stand-in {stand_in}" if stand_in else ""
+        raise TinycError(f"{board.id} is a real board: flash it with 'tinyc flash' and pass its serial port "
+                         f"with --port{hint}")
