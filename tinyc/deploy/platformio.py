@@ -48,6 +48,9 @@ def build(project: GeneratedProject, verbose: bool = False) -> Firmware:
             what = f" ({mem.name}, {mem.size} B)" if mem else ""
             raise LinkOverflow(f"{project.path}: the firmware does not fit {project.board.id}: region "
                                f"{region}{what} overflowed by {overflow.group(2)} bytes at link time")
+        port_error = re.search(r'#error "([^"\n]+)"', log)  # a port refusing the board file's values
+        if port_error:
+            raise BuildError(f"{project.path}: {project.board.path}: {port_error.group(1)}")
         tail = "\n".join(log.strip().splitlines()[-15:])
         raise BuildError(f"{project.path}: PlatformIO build failed (run 'pio run -d {project.path}' "
                          f"to see it all):\n{tail}")
