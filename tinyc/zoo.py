@@ -232,7 +232,10 @@ def _randomize(model, rng: np.random.Generator) -> None:
                         fan_in = w.shape[0] * w.shape[1]
                     else:
                         fan_in = int(np.prod(w.shape[:-1]))
-                    new.append(rng.normal(0, np.sqrt(2.0 / max(fan_in, 1)), w.shape))
+                    w_new = rng.normal(0, np.sqrt(2.0 / max(fan_in, 1)), w.shape)
+                    if cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
+                        w_new = w_new * rng.uniform(0.6, 1.5, w.shape[-1])  # a folded batch norm's scale
+                    new.append(w_new)
         layer.set_weights([np.asarray(x, dtype=np.float32) for x in new])
 
 
@@ -287,7 +290,8 @@ def _convert(name: str) -> bytes:
 # --- MLPerf Tiny v1 architectures ---------------------------------------------------------------------
 
 def _bn_relu(keras, x):
-    x = keras.layers.BatchNormalization()(x)
+    """Batch norm folds into the conv before TFLite sees it; the folded per-channel scale is emulated in
+    _randomize, which keeps the Keras graph (and conversion time) small."""
     return keras.layers.ReLU()(x)
 
 
@@ -314,13 +318,13 @@ def _kws(keras):
 def _vww(keras):
     L = keras.layers
     inp = keras.Input((96, 96, 3), batch_size=1)
-    x = L.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(inp)
+    x = L.Conv2D(8, 3, strides=2, padding="same")(inp)
     x = _bn_relu(keras, x)
     for filters, stride in [(16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (128, 1),
                             (128, 1), (128, 1), (128, 1), (256, 2), (256, 1)]:
-        x = L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
+        x = L.DepthwiseConv2D(3, strides=stride, padding="same")(x)
         x = _bn_relu(keras, x)
-        x = L.Conv2D(filters, 1, use_bias=False)(x)
+        x = L.Conv2D(filters, 1)(x)
         x = _bn_relu(keras, x)
     x = L.AveragePooling2D(pool_size=x.shape[1:3])(x)
     x = L.Flatten()(x)
@@ -339,7 +343,6 @@ def _resnet8(keras):
         y = L.Conv2D(filters, 3, strides=stride, padding="same")(x)
         y = _bn_relu(keras, y)
         y = L.Conv2D(filters, 3, padding="same")(y)
-        y = L.BatchNormalization()(y)
         if stride != 1 or x.shape[-1] != filters:
             x = L.Conv2D(filters, 1, strides=stride)(x)
         x = L.ReLU()(L.Add()([x, y]))
