@@ -74,6 +74,7 @@ class Budget:
     advice: tuple[str, ...] = ()
     tflm_recorded: dict[str, int] | None = None
     fitting_boards: tuple[str, ...] = field(default=())
+    other_regions: tuple[MemoryRegion, ...] = field(default=())  # board regions tinyc's link leaves unused
 
     @property
     def flash_used(self) -> int:
@@ -137,6 +138,12 @@ class Budget:
             "layers": [r.to_json() for r in self.layers],
             "total_macs": self.total_macs, "total_params": self.total_params,
             "advice": list(self.advice), "fitting_boards": list(self.fitting_boards),
+            "regions": [{"name": self.flash_region.name, "kind": "flash", "used": self.flash_used,
+                         "available": self.flash_available, "headroom": self.flash_headroom},
+                        {"name": self.ram_region.name, "kind": "ram", "used": self.sram_used,
+                         "available": self.sram_available, "headroom": self.sram_headroom}]
+                       + [{"name": r.name, "kind": r.kind, "used": 0, "available": r.size, "headroom": r.size}
+                          for r in self.other_regions],
         }
 
 
@@ -230,7 +237,10 @@ def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: di
     if not budget.fits and suggest_boards:
         fitting = tuple(b.id for b in all_boards().values() if b.kind == "real"
                         and _flash_region(b).size >= budget.flash_used and arena_region(b).size >= budget.sram_used)
-    return Budget(**{**budget.__dict__, "advice": tuple(advice), "fitting_boards": fitting})
+    linked = {budget.flash_region.name, *budget.ram_region.name.split("+")}
+    others = tuple(r for r in board.regions if r.name not in linked)
+    return Budget(**{**budget.__dict__, "advice": tuple(advice), "fitting_boards": fitting,
+                     "other_regions": others})
 
 
 def _advice(g: Graph, b: Budget, peak_tensors) -> list[str]:

@@ -108,10 +108,12 @@ class MemoryPlan:
 # --- lifetimes ---------------------------------------------------------------------------------------
 
 def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bool = False,
-            inplace: bool = False, rules: dict[str, opsmod.OpRule] | None = None) -> list[Buffer]:
+            inplace: bool = False, rules: dict[str, opsmod.OpRule] | None = None,
+            runtime: str = "tflm") -> list[Buffer]:
     """The arena buffers of ``graph`` executed in ``order`` (default: file order), unplaced.
 
-    With ``alias_views``/``inplace`` the op-rule table decides which outputs share their input's bytes.
+    With ``alias_views``/``inplace`` the op-rule table decides which outputs share their input's bytes;
+    ``runtime`` picks whose kernel scratch buffers are planned ("tflm" or "tinyc").
     """
     rules = opsmod.OP_RULES if rules is None else rules
     order = tuple(range(len(graph.operators))) if order is None else tuple(order)
@@ -185,7 +187,13 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
             first=min(first[t] for t in members), last=max(last[t] for t in members),
             aliases=tuple(t for t in members if t != r)))
     for step, oi in enumerate(order):
-        for nb in opsmod.scratch_bytes(graph, graph.operators[oi]):
+        op = graph.operators[oi]
+        rule = rules.get(op.op)
+        if runtime == "tflm":
+            sizes = list(rule.scratch(graph, op)) if rule and rule.scratch else []
+        else:
+            sizes = list(rule.runtime_scratch(graph, op)) if rule and rule.runtime_scratch else []
+        for nb in sizes:
             if nb > 0:
                 out_buffers.append(Buffer(id=len(out_buffers), kind="scratch", tensor=None, op=oi, nbytes=nb,
                                           size=align(nb), first=step, last=step))
@@ -327,13 +335,14 @@ def execution_orders(graph: Graph, limit: int = 64) -> list[tuple[int, ...]]:
 
 def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
                   order_limit: int = 64) -> MemoryPlan:
-    """tinyc's plan: aliasing views, declared in-place kernels, several placements, order search."""
+    """tinyc's plan: aliasing views, declared in-place kernels, tinyc's own kernel scratch (the op table's
+    runtime_scratch), several placements, order search."""
     rules = opsmod.OP_RULES if rules is None else rules
     baseline = plan_tflm(graph)
     best: MemoryPlan | None = None
     candidates = 0
     for order in execution_orders(graph, order_limit):
-        bufs = buffers(graph, order, alias_views=True, inplace=True, rules=rules)
+        bufs = buffers(graph, order, alias_views=True, inplace=True, rules=rules, runtime="tinyc")
         for kname, key in _KEYS.items():
             for pname, placer in (("first-fit", _place_greedy), ("best-fit", _place_best_fit)):
                 placed = placer(bufs, key)

@@ -35,6 +35,9 @@ def render_check(out, b: Budget) -> None:
         style = "green" if head >= 0 else "bold red"
         regions.add_row(name, f"{region.name} @ {region.origin:#010x}", _b(used), _b(avail),
                         f"[{style}]{_b(head)}[/{style}]", "includes estimates" if est else "")
+    for r in b.other_regions:
+        regions.add_row("flash" if r.kind == "flash" else "SRAM", f"{r.name} @ {r.origin:#010x}", "0 B",
+                        _b(r.size), _b(r.size), "not used by tinyc's linker script")
     out.print(regions)
 
     items = Table(title="breakdown", title_justify="left")
@@ -113,9 +116,17 @@ def _q(t) -> str:
 def render_inspect(out, g: Graph) -> None:
     from rich.table import Table
 
+    from tinyc.errors import TinycError
+
     d = inspect_json(g)
+    try:
+        opsmod.check_supported(g)
+        verdict = "[green]runs on tinyc (int8, supported ops)[/green]"
+    except TinycError as exc:
+        verdict = f"[red]not runnable by tinyc:[/red] {str(exc).split(': ', 1)[-1]}"
     out.print(f"[bold]{g.name}[/bold] ({g.file_size:,} B, sha256 {g.sha256[:12]}): {len(g.operators)} ops, "
               f"{len(g.tensors)} tensors, {d['total_params']:,} params, {d['total_macs']:,} MACs")
+    out.print(verdict)
     io = Table(title="inputs and outputs", title_justify="left")
     for col in ("", "tensor", "name", "shape", "dtype", "quantization"):
         io.add_column(col)

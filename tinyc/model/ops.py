@@ -78,6 +78,7 @@ class OpRule:
     view: bool = False  # output may alias input 0 (same bytes, reinterpreted shape)
     inplace_input: int | None = None  # input index the kernel may overwrite with its output
     scratch: Callable[[Graph, Operator], list[int]] | None = None  # TFLM reference kernel scratch requests
+    runtime_scratch: Callable[[Graph, Operator], list[int]] | None = None  # tinyc runtime's arena scratch
     activation_dtypes: tuple[str, ...] = ("int8",)
     note: str = ""
 
@@ -115,10 +116,15 @@ def params(g: Graph, op: Operator) -> int:
     return sum(g.tensor(i).size for i in dict.fromkeys(op.inputs) if i >= 0 and g.tensor(i).is_constant)
 
 
-def scratch_bytes(g: Graph, op: Operator) -> list[int]:
-    """Scratch buffers (unaligned bytes) the TFLM reference kernel for ``op`` requests in the arena."""
+def scratch_bytes(g: Graph, op: Operator, runtime: str = "tflm") -> list[int]:
+    """Scratch buffers (unaligned bytes) ``op`` needs in the arena: those the TFLM reference kernel
+    requests (runtime="tflm"), or those tinyc's C kernel declares (runtime="tinyc"; none declared yet:
+    its MEAN accumulates in registers)."""
     rule = OP_RULES.get(op.op)
-    return list(rule.scratch(g, op)) if rule and rule.scratch else []
+    if rule is None:
+        return []
+    fn = rule.scratch if runtime == "tflm" else rule.runtime_scratch
+    return list(fn(g, op)) if fn else []
 
 
 _FLOATS = ("float32", "float16", "float64")
