@@ -353,8 +353,12 @@ def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
                                  f"{pname} by {kname}" + ("" if order == baseline.order else ", reordered"))
     notes = [f"searched {candidates} candidate plans"]
     if best is None or best.arena_size >= baseline.arena_size:
+        if baseline.arena_size == baseline.peak_live_bytes:
+            notes.append("optimal for this order: the arena equals the bytes live at the peak op")
         return replace(baseline, strategy="improved", detail="TFLM-equivalent plan (no candidate was smaller)",
                        notes=tuple(notes))
+    if best.arena_size == best.peak_live_bytes:
+        notes.append("optimal for this order: the arena equals the bytes live at the peak op")
     aliased = sum(len(b.aliases) for b in best.buffers)
     if aliased:
         notes.append(f"{aliased} tensor(s) share bytes with their input (views / in-place)")
