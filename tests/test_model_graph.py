@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from tinyc import zoo
+from tinyc.analyze import budget, report
+from tinyc.boards import get_board
 from tinyc.errors import TinycError
 from tinyc.model import graph, ops
 
@@ -137,6 +139,7 @@ def test_multiple_subgraphs_and_dynamic_shapes(zoo_paths):
 def test_fuzz_corrupted_variants_raise_only_tinyc_error(zoo_paths):
     """A few hundred damaged copies: parsing either works or raises TinycError, never anything else."""
     data = zoo_paths["branchy"].read_bytes()
+    board = get_board("nucleo-f746")
     rng = np.random.default_rng(1234)
     outcomes = {"ok": 0, "error": 0}
     for i in range(300):
@@ -152,8 +155,10 @@ def test_fuzz_corrupted_variants_raise_only_tinyc_error(zoo_paths):
             b[pos:pos + 4] = rng.integers(0, 256, 4, dtype=np.uint8).tobytes()
         try:
             g = graph.parse(bytes(b), name=f"fuzz{i}")
+            report.inspect_json(g)
             try:
                 ops.check_supported(g)
+                budget.compute(g, board, suggest_boards=False)  # the rest of `tinyc check`
             except TinycError:
                 pass
             outcomes["ok"] += 1
