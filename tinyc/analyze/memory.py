@@ -23,7 +23,7 @@ from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph
 
 __all__ = ["ALIGNMENT", "Buffer", "MemoryPlan", "buffers", "plan_tflm", "plan_improved", "validate",
-           "execution_orders"]
+           "execution_orders", "greedy_order"]
 
 ALIGNMENT = 16  # TFLM's MicroArenaBufferAlignment()
 
@@ -333,6 +333,37 @@ def execution_orders(graph: Graph, limit: int = 64) -> list[tuple[int, ...]]:
     return orders
 
 
+def greedy_order(graph: Graph) -> tuple[int, ...]:
+    """A low-footprint order: run next the ready op that adds the fewest live bytes (outputs it creates
+    minus inputs it frees); ties keep file order. A heuristic candidate beside the enumerated orders."""
+    n = len(graph.operators)
+    deps = _deps(graph)
+    readers: dict[int, set[int]] = {}
+    for op in graph.operators:
+        for t in op.inputs:
+            if t >= 0 and not graph.tensor(t).is_constant:
+                readers.setdefault(t, set()).add(op.index)
+    outputs = set(graph.outputs)
+    done: set[int] = set()
+    order: list[int] = []
+    while len(order) < n:
+        ready = [i for i in range(n) if i not in done and deps[i] <= done]
+        if not ready:  # a cycle cannot happen in a valid model; keep file order for safety
+            return tuple(range(n))
+
+        def delta(i: int) -> int:
+            op = graph.operators[i]
+            made = sum(graph.tensor(t).nbytes for t in op.outputs if t >= 0)
+            freed = sum(graph.tensor(t).nbytes for t in set(op.inputs)
+                        if t >= 0 and t not in outputs and t in readers and readers[t] - done == {i})
+            return made - freed
+
+        pick = min(ready, key=lambda i: (delta(i), i))
+        order.append(pick)
+        done.add(pick)
+    return tuple(order)
+
+
 def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
                   order_limit: int = 64) -> MemoryPlan:
     """tinyc's plan: aliasing views, declared in-place kernels, tinyc's own kernel scratch (the op table's
@@ -341,7 +372,11 @@ def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
     baseline = plan_tflm(graph)
     best: MemoryPlan | None = None
     candidates = 0
-    for order in execution_orders(graph, order_limit):
+    orders = execution_orders(graph, order_limit)
+    heuristic = greedy_order(graph)
+    if heuristic not in orders:
+        orders.append(heuristic)
+    for order in orders:
         bufs = buffers(graph, order, alias_views=True, inplace=True, rules=rules, runtime="tinyc")
         for kname, key in _KEYS.items():
             for pname, placer in (("first-fit", _place_greedy), ("best-fit", _place_best_fit)):
