@@ -17,13 +17,17 @@ from tinyc.model.graph import Graph
 
 __all__ = ["Item", "LayerRow", "Budget", "compute", "arena_region"]
 
-# Estimates (bytes) until firmware/runtime's build reports its own sizes; see Item.estimate.
-KERNEL_CODE_ESTIMATE = {
-    "CONV_2D": 2600, "DEPTHWISE_CONV_2D": 2200, "FULLY_CONNECTED": 1200, "AVERAGE_POOL_2D": 900,
-    "MAX_POOL_2D": 800, "ADD": 1000, "MUL": 800, "SOFTMAX": 1400, "RESHAPE": 120, "PAD": 700,
-    "CONCATENATION": 600, "MEAN": 1100, "LOGISTIC": 900, "RELU": 300, "RELU6": 300, "QUANTIZE": 600,
-    "DEQUANTIZE": 500,
+# Kernel code estimates (bytes of .text): firmware/runtime/kernels/*.c compiled on their own with
+# arm-none-eabi-gcc 12.2 -Os -mthumb (reference: -mcpu=cortex-m4; DSP variants in kernels/arm_dsp:
+# -mcpu=cortex-m7), November 2026. Labelled estimates: the linked size depends on core, flags and
+# which variant the build selects (tinyc/deploy/report.py compares them with the linked firmware).
+KERNEL_CODE_ESTIMATE = {  # op: (reference kernel, extra for the DSP variant linked beside it)
+    "CONV_2D": (508, 1396), "DEPTHWISE_CONV_2D": (444, 1348), "FULLY_CONNECTED": (580, 0),
+    "AVERAGE_POOL_2D": (302, 0), "MAX_POOL_2D": (240, 0), "ADD": (522, 0), "MUL": (298, 0),
+    "SOFTMAX": (488, 0), "RESHAPE": (16, 0), "PAD": (174, 0), "CONCATENATION": (74, 0), "MEAN": (516, 0),
+    "LOGISTIC": (276, 0), "RELU": (34, 0), "RELU6": (34, 0), "QUANTIZE": (124, 0), "DEQUANTIZE": (54, 0),
 }
+SHARED_KERNEL_CODE = 180  # requantization helpers (kernels/requant.c)
 RUNTIME_CODE_ESTIMATE = 6 * 1024  # startup, port, requantization helpers, serial harness
 RUNTIME_STATE_ESTIMATE = 256  # invoke state, I/O descriptors (the plan is static: no tensor structs)
 STACK_ESTIMATE = 4096  # what tinyc's linker script reserves (tinyc.deploy.project.DEFAULT_STACK)
@@ -34,6 +38,8 @@ PER_TENSOR_TABLE = 16  # tensor descriptor in flash
 
 @dataclass(frozen=True)
 class Item:
+    """One line of the budget. The names are read by tinyc/deploy/report.py: keep them stable."""
+
     name: str
     bytes: int
     estimate: bool = False
@@ -166,7 +172,7 @@ def _flash_region(board: Board) -> MemoryRegion:
     return max(board.flash_regions, key=lambda r: r.size)
 
 
-def _flash_items(g: Graph) -> list[Item]:
+def _flash_items(g: Graph, board: Board) -> list[Item]:
     weights = bias = 0
     quant = 0
     seen: set[int] = set()
@@ -188,7 +194,9 @@ def _flash_items(g: Graph) -> list[Item]:
             quant += 8 * channels  # per-channel multiplier + shift, precomputed
     quant += sum(8 for t in g.tensors if t.quantization.is_quantized and not t.is_constant)
     kernels = sorted({op.op for op in g.operators})
-    code = sum(KERNEL_CODE_ESTIMATE.get(k, 1000) for k in kernels)
+    code = SHARED_KERNEL_CODE + sum(
+        KERNEL_CODE_ESTIMATE.get(k, (1000, 0))[0] + (KERNEL_CODE_ESTIMATE.get(k, (0, 0))[1] if board.dsp else 0)
+        for k in kernels)
     return [
         Item("weights", weights, note="constant tensors from the .tflite"),
         Item("biases", bias, note="int32 bias vectors"),
@@ -207,7 +215,7 @@ def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: di
     tflm = plan_tflm(g)
     plan = plan_improved(g) if planner == "improved" else tflm
     scratch = sum(b.size for b in plan.scratch())
-    flash_items = _flash_items(g)
+    flash_items = _flash_items(g, board)
     sram_items = [
         Item("tensor arena", plan.arena_size,
              note=f"{plan.strategy} plan; includes {scratch} B kernel scratch" if scratch else f"{plan.strategy} plan"),

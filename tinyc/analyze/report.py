@@ -45,7 +45,7 @@ def render_check(out, b: Budget) -> None:
         items.add_column(col, justify=j)
     for mem, lst in (("flash", b.flash_items), ("SRAM", b.sram_items)):
         for i in lst:
-            items.add_row(mem, i.name, f"{i.bytes:,}", "[yellow]estimate[/yellow]" if i.estimate else "measured",
+            items.add_row(mem, i.name, f"{i.bytes:,}", "[yellow]estimate[/yellow]" if i.estimate else "exact",
                           i.note)
     out.print(items)
 
