@@ -109,3 +109,12 @@ bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', '
 assert not bad, bad
 """
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_verdict_that_hangs_on_estimates_says_so(zoo_paths):
+    b = budget.compute(graph.load(zoo_paths["kws_dscnn"]), get_board("bluepill"))
+    estimated = sum(i.bytes for i in b.sram_items if i.estimate)
+    assert not b.fits and 0 < -b.sram_headroom <= estimated
+    assert any("depends on those estimates" in a for a in b.advice)
+    big = budget.compute(graph.load(zoo_paths["vww_mobilenet"]), get_board("bluepill"))
+    assert not any("depends on those estimates" in a for a in big.advice)

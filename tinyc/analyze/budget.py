@@ -271,4 +271,11 @@ def _advice(g: Graph, b: Budget, peak_tensors) -> list[str]:
             f"SRAM: cut {over} B ({over / 1024:.1f} KiB). The arena peaks at {b.peak_op_name} "
             f"({b.plan.peak_live_bytes} B live: {names}). Structured pruning (fewer channels) of the layers "
             f"around the peak shrinks those activations; weight pruning/clustering does not reduce SRAM.")
+    for mem, items, head in (("flash", b.flash_items, b.flash_headroom), ("SRAM", b.sram_items, b.sram_headroom)):
+        estimated = sum(i.bytes for i in items if i.estimate)
+        if head < 0 and -head <= estimated:
+            out.append(f"{mem}: the overflow ({-head} B) is within the estimated items ({estimated} B: "
+                       + ", ".join(i.name for i in items if i.estimate)
+                       + "); the verdict depends on those estimates: a smaller stack reservation or a build "
+                       "that reports real sizes may change it")
     return out
