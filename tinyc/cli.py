@@ -285,6 +285,11 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         rec = _firmware_for(out, model, board_id, emulate, firmware_dir) if (model or firmware_dir) else None
         elf = rec.elf if rec else upload.hello_firmware(board)
         plan = upload.plan_upload(board, elf, device=device, tool=tool)
+        if rec is None and board.emulation.renode_platform:
+            from tinyc.deploy.renode import render_renode
+
+            scripts = render_renode(board, elf, elf.parent / "renode")
+            out.info(f"Renode scripts for this firmware (if you have Renode): {scripts.resc.parent}/")
         if dry_run:
             upload.prepare_firmware(board, plan, elf)
             for note in plan.notes:
