@@ -1,19 +1,16 @@
 """Measure a converted model: weights as stored (raw and packed), sparsity, MACs, TFLM accuracy and arena.
 
-Parsing uses the project IR (tinyc.model.graph); running uses the TFLite Micro Python interpreter (the
-reference the firmware must equal), never the float model or tf.lite.Interpreter.
+Parsing and MACs use the project IR (tinyc.model.graph, tinyc.model.ops); running uses the TFLite Micro
+Python interpreter through tinyc.model.reference (the reference the firmware must equal), never the float
+model or tf.lite.Interpreter.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from tinyc.errors import TinycError
 from tinyc.optimize import packing
 
 WEIGHT_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1}
@@ -53,13 +50,14 @@ class ModelFigures:
 
 
 def figures(tflite: bytes) -> ModelFigures:
+    from tinyc.model import ops
     from tinyc.model.graph import parse
 
     g = parse(tflite)
     layers = []
     macs = 0
     for op in g.operators:
-        macs += _macs(g, op)
+        macs += ops.macs(g, op)
         if op.op not in WEIGHT_OPS:
             continue
         w = g.tensor(op.inputs[WEIGHT_OPS[op.op]])
@@ -81,31 +79,11 @@ def figures(tflite: bytes) -> ModelFigures:
     return ModelFigures(len(tflite), packed, n, zeros / n if n else 0.0, macs, tuple(layers))
 
 
-def _macs(g, op) -> int:
-    """Multiply-accumulates of one operator (the compute that matters on an MCU)."""
-    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"):
-        w = g.tensor(op.inputs[1])
-        out = g.tensor(op.outputs[0])
-        kh, kw = w.shape[1], w.shape[2]
-        per_out = kh * kw * (w.shape[3] if op.op == "CONV_2D" else 1)
-        if op.op == "TRANSPOSE_CONV":
-            return int(np.prod(g.tensor(op.inputs[2]).shape)) * kh * kw * w.shape[0]
-        return int(np.prod(out.shape)) * per_out
-    if op.op == "FULLY_CONNECTED":
-        w = g.tensor(op.inputs[1])
-        out = g.tensor(op.outputs[0])
-        return int(np.prod(out.shape)) * int(w.shape[-1])
-    return 0
+def interpreter(tflite: bytes):
+    """The project's TFLite Micro reference interpreter (tinyc.model.reference)."""
+    from tinyc.model.reference import interpreter as ref_interpreter
 
-
-def interpreter(tflite: bytes, arena_size: int | None = None):
-    """A TFLite Micro interpreter for the model; a model TFLM rejects is a clear error."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    try:
-        return runtime.Interpreter.from_bytes(tflite, arena_size=arena_size)
-    except Exception as exc:
-        raise TinycError(f"TFLite Micro rejects the converted model: {str(exc).strip()[:300]}") from None
+    return ref_interpreter(tflite)
 
 
 def tflm_predict(tflite: bytes, x: np.ndarray) -> np.ndarray:
@@ -133,23 +111,19 @@ def tflm_accuracy(tflite: bytes, x: np.ndarray, y: np.ndarray) -> float:
     return float((tflm_predict(tflite, x).argmax(axis=1) == y).mean())
 
 
-def tflm_arena(tflite: bytes) -> int:
-    """The arena TFLM allocated, read from its recording allocator (printed on the C++ stderr)."""
-    interp = interpreter(tflite)
-    x = np.zeros(interp.get_input_details(0)["shape"], interp.get_input_details(0)["dtype"])
-    interp.set_input(x, 0)
-    interp.invoke()
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        saved = os.dup(2)
-        try:
-            os.dup2(tmp.fileno(), 2)
-            interp.print_allocations()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        tmp.seek(0)
-        text = tmp.read().decode("utf-8", "replace")
-    m = re.search(r"Arena allocation total (\d+) bytes", text)
-    if not m:
-        raise TinycError("TFLite Micro did not report its arena allocation")
-    return int(m.group(1))
+def tflm_arena(tflite: bytes) -> tuple[int, int]:
+    """(total, head) of TFLM's recorded arena (x86 host build); the head is the planned tensor memory."""
+    from tinyc.model.reference import arena_record
+
+    rec = arena_record(tflite)
+    return rec.total, rec.head
+
+
+def planned_arena(tflite: bytes) -> int | None:
+    """The tensor arena tinyc's own runtime plans (tinyc.analyze.memory), when that module is present."""
+    try:
+        from tinyc.analyze.memory import plan_improved
+        from tinyc.model.graph import parse
+    except ImportError:
+        return None
+    return int(plan_improved(parse(tflite)).arena_size)

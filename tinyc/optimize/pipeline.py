@@ -23,7 +23,7 @@ class Options:
     prune: float | None = None
     prune_channels: float | None = None
     cluster: int | None = None
-    cluster_per_channel: bool = True
+    cluster_per_channel: bool = False  # per-tensor: faster in tfmot, and PCQAT keeps its sparsity
     binarize: bool = False
     qat: bool = False
     epochs: int = 3
@@ -50,6 +50,9 @@ def validate(o: Options) -> None:
                          "neither zero nor clustered); --prune-channels works with it")
     if o.binarize and o.qat:
         raise TinycError("--binarize cannot be combined with --qat: QAT would move the weights off +-alpha")
+    if o.cluster and o.cluster_per_channel and o.prune and o.qat:
+        raise TinycError("--cluster-per-channel with --prune and --qat: tfmot's prune+cluster-preserving QAT "
+                         "loses the sparsity of per-channel clusters; drop --cluster-per-channel")
     if o.epochs < 0:
         raise TinycError(f"--epochs {o.epochs} is impossible: give 0 or more")
     if not (0.0 < o.holdout < 1.0):
@@ -114,6 +117,9 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
     from tinyc.optimize.quantize import to_int8
 
     seed_everything(options.seed)
+    from tinyc.optimize.quantize import check_convertible
+
+    check_convertible(model)
     steps: list[StepReport] = []
 
     def record(name: str, detail: str, keras_model, tflite: bytes | None = None) -> bytes:
@@ -122,9 +128,10 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
                 tflite = to_int8(keras_model, calib)
             figs = measure.figures(tflite)
             int8_acc = measure.tflm_accuracy(tflite, test.x, test.y) if test is not None else None
-            arena = measure.tflm_arena(tflite)
+            arena, head = measure.tflm_arena(tflite)
+            planned = measure.planned_arena(tflite)
         steps.append(StepReport(name, detail, keras_accuracy(keras_model, test), int8_acc,
-                                4 * int(keras_model.count_params()), figs, arena))
+                                4 * int(keras_model.count_params()), figs, arena, head, planned))
         return tflite
 
     tflite = record("float -> int8 (PTQ)", "the input model, post-training quantized", model)

@@ -3,12 +3,54 @@ schemes that keep pruning and clustering intact (tfmot.experimental.combine)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from tinyc.errors import TinycError
 from tinyc.optimize.data import Dataset
 from tinyc.optimize.stack import fresh_copy, tf_stack
 from tinyc.optimize.train import fit
+
+
+# Builtins with int8 kernels in TFLite Micro. The int8 quantizer aborts the whole process (SIGABRT) on
+# some float-only ops, so a float conversion is checked against this list first.
+INT8_OPS = frozenset({
+    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "AVERAGE_POOL_2D", "MAX_POOL_2D",
+    "RESHAPE", "SOFTMAX", "LOG_SOFTMAX", "ADD", "SUB", "MUL", "MEAN", "SUM", "REDUCE_MAX", "CONCATENATION",
+    "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "PRELU", "HARD_SWISH", "ELU", "PAD", "PADV2",
+    "QUANTIZE", "DEQUANTIZE", "STRIDED_SLICE", "SLICE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "SPLIT",
+    "SPLIT_V", "PACK", "UNPACK", "MAXIMUM", "MINIMUM", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR",
+    "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "GATHER", "SHAPE",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF",
+})
+
+
+def check_convertible(model) -> None:
+    """Refuse, with the layer named, a model whose float graph has ops without int8 TFLM kernels."""
+    from tinyc.model.graph import parse
+
+    tf = tf_stack().tf
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        g = parse(_quiet(conv.convert))
+    except Exception as exc:
+        raise TinycError(f"the model does not convert to TFLite builtins: {' '.join(str(exc).split())[:300]}; "
+                         "replace the layers that use those ops") from None
+    bad: dict[str, set[str]] = {}
+    names = [l.name for l in model.layers]
+    for op in g.operators:
+        if op.op in INT8_OPS:
+            continue
+        out = g.tensor(op.outputs[0]).name
+        layer = next((n for n in names if f"/{n}/" in f"/{out}"), out.split(";")[0][:60])
+        bad.setdefault(op.op, set()).add(layer)
+    if bad:
+        what = "; ".join(f"{op} (layer {', '.join(sorted(ls))})" for op, ls in sorted(bad.items()))
+        raise TinycError(f"the model cannot become a full-integer int8 model for TFLite Micro: no int8 kernel "
+                         f"for {what}; replace those layers with int8-capable ones (Conv, Dense, pooling, ReLU, "
+                         "Add, Concatenate, Reshape, Softmax, ...)")
 
 
 def to_int8(model, calibration: Dataset, max_samples: int = 300) -> bytes:
@@ -27,13 +69,34 @@ def to_int8(model, calibration: Dataset, max_samples: int = 300) -> bytes:
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
     try:
-        return bytes(conv.convert())
+        return _quiet(conv.convert)
     except Exception as exc:
         msg = " ".join(str(exc).split())
         hint = ""
         if "not supported" in msg.lower() or "failed to legalize" in msg.lower() or "custom" in msg.lower():
             hint = "; a layer has no int8 TFLite builtin: replace it with supported layers"
         raise TinycError(f"int8 conversion failed: {msg[:300]}{hint}") from None
+
+
+def _quiet(convert) -> bytes:
+    """Run the converter with the C++ stdout/stderr (MLIR diagnostics, quantizer chatter) captured: its
+    failures come back as exceptions, and the rest is noise on the user's terminal."""
+    import sys
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            return bytes(convert())
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def qat(model, train: Dataset, epochs: int, pruned: bool, clustered: bool, progress=None):

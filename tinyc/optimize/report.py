@@ -15,7 +15,9 @@ class StepReport:
     int8_accuracy: float | None  # this step converted to int8, run by TFLite Micro
     float_bytes: int  # Keras parameters as float32
     figures: ModelFigures | None  # the int8 conversion of this step
-    arena_bytes: int | None  # TFLM's recorded arena for that conversion
+    arena_bytes: int | None  # TFLM's recorded arena total for that conversion (x86 build)
+    tflm_head_bytes: int | None  # of which planned tensor memory (TFLM's "head")
+    planned_arena_bytes: int | None  # tinyc's own memory plan (tinyc.analyze.memory)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -53,7 +55,7 @@ def render(report: OptimizeReport):
 
     steps = Table(title=f"tinyc optimize {report.model} -> {report.output}", title_justify="left")
     for col in ("step", "float acc", "int8 acc (TFLM)", "float32", ".tflite", "packed (MCU)", "sparsity",
-                "max unique/ch", "MACs", "arena (TFLM)"):
+                "max unique/ch", "MACs", "arena plan", "TFLM arena"):
         steps.add_column(col, justify="left" if col == "step" else "right")
     for s in report.steps:
         f = s.figures
@@ -62,7 +64,13 @@ def render(report: OptimizeReport):
             fmt_bytes(f.tflite_bytes) if f else "-", fmt_bytes(f.packed_bytes) if f else "-",
             f"{100 * f.sparsity:.1f}%" if f else "-",
             str(max((l.unique_per_channel for l in f.layers), default=0)) if f else "-",
-            f"{f.macs:,}" if f else "-", fmt_bytes(s.arena_bytes) if s.arena_bytes else "-")
+            f"{f.macs:,}" if f else "-", f"{s.planned_arena_bytes:,} B" if s.planned_arena_bytes else "-",
+            f"{s.arena_bytes:,} B" if s.arena_bytes else "-")
+    steps.caption = (f"accuracy on {report.data.get('test')} (held out: never trained or calibrated on); "
+                     "float acc: the Keras model after the step; int8 acc: that step converted to int8 and run "
+                     "by the TFLite Micro interpreter; packed: weights stored in tinyc's packed format "
+                     "(docs/compressed-weights.md); arena plan: tinyc's tensor arena; TFLM arena: the recorded "
+                     "total on this x86 host, interpreter structs included")
     layers = Table(title="final model: weights as stored", title_justify="left")
     for col in ("tensor", "op", "shape", "weights", "sparsity", "unique", "unique/ch", "packing", "raw",
                 "packed", "bits/weight"):
