@@ -192,8 +192,8 @@ def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
               help="Fraction of --data held out for accuracy when --test-data is not given.")
 @click.option("--prune", type=float, help="Magnitude pruning to this sparsity (0..1), with fine-tuning.")
 @click.option("--prune-channels", type=float, help="Remove this fraction of each layer's filters (0..1).")
-@click.option("--cluster", type=int, help="Cluster weights to N values (per channel for Conv2D).")
-@click.option("--cluster-per-tensor", is_flag=True, help="Cluster per tensor instead of per channel.")
+@click.option("--cluster", type=int, help="Cluster weights to N values per tensor (int8 then has <= N per channel).")
+@click.option("--cluster-per-channel", is_flag=True, help="Cluster each Conv2D output channel separately (slower).")
 @click.option("--binarize", is_flag=True, help="1-bit weights (sign x per-channel scale), int8 activations.")
 @click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (keeps pruning/clusters).")
 @click.option("--epochs", type=int, default=3, show_default=True, help="Fine-tuning epochs per step.")
@@ -202,7 +202,7 @@ def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, test_data, holdout, prune,
-                 prune_channels, cluster, cluster_per_tensor, binarize, qat, epochs, seed, force,
+                 prune_channels, cluster, cluster_per_channel, binarize, qat, epochs, seed, force,
                  as_json: bool) -> None:
     """Compress MODEL to a full-integer int8 .tflite and report every step (sizes, sparsity, MACs, accuracy)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -211,7 +211,7 @@ def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, t
     from tinyc.optimize.report import render
 
     options = Options(prune=prune, prune_channels=prune_channels, cluster=cluster,
-                      cluster_per_channel=not cluster_per_tensor, binarize=binarize, qat=qat, epochs=epochs,
+                      cluster_per_channel=cluster_per_channel, binarize=binarize, qat=qat, epochs=epochs,
                       seed=seed, holdout=holdout)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=out.err, transient=True, disable=out.verbosity < 0)
@@ -413,9 +413,14 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
               help="Directory for the C sources (must be empty or new).")
 @click.option("--force", is_flag=True, help="Overwrite a non-empty output directory.")
+@click.option("--weights", "weights", type=click.Choice(["auto", "packed", "dense"]), default="auto",
+              show_default=True,
+              help="Conv/FC weights in flash: packed (clustered/pruned/binary, decoded per channel), dense "
+                   "int8, or auto (packed where smaller).")
 @json_option
 @click.pass_obj
-def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bool, as_json: bool) -> None:
+def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bool, weights: str,
+                 as_json: bool) -> None:
     """Write the C sources for a .tflite model: tinyc_model.{h,c}, weights and the kernels it uses."""
     from pathlib import Path
 
@@ -430,13 +435,19 @@ def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bo
         raise TinycError(f"{out_dir}: exists and is not empty; pass --force to overwrite it")
     g = graph.load(model)
     ops.check_supported(g)
-    gm = generate(g, plan_improved(g), board, target, force=force)
+    gm = generate(g, plan_improved(g), board, target, force=force, weights=weights)
     if as_json:
         out.emit_json(gm.to_json())
         return
     out.print(f"{gm.out_dir}: {len(gm.sources)} C files for {gm.model_name} on {board.id} "
               f"({gm.num_calls} kernel calls, {gm.macs} MACs, arena {fmt_bytes(gm.arena_size)}, "
               f"constants {fmt_bytes(gm.weights_bytes)}, {gm.variant} kernels)")
+    for p in gm.packed_layers:
+        out.print(f"  op {p.op_index} {p.op} {p.tensor}: {p.mode} {p.bits_per_weight:.3f} bits/weight, "
+                  f"{fmt_bytes(p.dense_bytes)} -> {fmt_bytes(p.packed_bytes)}")
+    if gm.weight_scratch:
+        out.print(f"  packed weights decode one channel at a time: {fmt_bytes(gm.weight_scratch)} static RAM "
+                  "outside the arena")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from tinyc import __version__, paths
 from tinyc.codegen.lower import LoweredModel, lower
 from tinyc.codegen.render import render
+from tinyc.codegen.specialize import specialize
 from tinyc.errors import TinycError
 
 RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "kernels/broadcast.h")
@@ -37,13 +38,18 @@ class GeneratedModel:
     macs: int
     weights_bytes: int  # constant data emitted (weights, biases, quantization constants)
     num_calls: int
+    weights: str = "dense"  # the weight storage asked for (lower.WEIGHTS_MODES)
+    weight_scratch: int = 0  # bytes of static RAM (outside the arena) decoding packed weights
+    packed_layers: tuple = ()  # lower.PackedWeight per filter stored packed
 
     def to_json(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "sources": [str(p) for p in self.sources],
                 "headers": [str(p) for p in self.headers], "include_dirs": [str(p) for p in self.include_dirs],
                 "arena_size": self.arena_size, "model_hash": self.model_hash, "model_name": self.model_name,
                 "kernels": list(self.kernels), "variant": self.variant, "defines": list(self.defines),
-                "macs": self.macs, "weights_bytes": self.weights_bytes, "num_calls": self.num_calls}
+                "macs": self.macs, "weights_bytes": self.weights_bytes, "num_calls": self.num_calls,
+                "weights": self.weights, "weight_scratch": self.weight_scratch,
+                "packed_layers": [p.to_json() for p in self.packed_layers]}
 
 
 def runtime_dir() -> Path:
@@ -70,7 +76,7 @@ def render_sources(lowered: LoweredModel, variant: str) -> dict[str, str]:
     ctx = dict(model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
                inputs=lowered.inputs, outputs=lowered.outputs, calls=lowered.calls, consts=lowered.consts,
                macs=lowered.macs, weights_bytes=lowered.weights_bytes,
-               variant_headers=["tinyc_rt_config.h"])
+               variant_headers=["tinyc_rt_config.h"] + (["tinyc_unpack.h"] if lowered.packed else []))
     config = "/* Generated: the kernel set chosen for the board's core. */\n"
     if variant != "reference":
         config += f"#ifndef TINYC_KERNELS_{variant.upper()}\n#define TINYC_KERNELS_{variant.upper()} 1\n#endif\n"
@@ -85,6 +91,8 @@ def render_sources(lowered: LoweredModel, variant: str) -> dict[str, str]:
 def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     rt = runtime_dir()
     files = [rt / h for h in RUNTIME_HEADERS] + [rt / c for c in RUNTIME_COMMON]
+    if lowered.packed:
+        files.append(rt / "include" / "tinyc_unpack.h")
     files += [rt / "kernels" / s for s in lowered.sources]
     if variant != "reference":
         vdir = rt / "kernels" / variant
@@ -94,16 +102,21 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     return files
 
 
-def generate(graph, plan, board, out_dir, *, force: bool = False) -> GeneratedModel:
-    """Write the model's C sources into ``out_dir`` (refusing a non-empty one unless ``force``)."""
+def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str = "auto") -> GeneratedModel:
+    """Write the model's C sources into ``out_dir`` (refusing a non-empty one unless ``force``).
+
+    ``weights``: "auto" stores a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filter in tinyc's packed
+    format where that is smaller than int8 (clustered, pruned, binarized weights), "packed" always,
+    "dense" never (docs/compressed-weights.md)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TinycError(f"{out_dir}: exists and is not a directory; pass a directory for the sources")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise TinycError(f"{out_dir}: directory is not empty; pass --force to overwrite it or choose another")
     offsets, arena, order = plan_layout(graph, plan)
-    lowered = lower(graph, offsets, arena, order)  # raises before anything is written
+    lowered = lower(graph, offsets, arena, order, weights=weights)  # raises before anything is written
     variant, defines = variant_for(board)
+    lowered = specialize(lowered, variant).lowered  # optimized kernels for the board's core, if any
     texts = render_sources(lowered, variant)
     files = runtime_files(lowered, variant)
 
@@ -136,7 +149,8 @@ def generate(graph, plan, board, out_dir, *, force: bool = False) -> GeneratedMo
         headers=tuple(out_dir / n for n in names if n.endswith(".h")), include_dirs=(out_dir,),
         arena_size=lowered.arena_size, model_hash=lowered.sha256[:16], model_name=lowered.name,
         kernels=lowered.kernels, variant=variant, defines=defines, macs=lowered.macs,
-        weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls))
+        weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls), weights=weights,
+        weight_scratch=lowered.weight_scratch, packed_layers=lowered.packed)
 
 
 def source_hash() -> str:

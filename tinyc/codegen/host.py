@@ -52,8 +52,11 @@ def runtime_library(sanitize: bool = True, opt: str = "-O1") -> Path:
         if lib.is_file():
             return lib
         rt = runtime_dir()
-        incs = [f"-I{rt / 'include'}", f"-I{rt / 'kernels'}"]
+        incs = [f"-I{rt / 'include'}", f"-I{rt / 'kernels'}", f"-I{rt / 'kernels' / 'arm_dsp'}"]
         srcs = [rt / "quant.c", *sorted((rt / "kernels").glob("*.c"))]
+        # The Arm DSP kernels too, on portable C models of the instructions (tinyc_rt_arm_dsp.h): a model
+        # generated for a DSP board calls them, and the host checks them against TFLite Micro.
+        srcs += sorted((rt / "kernels" / "arm_dsp").glob("*.c"))
         with tempfile.TemporaryDirectory(dir=out) as tmp:
             objs = []
             for s in srcs:

@@ -8,7 +8,7 @@ arrays). Nothing about quantization is left to run time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -36,7 +36,18 @@ KERNEL_SOURCES = {
     "TINYC_CLAMP_S8": "clamp.c",
     "TINYC_QUANTIZE_F32_S8": "quantize.c",
     "TINYC_DEQUANTIZE_S8_F32": "dequantize.c",
+    # Arm DSP kernels (tinyc/codegen/specialize.py): the reference file names the op, so the variant's
+    # <op>_arm_dsp.c is copied beside it.
+    "TINYC_DSP_CONV_S8": "conv2d.c",
+    "TINYC_DSP_DEPTHWISE_CONV_S8": "depthwise_conv2d.c",
+    # Packed weights (docs/compressed-weights.md): decoded one channel at a time by kernels/unpack.c.
+    "TINYC_CONV2D_PACKED_S8": "conv2d_packed.c",
+    "TINYC_DEPTHWISE_CONV2D_PACKED_S8": "depthwise_conv2d_packed.c",
+    "TINYC_FULLY_CONNECTED_PACKED_S8": "fully_connected_packed.c",
 }
+UNPACK_SOURCE = "unpack.c"  # needed by every *_PACKED_* kernel
+WEIGHT_SCRATCH = "tinyc_weight_scratch"  # static RAM buffer holding one decoded channel
+WEIGHTS_MODES = ("auto", "packed", "dense")  # auto: packed where that stores fewer bytes than int8
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
 DTYPE_ENUM = {"int8": 0, "uint8": 1, "int16": 2, "int32": 3, "float32": 4}
@@ -54,6 +65,31 @@ class ConstArray:
     @property
     def nbytes(self) -> int:
         return len(self.values) * {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4}[self.ctype]
+
+
+@dataclass(frozen=True)
+class PackedWeight:
+    """A weight tensor stored in tinyc's packed format instead of a dense int8 array."""
+
+    op_index: int
+    op: str
+    tensor: str
+    shape: tuple[int, ...]
+    mode: str  # packing.MODE_NAMES
+    weights: int
+    dense_bytes: int
+    packed_bytes: int  # the blob, header and codebooks included
+    channel_bytes: int  # decoded bytes the kernel needs in RAM at once
+
+    @property
+    def bits_per_weight(self) -> float:
+        return 8.0 * self.packed_bytes / self.weights
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op_index": self.op_index, "op": self.op, "tensor": self.tensor, "shape": list(self.shape),
+                "mode": self.mode, "weights": self.weights, "dense_bytes": self.dense_bytes,
+                "packed_bytes": self.packed_bytes, "bits_per_weight": round(self.bits_per_weight, 4),
+                "channel_bytes": self.channel_bytes}
 
 
 @dataclass(frozen=True)
@@ -98,6 +134,8 @@ class LoweredModel:
     inputs: tuple[IOTensor, ...]
     outputs: tuple[IOTensor, ...]
     kernels: tuple[str, ...] = field(default=())  # macros used, sorted
+    packed: tuple[PackedWeight, ...] = ()  # weight tensors stored packed
+    weight_scratch: int = 0  # bytes of WEIGHT_SCRATCH (static RAM outside the arena), 0 without packed weights
 
     @property
     def macs(self) -> int:
@@ -109,7 +147,10 @@ class LoweredModel:
 
     @property
     def sources(self) -> tuple[str, ...]:
-        return tuple(sorted({KERNEL_SOURCES[k] for k in self.kernels}))
+        srcs = {KERNEL_SOURCES[k] for k in self.kernels}
+        if any("_PACKED_" in k for k in self.kernels):
+            srcs.add(UNPACK_SOURCE)
+        return tuple(sorted(srcs))
 
 
 def _opt(op: Operator, key: str, default=None):
@@ -132,7 +173,13 @@ def _padding(padding: str, in_size: int, filt: int, stride: int, dilation: int, 
 
 
 class _Lowering:
-    def __init__(self, graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None):
+    def __init__(self, graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
+                 weights: str = "dense"):
+        if weights not in WEIGHTS_MODES:
+            raise TinycError(f"weights storage {weights!r} is unknown; choose one of {', '.join(WEIGHTS_MODES)}")
+        self.weights = weights
+        self.packed: list[PackedWeight] = []
+        self.weight_scratch = 0
         self.g = graph
         self.order = tuple(range(len(graph.operators))) if order is None else tuple(order)
         self.offsets = dict(offsets)
@@ -173,6 +220,31 @@ class _Lowering:
             raise NotImplementedYet(f"constant tensor {t.name} of type {t.dtype} is not supported")
         return self.const(f"tinyc_t{t.index}", ctype, np.asarray(t.data))
 
+    def packed_filter(self, op: Operator, w: Tensor, axis: int | None, channel_len: int) -> str | None:
+        """The packed blob of weight tensor ``w`` (a flash array name), or None to keep it dense.
+
+        ``axis`` is the channel axis of the blob, whose channels the kernel decodes one at a time
+        (``channel_len`` elements each, in row-major order of the other axes)."""
+        if self.weights == "dense" or not w.is_constant or w.data is None or w.dtype != "int8":
+            return None
+        from tinyc.optimize import packing  # pure numpy
+
+        data = np.asarray(w.data, dtype=np.int8).reshape(w.shape)
+        p = packing.pack(data, axis)
+        if self.weights == "auto" and (p.mode == packing.RAW or p.nbytes >= data.nbytes):
+            return None
+        name = self.const(f"tinyc_t{w.index}_packed", "uint8_t", np.frombuffer(p.data, dtype=np.uint8))
+        self.packed.append(PackedWeight(op.index, op.op, w.name, tuple(w.shape), p.mode_name, int(data.size),
+                                        int(data.nbytes), p.nbytes, int(channel_len)))
+        self.weight_scratch = max(self.weight_scratch, int(channel_len))
+        return name
+
+    def filter_axis(self, w: Tensor) -> int | None:
+        """The blob's channel axis for an output-channel-major filter ([O, ...]): the quantization
+        axis (0) when per channel, else one channel; row-major order either way."""
+        q = w.quantization
+        return q.quantized_dimension if q.per_channel else None
+
     def zp(self, t: Tensor) -> int:
         return int(t.quantization.zero_points[0]) if t.quantization.zero_points else 0
 
@@ -209,9 +281,15 @@ class _Lowering:
                 raise NotImplementedYet(f"{self.where(op)}: tinyc has no kernel for {op.op} yet")
             fn(op)
         ios = [self.io(i) for i in self.g.inputs], [self.io(i) for i in self.g.outputs]
+        if self.weight_scratch:
+            first = next(i for i, c in enumerate(self.calls) if WEIGHT_SCRATCH in c.args)
+            decl = (f"static int8_t {WEIGHT_SCRATCH}[{self.weight_scratch}]; /* one output channel of packed "
+                    "weights, decoded */")
+            self.calls[first] = replace(self.calls[first], extra=self.calls[first].extra + (decl,))
         return LoweredModel(self.g.name, self.g.sha256, self.arena_size, tuple(self.calls),
                             tuple(self.consts.values()), tuple(ios[0]), tuple(ios[1]),
-                            tuple(sorted({c.kernel for c in self.calls})))
+                            tuple(sorted({c.kernel for c in self.calls})), tuple(self.packed),
+                            self.weight_scratch)
 
     def io(self, index: int) -> IOTensor:
         t = self.g.tensor(index)
@@ -242,8 +320,11 @@ class _Lowering:
                  in_offset=-self.zp(x), out_offset=self.zp(y), act_min=lo, act_max=hi)
         m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
         s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
-        self.add(op, "TINYC_CONV2D_S8", "tinyc_conv_params_t", p,
-                 [self.ptr(x), self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)],
+        axis = self.filter_axis(w)
+        blob = self.packed_filter(op, w, axis, kh * kw * fic) if axis in (0, None) else None
+        self.add(op, "TINYC_CONV2D_PACKED_S8" if blob else "TINYC_CONV2D_S8", "tinyc_conv_params_t", p,
+                 [self.ptr(x), blob or self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)]
+                 + ([WEIGHT_SCRATCH] if blob else []),
                  macs=n * oh * ow * oc * kh * kw * fic)
 
     def op_depthwise_conv_2d(self, op: Operator):
@@ -264,8 +345,13 @@ class _Lowering:
                  in_offset=-self.zp(x), out_offset=self.zp(y), act_min=lo, act_max=hi)
         m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
         s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
-        self.add(op, "TINYC_DEPTHWISE_CONV2D_S8", "tinyc_dwconv_params_t", p,
-                 [self.ptr(x), self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)],
+        # Blob channels along the output channel axis (3) even for a per-tensor filter: the kernel
+        # decodes one channel's k_h*k_w weights at a time.
+        blob = self.packed_filter(op, w, 3, kh * kw)
+        self.add(op, "TINYC_DEPTHWISE_CONV2D_PACKED_S8" if blob else "TINYC_DEPTHWISE_CONV2D_S8",
+                 "tinyc_dwconv_params_t", p,
+                 [self.ptr(x), blob or self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)]
+                 + ([WEIGHT_SCRATCH] if blob else []),
                  macs=n * oh * ow * oc * kh * kw)
 
     def op_fully_connected(self, op: Operator):
@@ -287,8 +373,12 @@ class _Lowering:
                  per_channel=int(w.quantization.per_channel))
         m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
         s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
-        self.add(op, "TINYC_FULLY_CONNECTED_S8", "tinyc_fc_params_t", p,
-                 [self.ptr(x), self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)],
+        axis = self.filter_axis(w)
+        blob = self.packed_filter(op, w, axis, accum) if axis in (0, None) else None
+        self.add(op, "TINYC_FULLY_CONNECTED_PACKED_S8" if blob else "TINYC_FULLY_CONNECTED_S8",
+                 "tinyc_fc_params_t", p,
+                 [self.ptr(x), blob or self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)]
+                 + ([WEIGHT_SCRATCH] if blob else []),
                  macs=batches * out_depth * accum)
 
     def _pool(self, op: Operator, kernel: str):
@@ -486,7 +576,9 @@ class _Lowering:
                  [self.ptr(x), self.ptr(y, "float")])
 
 
-def lower(graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None) -> LoweredModel:
+def lower(graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
+          weights: str = "dense") -> LoweredModel:
     """Lower ``graph`` with activation tensor ``offsets`` (bytes into an arena of ``arena_size``),
-    executing the operators in ``order`` (the plan's; default file order)."""
-    return _Lowering(graph, offsets, arena_size, order).lower()
+    executing the operators in ``order`` (the plan's; default file order). ``weights`` (WEIGHTS_MODES)
+    says which CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filters are stored packed."""
+    return _Lowering(graph, offsets, arena_size, order, weights).lower()

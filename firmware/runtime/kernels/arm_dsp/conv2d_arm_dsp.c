@@ -1,0 +1,238 @@
+/* CONV_2D / FULLY_CONNECTED, int8, Arm DSP extension: im2col into int16 two output pixels at a
+ * time, then a 2 output channels x 2 pixels SMLAD matrix multiply.
+ *
+ * Column layout in `scratch` (words): for each chunk of 4 values of K, column 0's two halfword pairs,
+ * then column 1's, so one pointer walks both columns. Weights (packed by the generator) walk the same
+ * way: chunk q of row oc, then chunk q of row oc+1. Per chunk and 2x2 block: 4 column words, 2 weight
+ * words unpacked by SXTB16 into 4, 8 SMLAD = 16 MACs.
+ *
+ * Bit-identical to tinyc_ref_conv2d_s8 / tinyc_ref_fully_connected_s8 for the calls the generator
+ * hands over (tinyc/codegen/specialize.py). */
+#include "tinyc_rt.h"
+#include "tinyc_rt_arm_dsp.h"
+
+/* `n` int8 (a multiple of 4) -> column chunks at `dst` (stride 4 words), in SXTB16 order: bytes
+ * b0..b3 become the halfword pairs (b0, b2), (b1, b3), the order the kernel unpacks the weights in. */
+static void widen_sxtb16(const int8_t *src, tinyc_word_t *dst, int32_t n)
+{
+    for (int32_t i = 0; i < n; i += 4, dst += 4) {
+        const uint32_t w = tinyc_ld32(src + i);
+        dst[0] = (uint32_t)tinyc_sxtb16(w);
+        dst[1] = (uint32_t)tinyc_sxtb16_ror8(w);
+    }
+}
+
+static void fill_chunks(tinyc_word_t *dst, int32_t n, uint32_t pair)
+{
+    for (int32_t i = 0; i < n; i += 4, dst += 4) dst[0] = dst[1] = pair;
+}
+
+static void widen_natural(const int8_t *src, int16_t *dst, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+static void fill16(int16_t *dst, int32_t n, int32_t v)
+{
+    for (int32_t i = 0; i < n; ++i) dst[i] = (int16_t)v;
+}
+
+/* One im2col column (SXTB16 order; in_c % 4 == 0) into the interleaved layout at `col`. */
+static void im2col_sxtb16(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
+                          tinyc_word_t *col)
+{
+    const int32_t ic = p->in_c;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int32_t row = p->k_w * ic;
+    const uint32_t pad = ((uint32_t)p->pad_value & 0xFFFFu) * 0x10001u;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, col += row) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        if (iy < 0 || iy >= p->in_h) {
+            fill_chunks(col, row, pad);
+            continue;
+        }
+        const int8_t *src = in_b + (size_t)iy * p->in_w * ic;
+        if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) { /* the whole row is inside */
+            widen_sxtb16(src + (size_t)ix0 * ic, col, row);
+            continue;
+        }
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (ix < 0 || ix >= p->in_w) fill_chunks(col + kx * ic, ic, pad);
+            else widen_sxtb16(src + (size_t)ix * ic, col + kx * ic, ic);
+        }
+    }
+}
+
+/* One im2col column in natural order (in_c % 4 != 0), contiguous in `tmp` (col_len4 halfwords whose
+ * tail past col_len stays zero), then moved into the interleaved layout at `col`. */
+static void im2col_natural(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
+                           int16_t *tmp, tinyc_word_t *col)
+{
+    const int32_t ic = p->in_c;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int32_t row = p->k_w * ic;
+    int16_t *t = tmp;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, t += row) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        if (iy < 0 || iy >= p->in_h) {
+            fill16(t, row, p->pad_value);
+            continue;
+        }
+        const int8_t *src = in_b + (size_t)iy * p->in_w * ic;
+        if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
+            widen_natural(src + (size_t)ix0 * ic, t, row);
+            continue;
+        }
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (ix < 0 || ix >= p->in_w) fill16(t + kx * ic, ic, p->pad_value);
+            else widen_natural(src + (size_t)ix * ic, t + kx * ic, ic);
+        }
+    }
+    const tinyc_word_t *tw = (const tinyc_word_t *)tmp;
+    for (int32_t i = 0; i < p->col_len4; i += 4, tw += 2, col += 4) {
+        col[0] = tw[0];
+        col[1] = tw[1];
+    }
+}
+
+#define MAC_2X2(c, w)                                                   \
+    do {                                                                \
+        const int32_t x0a = (int32_t)(c)[0], x0b = (int32_t)(c)[1];     \
+        const int32_t x1a = (int32_t)(c)[2], x1b = (int32_t)(c)[3];     \
+        uint32_t wr = (w)[0];                                           \
+        int32_t we = tinyc_sxtb16(wr), wo = tinyc_sxtb16_ror8(wr);      \
+        a00 = tinyc_smlad(we, x0a, a00);                                \
+        a00 = tinyc_smlad(wo, x0b, a00);                                \
+        a01 = tinyc_smlad(we, x1a, a01);                                \
+        a01 = tinyc_smlad(wo, x1b, a01);                                \
+        wr = (w)[1];                                                    \
+        we = tinyc_sxtb16(wr);                                          \
+        wo = tinyc_sxtb16_ror8(wr);                                     \
+        a10 = tinyc_smlad(we, x0a, a10);                                \
+        a10 = tinyc_smlad(wo, x0b, a10);                                \
+        a11 = tinyc_smlad(we, x1a, a11);                                \
+        a11 = tinyc_smlad(wo, x1b, a11);                                \
+    } while (0)
+
+/* Rows oc, oc+1 (packed pair `w`) times the two columns at `c`; acc = {00, 01, 10, 11} (row, column). */
+static inline void mac_2x2(const tinyc_word_t *w, const tinyc_word_t *c, int32_t chunks, int32_t *acc)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const tinyc_word_t *end = c + chunks * 4;
+#if TINYC_DSP_NATIVE && defined(__GNUC__)
+    /* The same loop scheduled by hand: 13 live registers, which the compiler's own schedule spills. */
+    uint32_t x0a, x0b, x1a, x1b, wr, we;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t"
+        "ldr    %[wr], [%[w]], #4\n\t"
+        "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t"
+        "sxtb16 %[we], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad  %[a00], %[we], %[x0a], %[a00]\n\t"
+        "smlad  %[a00], %[wr], %[x0b], %[a00]\n\t"
+        "smlad  %[a01], %[we], %[x1a], %[a01]\n\t"
+        "smlad  %[a01], %[wr], %[x1b], %[a01]\n\t"
+        "ldr    %[wr], [%[w]], #4\n\t"
+        "sxtb16 %[we], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad  %[a10], %[we], %[x0a], %[a10]\n\t"
+        "smlad  %[a10], %[wr], %[x0b], %[a10]\n\t"
+        "smlad  %[a11], %[we], %[x1a], %[a11]\n\t"
+        "smlad  %[a11], %[wr], %[x1b], %[a11]\n\t"
+        "cmp    %[c], %[end]\n\t"
+        "bne    1b\n\t"
+        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [w] "+r"(w),
+          [x0a] "=&r"(x0a), [x0b] "=&r"(x0b), [x1a] "=&r"(x1a), [x1b] "=&r"(x1b), [wr] "=&r"(wr), [we] "=&r"(we)
+        : [end] "r"(end)
+        : "cc", "memory");
+#else
+    if (chunks & 1) {
+        MAC_2X2(c, w);
+        c += 4;
+        w += 2;
+    }
+    while (c != end) {
+        MAC_2X2(c, w);
+        MAC_2X2(c + 4, w + 2);
+        c += 8;
+        w += 4;
+    }
+#endif
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* One row of weights (chunk stride `wstride` words) times column 0 at `c`. */
+static inline int32_t mac_1x1(const tinyc_word_t *w, int32_t wstride, const tinyc_word_t *c, int32_t chunks,
+                              int32_t acc)
+{
+    for (; chunks; --chunks, w += wstride, c += 4) {
+        const uint32_t wr = w[0];
+        acc = tinyc_smlad(tinyc_sxtb16(wr), (int32_t)c[0], acc);
+        acc = tinyc_smlad(tinyc_sxtb16_ror8(wr), (int32_t)c[1], acc);
+    }
+    return acc;
+}
+
+/* All output channels of `ncols` (1 or 2) pixels whose columns are interleaved at `col`. */
+static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights, const int32_t *bias,
+                        const tinyc_dsp_q_t *q, const tinyc_word_t *col, int32_t ncols, int8_t *out0, int8_t *out1)
+{
+    const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, lo = p->act_min, hi = p->act_max;
+    const int32_t qs = p->q_step;
+    const tinyc_word_t *wp = (const tinyc_word_t *)weights;
+    int32_t oc = 0;
+    for (; oc + 1 < oc_n; oc += 2, wp += chunks * 2) {
+        const tinyc_dsp_q_t *q0 = q + oc * qs, *q1 = q + (oc + 1) * qs;
+        if (ncols == 2) {
+            int32_t acc[4] = {bias[oc], bias[oc], bias[oc + 1], bias[oc + 1]};
+            mac_2x2(wp, col, chunks, acc);
+            out0[oc] = (int8_t)tinyc_dsp_requant(acc[0], q0, lo, hi);
+            out1[oc] = (int8_t)tinyc_dsp_requant(acc[1], q0, lo, hi);
+            out0[oc + 1] = (int8_t)tinyc_dsp_requant(acc[2], q1, lo, hi);
+            out1[oc + 1] = (int8_t)tinyc_dsp_requant(acc[3], q1, lo, hi);
+        } else {
+            out0[oc] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 2, col, chunks, bias[oc]), q0, lo, hi);
+            out0[oc + 1] = (int8_t)tinyc_dsp_requant(mac_1x1(wp + 1, 2, col, chunks, bias[oc + 1]), q1, lo, hi);
+        }
+    }
+    if (oc < oc_n) { /* odd channel count: the last row is stored alone */
+        const tinyc_dsp_q_t *q0 = q + oc * qs;
+        out0[oc] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col, chunks, bias[oc]), q0, lo, hi);
+        if (ncols == 2) out1[oc] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col + 2, chunks, bias[oc]), q0, lo, hi);
+    }
+}
+
+void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                           const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch)
+{
+    const int32_t k4 = p->col_len4, pixels = p->out_h * p->out_w;
+    tinyc_word_t *col = (tinyc_word_t *)scratch;      /* 2 * k4 halfwords, interleaved columns */
+    int16_t *tmp = scratch + 2 * k4;                  /* k4 halfwords, natural order only */
+    if (p->natural) {
+        for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0; /* meets zero weights */
+    }
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * p->in_c;
+        int8_t *out_b = output + (size_t)b * pixels * p->out_c;
+        int32_t oy = 0, ox = 0;
+        for (int32_t px = 0; px < pixels; px += 2) {
+            const int32_t ncols = px + 1 < pixels ? 2 : 1;
+            for (int32_t j = 0; j < ncols; ++j) {
+                if (p->natural) im2col_natural(p, in_b, oy, ox, tmp, col + 2 * j);
+                else im2col_sxtb16(p, in_b, oy, ox, col + 2 * j);
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+            }
+            int8_t *o0 = out_b + (size_t)px * p->out_c;
+            matmul_cols(p, packed_filter, bias, q, col, ncols, o0, o0 + p->out_c);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+/* tinyc runtime, Arm DSP-extension kernels (Cortex-M4/M7/M33): SIMD MACs two at a time (SMLAD on
+ * int16 pairs unpacked from int8 with SXTB16) and a two-instruction requantization.
+ *
+ * These kernels are specialized at generation time (tinyc/codegen/specialize.py): the generator
+ * re-packs the weights for the kernel's access pattern, folds the input zero point into the bias,
+ * and proves, per output channel, that the fast requantization below equals TFLite's
+ * MultiplyByQuantizedMultiplier for every possible input; a call it cannot prove keeps the
+ * reference kernel. Off-target (the host build) the intrinsics are portable C models of the
+ * instructions, so the same kernel code runs under the sanitizers against TFLite Micro. */
+#ifndef TINYC_RT_ARM_DSP_H
+#define TINYC_RT_ARM_DSP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "tinyc_quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- the DSP instructions used, and their portable C models -------------------------------------- */
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define TINYC_DSP_NATIVE 1
+TINYC_INLINE int32_t tinyc_sxtb16(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+TINYC_INLINE int32_t tinyc_sxtb16_ror8(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+TINYC_INLINE int32_t tinyc_sxtab16(int32_t a, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+TINYC_INLINE int32_t tinyc_sxtab16_ror8(int32_t a, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+TINYC_INLINE int32_t tinyc_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+TINYC_INLINE int32_t tinyc_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+TINYC_INLINE int32_t tinyc_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+/* (a * b + 2^31) >> 32: the rounded high word of the signed 64-bit product. */
+TINYC_INLINE int32_t tinyc_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#else
+#define TINYC_DSP_NATIVE 0
+TINYC_INLINE int32_t tinyc_lo16(int32_t x) { return (int32_t)(int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
+TINYC_INLINE int32_t tinyc_hi16(int32_t x) { return (int32_t)(int16_t)(uint16_t)((uint32_t)x >> 16); }
+TINYC_INLINE int32_t tinyc_pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+TINYC_INLINE int32_t tinyc_sxtb16(uint32_t x)
+{
+    return tinyc_pack16((int8_t)(uint8_t)(x & 0xFFu), (int8_t)(uint8_t)((x >> 16) & 0xFFu));
+}
+TINYC_INLINE int32_t tinyc_sxtb16_ror8(uint32_t x) { return tinyc_sxtb16((x >> 8) | (x << 24)); }
+TINYC_INLINE int32_t tinyc_sxtab16(int32_t a, uint32_t x)
+{
+    const int32_t e = tinyc_sxtb16(x); /* each halfword wraps mod 2^16, as the instruction */
+    return tinyc_pack16(tinyc_lo16(a) + tinyc_lo16(e), tinyc_hi16(a) + tinyc_hi16(e));
+}
+TINYC_INLINE int32_t tinyc_sxtab16_ror8(int32_t a, uint32_t x) { return tinyc_sxtab16(a, (x >> 8) | (x << 24)); }
+TINYC_INLINE int32_t tinyc_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    const uint32_t p = (uint32_t)(tinyc_lo16(a) * tinyc_lo16(b)) + (uint32_t)(tinyc_hi16(a) * tinyc_hi16(b));
+    return (int32_t)(p + (uint32_t)acc); /* wraps mod 2^32 (the instruction only sets Q) */
+}
+TINYC_INLINE int32_t tinyc_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)(tinyc_lo16(a) * tinyc_lo16(b)) + (uint32_t)acc);
+}
+TINYC_INLINE int32_t tinyc_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)(tinyc_hi16(a) * tinyc_hi16(b)) + (uint32_t)acc);
+}
+TINYC_INLINE int32_t tinyc_smmulr(int32_t a, int32_t b)
+{
+    const int64_t p = (int64_t)a * (int64_t)b + ((int64_t)1 << 31);
+    return (int32_t)(p >> 32); /* arithmetic shift (gcc), as the instruction */
+}
+#endif
+
+/* Word loads and stores that may be unaligned (LDR/STR handle that on these cores). */
+TINYC_INLINE uint32_t tinyc_ld32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+TINYC_INLINE void tinyc_st32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* Aligned words that may alias int8/int16 data (scratch written as int16, weights stored as int8). */
+#if defined(__GNUC__)
+typedef uint32_t __attribute__((may_alias)) tinyc_word_t;
+#else
+typedef uint32_t tinyc_word_t;
+#endif
+
+/* --- requantization ----------------------------------------------------------------------------- */
+
+/* Requantization constants of one output channel (or of all, for per-tensor quantization). */
+typedef struct {
+    int32_t mult;  /* TFLite's Q0.31 multiplier */
+    int32_t add;   /* 2^(rshift-1) + output zero point * 2^rshift */
+    int32_t rshift; /* -shift, >= 1 */
+} tinyc_dsp_q_t;
+
+/* TFLite's MultiplyByQuantizedMultiplier(acc, mult, -rshift) + zero point, clamped, for |acc| < 2^30
+ * and rshift >= 1 (the generator proves both for every channel it hands to these kernels):
+ * SaturatingRoundingDoublingHighMul(acc, m) = floor((acc*m + 2^30) / 2^31) = SMMULR(2*acc, m), and
+ * RoundingDivideByPOT(v, e) (ties away from zero) = floor((v + 2^(e-1) - [v < 0]) / 2^e). */
+TINYC_INLINE int32_t tinyc_dsp_requant(int32_t acc, const tinyc_dsp_q_t *q, int32_t lo, int32_t hi)
+{
+    int32_t v = tinyc_smmulr(acc * 2, q->mult);
+    v = (v + (v >> 31) + q->add) >> q->rshift;
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* --- kernels --------------------------------------------------------------------------------------- */
+
+/* CONV_2D (groups of 1) and FULLY_CONNECTED as a matrix multiply: columns of the (implicit) im2col
+ * matrix are built two output pixels at a time in int16 in `scratch`, then multiplied by two output
+ * channels at a time. Weights are pre-packed by the generator: rows padded to col_len4 (a multiple of
+ * 4) and paired, chunk by chunk (4 bytes of row oc, 4 bytes of row oc+1); within a chunk the bytes
+ * are in the order SXTB16 needs to match the column's order (see `natural`). */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int32_t col_len, col_len4;  /* k_h * k_w * in_c, and rounded up to a multiple of 4 */
+    int32_t natural;            /* columns in natural order (in_c % 4 != 0); else SXTB16 order */
+    int32_t pad_value;          /* the input zero point: (zp + in_offset) * w = 0 for a padded tap */
+    int32_t q_step;             /* 1: per-channel quantization; 0: one tinyc_dsp_q_t for all (bias apart) */
+    int32_t act_min, act_max;
+} tinyc_dsp_conv_params_t;
+
+void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                           const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
+
+/* DEPTHWISE_CONV_2D with depth multiplier 1 and channels % 4 == 0: four channels per word, the input
+ * offset added while unpacking (SXTAB16), so padded taps are simply skipped as in the reference. */
+typedef struct {
+    int32_t batches, in_h, in_w, channels, out_h, out_w;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int32_t in_offset, act_min, act_max;
+} tinyc_dsp_dwconv_params_t;
+
+void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output);
+
+#define TINYC_DSP_CONV_S8 tinyc_arm_dsp_conv_s8
+#define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYC_RT_ARM_DSP_H */

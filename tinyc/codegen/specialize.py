@@ -1,0 +1,235 @@
+"""Specialize lowered kernel calls for an optimized kernel set (today: the Arm DSP extension).
+
+The generator knows every shape and constant, so work the reference kernels redo at run time is done
+here once: weights are re-packed for the kernel's access pattern, the input zero point is folded into
+the bias (bias' = bias + in_offset * sum(w), CONV_2D / FULLY_CONNECTED), and the requantization is
+reduced to SMMULR + one rounding shift after proving, per output channel, that it equals TFLite's
+MultiplyByQuantizedMultiplier on every input the layer can see (see tinyc_rt_arm_dsp.h). A call whose
+shape the kernels do not cover, or whose requantization cannot be proven exact, keeps its reference
+kernel: the output is bit-identical either way.
+
+Re-packing keeps the weights' size except where a row is padded to a multiple of 4 bytes; the
+per-channel requantization constants grow from 8 to 12 bytes (``flash_delta`` says by how much).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import numpy as np
+
+from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
+
+DSP_CONV = "TINYC_DSP_CONV_S8"
+DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
+SCRATCH = "tinyc_dsp_scratch"
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _wrap32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def _fast_requant(bounds, mult, shift, out_zp: int):
+    """Per-channel (mult, add, rshift) for tinyc_dsp_requant, or None when some channel is not provably
+    exact: it needs |acc| < 2^30 (so 2*acc fits SMMULR), a right shift >= 1, and no overflow adding
+    the rounding constant and the output zero point."""
+    out = []
+    for b, m, s in zip(bounds, mult, shift):
+        m, s, b = int(m), int(s), int(b)
+        if s > -1 or s < -31 or not 0 <= m < 1 << 31 or b >= 1 << 30:
+            return None
+        r = -s
+        add = (1 << (r - 1)) + (out_zp << r)
+        v_max = b + 1  # |SMMULR(2 acc, m)| <= |acc| + 1 for m < 2^31
+        if v_max + 1 + abs(add) >= 1 << 31:
+            return None
+        out.append((m, add, r))
+    return out
+
+
+def _xmax(in_offset: int) -> int:
+    """The largest |x + in_offset| over int8 x."""
+    return max(abs(-128 + in_offset), abs(127 + in_offset))
+
+
+def pack_matmul_weights(w: np.ndarray, natural: bool) -> tuple[np.ndarray, int]:
+    """Rows [out, K] -> the DSP matmul layout: K padded to K4 (a multiple of 4), rows taken in pairs and
+    interleaved by 4-byte chunk (row oc, row oc+1, next chunk...), an odd last row alone. With natural-
+    order columns, each chunk is stored b0 b2 b1 b3 so that SXTB16 yields (b0, b1) and (b2, b3)."""
+    rows, k = w.shape
+    k4 = (k + 3) // 4 * 4
+    wp = np.zeros((rows, k4), dtype=np.int8)
+    wp[:, :k] = w
+    chunks = wp.reshape(rows, k4 // 4, 4)
+    if natural:
+        chunks = chunks[:, :, [0, 2, 1, 3]]
+    parts = []
+    pairs = rows // 2
+    if pairs:
+        parts.append(chunks[:2 * pairs].reshape(pairs, 2, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1))
+    if rows % 2:
+        parts.append(chunks[-1].reshape(-1))
+    return np.concatenate(parts).astype(np.int8), k4
+
+
+class _Specializer:
+    def __init__(self, lowered: LoweredModel):
+        self.m = lowered
+        self.consts: dict[str, ConstArray] = {c.name: c for c in lowered.consts}
+        self.scratch = 0  # int16 elements
+        self.specialized: list[int] = []
+
+    def values(self, name: str) -> np.ndarray | None:
+        c = self.consts.get(name)
+        return None if c is None else np.asarray(c.values, dtype=np.int64)
+
+    def add_const(self, name: str, ctype: str, values) -> str:
+        self.consts[name] = ConstArray(name, ctype, tuple(int(v) for v in np.asarray(values).reshape(-1)))
+        return name
+
+    def run(self) -> LoweredModel:
+        calls = []
+        for call in self.m.calls:
+            new = None
+            if call.kernel == "TINYC_CONV2D_S8":
+                new = self.conv(call)
+            elif call.kernel == "TINYC_FULLY_CONNECTED_S8":
+                new = self.fc(call)
+            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
+                new = self.dwconv(call)
+            if new is not None:
+                self.specialized.append(call.index)
+            calls.append(new or call)
+        if self.scratch:
+            words = (self.scratch + 1) // 2
+            decl = (f"static int32_t {SCRATCH}[{words}]; /* im2col columns of the DSP kernels: "
+                    f"{words * 4} bytes */")
+            first = next(i for i, c in enumerate(calls) if c.kernel == DSP_CONV)
+            calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
+        used = set()
+        for c in calls:
+            for text in (*c.args, *c.extra):
+                used.update(_IDENT.findall(text))
+        consts = tuple(c for c in self.consts.values() if c.name in used)
+        return dataclasses.replace(self.m, calls=tuple(calls), consts=consts,
+                                   kernels=tuple(sorted({c.kernel for c in calls})))
+
+    # --- CONV_2D / FULLY_CONNECTED -> one matrix-multiply kernel ----------------------------------------
+
+    def _matmul(self, call: KernelCall, p: dict[str, Any], w: np.ndarray, bias, mult, shift, x: str, y: str):
+        """w: [out_c, K] int8 weights in im2col order (ky, kx, ic)."""
+        out_c, k = w.shape
+        off = p["in_offset"]
+        natural = p["in_c"] % 4 != 0
+        b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
+        bounds = np.abs(b) + np.abs(w).sum(axis=1) * _xmax(off)
+        if len(mult) == 1:
+            q = _fast_requant([bounds.max()], mult, shift, p["out_offset"])
+        else:
+            q = _fast_requant(bounds, mult, shift, p["out_offset"])
+        if q is None:
+            return None
+        packed, k4 = pack_matmul_weights(w.astype(np.int8), natural)
+        folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
+        n = call.index
+        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
+        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded)
+        qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
+        params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=p["in_c"], out_h=p["out_h"],
+                      out_w=p["out_w"], out_c=out_c, k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
+                      stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
+                      pad_w=p["pad_w"], col_len=k, col_len4=k4, natural=int(natural), pad_value=-off,
+                      q_step=int(len(mult) > 1), act_min=p["act_min"], act_max=p["act_max"])
+        self.scratch = max(self.scratch, 2 * k4 + (k4 if natural else 0))  # 2 columns (+ a natural-order one)
+        args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(int16_t *){SCRATCH}")
+        return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",
+                                   params=tuple(params.items()), args=args)
+
+    def _arrays(self, call: KernelCall):
+        x, w, b, m, s, y = call.args
+        wv, mv, sv = self.values(w), self.values(m), self.values(s)
+        bv = None if b == "NULL" else self.values(b)
+        if wv is None or mv is None or sv is None or (b != "NULL" and bv is None):
+            return None  # not plain constant arrays (e.g. packed weights): leave the call alone
+        return x, wv, bv, mv, sv, y
+
+    def conv(self, call: KernelCall):
+        p = dict(call.params)
+        if p["filter_in_c"] != p["in_c"]:
+            return None  # grouped convolution
+        arrays = self._arrays(call)
+        if arrays is None:
+            return None
+        x, wv, bv, mv, sv, y = arrays
+        w = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
+        return self._matmul(call, p, w, bv, mv, sv, x, y)
+
+    def fc(self, call: KernelCall):
+        p = dict(call.params)
+        if p["filter_offset"] != 0:
+            return None
+        arrays = self._arrays(call)
+        if arrays is None:
+            return None
+        x, wv, bv, mv, sv, y = arrays
+        w = wv.reshape(p["out_depth"], p["accum_depth"])
+        conv = dict(batches=1, in_h=1, in_w=p["batches"], in_c=p["accum_depth"], out_h=1, out_w=p["batches"],
+                    k_h=1, k_w=1, stride_h=1, stride_w=1, dil_h=1, dil_w=1, pad_h=0, pad_w=0,
+                    in_offset=p["in_offset"], out_offset=p["out_offset"], act_min=p["act_min"],
+                    act_max=p["act_max"])
+        if p["per_channel"]:
+            mv, sv = mv[:p["out_depth"]], sv[:p["out_depth"]]
+        else:
+            mv, sv = mv[:1], sv[:1]
+        return self._matmul(call, conv, w, bv, mv, sv, x, y)
+
+    # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
+
+    def dwconv(self, call: KernelCall):
+        p = dict(call.params)
+        c = p["in_c"]
+        if p["depth_multiplier"] != 1 or c % 4 != 0:
+            return None
+        arrays = self._arrays(call)
+        if arrays is None:
+            return None
+        x, wv, bv, mv, sv, y = arrays
+        w = wv.reshape(p["k_h"] * p["k_w"], c)
+        b = np.zeros(c, dtype=np.int64) if bv is None else bv
+        bounds = np.abs(b) + np.abs(w).sum(axis=0) * _xmax(p["in_offset"])
+        q = _fast_requant(bounds, mv, sv, p["out_offset"])
+        if q is None:
+            return None
+        n = call.index
+        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[2]
+        qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
+        params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
+                      out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
+                      dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
+                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
+        args = (x, call.args[1], bn, f"(const tinyc_dsp_q_t *){qn}", y)
+        return dataclasses.replace(call, kernel=DSP_DWCONV, params_type="tinyc_dsp_dwconv_params_t",
+                                   params=tuple(params.items()), args=args)
+
+
+@dataclasses.dataclass(frozen=True)
+class Specialization:
+    lowered: LoweredModel
+    specialized: tuple[int, ...]  # operator indices now on optimized kernels
+    scratch_bytes: int  # static im2col buffer (RAM outside the arena)
+    flash_delta: int  # constant bytes after minus before
+
+
+def specialize(lowered: LoweredModel, variant: str) -> Specialization:
+    """Rewrite the calls the ``variant`` kernel set covers; other variants pass through unchanged."""
+    if variant != "arm_dsp":
+        return Specialization(lowered, (), 0, 0)
+    s = _Specializer(lowered)
+    out = s.run()
+    return Specialization(out, tuple(s.specialized), ((s.scratch + 1) // 2) * 4,
+                          out.weights_bytes - lowered.weights_bytes)
