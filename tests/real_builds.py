@@ -5,6 +5,8 @@ into a temporary directory."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -24,7 +26,9 @@ APPS = ("hello", "harness") if HARNESS.is_file() else ("hello",)
 
 @cache
 def _root() -> Path:
-    return Path(tempfile.mkdtemp(prefix="tinyc-real-builds-"))
+    root = Path(tempfile.mkdtemp(prefix="tinyc-real-builds-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 @cache
