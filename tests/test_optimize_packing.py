@@ -129,3 +129,25 @@ def test_holdout_split_is_disjoint_and_seeded():
     assert len(a_test) == 20 and len(a_train) == 80
     assert not set(a_test.y) & set(a_train.y)
     assert np.array_equal(a_test.y, b_test.y)
+
+
+def test_keras3_file_and_unknown_formats_are_refused_clearly(tmp_path):
+    import json
+    import zipfile
+
+    from tinyc.optimize.load import load_model
+
+    k3 = tmp_path / "model.keras"
+    with zipfile.ZipFile(k3, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.12.0"}))
+        z.writestr("config.json", "{}")
+    with pytest.raises(TinycError, match="Keras 3.*tf_keras"):
+        load_model(k3)
+    (tmp_path / "model.onnx").write_bytes(b"x")
+    with pytest.raises(TinycError, match="unknown model format"):
+        load_model(tmp_path / "model.onnx")
+    with pytest.raises(TinycError, match="no such file"):
+        load_model(tmp_path / "missing.keras")
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(TinycError, match="not a SavedModel"):
+        load_model(tmp_path / "dir")

@@ -82,7 +82,6 @@ def _big_layers(step: dict) -> list[dict]:
 
 OPTIONS = {
     "ptq": (),
-    "prune": ("--prune", "0.5"),
     "prune-channels": ("--prune-channels", "0.25"),
     "cluster": ("--cluster", "16"),
     "prune+cluster": ("--prune", "0.5", "--cluster", "16"),
@@ -133,9 +132,12 @@ def test_cluster_16_under_4_5_bits(optimized):
 
 
 def test_magnitude_pruning_reaches_target_sparsity(optimized):
-    report, _ = optimized(*OPTIONS["prune"])
-    for layer in _big_layers(report["steps"][-1]):
+    report, _ = optimized(*OPTIONS["prune+cluster"])
+    pruned = report["steps"][1]
+    assert pruned["name"] == "prune 50%"
+    for layer in _big_layers(pruned):
         assert layer["sparsity"] == pytest.approx(0.5, abs=0.02)
+    assert pruned["figures"]["sparsity"] == pytest.approx(0.5, abs=0.02)
 
 
 def test_structured_pruning_removes_channels_macs_and_arena(optimized):
@@ -166,11 +168,11 @@ def test_pruning_preserving_qat_keeps_sparsity(optimized):
 
 
 def test_same_seed_same_model(optimized, tmp_path, small_train):
-    _, first = optimized(*OPTIONS["prune"])
+    _, first = optimized(*OPTIONS["prune-channels"])
     out = tmp_path / "again.tflite"
     result = _invoke(["optimize", str(DIGITS / "digits_cnn.keras"), "-o", str(out), "--data", str(small_train),
                       "--calibration-data", str(DIGITS / "calibration.npz"), "--test-data",
-                      str(DIGITS / "test.npz"), "--epochs", "1", "--seed", "0", "--prune", "0.5"])
+                      str(DIGITS / "test.npz"), "--epochs", "1", "--seed", "0", *OPTIONS["prune-channels"]])
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == first.read_bytes()
 

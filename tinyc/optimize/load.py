@@ -39,15 +39,15 @@ def load_model(path: str | Path) -> LoadedModel:
 
 
 def _load_keras(p: Path):
-    from tinyc.optimize.stack import tf_stack
-
-    k = tf_stack().keras
     if p.suffix == ".keras":
         version = _keras_version(p)
         if version and version.split(".")[0] == "3":
             raise TinycError(
                 f"{p}: saved with Keras {version} (Keras 3); tensorflow-model-optimization needs a Keras 2 model: "
                 "rebuild and save it with tf_keras (pip package tf-keras), or export a SavedModel with tf_keras")
+    from tinyc.optimize.stack import tf_stack
+
+    k = tf_stack().keras
     try:
         model = k.models.load_model(p, compile=False)
     except Exception as exc:  # the loaders raise anything from OSError to ValueError
