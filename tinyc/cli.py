@@ -192,8 +192,8 @@ def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
               help="Fraction of --data held out for accuracy when --test-data is not given.")
 @click.option("--prune", type=float, help="Magnitude pruning to this sparsity (0..1), with fine-tuning.")
 @click.option("--prune-channels", type=float, help="Remove this fraction of each layer's filters (0..1).")
-@click.option("--cluster", type=int, help="Cluster weights to N values (per channel for Conv2D).")
-@click.option("--cluster-per-tensor", is_flag=True, help="Cluster per tensor instead of per channel.")
+@click.option("--cluster", type=int, help="Cluster weights to N values per tensor (int8 then has <= N per channel).")
+@click.option("--cluster-per-channel", is_flag=True, help="Cluster each Conv2D output channel separately (slower).")
 @click.option("--binarize", is_flag=True, help="1-bit weights (sign x per-channel scale), int8 activations.")
 @click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (keeps pruning/clusters).")
 @click.option("--epochs", type=int, default=3, show_default=True, help="Fine-tuning epochs per step.")
@@ -202,7 +202,7 @@ def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, test_data, holdout, prune,
-                 prune_channels, cluster, cluster_per_tensor, binarize, qat, epochs, seed, force,
+                 prune_channels, cluster, cluster_per_channel, binarize, qat, epochs, seed, force,
                  as_json: bool) -> None:
     """Compress MODEL to a full-integer int8 .tflite and report every step (sizes, sparsity, MACs, accuracy)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -211,7 +211,7 @@ def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, t
     from tinyc.optimize.report import render
 
     options = Options(prune=prune, prune_channels=prune_channels, cluster=cluster,
-                      cluster_per_channel=not cluster_per_tensor, binarize=binarize, qat=qat, epochs=epochs,
+                      cluster_per_channel=cluster_per_channel, binarize=binarize, qat=qat, epochs=epochs,
                       seed=seed, holdout=holdout)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=out.err, transient=True, disable=out.verbosity < 0)

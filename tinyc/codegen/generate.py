@@ -16,6 +16,7 @@ from typing import Any
 from tinyc import __version__, paths
 from tinyc.codegen.lower import LoweredModel, lower
 from tinyc.codegen.render import render
+from tinyc.codegen.specialize import specialize
 from tinyc.errors import TinycError
 
 RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "kernels/broadcast.h")
@@ -115,6 +116,7 @@ def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str =
     offsets, arena, order = plan_layout(graph, plan)
     lowered = lower(graph, offsets, arena, order, weights=weights)  # raises before anything is written
     variant, defines = variant_for(board)
+    lowered = specialize(lowered, variant).lowered  # optimized kernels for the board's core, if any
     texts = render_sources(lowered, variant)
     files = runtime_files(lowered, variant)
 

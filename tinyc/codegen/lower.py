@@ -36,6 +36,10 @@ KERNEL_SOURCES = {
     "TINYC_CLAMP_S8": "clamp.c",
     "TINYC_QUANTIZE_F32_S8": "quantize.c",
     "TINYC_DEQUANTIZE_S8_F32": "dequantize.c",
+    # Arm DSP kernels (tinyc/codegen/specialize.py): the reference file names the op, so the variant's
+    # <op>_arm_dsp.c is copied beside it.
+    "TINYC_DSP_CONV_S8": "conv2d.c",
+    "TINYC_DSP_DEPTHWISE_CONV_S8": "depthwise_conv2d.c",
     # Packed weights (docs/compressed-weights.md): decoded one channel at a time by kernels/unpack.c.
     "TINYC_CONV2D_PACKED_S8": "conv2d_packed.c",
     "TINYC_DEPTHWISE_CONV2D_PACKED_S8": "depthwise_conv2d_packed.c",
