@@ -542,6 +542,16 @@ def _branchy(keras):
     return keras.Model(inp, L.Dense(5)(x))
 
 
+@_register("multi_output", "single-op", [(8, 8, 3)], "two outputs from one input: a conv map, and pool -> "
+           "reshape -> dense logits", ops=("CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED"))
+def _multi_output(keras):
+    L = keras.layers
+    inp = keras.Input((8, 8, 3), batch_size=1)
+    a = L.Conv2D(4, 3, padding="same")(inp)
+    b = L.Dense(3)(L.Flatten()(L.MaxPooling2D(2)(inp)))
+    return keras.Model(inp, [a, b])
+
+
 # --- models tinyc must reject -------------------------------------------------------------------------
 
 @_register("float_fc", "invalid", [(16,)], "float32 model (no quantization)", conversion="float")
@@ -554,3 +564,4 @@ def _float_fc(keras):
 def _hybrid_fc(keras):
     inp = keras.Input((16,), batch_size=1)
     return keras.Model(inp, keras.layers.Dense(4)(keras.layers.Dense(600, activation="relu")(inp)))
+
