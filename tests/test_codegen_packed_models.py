@@ -1,0 +1,259 @@
+"""Packed weights end to end: clustered, pruned+clustered and binarized digits models from `tinyc optimize`,
+generated with `--weights auto` (packed where smaller), compiled for the host with -Werror and ASan/UBSan,
+give outputs bit-identical to the TFLite Micro interpreter on the real test split plus random int8 inputs;
+zoo models whose filters are rewritten to clustered / sparse / binary values do too (every packed kernel x
+every mode, depthwise included); the packed data is smaller in a cross-compiled object, and the generated
+code cross-compiles with -Werror for Cortex-M0+/M4/M7/M55.
+
+The optimized models are built once (one epoch on 300 samples) and cached on disk, keyed by a hash of the
+example's files, the options and tinyc/optimize's sources.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyc import __version__, paths, zoo
+from tinyc.analyze.memory import plan_improved
+from tinyc.boards import get_board
+from tinyc.codegen import generate, host
+from tinyc.codegen.lower import WEIGHT_SCRATCH
+from tinyc.model.graph import load
+from tinyc.optimize import packing as P
+from tests.conftest import require_tool
+from tests.test_codegen_bitexact import random_inputs, tflm_outputs
+from tests.test_codegen_generate import BOARD_FOR_CORE, CORES
+
+DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits"
+WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+# name -> (tinyc optimize options, the packing every big layer must get)
+VARIANTS = {
+    "cluster16": (dict(cluster=16), "lut"),
+    "prune50_cluster16": (dict(prune=0.5, cluster=16), "sparse-lut"),
+    "binarize": (dict(binarize=True), "sign"),
+}
+BOARD = "mps2-an386"  # the bit-exact suite's board (Cortex-M4: dense layers take the DSP kernels)
+
+
+def _key(options: dict) -> str:
+    h = hashlib.sha256(f"{__version__} {sorted(options.items())} epochs=1 n=300 seed=0".encode())
+    for f in sorted(DIGITS.glob("*")) + sorted((Path(__file__).resolve().parents[1] / "tinyc" / "optimize")
+                                                .glob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def digits_models(tmp_path_factory) -> dict[str, Path]:
+    """The three optimized digits models, built once and cached on disk."""
+    from tinyc.optimize.pipeline import Options, optimize
+
+    train = tmp_path_factory.mktemp("packed-data") / "train300.npz"
+    z = np.load(DIGITS / "train.npz")
+    np.savez(train, x=z["x"][:300], y=z["y"][:300])
+    out = {}
+    for name, (opts, _) in VARIANTS.items():
+        d = paths.cache_dir() / "packed-digits" / _key(opts)
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / f"digits_{name}.tflite"
+        with open(d / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if not path.is_file():
+                optimize(DIGITS / "digits_cnn.keras", path, Options(epochs=1, seed=0, **opts), data=str(train),
+                         calibration_data=str(DIGITS / "calibration.npz"), test_data=str(DIGITS / "test.npz"),
+                         force=True)
+        out[name] = path
+    return out
+
+
+def test_split_inputs(graph) -> list[list[np.ndarray]]:
+    """The real held-out digits, quantized with the model's input parameters."""
+    t = graph.tensor(graph.inputs[0])
+    scale, zp = t.quantization.scales[0], t.quantization.zero_points[0]
+    x = np.load(DIGITS / "test.npz")["x"]
+    q = np.clip(np.floor(x / scale + 0.5) + zp, -128, 127).astype(np.int8)
+    return [[q[i].reshape(t.shape)] for i in range(len(q))]
+
+
+test_split_inputs.__test__ = False  # a helper, not a test
+
+
+def assert_bit_exact(path: Path, gen, graph, batches, tmp_path: Path, label: str) -> None:
+    exe = host.build_runner(gen, tmp_path / "build", sanitize=True)
+    outs = [graph.tensor(i) for i in graph.outputs]
+    mine = host.run(exe, batches, [(np.dtype(t.dtype), t.shape) for t in outs])
+    ref = tflm_outputs(path, graph, batches)
+    differing = total = 0
+    for m_rec, r_rec in zip(mine, ref):
+        for m, r in zip(m_rec, r_rec):
+            r = np.asarray(r)
+            assert m.dtype == r.dtype and m.shape == r.shape
+            differing += int(np.count_nonzero(m != r))
+            total += r.size
+    assert differing == 0, f"{label}: {differing} of {total} outputs differ from TFLite Micro"
+    flat = np.concatenate([np.asarray(r[0], dtype=np.float64).reshape(-1) for r in ref])
+    assert np.unique(flat).size > 2, f"{label}: the outputs do not depend on the inputs"
+
+
+def packed_weights_are_not_dense(gen, graph) -> None:
+    """Every packed filter is in flash only as its blob: no dense int8 copy of it is emitted."""
+    data = (gen.out_dir / "tinyc_model_data.c").read_text()
+    names = {t.name: t for t in graph.tensors}
+    for p in gen.packed_layers:
+        idx = names[p.tensor].index
+        assert re.search(rf"\btinyc_t{idx}_packed\[{p.packed_bytes}\]", data), p
+        assert not re.search(rf"\btinyc_t{idx}\[", data), f"dense copy of {p.tensor} emitted"
+    model_c = (gen.out_dir / "tinyc_model.c").read_text()
+    assert f"static int8_t {WEIGHT_SCRATCH}[{gen.weight_scratch}];" in model_c
+    assert gen.weight_scratch == max(p.channel_bytes for p in gen.packed_layers)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_optimized_digits_packed_are_bit_exact(name, digits_models, tmp_path):
+    path = digits_models[name]
+    graph = load(path)
+    gen = generate(graph, plan_improved(graph), get_board(BOARD), tmp_path / "gen", weights="auto")
+    expected = VARIANTS[name][1]
+    big = [p for p in gen.packed_layers if p.weights >= 4096]
+    assert len(big) == 2 and {p.mode for p in big} == {expected}, gen.packed_layers
+    assert all(p.packed_bytes < p.dense_bytes for p in gen.packed_layers)
+    assert {"unpack.c", "conv2d_packed.c", "tinyc_unpack.h"} <= {f.name for f in gen.out_dir.iterdir()}
+    packed_weights_are_not_dense(gen, graph)
+    for p in gen.packed_layers:
+        print(f"{name}: op {p.op_index} {p.op} {p.shape} {p.mode}: {p.dense_bytes} -> {p.packed_bytes} B, "
+              f"{p.bits_per_weight:.3f} bits/weight")
+    batches = test_split_inputs(graph) + random_inputs(graph, 100, seed=11)
+    assert len(batches) >= 460
+    assert_bit_exact(path, gen, graph, batches, tmp_path, name)
+
+
+# --- zoo models with filters rewritten to compressible values --------------------------------------------
+
+def _rewrite(values: np.ndarray, axis: int, kind: str, rng) -> np.ndarray:
+    rows = P.channels(values, axis).astype(np.int32)
+    if kind == "sign":
+        rows = np.where(rows >= 0, 23, -23)
+    else:
+        rows = (rows // 64) * 64 + 32  # 4 levels, none of them 0: LUT pays even on 3x3 depthwise channels
+        if kind == "sparse":
+            rows[rng.random(rows.shape) < 0.5] = 0
+    moved = (values.shape[axis],) + tuple(s for i, s in enumerate(values.shape) if i != axis)
+    return np.moveaxis(rows.astype(np.int8).reshape(moved), 0, axis)
+
+
+def rewritten_model(name: str, kind: str, out: Path) -> Path:
+    """A copy of a zoo model whose CONV/DEPTHWISE/FC filters hold clustered, sparse or binary int8 values
+    (their bytes replaced in place in the flatbuffer; TFLite Micro runs the copy as the reference)."""
+    src = zoo.build(name)
+    data = bytearray(src.read_bytes())
+    g = load(src)
+    rng = np.random.default_rng(len(name) + len(kind))
+    for op in g.operators:
+        if op.op not in WEIGHT_OPS:
+            continue
+        w = g.op_inputs(op)[1]
+        old = np.asarray(w.data, dtype=np.int8).reshape(w.shape)
+        new = _rewrite(old, w.quantization.quantized_dimension, kind, rng)
+        pos = data.find(old.tobytes())
+        assert pos >= 0 and data.find(old.tobytes(), pos + 1) < 0, f"{name}: {w.name} bytes not unique"
+        data[pos:pos + old.nbytes] = new.tobytes()
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, mode", [("lut", "lut"), ("sparse", "sparse-lut"), ("sign", "sign")])
+@pytest.mark.parametrize("name", ["kws_dscnn", "dwconv_mult2_s2", "conv_dilated_relu6", "fc_odd"])
+def test_every_packed_kernel_and_mode_is_bit_exact(name, kind, mode, tmp_path):
+    path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
+    graph = load(path)
+    gen = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    n_weight_ops = sum(op.op in WEIGHT_OPS for op in graph.operators)
+    assert len(gen.packed_layers) == n_weight_ops
+    # Tiny filters may be cheaper raw; every filter big enough to gain is in the intended mode.
+    assert mode in {p.mode for p in gen.packed_layers}
+    assert all(p.mode in (mode, "raw") for p in gen.packed_layers)
+    assert any("PACKED" in k for k in gen.kernels) and not any(
+        k in gen.kernels for k in ("TINYC_CONV2D_S8", "TINYC_DEPTHWISE_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8"))
+    packed_weights_are_not_dense(gen, graph)
+    assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=3), tmp_path, f"{name}/{kind}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["kws_dscnn", "ic_resnet8"])
+def test_forced_packing_of_incompressible_weights_is_bit_exact(name, tmp_path):
+    """--weights packed on ordinary int8 weights (RAW records), and auto leaves them dense."""
+    path = zoo.build(name)
+    graph = load(path)
+    auto = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / "auto")
+    assert auto.packed_layers == () and auto.weight_scratch == 0
+    assert "unpack.c" not in {f.name for f in auto.out_dir.iterdir()}
+    gen = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    assert gen.packed_layers and {p.mode for p in gen.packed_layers} <= {"raw", "lut"}
+    assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=5), tmp_path, name)
+
+
+# --- flash and cross-compilation ----------------------------------------------------------------------------
+
+def _cross_size(gcc: str, flags: list[str], src: Path, inc: Path, obj: Path) -> int:
+    subprocess.run([gcc, *flags, f"-I{inc}", "-c", str(src), "-o", str(obj)], check=True, capture_output=True)
+    out = subprocess.run([gcc.replace("gcc", "size"), str(obj)], check=True, capture_output=True, text=True).stdout
+    text, data = (int(v) for v in out.splitlines()[1].split()[:2])
+    return text + data
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_packed_data_is_smaller_in_flash(name, digits_models, tmp_path):
+    """tinyc_model_data.o cross-compiled for the Cortex-M4: the saving is the layers' dense minus packed bytes
+    (up to alignment padding), and the decoder's code is far smaller than that saving."""
+    gcc = require_tool("arm-none-eabi-gcc")
+    flags = [*CORES["cortex-m4"], "-std=c99", "-Os", "-Wall", "-Wextra", "-Werror"]
+    graph = load(digits_models[name])
+    sizes = {}
+    for mode in ("dense", "auto"):
+        gen = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / mode, weights=mode)
+        sizes[mode] = _cross_size(gcc, flags, gen.out_dir / "tinyc_model_data.c", gen.out_dir,
+                                  tmp_path / f"{mode}_data.o")
+        if mode == "auto":
+            layers = gen.packed_layers
+            code = sum(_cross_size(gcc, flags, gen.out_dir / f, gen.out_dir, tmp_path / f"{f}.o")
+                       for f in ("unpack.c", "conv2d_packed.c", "fully_connected_packed.c")
+                       if (gen.out_dir / f).is_file())
+    saving = sum(p.dense_bytes - p.packed_bytes for p in layers)
+    print(f"{name}: tinyc_model_data.o {sizes['dense']} B dense -> {sizes['auto']} B packed "
+          f"({sizes['auto'] / sizes['dense']:.1%}); layers save {saving} B; decoder+packed kernels {code} B")
+    assert abs((sizes["dense"] - sizes["auto"]) - saving) <= 16 * len(layers)
+    assert code < saving / 4
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+@pytest.mark.parametrize("core", list(CORES))
+def test_packed_code_cross_compiles_without_warnings(core, digits_models, tmp_path):
+    gcc = require_tool("arm-none-eabi-gcc")
+    board = get_board(BOARD_FOR_CORE[core])
+    flags = [*CORES[core], "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-ffunction-sections"]
+    for name, path in digits_models.items():
+        g = load(path)
+        gm = generate(g, plan_improved(g), board, tmp_path / name)
+        assert gm.packed_layers
+        for s in gm.sources:
+            r = subprocess.run([gcc, *flags, f"-I{gm.out_dir}", "-c", str(s), "-o", str(s.with_suffix(".o"))],
+                               capture_output=True, text=True)
+            assert r.returncode == 0, f"{name}/{s.name} on {core}: {r.stderr}"
+        # The decode buffer is one channel, a static object counted in RAM (not a dense copy of any layer).
+        syms = subprocess.run([gcc.replace("gcc", "nm"), "-S", str(gm.out_dir / "tinyc_model.o")],
+                              capture_output=True, text=True, check=True).stdout
+        sizes = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {WEIGHT_SCRATCH}")]
+        assert sizes == [gm.weight_scratch] and gm.weight_scratch < min(p.dense_bytes for p in gm.packed_layers
+                                                                        if p.weights >= 4096)
