@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests import real_builds
 from tests.conftest import require_tool
 from tinyc.boards import get_board
 from tinyc.cli import cli
@@ -178,3 +179,50 @@ def test_tinyc_flash_dry_run_prints_the_exact_command(board_id):
         blocks = uf2.parse_uf2(firmware.read_bytes())
         assert blocks[0].address == 0x10000000 and blocks[0].family_id == uf2.RP2040_FAMILY_ID
         assert argv[2].startswith("<RPI-RP2 boot drive")  # no drive named: a placeholder, not a guess
+
+
+@pytest.mark.parametrize("board_id,expected", [
+    ("nucleo-f746", 'upload_command = openocd -f interface/stlink.cfg -f target/stm32f7x.cfg '
+                    '-c "program $SOURCE 0x08000000 verify reset exit"'),
+    ("nano33ble", "upload_command = bossac -d --port=$UPLOAD_PORT -U -i -e -w $SOURCE -R"),
+    ("rpi-pico", 'upload_command = "$PYTHONEXE" -m tinyc.deploy.uf2 $SOURCE 0x10000000 "$UPLOAD_PORT"'),
+])
+def test_generated_project_uploads_through_platformio_with_the_same_tool(tmp_path, board_id, expected):
+    from tinyc.deploy.project import render_project
+
+    project = render_project(tmp_path / "p", get_board(board_id), [real_builds.HELLO], emulate=False)
+    ini = (project.path / "platformio.ini").read_text()
+    tinyc_env = ini.split("_stock]")[0]
+    assert expected + "\n" in tinyc_env
+    stock = ini.split("_stock]")[1]
+    assert f"board = {get_board(board_id).upload.platformio_board}\n" in stock  # for users with internet
+    if board_id == "nucleo-f746":  # on its QEMU stand-in nothing is uploaded: QEMU runs it
+        emulated = render_project(tmp_path / "e", get_board(board_id), [real_builds.HELLO], emulate=True)
+        assert "upload_command" not in (emulated.path / "platformio.ini").read_text()
+
+
+@pytest.mark.toolchain
+def test_pio_upload_puts_the_picos_uf2_on_its_boot_drive(tmp_path):
+    require_tool("arm-none-eabi-gcc")
+    from tinyc.deploy import piocore
+    from tinyc.deploy.platformio import pio_command
+
+    fw = real_builds.firmware("rpi-pico", "hello")
+    drive = tmp_path / "RPI-RP2"
+    drive.mkdir()
+    proc = subprocess.run(pio_command() + ["run", "-d", str(fw.project.path), "-e", fw.project.env_name,
+                                           "-t", "upload", "--upload-port", str(drive)],
+                          env=piocore.environment(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    blocks = uf2.parse_uf2((drive / "firmware.uf2").read_bytes())
+    image = b"".join(b.payload for b in blocks)
+    assert fw.elf.with_suffix(".bin").read_bytes() == image[: len(fw.elf.with_suffix(".bin").read_bytes())]
+    assert blocks[0].address == 0x10000000
+
+
+def test_uf2_copy_without_a_drive_says_so(tmp_path):
+    binary = tmp_path / "firmware.bin"
+    binary.write_bytes(b"\x00" * 300)
+    proc = subprocess.run([sys.executable, "-m", "tinyc.deploy.uf2", str(binary), "0x10000000",
+                           str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a mounted boot drive" in proc.stderr

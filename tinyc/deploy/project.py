@@ -103,6 +103,15 @@ def port_defines(board: Board, run_board: Board) -> dict[str, str]:
     return d
 
 
+def _pio_upload_command(run_board: Board) -> str:
+    """`pio run -t upload` for a real board runs the same uploader as `tinyc flash` (issue 7)."""
+    if run_board.kind != "real":
+        return ""
+    from tinyc.deploy.upload import pio_upload_command
+
+    return pio_upload_command(run_board)
+
+
 def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emulate: bool,
                    include_dirs: list[Path] = (), extra_defines: dict[str, str] | None = None,
                    stack_size: int = DEFAULT_STACK, opt: str = "-O2") -> GeneratedProject:
@@ -141,7 +150,8 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
     ctx = dict(board=board, run_board=run_board, flash=flash, ram=ram, env_name=env_name,
                pio_board=pio_board, platform_dir=(paths.firmware_dir() / "platform").resolve(),
                build_flags=build_flags, upload_protocol=upload_protocol, stack_size=stack_size,
-               boot_block=(paths.firmware_dir() / "ports" / run_board.family / "boot2.c").is_file())
+               boot_block=(paths.firmware_dir() / "ports" / run_board.family / "boot2.c").is_file(),
+               upload_command=_pio_upload_command(run_board))
     (out_dir / "platformio.ini").write_text(render("project/platformio.ini.j2", **ctx))
     (out_dir / "boards" / f"{pio_board}.json").write_text(render("project/board.json.j2", **ctx))
     (out_dir / "linker.ld").write_text(render("project/linker.ld.j2", **ctx))

@@ -106,3 +106,29 @@ def elf_to_uf2(elf: Path, out: Path, flash_origin: int, flash_size: int,
                family_id: int = RP2040_FAMILY_ID) -> Path:
     out.write_bytes(to_uf2(elf_image(elf, flash_origin, flash_origin + flash_size), family_id))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tinyc.deploy.uf2 firmware.bin 0x10000000 /media/$USER/RPI-RP2`: write firmware.uf2
+    beside the .bin and copy it to the boot drive (the generated platformio.ini's upload_command)."""
+    import shutil
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3:
+        print("usage: python -m tinyc.deploy.uf2 FIRMWARE.bin FLASH_ORIGIN BOOT_DRIVE", file=sys.stderr)
+        return 2
+    binary, origin, drive = Path(args[0]), int(args[1], 0), Path(args[2])
+    if not drive.is_dir():
+        print(f"error: {drive} is not a mounted boot drive: hold BOOTSEL while plugging the board in, "
+              f"then pass its mount point with --upload-port", file=sys.stderr)
+        return 2
+    out = binary.with_suffix(".uf2")
+    out.write_bytes(to_uf2({origin: binary.read_bytes()}))
+    shutil.copyfile(out, drive / out.name)
+    print(f"copied {out} to {drive / out.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

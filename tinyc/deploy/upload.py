@@ -228,6 +228,21 @@ def plan_upload(board: Board, elf: Path, *, device: str | None = None, tool: str
     return UploadPlan(board.id, "uf2", ("cp", str(uf2), drive.rstrip("/") + "/"), uf2, device)
 
 
+def pio_upload_command(board: Board) -> str:
+    """The upload_command for the generated platformio.ini: what `pio run -t upload` runs, with
+    PlatformIO's $SOURCE (the raw .bin) and $UPLOAD_PORT (--upload-port) filled in by SCons."""
+    protocol = _protocol(board, None)
+    origin = board.flash_regions[0].origin
+    if protocol == "stlink":
+        return (f'openocd -f interface/stlink.cfg -f {OPENOCD_TARGETS[board.family]} '
+                f'-c "program $SOURCE 0x{origin:08X} verify reset exit"')
+    if protocol == "bossac":
+        return "bossac -d --port=$UPLOAD_PORT -U -i -e -w $SOURCE -R"
+    if protocol == "uf2":
+        return f'"$PYTHONEXE" -m tinyc.deploy.uf2 $SOURCE 0x{origin:08X} "$UPLOAD_PORT"'
+    return ""
+
+
 def prepare_firmware(board: Board, plan: UploadPlan, elf: Path) -> None:
     """Write the .bin/.uf2 the plan names from the ELF."""
     if plan.tool == "bossac":

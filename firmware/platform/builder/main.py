@@ -103,7 +103,8 @@ if protocol == "qemu":
     ]
     upload = env.Alias("upload", elf, env.VerboseAction(" ".join(qemu), "Running $SOURCE in QEMU"))
 else:
-    cmd = env.subst("$UPLOADCMD")
+    # Substituted when the upload runs, not now: $SOURCE and $UPLOAD_PORT are only known then.
+    cmd = "$UPLOADCMD" if env.get("UPLOADCMD") else ""
     if not cmd:
         cmd = "echo 'tinyc: no uploader configured for protocol %s' && exit 1" % shlex.quote(protocol)
     upload = env.Alias("upload", binary, env.VerboseAction(cmd, "Uploading $SOURCE"))
