@@ -81,7 +81,7 @@ class _Specializer:
     def __init__(self, lowered: LoweredModel):
         self.m = lowered
         self.consts: dict[str, ConstArray] = {c.name: c for c in lowered.consts}
-        self.scratch = 0  # int16 elements
+        self.scratch = 0  # bytes
         self.specialized: list[int] = []
 
     def values(self, name: str) -> np.ndarray | None:
@@ -106,10 +106,10 @@ class _Specializer:
                 self.specialized.append(call.index)
             calls.append(new or call)
         if self.scratch:
-            words = (self.scratch + 1) // 2
-            decl = (f"static int32_t {SCRATCH}[{words}]; /* im2col columns of the DSP kernels: "
-                    f"{words * 4} bytes */")
-            first = next(i for i, c in enumerate(calls) if c.kernel == DSP_CONV)
+            words = (self.scratch + 3) // 4
+            decl = (f"static int32_t {SCRATCH}[{words}]; /* DSP kernels' scratch (im2col columns, tap "
+                    f"pointers): {words * 4} bytes */")
+            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_DWCONV))
             calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
         used = set()
         for c in calls:
@@ -145,7 +145,7 @@ class _Specializer:
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, col_len4=k4, natural=int(natural), pad_value=-off,
                       q_step=int(len(mult) > 1), act_min=p["act_min"], act_max=p["act_max"])
-        self.scratch = max(self.scratch, 2 * k4 + (k4 if natural else 0))  # 2 columns (+ a natural-order one)
+        self.scratch = max(self.scratch, 2 * (2 * k4 + (k4 if natural else 0)))  # 2 int16 columns (+ 1 natural)
         args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(int16_t *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",
                                    params=tuple(params.items()), args=args)
@@ -206,13 +206,17 @@ class _Specializer:
         if q is None:
             return None
         n = call.index
+        taps = p["k_h"] * p["k_w"]
+        packed = w.reshape(taps, c // 4, 4).transpose(1, 0, 2).reshape(-1)  # [C/4][taps][4]
+        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
         bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[2]
+        self.scratch = max(self.scratch, 8 * taps + (c + 3) // 4 * 4)  # tap pointers (<= 8 bytes) + a zp row
         qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
                       dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
                       in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
-        args = (x, call.args[1], bn, f"(const tinyc_dsp_q_t *){qn}", y)
+        args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_DWCONV, params_type="tinyc_dsp_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
 
@@ -231,5 +235,5 @@ def specialize(lowered: LoweredModel, variant: str) -> Specialization:
         return Specialization(lowered, (), 0, 0)
     s = _Specializer(lowered)
     out = s.run()
-    return Specialization(out, tuple(s.specialized), ((s.scratch + 1) // 2) * 4,
+    return Specialization(out, tuple(s.specialized), (s.scratch + 3) // 4 * 4,
                           out.weights_bytes - lowered.weights_bytes)

@@ -179,33 +179,103 @@ static inline int32_t mac_1x1(const tinyc_word_t *w, int32_t wstride, const tiny
     return acc;
 }
 
+/* Four rows (two packed pairs, `w0` and `w1`) times column 0 at `c`: the single-pixel case
+ * (FULLY_CONNECTED with one batch). acc = rows 0..3. */
+static inline void mac_4x1(const tinyc_word_t *w0, const tinyc_word_t *w1, const tinyc_word_t *c, int32_t chunks,
+                           int32_t *acc)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const tinyc_word_t *end = c + chunks * 4;
+#if TINYC_DSP_NATIVE && defined(__GNUC__)
+    uint32_t xa, xb, wr, we;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd   %[xa], %[xb], [%[c]], #16\n\t"
+        "ldr    %[wr], [%[w0]], #4\n\t"
+        "sxtb16 %[we], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad  %[a0], %[we], %[xa], %[a0]\n\t"
+        "smlad  %[a0], %[wr], %[xb], %[a0]\n\t"
+        "ldr    %[wr], [%[w0]], #4\n\t"
+        "sxtb16 %[we], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad  %[a1], %[we], %[xa], %[a1]\n\t"
+        "smlad  %[a1], %[wr], %[xb], %[a1]\n\t"
+        "ldr    %[wr], [%[w1]], #4\n\t"
+        "sxtb16 %[we], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad  %[a2], %[we], %[xa], %[a2]\n\t"
+        "smlad  %[a2], %[wr], %[xb], %[a2]\n\t"
+        "ldr    %[wr], [%[w1]], #4\n\t"
+        "sxtb16 %[we], %[wr]\n\t"
+        "sxtb16 %[wr], %[wr], ror #8\n\t"
+        "smlad  %[a3], %[we], %[xa], %[a3]\n\t"
+        "smlad  %[a3], %[wr], %[xb], %[a3]\n\t"
+        "cmp    %[c], %[end]\n\t"
+        "bne    1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w0] "+r"(w0), [w1] "+r"(w1),
+          [xa] "=&r"(xa), [xb] "=&r"(xb), [wr] "=&r"(wr), [we] "=&r"(we)
+        : [end] "r"(end)
+        : "cc", "memory");
+#else
+    for (; c != end; c += 4, w0 += 2, w1 += 2) {
+        const int32_t xa = (int32_t)c[0], xb = (int32_t)c[1];
+        a0 = tinyc_smlad(tinyc_sxtb16_ror8(w0[0]), xb, tinyc_smlad(tinyc_sxtb16(w0[0]), xa, a0));
+        a1 = tinyc_smlad(tinyc_sxtb16_ror8(w0[1]), xb, tinyc_smlad(tinyc_sxtb16(w0[1]), xa, a1));
+        a2 = tinyc_smlad(tinyc_sxtb16_ror8(w1[0]), xb, tinyc_smlad(tinyc_sxtb16(w1[0]), xa, a2));
+        a3 = tinyc_smlad(tinyc_sxtb16_ror8(w1[1]), xb, tinyc_smlad(tinyc_sxtb16(w1[1]), xa, a3));
+    }
+#endif
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* Requantize one channel's accumulators for two pixels, the channel's constants loaded once. */
+static inline void requant2(int32_t a, int32_t b, const tinyc_dsp_q_t *q, int32_t lo, int32_t hi, int8_t *o0,
+                            int8_t *o1)
+{
+    const int32_t m = q->mult, add = q->add, r = q->rshift;
+    int32_t v = tinyc_smmulr(a * 2, m), u = tinyc_smmulr(b * 2, m);
+    v = (v + (v >> 31) + add) >> r;
+    u = (u + (u >> 31) + add) >> r;
+    *o0 = (int8_t)tinyc_clamp32(v, lo, hi);
+    *o1 = (int8_t)tinyc_clamp32(u, lo, hi);
+}
+
 /* All output channels of `ncols` (1 or 2) pixels whose columns are interleaved at `col`. */
 static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights, const int32_t *bias,
-                        const tinyc_dsp_q_t *q, const tinyc_word_t *col, int32_t ncols, int8_t *out0, int8_t *out1)
+                        const tinyc_dsp_q_t *q, const tinyc_word_t *col, int32_t ncols, int8_t *o0)
 {
     const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, lo = p->act_min, hi = p->act_max;
     const int32_t qs = p->q_step;
     const tinyc_word_t *wp = (const tinyc_word_t *)weights;
-    int32_t oc = 0;
-    for (; oc + 1 < oc_n; oc += 2, wp += chunks * 2) {
-        const tinyc_dsp_q_t *q0 = q + oc * qs, *q1 = q + (oc + 1) * qs;
-        if (ncols == 2) {
-            int32_t acc[4] = {bias[oc], bias[oc], bias[oc + 1], bias[oc + 1]};
+    int8_t *const o_end = o0 + (oc_n & ~1);
+    int8_t *o1 = o0 + oc_n;
+    if (ncols == 2) {
+        for (; o0 != o_end; o0 += 2, o1 += 2, bias += 2, q += 2 * qs, wp += chunks * 2) {
+            int32_t acc[4] = {bias[0], bias[0], bias[1], bias[1]};
             mac_2x2(wp, col, chunks, acc);
-            out0[oc] = (int8_t)tinyc_dsp_requant(acc[0], q0, lo, hi);
-            out1[oc] = (int8_t)tinyc_dsp_requant(acc[1], q0, lo, hi);
-            out0[oc + 1] = (int8_t)tinyc_dsp_requant(acc[2], q1, lo, hi);
-            out1[oc + 1] = (int8_t)tinyc_dsp_requant(acc[3], q1, lo, hi);
-        } else {
-            out0[oc] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 2, col, chunks, bias[oc]), q0, lo, hi);
-            out0[oc + 1] = (int8_t)tinyc_dsp_requant(mac_1x1(wp + 1, 2, col, chunks, bias[oc + 1]), q1, lo, hi);
+            requant2(acc[0], acc[1], q, lo, hi, o0, o1);
+            requant2(acc[2], acc[3], q + qs, lo, hi, o0 + 1, o1 + 1);
         }
+        if (oc_n & 1) { /* odd channel count: the last row is stored alone */
+            requant2(mac_1x1(wp, 1, col, chunks, bias[0]), mac_1x1(wp, 1, col + 2, chunks, bias[0]), q, lo, hi,
+                     o0, o1);
+        }
+        return;
     }
-    if (oc < oc_n) { /* odd channel count: the last row is stored alone */
-        const tinyc_dsp_q_t *q0 = q + oc * qs;
-        out0[oc] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col, chunks, bias[oc]), q0, lo, hi);
-        if (ncols == 2) out1[oc] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col + 2, chunks, bias[oc]), q0, lo, hi);
+    for (; o0 + 4 <= o_end; o0 += 4, bias += 4, q += 4 * qs, wp += chunks * 4) {
+        int32_t acc[4] = {bias[0], bias[1], bias[2], bias[3]};
+        mac_4x1(wp, wp + chunks * 2, col, chunks, acc);
+        for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant(acc[i], q + i * qs, lo, hi);
     }
+    for (; o0 != o_end; o0 += 2, bias += 2, q += 2 * qs, wp += chunks * 2) {
+        o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 2, col, chunks, bias[0]), q, lo, hi);
+        o0[1] = (int8_t)tinyc_dsp_requant(mac_1x1(wp + 1, 2, col, chunks, bias[1]), q + qs, lo, hi);
+    }
+    if (oc_n & 1) o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col, chunks, bias[0]), q, lo, hi);
 }
 
 void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
@@ -232,7 +302,7 @@ void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input
                 }
             }
             int8_t *o0 = out_b + (size_t)px * p->out_c;
-            matmul_cols(p, packed_filter, bias, q, col, ncols, o0, o0 + p->out_c);
+            matmul_cols(p, packed_filter, bias, q, col, ncols, o0);
         }
     }
 }

@@ -168,7 +168,8 @@ void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input
                            const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and channels % 4 == 0: four channels per word, the input
- * offset added while unpacking (SXTAB16), so padded taps are simply skipped as in the reference. */
+ * offset added while unpacking (SXTAB16); weights packed [C/4][k_h*k_w][4] by the generator; scratch
+ * holds k_h*k_w tap pointers and a row of C zero-point bytes. */
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
@@ -176,7 +177,7 @@ typedef struct {
 } tinyc_dsp_dwconv_params_t;
 
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
-                                     const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output);
+                                     const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch);
 
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_conv_s8
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
