@@ -317,6 +317,30 @@ def check_clock_tree(board, run):
     assert sysclk == board.clock_hz
     for baud in baud_ok:
         assert abs(baud / board.console.baud - 1) < 0.02
+    check_console_pins(board, run)
+
+
+GPIO_BASES = {"stm32f4": 0x40020000, "stm32f7": 0x40020000, "stm32h7": 0x58020000, "stm32l4": 0x48000000}
+
+
+def check_console_pins(board, run):
+    """The board file's TX/RX pins are switched to the console UART's alternate function
+    (DS10086/DS10916/DS12110/DS10198/DS12023 alternate-function tables: USART1-3 AF7,
+    USART6/LPUART1 AF8); on the F1, TX is an alternate-function push-pull output."""
+    f = board.family
+    pins = [(p[1], int(p[2:])) for p in (board.console.tx_pin, board.console.rx_pin)] if f.startswith("stm32") else []
+    if f in GPIO_BASES:
+        af = 8 if board.console.uart in ("USART6", "LPUART1") else 7
+        for port, pin in pins:
+            base = GPIO_BASES[f] + 0x400 * (ord(port) - ord("A"))
+            assert bits(run.r(base), 2 * pin, 2) == 2, f"P{port}{pin} not in alternate-function mode"
+            assert bits(run.r(base + (0x20 if pin < 8 else 0x24)), 4 * (pin % 8), 4) == af
+    elif f == "stm32f1":
+        (tx_port, tx), (rx_port, rx) = pins
+        cr = 0x40010800 + 0x400 * (ord(tx_port) - ord("A")) + (0 if tx < 8 else 4)
+        assert bits(run.r(cr), 4 * (tx % 8), 4) == 0xB  # 50 MHz output, alternate push-pull
+        cr = 0x40010800 + 0x400 * (ord(rx_port) - ord("A")) + (0 if rx < 8 else 4)
+        assert bits(run.r(cr), 4 * (rx % 8), 2) == 0  # input
 
 
 @pytest.mark.toolchain
