@@ -125,6 +125,7 @@ class Board:
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["path"] = str(self.path)
+        d["port_check"] = self.port_check
         return d
 
 
