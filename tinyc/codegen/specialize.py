@@ -24,6 +24,7 @@ from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
 
 DSP_CONV = "TINYC_DSP_CONV_S8"
 DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
+DSP_ADD = "TINYC_DSP_ADD_S8"
 SCRATCH = "tinyc_dsp_scratch"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -102,6 +103,8 @@ class _Specializer:
                 new = self.fc(call)
             elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
                 new = self.dwconv(call)
+            elif call.kernel == "TINYC_ADD_S8":
+                new = self.add(call)
             if new is not None:
                 self.specialized.append(call.index)
             calls.append(new or call)
@@ -219,6 +222,32 @@ class _Specializer:
         args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_DWCONV, params_type="tinyc_dsp_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
+
+
+    # --- ADD ----------------------------------------------------------------------------------------------
+
+    def add(self, call: KernelCall):
+        from tinyc.codegen import quant as Q
+
+        p = dict(call.params)
+        if not p["flat"] or p["left_shift"] != 20:
+            return None
+        tables = []
+        for i in (1, 2):
+            off, m, s = p[f"in{i}_offset"], p[f"in{i}_multiplier"], p[f"in{i}_shift"]
+            tables.append([2 * Q.multiply_by_quantized_multiplier((x + off) << 20, m, s) for x in range(-128, 128)])
+        bound = max(abs(v) for v in tables[0]) // 2 + max(abs(v) for v in tables[1]) // 2
+        q = _fast_requant([bound], [p["out_multiplier"]], [p["out_shift"]], p["out_offset"])
+        if q is None:
+            return None
+        n = call.index
+        t1 = self.add_const(f"tinyc_op{n}_dsp_t1", "int32_t", tables[0])
+        t2 = self.add_const(f"tinyc_op{n}_dsp_t2", "int32_t", tables[1])
+        (mult, add, r), = q
+        params = dict(size=p["size"], out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"],
+                      act_max=p["act_max"])
+        return dataclasses.replace(call, kernel=DSP_ADD, params_type="tinyc_dsp_add_params_t",
+                                   params=tuple(params.items()), args=(*call.args, t1, t2))
 
 
 @dataclasses.dataclass(frozen=True)

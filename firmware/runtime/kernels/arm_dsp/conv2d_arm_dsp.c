@@ -240,8 +240,8 @@ static inline void requant2(int32_t a, int32_t b, const tinyc_dsp_q_t *q, int32_
     int32_t v = tinyc_smmulr(a * 2, m), u = tinyc_smmulr(b * 2, m);
     v = (v + (v >> 31) + add) >> r;
     u = (u + (u >> 31) + add) >> r;
-    *o0 = (int8_t)tinyc_clamp32(v, lo, hi);
-    *o1 = (int8_t)tinyc_clamp32(u, lo, hi);
+    *o0 = (int8_t)tinyc_dsp_clamp(v, lo, hi);
+    *o1 = (int8_t)tinyc_dsp_clamp(u, lo, hi);
 }
 
 /* All output channels of `ncols` (1 or 2) pixels whose columns are interleaved at `col`. */

@@ -136,6 +136,18 @@ typedef struct {
     int32_t rshift; /* -shift, >= 1 */
 } tinyc_dsp_q_t;
 
+/* Branch-free clamp (the compiler's version branches and spills in the kernels' epilogues). */
+TINYC_INLINE int32_t tinyc_dsp_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+#if TINYC_DSP_NATIVE && defined(__GNUC__)
+    __asm__("cmp %0, %1\n\tit lt\n\tmovlt %0, %1\n\tcmp %0, %2\n\tit gt\n\tmovgt %0, %2"
+            : "+r"(v) : "r"(lo), "r"(hi) : "cc");
+    return v;
+#else
+    return v < lo ? lo : (v > hi ? hi : v);
+#endif
+}
+
 /* TFLite's MultiplyByQuantizedMultiplier(acc, mult, -rshift) + zero point, clamped, for |acc| < 2^30
  * and rshift >= 1 (the generator proves both for every channel it hands to these kernels):
  * SaturatingRoundingDoublingHighMul(acc, m) = floor((acc*m + 2^30) / 2^31) = SMMULR(2*acc, m), and
@@ -144,7 +156,7 @@ TINYC_INLINE int32_t tinyc_dsp_requant(int32_t acc, const tinyc_dsp_q_t *q, int3
 {
     int32_t v = tinyc_smmulr(acc * 2, q->mult);
     v = (v + (v >> 31) + q->add) >> q->rshift;
-    return v < lo ? lo : (v > hi ? hi : v);
+    return tinyc_dsp_clamp(v, lo, hi);
 }
 
 /* --- kernels --------------------------------------------------------------------------------------- */
@@ -179,6 +191,18 @@ typedef struct {
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch);
 
+/* ADD of two same-shape int8 tensors: table_i[x + 128] is twice input i's value x rescaled to the
+ * common scale (TFLite's (x + offset) << 20 then MultiplyByQuantizedMultiplier); the output is
+ * tinyc_dsp_requant((table1[a] + table2[b]) / 2). */
+typedef struct {
+    int32_t size;
+    int32_t out_mult, out_add, out_rshift, act_min, act_max;
+} tinyc_dsp_add_params_t;
+
+void tinyc_arm_dsp_add_s8(const tinyc_dsp_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output,
+                          const int32_t *table1, const int32_t *table2);
+
+#define TINYC_DSP_ADD_S8 tinyc_arm_dsp_add_s8
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_conv_s8
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
 
