@@ -57,7 +57,7 @@ def test_stand_in_run_keeps_the_real_boards_limits(tmp_path):
 @pytest.mark.toolchain
 def test_link_fails_naming_the_region_when_it_does_not_fit(tmp_path):
     require_tool("arm-none-eabi-gcc")
-    from tinyc.deploy.platformio import BuildError
+    from tinyc.deploy.platformio import LinkOverflow
 
     big = tmp_path / "big.c"
     big.write_text(
@@ -66,5 +66,5 @@ def test_link_fails_naming_the_region_when_it_does_not_fit(tmp_path):
         "int main(void) { blob[0] = 1; return blob[0]; }\n"
     )
     project = render_project(tmp_path / "p", get_board("bluepill"), [big], emulate=True)
-    with pytest.raises(BuildError, match=r"region RAM overflowed by \d+ bytes"):
+    with pytest.raises(LinkOverflow, match=r"region RAM \(.*bluepill.*\) overflowed by \d+ bytes"):
         build(project)
