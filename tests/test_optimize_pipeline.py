@@ -86,7 +86,6 @@ OPTIONS = {
     "cluster": ("--cluster", "16"),
     "prune+cluster": ("--prune", "0.5", "--cluster", "16"),
     "binarize": ("--binarize", "--epochs", "2"),
-    "qat": ("--qat",),
     "prune+qat": ("--prune", "0.5", "--qat"),
 }
 
@@ -161,6 +160,8 @@ def test_binarized_layers_are_one_bit(optimized):
 
 
 def test_pruning_preserving_qat_keeps_sparsity(optimized):
+    """--qat's path (quantize_annotate + quantize_apply + fit) with the PQAT scheme; plain QAT differs only
+    in the scheme argument, and is left out to keep the suite short."""
     report, _ = optimized(*OPTIONS["prune+qat"])
     assert report["steps"][-1]["name"] == "PQAT"
     for layer in _big_layers(report["steps"][-1]):

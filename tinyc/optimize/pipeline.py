@@ -74,6 +74,9 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
     from tinyc.optimize import data as D
     from tinyc.optimize.load import load_model, refuse_tflite_quantization, refuse_tflite_training
 
+    train = D.load_data(data) if data else None  # data mistakes surface before the slow model load
+    calib = D.load_data(calibration_data) if calibration_data else None
+    test = D.load_data(test_data) if test_data else None
     loaded = load_model(model_path)
     if loaded.kind == "tflite":
         if options.trains:
@@ -87,9 +90,6 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
         warnings.append(msg)
         warn(msg)
 
-    train = D.load_data(data) if data else None
-    calib = D.load_data(calibration_data) if calibration_data else None
-    test = D.load_data(test_data) if test_data else None
     for ds in (train, calib, test):
         if ds is not None:
             D.check_shape(ds, model.input_shape, str(loaded.path))
@@ -122,16 +122,15 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
     check_convertible(model)
     steps: list[StepReport] = []
 
-    def record(name: str, detail: str, keras_model, tflite: bytes | None = None) -> bytes:
+    def record(name: str, detail: str, keras_model, params_of=None) -> bytes:
         with _task(progress, f"{name}: converting to int8 and measuring with TFLite Micro"):
-            if tflite is None:
-                tflite = to_int8(keras_model, calib)
+            tflite = to_int8(keras_model, calib)
             figs = measure.figures(tflite)
             int8_acc = measure.tflm_accuracy(tflite, test.x, test.y) if test is not None else None
             arena, head = measure.tflm_arena(tflite)
             planned = measure.planned_arena(tflite)
         steps.append(StepReport(name, detail, keras_accuracy(keras_model, test), int8_acc,
-                                4 * int(keras_model.count_params()), figs, arena, head, planned))
+                                4 * int((params_of or keras_model).count_params()), figs, arena, head, planned))
         return tflite
 
     tflite = record("float -> int8 (PTQ)", "the input model, post-training quantized", model)
@@ -166,7 +165,7 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
         from tinyc.optimize.quantize import qat
 
         qmodel, name = qat(model, train, o.epochs, pruned, clustered, progress)
-        tflite = record(name, "quantization-aware fine-tuning", qmodel)
+        tflite = record(name, "quantization-aware fine-tuning", qmodel, params_of=model)
 
     _write_atomic(out, tflite)
     return OptimizeReport(str(model_path), str(out), o.seed, roles, tuple(steps), tuple(warnings))

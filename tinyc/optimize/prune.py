@@ -56,7 +56,8 @@ def structured_prune(model, fraction: float, train: Dataset, epochs: int, progre
     check_fraction(fraction, "--prune-channels fraction")
     k = tf_stack().keras
     layers = _chain(model)
-    new_layers = [k.layers.InputLayer(input_shape=model.input_shape[1:])]
+    input_name = (getattr(model, "input_names", None) or ["input"])[0]  # fixed name: same seed, same bytes
+    new_layers = [k.layers.InputLayer(input_shape=model.input_shape[1:], name=input_name)]
     new_weights = []
     keep = None  # surviving channel indices of the current tensor (None: all)
     last_weighted = max(i for i, l in enumerate(layers) if l.get_weights())
