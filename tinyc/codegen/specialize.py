@@ -213,7 +213,7 @@ class _Specializer:
         packed = w.reshape(taps, c // 4, 4).transpose(1, 0, 2).reshape(-1)  # [C/4][taps][4]
         wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
         bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[2]
-        self.scratch = max(self.scratch, 8 * taps + (c + 3) // 4 * 4)  # tap pointers (<= 8 bytes) + a zp row
+        self.scratch = max(self.scratch, 16 * taps + (c + 3) // 4 * 4)  # tap pointers, offsets (<= 8 B each), a zp row
         qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],

@@ -11,9 +11,76 @@
 #include "tinyc_rt.h"
 #include "tinyc_rt_arm_dsp.h"
 
-#define DW_TAP(t)                                                                          \
+/* One tap of one channel group: x = the four input bytes at *(T[t] + R) (T holds tap pointers with
+ * R = c at a border pixel, or tap offsets with R = window + c inside), w = the four weights. */
+#if TINYC_DSP_NATIVE && defined(__GNUC__)
+/* Scheduled by hand: the compiler hoists the nine taps' loads and spills them. */
+#define DW_TAP(T, R, t)                                                                                  \
+    do {                                                                                                 \
+        uint32_t x_, xe_, w_, we_;                                                                       \
+        __asm__ volatile("ldr    %[x], [%[tab], #%c[to]]\n\t"                                            \
+                         "ldr    %[w], [%[wp], #%c[to]]\n\t"                                             \
+                         "ldr    %[x], [%[x], %[r]]\n\t"                                                 \
+                         "sxtb16 %[we], %[w]\n\t"                                                        \
+                         "sxtb16 %[w], %[w], ror #8\n\t"                                                 \
+                         "sxtab16 %[xe], %[o2], %[x]\n\t"                                                \
+                         "sxtab16 %[x], %[o2], %[x], ror #8\n\t"                                         \
+                         "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                         \
+                         "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                         \
+                         "smlabb %[a1], %[x], %[w], %[a1]\n\t"                                           \
+                         "smlatt %[a3], %[x], %[w], %[a3]"                                               \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_),    \
+                           [xe] "=&r"(xe_), [w] "=&r"(w_), [we] "=&r"(we_)                               \
+                         : [tab] "r"(T), [r] "r"(R), [wp] "r"(w), [o2] "r"(off2), [to] "i"(4 * (t))      \
+                         : "memory");                                                                    \
+    } while (0)
+#else
+#define DW_TAP(T, R, t)                                                                                  \
+    do {                                                                                                 \
+        const uint32_t xr_ = tinyc_ld32((const int8_t *)((intptr_t)(T)[t] + (R))), wr_ = w[t];                       \
+        const int32_t xe_ = tinyc_sxtab16(off2, xr_), xo_ = tinyc_sxtab16_ror8(off2, xr_);               \
+        const int32_t we_ = tinyc_sxtb16(wr_), wo_ = tinyc_sxtb16_ror8(wr_);                             \
+        a0 = tinyc_smlabb(xe_, we_, a0);                                                                 \
+        a2 = tinyc_smlatt(xe_, we_, a2);                                                                 \
+        a1 = tinyc_smlabb(xo_, wo_, a1);                                                                 \
+        a3 = tinyc_smlatt(xo_, wo_, a3);                                                                 \
+    } while (0)
+#endif
+
+/* All channel groups of one output pixel (see DW_TAP for T and R0 + c). */
+#define DW_PIXEL(T, R0)                                                                    \
     do {                                                                                   \
-        const uint32_t xr_ = tinyc_ld32(tp[t] + c), wr_ = w[t];                            \
+        const tinyc_word_t *w = (const tinyc_word_t *)filter;                              \
+        const tinyc_dsp_q_t *qc = q;                                                       \
+        for (int32_t c = 0; c < C; c += 4, o += 4, qc += 4) {                              \
+            int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];    \
+            const intptr_t r_ = (intptr_t)(R0) + c;                                        \
+            if (taps == 9) {                                                               \
+                DW_TAP(T, r_, 0);                                                          \
+                DW_TAP(T, r_, 1);                                                          \
+                DW_TAP(T, r_, 2);                                                          \
+                DW_TAP(T, r_, 3);                                                          \
+                DW_TAP(T, r_, 4);                                                          \
+                DW_TAP(T, r_, 5);                                                          \
+                DW_TAP(T, r_, 6);                                                          \
+                DW_TAP(T, r_, 7);                                                          \
+                DW_TAP(T, r_, 8);                                                          \
+                w += 9;                                                                    \
+            } else {                                                                       \
+                for (int32_t k = 0; k < taps; ++k) DW_TAP_ANY(T, r_, k);                   \
+                w += taps;                                                                 \
+            }                                                                              \
+            o[0] = (int8_t)tinyc_dsp_requant(a0, qc, lo, hi);                              \
+            o[1] = (int8_t)tinyc_dsp_requant(a1, qc + 1, lo, hi);                          \
+            o[2] = (int8_t)tinyc_dsp_requant(a2, qc + 2, lo, hi);                          \
+            o[3] = (int8_t)tinyc_dsp_requant(a3, qc + 3, lo, hi);                          \
+        }                                                                                  \
+    } while (0)
+
+/* Any tap index (the generic loop): the portable form works on every target. */
+#define DW_TAP_ANY(T, R, t)                                                                \
+    do {                                                                                   \
+        const uint32_t xr_ = tinyc_ld32((const int8_t *)((intptr_t)(T)[t] + (R))), wr_ = w[t];         \
         const int32_t xe_ = tinyc_sxtab16(off2, xr_), xo_ = tinyc_sxtab16_ror8(off2, xr_); \
         const int32_t we_ = tinyc_sxtb16(wr_), wo_ = tinyc_sxtb16_ror8(wr_);               \
         a0 = tinyc_smlabb(xe_, we_, a0);                                                   \
@@ -27,17 +94,28 @@ void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const i
 {
     const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
     const int32_t off2 = (int32_t)(((uint32_t)p->in_offset & 0xFFFFu) | ((uint32_t)p->in_offset << 16));
-    const int8_t **tp = (const int8_t **)scratch;        /* taps pointers */
-    int8_t *padrow = (int8_t *)(tp + taps);               /* C bytes of the input zero point */
-    for (int32_t c = 0; c < C; ++c) padrow[c] = (int8_t)(-p->in_offset);
+    const int8_t **tp = (const int8_t **)scratch;        /* border pixels: tap pointers */
+    intptr_t *offs = (intptr_t *)(tp + taps);             /* inner pixels: tap offsets from the window */
+    int8_t *padrow = (int8_t *)(offs + taps);             /* C bytes of the input zero point */
     const size_t row = (size_t)p->in_w * C;
+    for (int32_t c = 0; c < C; ++c) padrow[c] = (int8_t)(-p->in_offset);
+    for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
+        for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) offs[t] = (ky * p->dil_h * p->in_w + kx * p->dil_w) * C;
+    }
+    const int32_t span_h = (p->k_h - 1) * p->dil_h, span_w = (p->k_w - 1) * p->dil_w;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * row;
         int8_t *o = output + (size_t)b * p->out_h * p->out_w * C;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            const int rows_in = iy0 >= 0 && iy0 + span_h < p->in_h;
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                if (rows_in && ix0 >= 0 && ix0 + span_w < p->in_w) {
+                    const int8_t *base = in_b + (size_t)iy0 * row + (size_t)ix0 * C;
+                    DW_PIXEL(offs, base);
+                    continue;
+                }
                 int32_t t = 0;
                 for (int32_t ky = 0; ky < p->k_h; ++ky) {
                     const int32_t iy = iy0 + ky * p->dil_h;
@@ -47,30 +125,7 @@ void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const i
                         tp[t] = row_ok && ix >= 0 && ix < p->in_w ? in_b + (size_t)iy * row + (size_t)ix * C : padrow;
                     }
                 }
-                const tinyc_word_t *w = (const tinyc_word_t *)filter;
-                const tinyc_dsp_q_t *qc = q;
-                for (int32_t c = 0; c < C; c += 4, o += 4, qc += 4) {
-                    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-                    if (taps == 9) {
-                        DW_TAP(0);
-                        DW_TAP(1);
-                        DW_TAP(2);
-                        DW_TAP(3);
-                        DW_TAP(4);
-                        DW_TAP(5);
-                        DW_TAP(6);
-                        DW_TAP(7);
-                        DW_TAP(8);
-                        w += 9;
-                    } else {
-                        for (int32_t k = 0; k < taps; ++k) DW_TAP(k);
-                        w += taps;
-                    }
-                    o[0] = (int8_t)tinyc_dsp_requant(a0, qc, lo, hi);
-                    o[1] = (int8_t)tinyc_dsp_requant(a1, qc + 1, lo, hi);
-                    o[2] = (int8_t)tinyc_dsp_requant(a2, qc + 2, lo, hi);
-                    o[3] = (int8_t)tinyc_dsp_requant(a3, qc + 3, lo, hi);
-                }
+                DW_PIXEL(tp, 0);
             }
         }
     }
