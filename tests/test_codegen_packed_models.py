@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from tinyc import __version__, paths, zoo
-from tinyc.analyze.memory import plan_improved
+from tinyc.analyze.memory import plan_improved, plan_tflm
 from tinyc.boards import get_board
 from tinyc.codegen import generate, host
 from tinyc.codegen.lower import WEIGHT_SCRATCH
@@ -102,6 +102,25 @@ def assert_bit_exact(path: Path, gen, graph, batches, tmp_path: Path, label: str
     assert np.unique(flat).size > 2, f"{label}: the outputs do not depend on the inputs"
 
 
+def call_kernels(gen) -> dict[int, str]:
+    """Operator index -> the kernel macro tinyc_model_invoke() calls for it."""
+    body = (gen.out_dir / "tinyc_model.c").read_text().split("int tinyc_model_invoke(void)")[1]
+    return {int(i): k for i, k in re.findall(r"/\* (\d+): \w+ \*/\s*(TINYC_\w+)\(", body)}
+
+
+def packed_or_in_place(gen, ops) -> list:
+    """Each filter of ``ops`` is packed, or its layer runs in place (the memory plan's choice: the in-place
+    kernels take dense weights). Returns the packed ones."""
+    kernels = call_kernels(gen)
+    packed = {p.op_index: p for p in gen.packed_layers}
+    for op in ops:
+        assert op.index in packed or "INPLACE" in kernels[op.index], \
+            f"op {op.index} {op.op}: dense, with {kernels[op.index]}"
+        if op.index in packed:
+            assert "_PACKED_" in kernels[op.index]
+    return [packed[op.index] for op in ops if op.index in packed]
+
+
 def packed_weights_are_not_dense(gen, graph) -> None:
     """Every packed filter is in flash only as its blob: no dense int8 copy of it is emitted."""
     data = (gen.out_dir / "tinyc_model_data.c").read_text()
@@ -122,8 +141,10 @@ def test_optimized_digits_packed_are_bit_exact(name, digits_models, tmp_path):
     graph = load(path)
     gen = generate(graph, plan_improved(graph), get_board(BOARD), tmp_path / "gen", weights="auto")
     expected = VARIANTS[name][1]
-    big = [p for p in gen.packed_layers if p.weights >= 4096]
-    assert len(big) == 2 and {p.mode for p in big} == {expected}, gen.packed_layers
+    big_ops = [op for op in graph.operators if op.op in WEIGHT_OPS and graph.op_inputs(op)[1].size >= 4096]
+    assert len(big_ops) == 2
+    big = packed_or_in_place(gen, big_ops)
+    assert big and {p.mode for p in big} == {expected}, gen.packed_layers
     assert all(p.packed_bytes < p.dense_bytes for p in gen.packed_layers)
     assert {"unpack.c", "conv2d_packed.c", "tinyc_unpack.h"} <= {f.name for f in gen.out_dir.iterdir()}
     packed_weights_are_not_dense(gen, graph)
@@ -175,14 +196,13 @@ def rewritten_model(name: str, kind: str, out: Path) -> Path:
 def test_every_packed_kernel_and_mode_is_bit_exact(name, kind, mode, tmp_path):
     path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
     graph = load(path)
-    gen = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
-    n_weight_ops = sum(op.op in WEIGHT_OPS for op in graph.operators)
-    assert len(gen.packed_layers) == n_weight_ops
-    # Tiny filters may be cheaper raw; every filter big enough to gain is in the intended mode.
-    assert mode in {p.mode for p in gen.packed_layers}
-    assert all(p.mode in (mode, "raw") for p in gen.packed_layers)
-    assert any("PACKED" in k for k in gen.kernels) and not any(
-        k in gen.kernels for k in ("TINYC_CONV2D_S8", "TINYC_DEPTHWISE_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8"))
+    # The TFLM-equivalent plan runs no layer in place, so every filter goes through a packed kernel.
+    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    assert len(gen.packed_layers) == sum(op.op in WEIGHT_OPS for op in graph.operators)
+    packed = packed_or_in_place(gen, [op for op in graph.operators if op.op in WEIGHT_OPS])
+    # A filter may be cheaper raw; the others are in the intended mode.
+    assert mode in {p.mode for p in packed}
+    assert all(p.mode in (mode, "raw") for p in packed)
     packed_weights_are_not_dense(gen, graph)
     assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=3), tmp_path, f"{name}/{kind}")
 
@@ -196,8 +216,8 @@ def test_forced_packing_of_incompressible_weights_is_bit_exact(name, tmp_path):
     auto = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / "auto")
     assert auto.packed_layers == () and auto.weight_scratch == 0
     assert "unpack.c" not in {f.name for f in auto.out_dir.iterdir()}
-    gen = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
-    assert gen.packed_layers and {p.mode for p in gen.packed_layers} <= {"raw", "lut"}
+    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    assert len(gen.packed_layers) == sum(op.op in WEIGHT_OPS for op in graph.operators) and {p.mode for p in gen.packed_layers} <= {"raw", "lut"}
     assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=5), tmp_path, name)
 
 

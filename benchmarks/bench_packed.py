@@ -1,0 +1,127 @@
+"""Benchmark of packed weights (not a test): per model, the same firmware generated with dense int8 filters
+and with `--weights auto` (packed where smaller), built for an emulated board. Prints, measured from the
+compiled objects: each filter's flash bytes (symbol sizes in tinyc_model_data.o, arm-none-eabi-nm) and bits
+per weight, the model's constants and kernel code (arm-none-eabi-size), static RAM (arena + the decode
+scratch), and instructions per inference in QEMU (-icount: instructions, not cycles). The output checksum of
+every run must be the same for dense and packed (bit-exact on the emulated core).
+
+    .venv/bin/python benchmarks/bench_packed.py MODEL.tflite [...] [--board mps2-an386] [--runs 3] [--json out.json]
+
+Without models it uses the optimized digits models cached by tests/test_codegen_packed_models.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_codegen import TIMING_MAIN, object_sizes  # noqa: E402
+
+from tinyc import paths  # noqa: E402
+from tinyc.analyze.memory import plan_improved  # noqa: E402
+from tinyc.boards import get_board  # noqa: E402
+from tinyc.codegen import generate  # noqa: E402
+from tinyc.deploy import emulator, platformio  # noqa: E402
+from tinyc.deploy.project import render_project  # noqa: E402
+from tinyc.model.graph import load  # noqa: E402
+
+
+def symbol_sizes(obj: Path) -> dict[str, int]:
+    r = subprocess.run(["arm-none-eabi-nm", "-S", str(obj)], capture_output=True, text=True, check=True)
+    out = {}
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            out[parts[3]] = int(parts[1], 16)
+    return out
+
+
+def build_and_run(path: Path, board_id: str, weights: str, runs: int, work: Path) -> dict:
+    g = load(path)
+    board = get_board(board_id)
+    d = work / f"{path.stem}-{board_id}-{weights}"
+    gm = generate(g, plan_improved(g), board, d / "model", weights=weights)
+    main_c = d / "bench_main.c"
+    main_c.write_text(TIMING_MAIN.replace("RUNS", str(runs)))
+    proj = render_project(d / "fw", board, [main_c, *gm.sources], emulate=True, include_dirs=[gm.out_dir])
+    fw = platformio.build(proj)
+    run = emulator.run_to_exit(proj.run_board, fw.elf, timeout=600)
+    ticks = [int(t) for t in re.findall(r"TICKS (\d+) SUM \d+ OK", run.output)]
+    sums = re.findall(r"SUM (\d+)", run.output)
+    if run.exit_code != 0 or len(ticks) != runs:
+        raise RuntimeError(f"{path.name} on {board_id}: exit {run.exit_code}, output {run.output[-300:]!r}")
+    per_tick = 10**9 // proj.run_board.emulation.systick_hz
+    objdir = fw.elf.parent / "src"
+    data_o = next(objdir.rglob("tinyc_model_data.o"))
+    model_o = next(objdir.rglob("tinyc_model.o"))
+    syms = symbol_sizes(data_o)
+    names = {t.name: t.index for t in g.tensors}
+    layers = []
+    for op in g.operators:
+        if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        w = g.op_inputs(op)[1]
+        packed = next((p for p in gm.packed_layers if p.op_index == op.index), None)
+        sym = f"tinyc_t{names[w.name]}_packed" if packed else f"tinyc_t{names[w.name]}"
+        size = syms.get(sym)
+        if size is None:  # a specialized kernel re-packed the dense filter under its own name
+            size = next((v for k, v in syms.items() if k == f"tinyc_op{op.index}_dsp_w"), None)
+        layers.append({"op": op.index, "type": op.op, "tensor": w.name, "shape": list(w.shape), "weights": w.size,
+                       "mode": packed.mode if packed else "dense", "flash_bytes": size,
+                       "bits_per_weight": 8.0 * size / w.size if size else None})
+    scratch = symbol_sizes(model_o).get("tinyc_weight_scratch", 0)
+    return {"model": path.stem, "board": board_id, "core": board.core, "weights": weights,
+            **object_sizes(objdir, gm), "weight_scratch": scratch, "arena": gm.arena_size,
+            "instructions": sorted(t * per_tick for t in ticks)[len(ticks) // 2], "resolution": per_tick,
+            "sums": sums, "layers": layers}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="*", type=Path)
+    ap.add_argument("--board", action="append")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    models = args.models or sorted((paths.cache_dir() / "packed-digits").glob("*/digits_*.tflite"))
+    if not models:
+        sys.exit("no models: pass .tflite files, or run tests/test_codegen_packed_models.py once to cache them")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tinyc-bench-packed-") as tmp:
+        for path in models:
+            for b in args.board or ["mps2-an386"]:
+                dense = build_and_run(path, b, "dense", args.runs, Path(tmp))
+                packed = build_and_run(path, b, "auto", args.runs, Path(tmp))
+                rows += [dense, packed]
+                same = dense["sums"] == packed["sums"]
+                print(f"\n{path.stem} on {b} ({dense['core']}): outputs {'identical' if same else 'DIFFER'} "
+                      f"over {args.runs} runs")
+                for ld, lp in zip(dense["layers"], packed["layers"]):
+                    print(f"  op {ld['op']:2d} {ld['type']:17s} {'x'.join(map(str, ld['shape'])):>10s} "
+                          f"{ld['flash_bytes']:>7,} B dense -> {lp['flash_bytes']:>7,} B {lp['mode']:10s} "
+                          f"({lp['bits_per_weight']:.3f} bits/weight)")
+                for key, label in (("constants", "constants (tinyc_model_data.o)"), ("kernels_text", "kernel code"),
+                                   ("model_text", "model code"), ("weight_scratch", "decode scratch (RAM)"),
+                                   ("arena", "arena (RAM)"), ("instructions", "instructions/inference")):
+                    print(f"  {label:32s} {dense[key]:>10,} -> {packed[key]:>10,}")
+                total_d = dense["constants"] + dense["kernels_text"] + dense["model_text"]
+                total_p = packed["constants"] + packed["kernels_text"] + packed["model_text"]
+                print(f"  {'flash total (model objects)':32s} {total_d:>10,} -> {total_p:>10,} "
+                      f"({total_p / total_d:.1%})")
+                if not same:
+                    sys.exit(f"{path.stem}: packed outputs differ from dense on {b}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
