@@ -231,7 +231,27 @@ def test_training_steps_need_data_and_tflite_is_refused(tmp_path, optimized):
     _, ptq = optimized()
     _fails(tmp_path, [str(ptq), "--data", str(DIGITS / "train.npz"), "--prune", "0.5"],
            "needs the trained source model")
-    _fails(tmp_path, [str(ptq)], "not supported yet", exit_code=3)
+    _fails(tmp_path, [str(ptq)], "already quantized")
+
+
+def test_float_tflite_is_quantized_by_ai_edge_quantizer(tmp_path):
+    from tinyc.optimize.load import load_model
+    from tinyc.optimize.stack import tf_stack
+
+    tf = tf_stack().tf
+    keras_model = load_model(DIGITS / "digits_cnn.keras").keras
+    float_path = tmp_path / "digits_float.tflite"
+    float_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(keras_model).convert())
+    out = tmp_path / "digits_int8.tflite"
+    result = _invoke(["optimize", str(float_path), "-o", str(out), "--calibration-data",
+                      str(DIGITS / "calibration.npz"), "--test-data", str(DIGITS / "test.npz"), "--json"])
+    assert result.exit_code == 0, result.output
+    step = json.loads(result.stdout)["steps"][-1]
+    acc = _tflm_accuracy(out)  # int8 in and out, run by TFLM
+    assert step["int8_accuracy"] == pytest.approx(acc, abs=0.006)
+    assert abs(step["float_accuracy"] - acc) <= 0.01
+    _fails(tmp_path, [str(float_path), "--data", str(DIGITS / "train.npz"), "--cluster", "16"],
+           "needs the trained source model")
 
 
 def test_existing_output_needs_force(tmp_path):

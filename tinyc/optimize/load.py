@@ -1,7 +1,7 @@
 """Load the model to compress: Keras (.keras / .h5) and SavedModel directories become tf-keras models.
 
-A float .tflite is accepted only for post-training quantization, which needs a library that quantizes
-.tflite files directly; pruning, clustering, binarization and QAT need the source model.
+A float .tflite is accepted only for post-training quantization (ai-edge-quantizer quantizes .tflite files
+directly); pruning, clustering, binarization and QAT need the source model.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinyc.errors import NotImplementedYet, TinycError
+from tinyc.errors import TinycError
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,6 @@ def _keras_version(p: Path) -> str | None:
 def refuse_tflite_training(p: Path, what: str) -> None:
     raise TinycError(f"{p}: {what} needs the trained source model (.keras, .h5 or SavedModel), not a .tflite; "
                      "pass the model the .tflite was converted from")
-
-
-def refuse_tflite_quantization(p: Path) -> None:
-    raise NotImplementedYet(
-        f"{p}: quantizing a float .tflite directly is not supported yet (ai-edge-quantizer 0.10 installs beside "
-        "the pinned stack but is not integrated); pass the source Keras/SavedModel model instead")
 
 
 def _short(exc: Exception) -> str:

@@ -72,7 +72,7 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
         raise TinycError(f"{out.parent}: the output directory does not exist")
 
     from tinyc.optimize import data as D
-    from tinyc.optimize.load import load_model, refuse_tflite_quantization, refuse_tflite_training
+    from tinyc.optimize.load import load_model, refuse_tflite_training
 
     train = D.load_data(data) if data else None  # data mistakes surface before the slow model load
     calib = D.load_data(calibration_data) if calibration_data else None
@@ -81,8 +81,9 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
     if loaded.kind == "tflite":
         if options.trains:
             refuse_tflite_training(loaded.path, "pruning, clustering, binarization and QAT")
-        refuse_tflite_quantization(loaded.path)
-
+        input_shape = _tflite_input_shape(loaded)
+    else:
+        input_shape = loaded.keras.input_shape
     model = loaded.keras
     warnings: list[str] = []
 
@@ -92,7 +93,7 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
 
     for ds in (train, calib, test):
         if ds is not None:
-            D.check_shape(ds, model.input_shape, str(loaded.path))
+            D.check_shape(ds, input_shape, str(loaded.path))
     if test is not None and not test.labelled:
         raise TinycError(f"{test.source}: test data needs labels (y) to measure accuracy")
     if test is None and train is not None and train.labelled:
@@ -103,7 +104,7 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
     if calib is None:
         calib = train
     if calib is None:
-        calib = D.synthetic(model.input_shape, seed=options.seed)
+        calib = D.synthetic(input_shape, seed=options.seed)
         warning("no calibration data: int8 ranges come from RANDOM inputs in [0, 1]; the accuracy of the "
                 "quantized model is UNKNOWN. Pass --data or --calibration-data with real inputs")
     if test is None:
@@ -117,6 +118,8 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
     from tinyc.optimize.quantize import to_int8
 
     seed_everything(options.seed)
+    if loaded.kind == "tflite":
+        return _quantize_tflite(loaded, calib, test, out, roles, options.seed, warnings, progress)
     from tinyc.optimize.quantize import check_convertible
 
     check_convertible(model)
@@ -169,6 +172,37 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
 
     _write_atomic(out, tflite)
     return OptimizeReport(str(model_path), str(out), o.seed, roles, tuple(steps), tuple(warnings))
+
+
+def _tflite_input_shape(loaded) -> tuple:
+    from tinyc.model.graph import parse
+
+    g = parse(loaded.tflite, path=loaded.path)
+    if len(g.inputs) != 1:
+        raise TinycError(f"{loaded.path}: {len(g.inputs)} inputs; tinyc quantizes single-input .tflite models only")
+    t = g.tensor(g.inputs[0])
+    if t.dtype != "float32":
+        raise TinycError(f"{loaded.path}: already quantized (input is {t.dtype}); pass it to `tinyc check` as it "
+                         "is, or pass the float source model to compress it further")
+    return (None, *t.shape[1:])
+
+
+def _quantize_tflite(loaded, calib, test, out: Path, roles, seed, warnings, progress) -> OptimizeReport:
+    """A float .tflite: post-training int8 quantization only, measured like every other step."""
+    from tinyc.optimize import measure
+    from tinyc.optimize.quantize import tflite_to_int8
+
+    with _task(progress, "float .tflite: quantizing to int8 (ai-edge-quantizer), measuring with TFLite Micro"):
+        tflite = tflite_to_int8(loaded.tflite, calib)
+        float_acc = measure.tflm_accuracy(loaded.tflite, test.x, test.y) if test is not None else None
+        int8_acc = measure.tflm_accuracy(tflite, test.x, test.y) if test is not None else None
+        figs = measure.figures(tflite)
+        arena, head = measure.tflm_arena(tflite)
+        planned = measure.planned_arena(tflite)
+    step = StepReport("float .tflite -> int8 (PTQ)", "ai-edge-quantizer static int8 (weights and activations)",
+                      float_acc, int8_acc, len(loaded.tflite), figs, arena, head, planned)
+    _write_atomic(out, tflite)
+    return OptimizeReport(str(loaded.path), str(out), seed, roles, (step,), tuple(warnings))
 
 
 def _task(progress, label: str):

@@ -84,10 +84,14 @@ def _quiet(convert) -> bytes:
     import sys
     import tempfile
 
+    import contextlib
+    import io
+
     sys.stdout.flush()
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
-    with tempfile.TemporaryFile() as sink:
+    with tempfile.TemporaryFile() as sink, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
@@ -120,3 +124,55 @@ def qat(model, train: Dataset, epochs: int, pruned: bool, clustered: bool, progr
                          "drop --qat to use post-training quantization") from None
     fit(qmodel, train, epochs, name, progress=progress, lr=2e-4)
     return qmodel, name
+
+
+def tflite_to_int8(float_tflite: bytes, calibration: Dataset, max_samples: int = 300) -> bytes:
+    """Static int8 quantization of a float .tflite (int8 weights and activations, int8 inputs/outputs) with
+    ai-edge-quantizer, the maintained library that quantizes .tflite files directly."""
+    import tempfile
+    from pathlib import Path
+
+    try:
+        from ai_edge_quantizer import quantizer, recipe
+    except ImportError:
+        raise TinycError("quantizing a float .tflite needs ai-edge-quantizer (pip install ai-edge-quantizer==0.10.0, "
+                         "pinned in pyproject.toml), or pass the source Keras/SavedModel model") from None
+    from tinyc.model.graph import parse
+
+    g = parse(float_tflite)
+    if len(g.inputs) != 1:
+        raise TinycError(f"the .tflite has {len(g.inputs)} inputs; tinyc quantizes single-input models only")
+    x = calibration.x[:max_samples]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "float.tflite"
+        src.write_bytes(float_tflite)
+        try:
+            qt = quantizer.Quantizer(str(src))
+            qt.load_quantization_recipe(recipe.static_wi8_ai8())
+            import warnings
+
+            tf = tf_stack().tf
+            with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
+                warnings.simplefilter("ignore")
+                sigs = tf.lite.Interpreter(model_content=float_tflite).get_signature_list()
+            if not sigs:
+                raise TinycError("the .tflite has no signature (serving_default); ai-edge-quantizer needs one: "
+                                 "convert the model with TFLiteConverter.from_keras_model/from_saved_model")
+            key = next(iter(sigs))
+            name = sigs[key]["inputs"][0]
+            result = _quiet_call(lambda: qt.quantize(qt.calibrate({key: [{name: x[i:i + 1]} for i in range(len(x))]})))
+            dst = Path(tmp) / "int8.tflite"
+            _quiet_call(lambda: result.export_model(str(dst), overwrite=True))
+            return dst.read_bytes()
+        except TinycError:
+            raise
+        except Exception as exc:
+            raise TinycError(f"ai-edge-quantizer cannot quantize this .tflite: {' '.join(str(exc).split())[:300]}; "
+                             "pass the source Keras/SavedModel model instead") from None
+
+
+def _quiet_call(fn):
+    """Like _quiet, for a call returning anything (the quantizer prints progress and summaries)."""
+    box = []
+    _quiet(lambda: box.append(fn()) or b"")
+    return box[0]

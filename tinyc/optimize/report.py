@@ -11,9 +11,9 @@ from tinyc.optimize.measure import ModelFigures
 class StepReport:
     name: str  # "float", "prune 50%", "cluster 16", "int8", ...
     detail: str
-    float_accuracy: float | None  # the Keras model after this step, on the held-out test split
+    float_accuracy: float | None  # the Keras model after this step (a float .tflite input: run by TFLM)
     int8_accuracy: float | None  # this step converted to int8, run by TFLite Micro
-    float_bytes: int  # Keras parameters as float32
+    float_bytes: int  # Keras parameters as float32 (a float .tflite input: its file size)
     figures: ModelFigures | None  # the int8 conversion of this step
     arena_bytes: int | None  # TFLM's recorded arena total for that conversion (x86 build)
     tflm_head_bytes: int | None  # of which planned tensor memory (TFLM's "head")
