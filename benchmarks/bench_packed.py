@@ -13,6 +13,7 @@ Without models it uses the optimized digits models cached by tests/test_codegen_
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import subprocess
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_codegen import TIMING_MAIN, object_sizes  # noqa: E402
+from bench_codegen import TIMING_MAIN  # noqa: E402
 
 from tinyc import paths  # noqa: E402
 from tinyc.analyze.memory import plan_improved  # noqa: E402
@@ -33,6 +34,31 @@ from tinyc.codegen import generate  # noqa: E402
 from tinyc.deploy import emulator, platformio  # noqa: E402
 from tinyc.deploy.project import render_project  # noqa: E402
 from tinyc.model.graph import load  # noqa: E402
+
+
+def object_sizes(objdir: Path, gm) -> dict[str, int]:
+    """Flash bytes (.text + .rodata) of the model's compiled objects: kernels, model code, constants."""
+    kernel_names = {s.stem for s in gm.sources} - {"tinyc_model", "tinyc_model_data"}
+    out = {"kernels_text": 0, "model_text": 0, "constants": 0}
+    for o in sorted(objdir.rglob("*.o")):
+        stem = o.name.split(".")[0]
+        if stem not in kernel_names | {"tinyc_model", "tinyc_model_data"}:
+            continue
+        r = subprocess.run(["arm-none-eabi-size", "-A", str(o)], capture_output=True, text=True, check=True)
+        flash = sum(int(parts[1]) for parts in (line.split() for line in r.stdout.splitlines())
+                    if len(parts) >= 2 and parts[0].startswith((".text", ".rodata")) and parts[1].isdigit())
+        key = {"tinyc_model_data": "constants", "tinyc_model": "model_text"}.get(stem, "kernels_text")
+        out[key] += flash
+    return out
+
+
+def plan_for(graph, inplace: bool):
+    if inplace:
+        return plan_improved(graph)
+    try:
+        return plan_improved(graph, inplace=False)
+    except TypeError:  # a planner without in-place layers
+        return plan_improved(graph)
 
 
 def symbol_sizes(obj: Path) -> dict[str, int]:
@@ -45,11 +71,13 @@ def symbol_sizes(obj: Path) -> dict[str, int]:
     return out
 
 
-def build_and_run(path: Path, board_id: str, weights: str, runs: int, work: Path) -> dict:
+def build_and_run(path: Path, board_id: str, weights: str, runs: int, work: Path, inplace: bool = True,
+                  reference: bool = False) -> dict:
     g = load(path)
     board = get_board(board_id)
-    d = work / f"{path.stem}-{board_id}-{weights}"
-    gm = generate(g, plan_improved(g), board, d / "model", weights=weights)
+    gen_board = dataclasses.replace(board, dsp=False, helium=False) if reference else board
+    d = work / f"{path.stem}-{board_id}-{weights}-{int(inplace)}-{int(reference)}"
+    gm = generate(g, plan_for(g, inplace), gen_board, d / "model", weights=weights)
     main_c = d / "bench_main.c"
     main_c.write_text(TIMING_MAIN.replace("RUNS", str(runs)))
     proj = render_project(d / "fw", board, [main_c, *gm.sources], emulate=True, include_dirs=[gm.out_dir])
@@ -79,7 +107,7 @@ def build_and_run(path: Path, board_id: str, weights: str, runs: int, work: Path
                        "mode": packed.mode if packed else "dense", "flash_bytes": size,
                        "bits_per_weight": 8.0 * size / w.size if size else None})
     scratch = symbol_sizes(model_o).get("tinyc_weight_scratch", 0)
-    return {"model": path.stem, "board": board_id, "core": board.core, "weights": weights,
+    return {"model": path.stem, "board": board_id, "core": board.core, "weights": weights, "kernels": gm.variant,
             **object_sizes(objdir, gm), "weight_scratch": scratch, "arena": gm.arena_size,
             "instructions": sorted(t * per_tick for t in ticks)[len(ticks) // 2], "resolution": per_tick,
             "sums": sums, "layers": layers}
@@ -91,20 +119,26 @@ def main() -> None:
     ap.add_argument("--board", action="append")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--reference", action="store_true", help="reference kernels only (no DSP/Helium variant)")
+    ap.add_argument("--no-inplace", action="store_true",
+                    help="plan without in-place layers (they keep dense weights), so every filter can be packed")
     args = ap.parse_args()
-    models = args.models or sorted((paths.cache_dir() / "packed-digits").glob("*/digits_*.tflite"))
+    cached: dict[str, Path] = {}
+    for f in sorted((paths.cache_dir() / "packed-digits").glob("*/digits_*.tflite"), key=lambda f: f.stat().st_mtime):
+        cached[f.stem] = f  # the newest build of each
+    models = args.models or sorted(cached.values())
     if not models:
         sys.exit("no models: pass .tflite files, or run tests/test_codegen_packed_models.py once to cache them")
     rows = []
     with tempfile.TemporaryDirectory(prefix="tinyc-bench-packed-") as tmp:
         for path in models:
             for b in args.board or ["mps2-an386"]:
-                dense = build_and_run(path, b, "dense", args.runs, Path(tmp))
-                packed = build_and_run(path, b, "auto", args.runs, Path(tmp))
+                dense = build_and_run(path, b, "dense", args.runs, Path(tmp), not args.no_inplace, args.reference)
+                packed = build_and_run(path, b, "auto", args.runs, Path(tmp), not args.no_inplace, args.reference)
                 rows += [dense, packed]
                 same = dense["sums"] == packed["sums"]
-                print(f"\n{path.stem} on {b} ({dense['core']}): outputs {'identical' if same else 'DIFFER'} "
-                      f"over {args.runs} runs")
+                print(f"\n{path.stem} on {b} ({dense['core']}, {dense['kernels']} kernels, "
+                      f"{'no ' if args.no_inplace else ''}in-place layers): outputs {'identical' if same else 'DIFFER'} over {args.runs} runs")
                 for ld, lp in zip(dense["layers"], packed["layers"]):
                     print(f"  op {ld['op']:2d} {ld['type']:17s} {'x'.join(map(str, ld['shape'])):>10s} "
                           f"{ld['flash_bytes']:>7,} B dense -> {lp['flash_bytes']:>7,} B {lp['mode']:10s} "
