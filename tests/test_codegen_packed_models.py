@@ -277,3 +277,32 @@ def test_packed_code_cross_compiles_without_warnings(core, digits_models, tmp_pa
         sizes = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {WEIGHT_SCRATCH}")]
         assert sizes == [gm.weight_scratch] and gm.weight_scratch < min(p.dense_bytes for p in gm.packed_layers
                                                                         if p.weights >= 4096)
+
+
+@pytest.mark.slow
+def test_cli_weights_option_reports_packing_and_scratch(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from tinyc.cli import cli
+
+    model = rewritten_model("fc_odd", "lut", tmp_path / "fc_lut.tflite")  # 13 x 37, 4 values per row
+    runs = {}
+    for mode in ("auto", "dense", "packed"):
+        r = CliRunner().invoke(cli, ["generate", str(model), "--board", "lm3s6965evb", "-o", str(tmp_path / mode),
+                                     "--weights", mode, "--json"])
+        assert r.exit_code == 0, r.output
+        runs[mode] = json.loads(r.stdout)
+    assert runs["dense"]["packed_layers"] == [] and runs["dense"]["weight_scratch"] == 0
+    for mode in ("auto", "packed"):
+        (layer,) = runs[mode]["packed_layers"]
+        assert layer["mode"] == "lut" and layer["dense_bytes"] == 13 * 37
+        assert layer["packed_bytes"] == 12 + 13 * (4 + (37 * 2 + 7) // 8)  # header + codebook + 2-bit indices
+        assert runs[mode]["weight_scratch"] == 37
+    assert runs["auto"]["weights_bytes"] < runs["dense"]["weights_bytes"]
+    r = CliRunner().invoke(cli, ["generate", str(model), "--board", "lm3s6965evb", "-o", str(tmp_path / "text")])
+    assert r.exit_code == 0 and "lut 3.227 bits/weight, 481 B -> 194 B" in r.output and "37 B static RAM outside the arena" in r.output
+    r = CliRunner().invoke(cli, ["generate", str(model), "--board", "lm3s6965evb", "-o", str(tmp_path / "bad"),
+                                 "--weights", "zip"])
+    assert r.exit_code == 2 and not (tmp_path / "bad").exists()
