@@ -131,10 +131,9 @@ class _Specializer:
         natural = p["in_c"] % 4 != 0
         b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
         bounds = np.abs(b) + np.abs(w).sum(axis=1) * _xmax(off)
-        if len(mult) == 1:
-            q = _fast_requant([bounds.max()], mult, shift, p["out_offset"])
-        else:
-            q = _fast_requant(bounds, mult, shift, p["out_offset"])
+        if len(mult) == 1:  # per-tensor: the kernels read one entry per channel all the same
+            mult, shift = list(mult) * out_c, list(shift) * out_c
+        q = _fast_requant(bounds, mult, shift, p["out_offset"])
         if q is None:
             return None
         packed, k4 = pack_matmul_weights(w.astype(np.int8), natural)
@@ -147,7 +146,7 @@ class _Specializer:
                       out_w=p["out_w"], out_c=out_c, k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, col_len4=k4, natural=int(natural), pad_value=-off,
-                      q_step=int(len(mult) > 1), act_min=p["act_min"], act_max=p["act_max"])
+                      act_min=p["act_min"], act_max=p["act_max"])
         self.scratch = max(self.scratch, 2 * (2 * k4 + (k4 if natural else 0)))  # 2 int16 columns (+ 1 natural)
         args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(int16_t *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",

@@ -244,36 +244,163 @@ static inline void requant2(int32_t a, int32_t b, const tinyc_dsp_q_t *q, int32_
     *o1 = (int8_t)tinyc_dsp_clamp(u, lo, hi);
 }
 
+#if TINYC_DSP_NATIVE && defined(__GNUC__)
+/* Every pair of output channels for two pixels, in one hand-scheduled loop: the 2x2 MAC loop keeps 13
+ * registers live, so the loop state (bias, constants and output pointers, activation bounds) lives in
+ * memory operands and the requantization of the four accumulators reuses the loop's registers. */
+#define CLAMP_LOHI(r)                                                                              \
+    "cmp    %[" r "], %[we]\n\tit     lt\n\tmovlt  %[" r "], %[we]\n\t"                             \
+    "cmp    %[" r "], %[wr]\n\tit     gt\n\tmovgt  %[" r "], %[wr]\n\t"
+#define CLAMP_FULL(r) "ssat   %[" r "], #8, %[" r "]\n\t"
+#define DEFINE_PAIRS_2X2(NAME, CLAMP) \
+static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks, const int32_t *bias, \
+                      const tinyc_dsp_q_t *q, int8_t *o0, int8_t *o_end, int32_t ostride, int32_t lo, int32_t hi) \
+{ \
+    struct { \
+        const int32_t *bias; \
+        const tinyc_dsp_q_t *q; \
+        int8_t *o0, *o_end; \
+        const tinyc_word_t *col; \
+        int32_t ostride, lo, hi; \
+    } st = {bias, q, o0, o_end, col, ostride, lo, hi}; \
+    const tinyc_word_t *c, *end = col + chunks * 4; \
+    int32_t a00, a01, a10, a11; \
+    uint32_t x0a, x0b, x1a, x1b, wr, we; \
+    __asm__ volatile( \
+        "2:\n\t" \
+        "ldr    %[x0a], %[bm]\n\t" \
+        "ldr    %[a00], [%[x0a]]\n\t" \
+        "ldr    %[a10], [%[x0a], #4]\n\t" \
+        "add    %[x0a], %[x0a], #8\n\t" \
+        "str    %[x0a], %[bm]\n\t" \
+        "mov    %[a01], %[a00]\n\t" \
+        "mov    %[a11], %[a10]\n\t" \
+        "ldr    %[c], %[colm]\n\t" \
+        "1:\n\t" \
+        "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t" \
+        "ldr    %[wr], [%[w]], #4\n\t" \
+        "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t" \
+        "sxtb16 %[we], %[wr]\n\t" \
+        "sxtb16 %[wr], %[wr], ror #8\n\t" \
+        "smlad  %[a00], %[we], %[x0a], %[a00]\n\t" \
+        "smlad  %[a00], %[wr], %[x0b], %[a00]\n\t" \
+        "smlad  %[a01], %[we], %[x1a], %[a01]\n\t" \
+        "smlad  %[a01], %[wr], %[x1b], %[a01]\n\t" \
+        "ldr    %[wr], [%[w]], #4\n\t" \
+        "sxtb16 %[we], %[wr]\n\t" \
+        "sxtb16 %[wr], %[wr], ror #8\n\t" \
+        "smlad  %[a10], %[we], %[x0a], %[a10]\n\t" \
+        "smlad  %[a10], %[wr], %[x0b], %[a10]\n\t" \
+        "smlad  %[a11], %[we], %[x1a], %[a11]\n\t" \
+        "smlad  %[a11], %[wr], %[x1b], %[a11]\n\t" \
+        "cmp    %[c], %[end]\n\t" \
+        "bne    1b\n\t" \
+        /* requantize: x0a = q, x0b = mult, x1b = add, x1a = rshift, we = lo, wr = hi, c = o0 */ \
+        "ldr    %[x0a], %[qm]\n\t" \
+        "ldr    %[we], %[lom]\n\t" \
+        "ldr    %[wr], %[him]\n\t" \
+        "ldr    %[c], %[o0m]\n\t" \
+        "ldr    %[x0b], [%[x0a]]\n\t" \
+        "ldr    %[x1b], [%[x0a], #4]\n\t" \
+        "ldr    %[x1a], [%[x0a], #8]\n\t" \
+        "lsl    %[a00], %[a00], #1\n\t" \
+        "lsl    %[a01], %[a01], #1\n\t" \
+        "smmulr %[a00], %[a00], %[x0b]\n\t" \
+        "smmulr %[a01], %[a01], %[x0b]\n\t" \
+        "add    %[a00], %[a00], %[a00], asr #31\n\t" \
+        "add    %[a01], %[a01], %[a01], asr #31\n\t" \
+        "add    %[a00], %[a00], %[x1b]\n\t" \
+        "add    %[a01], %[a01], %[x1b]\n\t" \
+        "asr    %[a00], %[a00], %[x1a]\n\t" \
+        "asr    %[a01], %[a01], %[x1a]\n\t" \
+        CLAMP("a00") \
+        "strb   %[a00], [%[c]]\n\t" \
+        CLAMP("a01") \
+        "ldr    %[a00], %[osm]\n\t" \
+        "strb   %[a01], [%[c], %[a00]]\n\t" \
+        "ldr    %[x0b], [%[x0a], #12]\n\t" \
+        "ldr    %[x1b], [%[x0a], #16]\n\t" \
+        "ldr    %[x1a], [%[x0a], #20]\n\t" \
+        "lsl    %[a10], %[a10], #1\n\t" \
+        "lsl    %[a11], %[a11], #1\n\t" \
+        "smmulr %[a10], %[a10], %[x0b]\n\t" \
+        "smmulr %[a11], %[a11], %[x0b]\n\t" \
+        "add    %[a10], %[a10], %[a10], asr #31\n\t" \
+        "add    %[a11], %[a11], %[a11], asr #31\n\t" \
+        "add    %[a10], %[a10], %[x1b]\n\t" \
+        "add    %[a11], %[a11], %[x1b]\n\t" \
+        "asr    %[a10], %[a10], %[x1a]\n\t" \
+        "asr    %[a11], %[a11], %[x1a]\n\t" \
+        CLAMP("a10") \
+        "strb   %[a10], [%[c], #1]\n\t" \
+        CLAMP("a11") \
+        "add    %[a00], %[a00], %[c]\n\t" \
+        "strb   %[a11], [%[a00], #1]\n\t" \
+        "add    %[x0a], %[x0a], #24\n\t" \
+        "str    %[x0a], %[qm]\n\t" \
+        "add    %[c], %[c], #2\n\t" \
+        "str    %[c], %[o0m]\n\t" \
+        "ldr    %[x0a], %[oendm]\n\t" \
+        "cmp    %[c], %[x0a]\n\t" \
+        "bne    2b\n\t" \
+        : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [c] "=&r"(c), [w] "+r"(wp), \
+          [x0a] "=&r"(x0a), [x0b] "=&r"(x0b), [x1a] "=&r"(x1a), [x1b] "=&r"(x1b), [wr] "=&r"(wr), [we] "=&r"(we), \
+          [bm] "+m"(st.bias), [qm] "+m"(st.q), [o0m] "+m"(st.o0) \
+        : [end] "r"(end), [colm] "m"(st.col), [lom] "m"(st.lo), [him] "m"(st.hi), [osm] "m"(st.ostride), \
+          [oendm] "m"(st.o_end) \
+        : "cc", "memory"); \
+} \
+
+DEFINE_PAIRS_2X2(pairs_2x2, CLAMP_LOHI)
+DEFINE_PAIRS_2X2(pairs_2x2_full, CLAMP_FULL)
+#endif
+
 /* All output channels of `ncols` (1 or 2) pixels whose columns are interleaved at `col`. */
 static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights, const int32_t *bias,
                         const tinyc_dsp_q_t *q, const tinyc_word_t *col, int32_t ncols, int8_t *o0)
 {
     const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, lo = p->act_min, hi = p->act_max;
-    const int32_t qs = p->q_step;
     const tinyc_word_t *wp = (const tinyc_word_t *)weights;
     int8_t *const o_end = o0 + (oc_n & ~1);
     int8_t *o1 = o0 + oc_n;
     if (ncols == 2) {
-        for (; o0 != o_end; o0 += 2, o1 += 2, bias += 2, q += 2 * qs, wp += chunks * 2) {
+#if TINYC_DSP_NATIVE && defined(__GNUC__)
+        if (o0 != o_end) {
+            const int32_t pairs = (int32_t)(o_end - o0) >> 1;
+            if (lo == -128 && hi == 127) pairs_2x2_full(wp, col, chunks, bias, q, o0, o_end, oc_n, lo, hi);
+            else pairs_2x2(wp, col, chunks, bias, q, o0, o_end, oc_n, lo, hi);
+            wp += (size_t)pairs * chunks * 2;
+            bias += 2 * pairs;
+            q += 2 * pairs;
+            o1 += 2 * pairs;
+            o0 = o_end;
+        }
+#else
+        for (; o0 != o_end; o0 += 2, o1 += 2, bias += 2, q += 2, wp += chunks * 2) {
             int32_t acc[4] = {bias[0], bias[0], bias[1], bias[1]};
             mac_2x2(wp, col, chunks, acc);
             requant2(acc[0], acc[1], q, lo, hi, o0, o1);
-            requant2(acc[2], acc[3], q + qs, lo, hi, o0 + 1, o1 + 1);
+            requant2(acc[2], acc[3], q + 1, lo, hi, o0 + 1, o1 + 1);
         }
+#endif
         if (oc_n & 1) { /* odd channel count: the last row is stored alone */
             requant2(mac_1x1(wp, 1, col, chunks, bias[0]), mac_1x1(wp, 1, col + 2, chunks, bias[0]), q, lo, hi,
                      o0, o1);
         }
         return;
     }
-    for (; o0 + 4 <= o_end; o0 += 4, bias += 4, q += 4 * qs, wp += chunks * 4) {
+    for (; o0 + 4 <= o_end; o0 += 4, bias += 4, q += 4, wp += chunks * 4) {
         int32_t acc[4] = {bias[0], bias[1], bias[2], bias[3]};
         mac_4x1(wp, wp + chunks * 2, col, chunks, acc);
-        for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant(acc[i], q + i * qs, lo, hi);
+        if (lo == -128 && hi == 127) {
+            for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant_full(acc[i], q + i);
+        } else {
+            for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant(acc[i], q + i, lo, hi);
+        }
     }
-    for (; o0 != o_end; o0 += 2, bias += 2, q += 2 * qs, wp += chunks * 2) {
+    for (; o0 != o_end; o0 += 2, bias += 2, q += 2, wp += chunks * 2) {
         o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 2, col, chunks, bias[0]), q, lo, hi);
-        o0[1] = (int8_t)tinyc_dsp_requant(mac_1x1(wp + 1, 2, col, chunks, bias[1]), q + qs, lo, hi);
+        o0[1] = (int8_t)tinyc_dsp_requant(mac_1x1(wp + 1, 2, col, chunks, bias[1]), q + 1, lo, hi);
     }
     if (oc_n & 1) o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col, chunks, bias[0]), q, lo, hi);
 }

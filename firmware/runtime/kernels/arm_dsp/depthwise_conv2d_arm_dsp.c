@@ -70,10 +70,17 @@
                 for (int32_t k = 0; k < taps; ++k) DW_TAP_ANY(T, r_, k);                   \
                 w += taps;                                                                 \
             }                                                                              \
-            o[0] = (int8_t)tinyc_dsp_requant(a0, qc, lo, hi);                              \
-            o[1] = (int8_t)tinyc_dsp_requant(a1, qc + 1, lo, hi);                          \
-            o[2] = (int8_t)tinyc_dsp_requant(a2, qc + 2, lo, hi);                          \
-            o[3] = (int8_t)tinyc_dsp_requant(a3, qc + 3, lo, hi);                          \
+            if (full) {                                                                    \
+                o[0] = (int8_t)tinyc_dsp_requant_full(a0, qc);                             \
+                o[1] = (int8_t)tinyc_dsp_requant_full(a1, qc + 1);                         \
+                o[2] = (int8_t)tinyc_dsp_requant_full(a2, qc + 2);                         \
+                o[3] = (int8_t)tinyc_dsp_requant_full(a3, qc + 3);                         \
+            } else {                                                                       \
+                o[0] = (int8_t)tinyc_dsp_requant(a0, qc, lo, hi);                          \
+                o[1] = (int8_t)tinyc_dsp_requant(a1, qc + 1, lo, hi);                      \
+                o[2] = (int8_t)tinyc_dsp_requant(a2, qc + 2, lo, hi);                      \
+                o[3] = (int8_t)tinyc_dsp_requant(a3, qc + 3, lo, hi);                      \
+            }                                                                              \
         }                                                                                  \
     } while (0)
 
@@ -93,6 +100,7 @@ void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const i
                                      const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch)
 {
     const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
+    const int full = lo == -128 && hi == 127;
     const int32_t off2 = (int32_t)(((uint32_t)p->in_offset & 0xFFFFu) | ((uint32_t)p->in_offset << 16));
     const int8_t **tp = (const int8_t **)scratch;        /* border pixels: tap pointers */
     intptr_t *offs = (intptr_t *)(tp + taps);             /* inner pixels: tap offsets from the window */

@@ -148,6 +148,18 @@ TINYC_INLINE int32_t tinyc_dsp_clamp(int32_t v, int32_t lo, int32_t hi)
 #endif
 }
 
+/* Saturate to int8: the whole clamp when the activation range is [-128, 127] (no activation, or a
+ * ReLU whose output zero point is -128, as in every MLPerf Tiny model). */
+TINYC_INLINE int32_t tinyc_dsp_ssat8(int32_t v)
+{
+#if TINYC_DSP_NATIVE && defined(__GNUC__)
+    __asm__("ssat %0, #8, %1" : "=r"(v) : "r"(v));
+    return v;
+#else
+    return v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+}
+
 /* TFLite's MultiplyByQuantizedMultiplier(acc, mult, -rshift) + zero point, clamped, for |acc| < 2^30
  * and rshift >= 1 (the generator proves both for every channel it hands to these kernels):
  * SaturatingRoundingDoublingHighMul(acc, m) = floor((acc*m + 2^30) / 2^31) = SMMULR(2*acc, m), and
@@ -157,6 +169,14 @@ TINYC_INLINE int32_t tinyc_dsp_requant(int32_t acc, const tinyc_dsp_q_t *q, int3
     int32_t v = tinyc_smmulr(acc * 2, q->mult);
     v = (v + (v >> 31) + q->add) >> q->rshift;
     return tinyc_dsp_clamp(v, lo, hi);
+}
+
+/* The same for the activation range [-128, 127]. */
+TINYC_INLINE int32_t tinyc_dsp_requant_full(int32_t acc, const tinyc_dsp_q_t *q)
+{
+    int32_t v = tinyc_smmulr(acc * 2, q->mult);
+    v = (v + (v >> 31) + q->add) >> q->rshift;
+    return tinyc_dsp_ssat8(v);
 }
 
 /* --- kernels --------------------------------------------------------------------------------------- */
@@ -172,7 +192,6 @@ typedef struct {
     int32_t col_len, col_len4;  /* k_h * k_w * in_c, and rounded up to a multiple of 4 */
     int32_t natural;            /* columns in natural order (in_c % 4 != 0); else SXTB16 order */
     int32_t pad_value;          /* the input zero point: (zp + in_offset) * w = 0 for a padded tap */
-    int32_t q_step;             /* 1: per-channel quantization; 0: one tinyc_dsp_q_t for all (bias apart) */
     int32_t act_min, act_max;
 } tinyc_dsp_conv_params_t;
 
