@@ -270,3 +270,18 @@ def test_no_data_ptq_warns_loudly(tmp_path):
     report = json.loads(result.stdout)
     assert report["steps"][-1]["int8_accuracy"] is None and out.exists()
     assert any("RANDOM" in w for w in report["warnings"])
+
+
+def test_savedmodel_and_h5_load_as_tf_keras(tmp_path):
+    from tinyc.optimize.load import load_model
+    from tinyc.optimize.stack import tf_stack
+
+    k = tf_stack().keras
+    model = load_model(DIGITS / "digits_cnn.keras").keras
+    x = np.load(DIGITS / "test.npz")["x"][:8]
+    model.save(tmp_path / "saved", save_format="tf")
+    model.save(tmp_path / "m.h5")
+    for path in (tmp_path / "saved", tmp_path / "m.h5"):
+        loaded = load_model(path)
+        assert loaded.kind == "keras" and isinstance(loaded.keras, k.Model)
+        np.testing.assert_allclose(loaded.keras.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
