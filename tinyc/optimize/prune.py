@@ -46,14 +46,17 @@ _PASS_THROUGH = ("InputLayer", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D
                  "Activation", "ReLU", "LeakyReLU", "Dropout", "ZeroPadding2D", "Softmax")
 
 
-def structured_prune(model, fraction: float, train: Dataset, epochs: int, progress=None):
+def structured_prune(model, fraction: float, train: Dataset, epochs: int, progress=None,
+                     per_layer: dict[str, float] | None = None):
     """Remove ``fraction`` of the filters of every Conv2D and the units of every hidden Dense layer.
 
     Filters with the smallest L1 norm go; the consumers' input channels are cut to match and the
     surviving weights copied, then the narrower model is fine-tuned. Only chains of layers are handled
     (Sequential, or a functional model without branches): a residual Add ties channels across layers.
+    ``per_layer`` (layer name -> fraction, 0 keeps all) replaces the one ``fraction`` (tinyc fit).
     """
-    check_fraction(fraction, "--prune-channels fraction")
+    if per_layer is None:
+        check_fraction(fraction, "--prune-channels fraction")
     k = tf_stack().keras
     layers = _chain(model)
     input_name = (getattr(model, "input_names", None) or ["input"])[0]  # fixed name: same seed, same bytes
@@ -73,7 +76,8 @@ def structured_prune(model, fraction: float, train: Dataset, epochs: int, progre
             if i == last_weighted:  # the model's outputs keep their size
                 out_keep = np.arange(n_out)
             else:
-                n_keep = max(1, int(round(n_out * (1.0 - fraction))))
+                f = fraction if per_layer is None else float(per_layer.get(layer.name, 0.0))
+                n_keep = max(1, int(round(n_out * (1.0 - f))))
                 norms = np.abs(kernel).reshape(-1, n_out).sum(axis=0)
                 out_keep = np.sort(np.argsort(-norms, kind="stable")[:n_keep])
             cfg["filters" if kind != "Dense" else "units"] = len(out_keep)
