@@ -112,7 +112,8 @@ assert not bad, bad
 
 
 def test_verdict_that_hangs_on_estimates_says_so(zoo_paths):
-    b = budget.compute(graph.load(zoo_paths["kws_dscnn"]), get_board("bluepill"))
+    # the TFLM-equivalent plan (16,000 B): in-place kernels bring tinyc's own arena well inside the board
+    b = budget.compute(graph.load(zoo_paths["kws_dscnn"]), get_board("bluepill"), planner="tflm")
     estimated = sum(i.bytes for i in b.sram_items if i.estimate)
     assert not b.fits and 0 < -b.sram_headroom <= estimated
     assert any("depends on those estimates" in a for a in b.advice)

@@ -23,7 +23,7 @@ from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph
 
 __all__ = ["ALIGNMENT", "Buffer", "MemoryPlan", "buffers", "plan_tflm", "plan_improved", "validate",
-           "execution_orders", "greedy_order"]
+           "execution_orders", "greedy_order", "inplace_ops"]
 
 ALIGNMENT = 16  # TFLM's MicroArenaBufferAlignment()
 
@@ -46,6 +46,7 @@ class Buffer:
     last: int  # last step alive
     offset: int = -1
     aliases: tuple[int, ...] = ()  # other tensors that share these bytes (views, in-place outputs)
+    role: str = ""  # scratch: "inplace" when an in-place kernel needs it (ops.inplace_form)
 
     @property
     def end(self) -> int:
@@ -57,7 +58,7 @@ class Buffer:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "tensor": self.tensor, "op": self.op, "nbytes": self.nbytes,
                 "size": self.size, "first": self.first, "last": self.last, "offset": self.offset,
-                "aliases": list(self.aliases)}
+                "aliases": list(self.aliases), "role": self.role}
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,14 @@ class MemoryPlan:
     def scratch(self) -> list[Buffer]:
         return [b for b in self.buffers if b.kind == "scratch"]
 
+    def scratch_offsets(self) -> dict[int, list[tuple[int, int, str]]]:
+        """Per op index: (offset, bytes, role) of each scratch buffer it uses, in request order."""
+        out: dict[int, list[tuple[int, int, str]]] = {}
+        for b in self.buffers:
+            if b.kind == "scratch" and b.op is not None:
+                out.setdefault(b.op, []).append((b.offset, b.nbytes, b.role))
+        return out
+
     def live_at(self, step: int) -> list[Buffer]:
         return [b for b in self.buffers if b.first <= step <= b.last]
 
@@ -109,12 +118,16 @@ class MemoryPlan:
 
 def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bool = False,
             inplace: bool = False, rules: dict[str, opsmod.OpRule] | None = None,
-            runtime: str = "tflm") -> list[Buffer]:
+            runtime: str = "tflm", inplace_ops: Iterable[int] | None = None) -> list[Buffer]:
     """The arena buffers of ``graph`` executed in ``order`` (default: file order), unplaced.
 
-    With ``alias_views``/``inplace`` the op-rule table decides which outputs share their input's bytes;
-    ``runtime`` picks whose kernel scratch buffers are planned ("tflm" or "tinyc").
+    With ``alias_views``/``inplace`` the op-rule table decides which outputs share their input's bytes
+    (``inplace_ops`` limits in-place kernels to those op indices); an in-place kernel's scratch becomes
+    a scratch buffer with role "inplace". ``runtime`` picks whose kernel scratch buffers are planned
+    ("tflm" or "tinyc").
     """
+    allowed = None if inplace_ops is None else set(inplace_ops)
+    inplace_scratch: dict[int, int] = {}
     rules = opsmod.OP_RULES if rules is None else rules
     order = tuple(range(len(graph.operators))) if order is None else tuple(order)
     n = len(order)
@@ -153,24 +166,31 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
             if rule is None or not op.outputs:
                 continue
             src = None
+            form = None
+            out = op.outputs[0]
             if alias_views and rule.view:
                 src = op.inputs[0] if op.inputs else None
-            elif inplace and rule.inplace_input is not None and rule.inplace_input < len(op.inputs):
-                cand = op.inputs[rule.inplace_input]
-                # in place only when this op is the input's last reader and the input is not a graph output
-                if cand >= 0 and last.get(root(cand)) == step and cand not in graph.outputs \
-                        and _members_last(root(cand), parent, last) == step:
-                    src = cand
-            out = op.outputs[0]
+            elif inplace and (allowed is None or oi in allowed) and out >= 0 and out in first \
+                    and root(out) == out:
+                form = opsmod.inplace_form(graph, op, rules)
+                for pos in (form.inputs if form is not None else ()):
+                    cand = op.inputs[pos] if pos < len(op.inputs) else -1
+                    # in place only when this op is the input's last reader and the input is not a graph output
+                    if cand >= 0 and cand in first and cand not in graph.outputs \
+                            and _members_last(root(cand), parent, last) == step:
+                        src = cand
+                        break
             if src is None or src < 0 or out < 0 or out not in first or src not in first:
                 continue
             a, b = graph.tensor(src), graph.tensor(out)
             if rule.view and alias_views:
                 if b.nbytes != a.nbytes:
                     continue
-            elif b.nbytes > a.nbytes:
+            elif form is not None and form.scheme == "elementwise" and b.nbytes > a.nbytes:
                 continue
             parent[out] = root(src)
+            if form is not None:
+                inplace_scratch[oi] = form.scratch
 
     groups: dict[int, list[int]] = {}
     for t in first:
@@ -197,6 +217,11 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
             if nb > 0:
                 out_buffers.append(Buffer(id=len(out_buffers), kind="scratch", tensor=None, op=oi, nbytes=nb,
                                           size=align(nb), first=step, last=step))
+        if oi in inplace_scratch:
+            nb = inplace_scratch[oi]
+            if nb > 0:
+                out_buffers.append(Buffer(id=len(out_buffers), kind="scratch", tensor=None, op=oi, nbytes=nb,
+                                          size=align(nb), first=step, last=step, role="inplace"))
     return out_buffers
 
 
@@ -364,28 +389,75 @@ def greedy_order(graph: Graph) -> tuple[int, ...]:
     return tuple(order)
 
 
-def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
-                  order_limit: int = 64) -> MemoryPlan:
-    """tinyc's plan: aliasing views, declared in-place kernels, tinyc's own kernel scratch (the op table's
-    runtime_scratch), several placements, order search."""
-    rules = opsmod.OP_RULES if rules is None else rules
-    baseline = plan_tflm(graph)
+def inplace_ops(graph: Graph, plan: MemoryPlan, rules: dict[str, opsmod.OpRule] | None = None) -> dict[int, int]:
+    """Ops the plan runs in place: op index -> the input position its output overwrites (same buffer)."""
+    group: dict[int, int] = {}
+    for b in plan.buffers:
+        if b.kind == "tensor":
+            for t in (b.tensor, *b.aliases):
+                group[t] = b.id
+    out: dict[int, int] = {}
+    for oi in plan.order:
+        op = graph.operators[oi]
+        if not op.outputs or op.outputs[0] not in group:
+            continue
+        rule = (opsmod.OP_RULES if rules is None else rules).get(op.op)
+        if rule is None or rule.view:
+            continue
+        form = opsmod.inplace_form(graph, op, rules)
+        for pos in (form.inputs if form is not None else ()):
+            t = op.inputs[pos] if pos < len(op.inputs) else -1
+            if t >= 0 and group.get(t) == group[op.outputs[0]]:
+                out[oi] = pos
+                break
+    return out
+
+
+def _search(graph: Graph, orders, rules, inplace_choices, baseline_order) -> tuple[MemoryPlan | None, int]:
     best: MemoryPlan | None = None
     candidates = 0
+    for order in orders:
+        for choice in inplace_choices:
+            if choice is False:
+                bufs = buffers(graph, order, alias_views=True, inplace=False, rules=rules, runtime="tinyc")
+            else:
+                bufs = buffers(graph, order, alias_views=True, inplace=True, rules=rules, runtime="tinyc",
+                               inplace_ops=None if choice is True else choice)
+            for kname, key in _KEYS.items():
+                for pname, placer in (("first-fit", _place_greedy), ("best-fit", _place_best_fit)):
+                    placed = placer(bufs, key)
+                    size = _arena(placed)
+                    candidates += 1
+                    if best is None or size < best.arena_size:
+                        best = _make("improved", placed, order,
+                                     f"{pname} by {kname}" + ("" if order == baseline_order else ", reordered"))
+    return best, candidates
+
+
+def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
+                  order_limit: int = 64, inplace: bool = True) -> MemoryPlan:
+    """tinyc's plan: aliasing views, declared in-place kernels (``inplace``), tinyc's own kernel scratch
+    (the op table's runtime_scratch), several placements, order search.
+
+    Plans without in-place kernels are tried first and kept on a tie; when in-place kernels make the
+    arena smaller, the plan keeps only the in-place ops it needs for that size (the others keep their
+    normal, possibly optimized, kernels)."""
+    rules = opsmod.OP_RULES if rules is None else rules
+    baseline = plan_tflm(graph)
     orders = execution_orders(graph, order_limit)
     heuristic = greedy_order(graph)
     if heuristic not in orders:
         orders.append(heuristic)
-    for order in orders:
-        bufs = buffers(graph, order, alias_views=True, inplace=True, rules=rules, runtime="tinyc")
-        for kname, key in _KEYS.items():
-            for pname, placer in (("first-fit", _place_greedy), ("best-fit", _place_best_fit)):
-                placed = placer(bufs, key)
-                size = _arena(placed)
-                candidates += 1
-                if best is None or size < best.arena_size:
-                    best = _make("improved", placed, order,
-                                 f"{pname} by {kname}" + ("" if order == baseline.order else ", reordered"))
+    best, candidates = _search(graph, orders, rules, (False, True) if inplace else (False,), baseline.order)
+    if best is not None and best.arena_size < baseline.arena_size:
+        used = inplace_ops(graph, best, rules)
+        keep = set(used)
+        for oi in sorted(used, key=lambda o: best.order.index(o)):
+            trial, n = _search(graph, [best.order], rules, [frozenset(keep - {oi})], baseline.order)
+            candidates += n
+            if trial is not None and trial.arena_size <= best.arena_size:
+                keep.discard(oi)
+                best = replace(trial, detail=best.detail)
     notes = [f"searched {candidates} candidate plans"]
     if best is None or best.arena_size >= baseline.arena_size:
         if baseline.arena_size == baseline.peak_live_bytes:
@@ -394,9 +466,14 @@ def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
                        notes=tuple(notes))
     if best.arena_size == best.peak_live_bytes:
         notes.append("optimal for this order: the arena equals the bytes live at the peak op")
-    aliased = sum(len(b.aliases) for b in best.buffers)
+    ip = inplace_ops(graph, best, rules)
+    aliased = sum(len(b.aliases) for b in best.buffers) - len(ip)
     if aliased:
-        notes.append(f"{aliased} tensor(s) share bytes with their input (views / in-place)")
+        notes.append(f"{aliased} tensor(s) share bytes with their input (views)")
+    if ip:
+        scratch = sum(b.size for b in best.buffers if b.kind == "scratch" and b.role == "inplace")
+        notes.append(f"{len(ip)} op(s) run in place (ops {', '.join(map(str, sorted(ip)))}; "
+                     f"in-place scratch {scratch} B)")
     if best.order != baseline.order:
         notes.append("the runtime must execute the ops in this plan's order")
     return replace(best, notes=tuple(notes))

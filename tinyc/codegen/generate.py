@@ -19,7 +19,7 @@ from tinyc.codegen.render import render
 from tinyc.codegen.specialize import specialize
 from tinyc.errors import TinycError
 
-RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "kernels/broadcast.h")
+RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "kernels/broadcast.h", "kernels/inplace_rows.h")
 RUNTIME_COMMON = ("quant.c",)
 
 
@@ -57,8 +57,11 @@ def runtime_dir() -> Path:
 
 
 def plan_layout(graph, plan) -> tuple[dict[int, int], int, tuple[int, ...]]:
-    """Tensor offsets, arena size and execution order from a tinyc.analyze.memory.MemoryPlan."""
-    offsets = plan.tensor_offsets()
+    """Tensor offsets, arena size and execution order from a tinyc.analyze.memory.MemoryPlan (the offsets
+    also carry the plan's scratch buffers, for the layers it runs in place)."""
+    from tinyc.codegen.inplace import PlanOffsets
+
+    offsets = PlanOffsets(plan.tensor_offsets(), plan.scratch_offsets())
     if any(v < 0 for v in offsets.values()):
         raise TinycError(f"{graph.path or graph.name}: the memory plan has unplaced tensors")
     return offsets, int(plan.arena_size), tuple(plan.order)

@@ -14,6 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from tinyc.codegen import quant as Q
+from tinyc.codegen.inplace import inplace_input
+from tinyc.codegen.inplace import rewrite as rewrite_inplace
 from tinyc.errors import NotImplementedYet, TinycError
 from tinyc.model.graph import Graph, Operator, Tensor
 
@@ -45,6 +47,14 @@ KERNEL_SOURCES = {
     "TINYC_CONV2D_PACKED_S8": "conv2d_packed.c",
     "TINYC_DEPTHWISE_CONV2D_PACKED_S8": "depthwise_conv2d_packed.c",
     "TINYC_FULLY_CONNECTED_PACKED_S8": "fully_connected_packed.c",
+    # In-place kernels (tinyc/codegen/inplace.py) for the layers the memory plan runs in place.
+    "TINYC_CONV2D_INPLACE_S8": "conv2d_inplace.c",
+    "TINYC_CONV2D_POINTWISE_INPLACE_S8": "conv2d_inplace.c",
+    "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": "depthwise_conv2d_inplace.c",
+    "TINYC_ADD_INPLACE_S8": "add.c",
+    "TINYC_MUL_INPLACE_S8": "mul.c",
+    "TINYC_REQUANT_INPLACE_S8": "requant.c",
+    "TINYC_CLAMP_INPLACE_S8": "clamp.c",
 }
 UNPACK_SOURCE = "unpack.c"  # needed by every *_PACKED_* kernel
 WEIGHT_SCRATCH = "tinyc_weight_scratch"  # static RAM buffer holding one decoded channel
@@ -175,7 +185,7 @@ def _padding(padding: str, in_size: int, filt: int, stride: int, dilation: int, 
 
 class _Lowering:
     def __init__(self, graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
-                 weights: str = "dense"):
+                 weights: str = "dense", scratch: Mapping[int, list] | None = None):
         if weights not in WEIGHTS_MODES:
             raise TinycError(f"weights storage {weights!r} is unknown; choose one of {', '.join(WEIGHTS_MODES)}")
         self.weights = weights
@@ -184,6 +194,7 @@ class _Lowering:
         self.g = graph
         self.order = tuple(range(len(graph.operators))) if order is None else tuple(order)
         self.offsets = dict(offsets)
+        self.scratch = dict(scratch if scratch is not None else getattr(offsets, "scratch", None) or {})
         self.arena_size = int(arena_size)
         self.consts: dict[str, ConstArray] = {}
         self.calls: list[KernelCall] = []
@@ -228,6 +239,8 @@ class _Lowering:
         (``channel_len`` elements each, in row-major order of the other axes)."""
         if self.weights == "dense" or not w.is_constant or w.data is None or w.dtype != "int8":
             return None
+        if inplace_input(self.g, op, self.offsets) is not None:
+            return None  # the in-place kernels take dense weights
         from tinyc.optimize import packing  # pure numpy
 
         data = np.asarray(w.data, dtype=np.int8).reshape(w.shape)
@@ -281,6 +294,7 @@ class _Lowering:
             if fn is None:
                 raise NotImplementedYet(f"{self.where(op)}: tinyc has no kernel for {op.op} yet")
             fn(op)
+        self.calls = rewrite_inplace(self.g, self.calls, self.offsets, self.scratch, self.arena_size)
         ios = [self.io(i) for i in self.g.inputs], [self.io(i) for i in self.g.outputs]
         if self.weight_scratch:
             first = next(i for i, c in enumerate(self.calls) if WEIGHT_SCRATCH in c.args)
@@ -578,8 +592,10 @@ class _Lowering:
 
 
 def lower(graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
-          weights: str = "dense") -> LoweredModel:
+          weights: str = "dense", scratch: Mapping[int, list] | None = None) -> LoweredModel:
     """Lower ``graph`` with activation tensor ``offsets`` (bytes into an arena of ``arena_size``),
     executing the operators in ``order`` (the plan's; default file order). ``weights`` (WEIGHTS_MODES)
-    says which CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filters are stored packed."""
-    return _Lowering(graph, offsets, arena_size, order, weights).lower()
+    says which CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filters are stored packed. ``scratch``
+    (MemoryPlan.scratch_offsets; default: ``offsets.scratch`` of generate.plan_layout's offsets) places
+    the scratch of the layers the plan runs in place."""
+    return _Lowering(graph, offsets, arena_size, order, weights, scratch).lower()

@@ -2,9 +2,10 @@
 and the check that a parsed graph is something a microcontroller can run (int8, one subgraph, static).
 
 The op-rule table is the contract with the C runtime: ``view`` ops (RESHAPE) may alias their input
-(the kernel must then be a no-op when input and output share memory), and ``inplace_input`` names the
-input a kernel may overwrite with its output. The runtime declares in-place kernels here; until it has
-them, none is declared and the planner does not overlap any op's input with its output.
+(the kernel must then be a no-op when input and output share memory), and ``inplace`` says, per
+operator, which inputs an in-place kernel of the runtime may overwrite with the output and what scratch
+it then needs (``tinyc.model.inplace``: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL, RELU, RELU6).
+``inplace_input`` is the scratch-free form of the same declaration (one input, any shape).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tinyc.errors import TinycError
+from tinyc.model import inplace as _inplace
 from tinyc.model.graph import Graph, ModelError, Operator
 
 __all__ = ["OpRule", "OP_RULES", "SUPPORTED", "macs", "params", "scratch_bytes", "check_supported",
-           "UnsupportedModel"]
+           "UnsupportedModel", "inplace_form"]
 
 
 class UnsupportedModel(ModelError):
@@ -77,6 +79,8 @@ class OpRule:
     macs: Callable[[Graph, Operator], int] = _zero
     view: bool = False  # output may alias input 0 (same bytes, reinterpreted shape)
     inplace_input: int | None = None  # input index the kernel may overwrite with its output
+    # In-place kernel of tinyc's runtime for this op instance: inputs it may overwrite, scratch (or None)
+    inplace: Callable[[Graph, Operator], "_inplace.InPlace | None"] | None = None
     scratch: Callable[[Graph, Operator], list[int]] | None = None  # TFLM reference kernel scratch requests
     runtime_scratch: Callable[[Graph, Operator], list[int]] | None = None  # tinyc runtime's arena scratch
     activation_dtypes: tuple[str, ...] = ("int8",)
@@ -84,21 +88,22 @@ class OpRule:
 
 
 OP_RULES: dict[str, OpRule] = {r.name: r for r in [
-    OpRule("CONV_2D", 3, _conv_macs, note="v3: dilation; int8 per-channel"),
-    OpRule("DEPTHWISE_CONV_2D", 3, _dw_macs, note="v3: dilation; int8 per-channel"),
+    OpRule("CONV_2D", 3, _conv_macs, inplace=_inplace.conv2d, note="v3: dilation; int8 per-channel"),
+    OpRule("DEPTHWISE_CONV_2D", 3, _dw_macs, inplace=_inplace.depthwise_conv2d,
+           note="v3: dilation; int8 per-channel"),
     OpRule("FULLY_CONNECTED", 5, _fc_macs, note="v5: keep_num_dims"),
     OpRule("AVERAGE_POOL_2D", 2, _zero),
     OpRule("MAX_POOL_2D", 2, _zero),
-    OpRule("ADD", 2, _zero),
-    OpRule("MUL", 2, _elementwise),
+    OpRule("ADD", 2, _zero, inplace=_inplace.binary),
+    OpRule("MUL", 2, _elementwise, inplace=_inplace.binary),
     OpRule("SOFTMAX", 2, _zero),
     OpRule("RESHAPE", 1, _zero, view=True),
     OpRule("PAD", 2, _zero),
     OpRule("CONCATENATION", 2, _zero),
     OpRule("MEAN", 2, _zero, scratch=_mean_scratch),
     OpRule("LOGISTIC", 2, _zero),
-    OpRule("RELU", 2, _zero),
-    OpRule("RELU6", 2, _zero),
+    OpRule("RELU", 2, _zero, inplace=_inplace.unary),
+    OpRule("RELU6", 2, _zero, inplace=_inplace.unary),
     OpRule("QUANTIZE", 2, _zero, activation_dtypes=("int8", "float32")),
     OpRule("DEQUANTIZE", 2, _zero, activation_dtypes=("int8", "float32")),
 ]}
@@ -114,6 +119,18 @@ def macs(g: Graph, op: Operator) -> int:
 def params(g: Graph, op: Operator) -> int:
     """Elements of the op's constant inputs (weights, bias), counted once per op."""
     return sum(g.tensor(i).size for i in dict.fromkeys(op.inputs) if i >= 0 and g.tensor(i).is_constant)
+
+
+def inplace_form(g: Graph, op: Operator, rules: dict[str, OpRule] | None = None) -> "_inplace.InPlace | None":
+    """The in-place form the runtime has for ``op`` (None: it always writes a separate output)."""
+    rule = (OP_RULES if rules is None else rules).get(op.op)
+    if rule is None:
+        return None
+    if rule.inplace is not None:
+        return rule.inplace(g, op)
+    if rule.inplace_input is not None:
+        return _inplace.InPlace((rule.inplace_input,))
+    return None
 
 
 def scratch_bytes(g: Graph, op: Operator, runtime: str = "tflm") -> list[int]:

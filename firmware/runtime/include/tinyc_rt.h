@@ -188,6 +188,41 @@ void tinyc_ref_dequantize_s8_f32(const tinyc_dequantize_params_t *p, const int8_
 #define TINYC_DEQUANTIZE_S8_F32 tinyc_ref_dequantize_s8_f32
 #endif
 
+/* In-place kernels (tinyc/model/inplace.py): the output overwrites the input `io`, with the scratch
+ * the memory plan reserves for them. An optimized kernel set may define these macros only with a
+ * kernel that is safe in place; the generator calls them only for layers the plan runs in place. */
+void tinyc_ref_conv2d_inplace_s8(const tinyc_conv_params_t *p, int32_t ring_rows, int8_t *io, const int8_t *filter,
+                                 const int32_t *bias, const int32_t *multiplier, const int32_t *shift, int8_t *ring);
+void tinyc_ref_conv2d_pointwise_inplace_s8(const tinyc_conv_params_t *p, int8_t *io, const int8_t *filter,
+                                           const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                                           int8_t *pixel);
+void tinyc_ref_depthwise_conv2d_inplace_s8(const tinyc_dwconv_params_t *p, int32_t ring_rows, int8_t *io,
+                                           const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
+                                           const int32_t *shift, int8_t *scratch);
+#ifndef TINYC_CONV2D_INPLACE_S8
+#define TINYC_CONV2D_INPLACE_S8 tinyc_ref_conv2d_inplace_s8
+#endif
+#ifndef TINYC_CONV2D_POINTWISE_INPLACE_S8
+#define TINYC_CONV2D_POINTWISE_INPLACE_S8 tinyc_ref_conv2d_pointwise_inplace_s8
+#endif
+#ifndef TINYC_DEPTHWISE_CONV2D_INPLACE_S8
+#define TINYC_DEPTHWISE_CONV2D_INPLACE_S8 tinyc_ref_depthwise_conv2d_inplace_s8
+#endif
+/* The elementwise reference kernels read element i before writing element i: they run in place as
+ * they are (output == one operand of the output's shape). */
+#ifndef TINYC_ADD_INPLACE_S8
+#define TINYC_ADD_INPLACE_S8 tinyc_ref_add_s8
+#endif
+#ifndef TINYC_MUL_INPLACE_S8
+#define TINYC_MUL_INPLACE_S8 tinyc_ref_mul_s8
+#endif
+#ifndef TINYC_REQUANT_INPLACE_S8
+#define TINYC_REQUANT_INPLACE_S8 tinyc_ref_requant_s8
+#endif
+#ifndef TINYC_CLAMP_INPLACE_S8
+#define TINYC_CLAMP_INPLACE_S8 tinyc_ref_clamp_s8
+#endif
+
 #ifdef __cplusplus
 }
 #endif
