@@ -41,6 +41,7 @@ class GeneratedModel:
     weights: str = "dense"  # the weight storage asked for (lower.WEIGHTS_MODES)
     weight_scratch: int = 0  # bytes of static RAM (outside the arena) decoding packed weights
     packed_layers: tuple = ()  # lower.PackedWeight per filter stored packed
+    profile: bool = False  # tinyc_model_invoke() records per-layer ticks (TINYC_MODEL_PROFILE)
 
     def to_json(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "sources": [str(p) for p in self.sources],
@@ -49,7 +50,7 @@ class GeneratedModel:
                 "kernels": list(self.kernels), "variant": self.variant, "defines": list(self.defines),
                 "macs": self.macs, "weights_bytes": self.weights_bytes, "num_calls": self.num_calls,
                 "weights": self.weights, "weight_scratch": self.weight_scratch,
-                "packed_layers": [p.to_json() for p in self.packed_layers]}
+                "packed_layers": [p.to_json() for p in self.packed_layers], "profile": self.profile}
 
 
 def runtime_dir() -> Path:
@@ -75,8 +76,8 @@ def variant_for(board) -> tuple[str, tuple[str, ...]]:
     return "reference", ()
 
 
-def render_sources(lowered: LoweredModel, variant: str) -> dict[str, str]:
-    ctx = dict(model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
+def render_sources(lowered: LoweredModel, variant: str, profile: bool = False) -> dict[str, str]:
+    ctx = dict(profile=profile, model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
                inputs=lowered.inputs, outputs=lowered.outputs, calls=lowered.calls, consts=lowered.consts,
                macs=lowered.macs, weights_bytes=lowered.weights_bytes,
                variant_headers=["tinyc_rt_config.h"] + (["tinyc_unpack.h"] if lowered.packed else []))
@@ -105,12 +106,14 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     return files
 
 
-def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str = "auto") -> GeneratedModel:
+def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str = "auto",
+             profile: bool = False) -> GeneratedModel:
     """Write the model's C sources into ``out_dir`` (refusing a non-empty one unless ``force``).
 
     ``weights``: "auto" stores a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filter in tinyc's packed
     format where that is smaller than int8 (clustered, pruned, binarized weights), "packed" always,
-    "dense" never (docs/compressed-weights.md)."""
+    "dense" never (docs/compressed-weights.md). ``profile`` makes tinyc_model_invoke() add each layer's
+    ticks of tinyc_profile_clock() (the application's) to tinyc_layer_ticks[]; off, nothing is emitted."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TinycError(f"{out_dir}: exists and is not a directory; pass a directory for the sources")
@@ -120,7 +123,7 @@ def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str =
     lowered = lower(graph, offsets, arena, order, weights=weights)  # raises before anything is written
     variant, defines = variant_for(board)
     lowered = specialize(lowered, variant).lowered  # optimized kernels for the board's core, if any
-    texts = render_sources(lowered, variant)
+    texts = render_sources(lowered, variant, profile)
     files = runtime_files(lowered, variant)
 
     tmp = out_dir.with_name(f".{out_dir.name}.tinyc-tmp")
@@ -153,7 +156,7 @@ def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str =
         arena_size=lowered.arena_size, model_hash=lowered.sha256[:16], model_name=lowered.name,
         kernels=lowered.kernels, variant=variant, defines=defines, macs=lowered.macs,
         weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls), weights=weights,
-        weight_scratch=lowered.weight_scratch, packed_layers=lowered.packed)
+        weight_scratch=lowered.weight_scratch, packed_layers=lowered.packed, profile=profile)
 
 
 def source_hash() -> str:

@@ -15,7 +15,10 @@ The same code reads QEMU's TCP serial port (``socket://127.0.0.1:PORT``) and a r
 
 Commands: HELLO (who are you: model hash, board, clock, tick rate, arena, tensors), IN (bytes into
 the staged input), RUN n (n timed inferences, each on a fresh copy of the staged input: one
-``#RUN seq k ticks rc crc32-of-outputs`` per run), OUT (read an output chunk), EXIT (leave QEMU).
+``#RUN seq k ticks rc crc32-of-outputs`` per run), OUT (read an output chunk), EXIT (leave QEMU),
+and, in firmware whose model was generated with per-layer profiling (HELLO says ``layers=N``),
+PROFILE n k0 period (n inferences at dithered timer phases; one ``#LAYER seq i op ticks kernel`` per
+layer with its ticks summed over the runs).
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ class TargetInfo:
     chunk: int
     runs_max: int
     staging: int = 0  # bytes of input copy in the firmware; 0: the host refills the input before every run
+    layers: int = 0  # layers the firmware profiles (PROFILE); 0: built without per-layer profiling
 
     @property
     def refills_itself(self) -> bool:
@@ -330,7 +334,8 @@ class Link:
                 emulated=kv["emulated"] == "1", arena=int(kv["arena"]),
                 inputs=tuple(t for t in tensors if t.direction == "in"),
                 outputs=tuple(t for t in tensors if t.direction == "out"),
-                chunk=int(kv["chunk"]), runs_max=int(kv["runs_max"]), staging=int(kv.get("staging", 0)))
+                chunk=int(kv["chunk"]), runs_max=int(kv["runs_max"]), staging=int(kv.get("staging", 0)),
+                layers=int(kv.get("layers", 0)))
         except (KeyError, ValueError) as exc:
             raise ProtocolError(f"{self.name}: the firmware's HELLO is malformed ({exc}): "
                                 f"{' '.join(head)!r}") from None
@@ -417,6 +422,27 @@ class Link:
         if len(ticks) != runs or (result.min, result.median, result.max) != (s[0], s[(runs - 1) // 2], s[-1]):
             raise ProtocolError(f"{self.name}: the firmware's run summary does not match its runs: {result}")
         return result
+
+    def profile(self, runs: int, start: int = 0, period: int = 1,
+                timeout: float = 30.0) -> list[tuple[int, int, int, str]]:
+        """Per-layer ticks summed over ``runs`` inferences; run k starts 3 * (1 + (start + k) % period)
+        instructions after the timer restarts. Returns (layer, op index, ticks, kernel) per layer."""
+        info = self._need_info()
+        if not info.layers:
+            raise LinkError(f"{self.name}: the firmware was built without per-layer profiling; rebuild it "
+                            f"with profiling on (tinyc bench --per-layer builds one; tinyc flash --per-layer "
+                            f"for a real board)")
+        if runs > 1 and not info.refills_itself:
+            raise LinkError("this firmware keeps no input copy: profile one run at a time")
+        frames = self._command(f"PROFILE {runs} {start} {period}", timeout=timeout * runs)
+        layers = []
+        for typ, fields in frames:
+            if typ == "LAYER":
+                layers.append((int(fields[0]), int(fields[1]), int(fields[2]), fields[3] if len(fields) > 3 else ""))
+        if [x[0] for x in layers] != list(range(info.layers)):
+            raise ProtocolError(f"{self.name}: PROFILE reported layers {[x[0] for x in layers]}, expected "
+                                f"0..{info.layers - 1}")
+        return layers
 
     def infer(self, inputs: list[np.ndarray], timeout: float = 30.0) -> tuple[list[np.ndarray], Runs]:
         """Set every input, run once, read every output back."""

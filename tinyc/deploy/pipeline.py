@@ -82,8 +82,9 @@ def does_not_fit_message(model: Path, b) -> str:
 
 def build_model_firmware(model: Path, board_id: str, out_dir: Path, *, emulate: bool = False, force: bool = False,
                          skip_check: bool = False, test_hooks: bool = False,
-                         step: Callable[[str], None] = lambda s: None) -> BuiltFirmware:
-    """Check, generate and build. ``skip_check`` goes past a failed budget check to the linker."""
+                         step: Callable[[str], None] = lambda s: None, profile: bool = False) -> BuiltFirmware:
+    """Check, generate and build. ``skip_check`` goes past a failed budget check to the linker; ``profile``
+    generates the model with per-layer profiling (the harness's PROFILE command)."""
     from tinyc.analyze.memory import plan_improved
     from tinyc.codegen.generate import generate
     from tinyc.deploy import memuse
@@ -110,7 +111,7 @@ def build_model_firmware(model: Path, board_id: str, out_dir: Path, *, emulate: 
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     step("generate")
-    gm = generate(g, plan_improved(g), board, tmp / "model")
+    gm = generate(g, plan_improved(g), board, tmp / "model", profile=profile)
     input_bytes = sum(g.tensor(i).nbytes for i in g.inputs)
     step("build")
     # A copy of the input lets the firmware refill it before each timed run; tinyc check does not
@@ -175,13 +176,15 @@ def load_build(out_dir: Path) -> BuildRecord:
                        get_board(d["run_board"]), elf, d)
 
 
-def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[str], None] = lambda s: None):
-    """A build of ``model`` for the board, reused while the model, tinyc's firmware and templates are unchanged."""
+def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[str], None] = lambda s: None,
+                 profile: bool = False):
+    """A build of ``model`` for the board, reused while the model, tinyc's firmware and templates are unchanged
+    (``profile``: with per-layer profiling, a separate build)."""
     from tinyc.codegen.generate import source_hash
 
     h = hashlib.sha256()
     h.update(Path(model).read_bytes())
-    h.update(f"{board_id}|{emulate}|{source_hash()}".encode())
+    h.update(f"{board_id}|{emulate}|{source_hash()}".encode() + (b"|profile" if profile else b""))
     for base in (paths.firmware_dir() / "ports", paths.firmware_dir() / "apps" / "harness",
                  paths.firmware_dir() / "include", paths.templates_dir() / "project", paths.boards_dir()):
         for f in sorted(base.rglob("*")):
@@ -195,7 +198,7 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
             return load_build(out)
         except TinycError:
             pass
-    build_model_firmware(model, board_id, out, emulate=emulate, force=True, step=step)
+    build_model_firmware(model, board_id, out, emulate=emulate, force=True, step=step, profile=profile)
     return load_build(out)
 
 

@@ -95,3 +95,33 @@ def render_validation(out: Output, v) -> None:
               f"target accuracy [bold]{v.target_accuracy:.2%}[/bold], host (TFLite Micro) {v.host_accuracy:.2%}; "
               f"{v.identical}/{v.samples} outputs bit-identical to the host"
               + (f" (first differing samples: {list(v.first_mismatches)})" if v.first_mismatches else ""))
+
+
+def render_layer_profile(out: Output, p) -> None:
+    """tinyc bench --per-layer: one row per layer, then how the layers add up to the whole inference."""
+    from rich.table import Table
+
+    unit = "instructions" if p.emulated else "cycles"
+    short = "instr" if p.emulated else "cycles"
+    t = Table(title=f"per-layer cost of one inference of {p.model_name or p.model_hash} on {p.board}"
+              + (" (emulated: QEMU instruction counts, not cycles)" if p.emulated else ""), title_justify="left")
+    for col in ("#", "op", "layer", "kernel", unit, "share", "MACs", f"{short}/MAC"):
+        t.add_column(col, justify="left" if col in ("layer", "kernel") else "right")
+    for x in p.layers:
+        t.add_row(str(x.layer), str(x.op_index), x.op, x.kernel.removeprefix("TINYC_"), f"{x.cost:,.0f}",
+                  f"{x.share:.1%}", "-" if x.macs is None else f"{x.macs:,}",
+                  "-" if x.per_mac is None else f"{x.per_mac:.2f}")
+    macs = "-" if p.macs is None else f"{p.macs:,}"
+    per_mac = f"{p.layer_sum / p.macs:.2f}" if p.macs else "-"
+    t.add_row("", "", "sum of layers", "", f"{p.layer_sum:,.0f}", "100.0%", macs, per_mac, style="bold")
+    out.print(t)
+    how = (f"{p.runs} runs started at {p.period} timer phases ({p.per_tick:g} {short} per tick): exact"
+           if p.emulated and p.exact else
+           f"{p.runs} runs (not a multiple of the {p.period} phases of a tick: within {p.per_tick:g} {short}"
+           f" per layer)" if p.emulated else f"{p.runs} runs, cycle counter")
+    out.print(f"per layer: {how}")
+    rel = p.difference / p.whole if p.whole else 0.0
+    out.print(f"whole inference (RUN, median of {p.whole_runs}, same firmware): {p.whole:,} {unit}; the layers "
+              f"add up to {p.layer_sum:,.0f} ({p.difference:+,.0f}, {rel:+.3%}: the call into the model and the "
+              f"first and last clock readings"
+              + (f"; RUN itself is exact to one tick, {p.per_tick:g} {short})" if p.emulated else ")"))

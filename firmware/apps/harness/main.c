@@ -241,6 +241,9 @@ static void cmd_hello(uint32_t seq) {
     tx_field("staging", TINYC_HARNESS_STAGING_BYTES);
     tx_field("chunk", CHUNK_MAX);
     tx_field("runs_max", RUNS_MAX);
+#ifdef TINYC_MODEL_PROFILE
+    tx_field("layers", TINYC_MODEL_NUM_LAYERS);
+#endif
     tx_str(" name=");
     for (const char *p = tinyc_model_name; *p; p++) tx_byte(*p > ' ' && *p < 127 ? (uint8_t)*p : '_');
     tx_end();
@@ -378,6 +381,69 @@ static void cmd_run(uint32_t seq, char *args) {
     tx_end();
 }
 
+#ifdef TINYC_MODEL_PROFILE
+/* Per-layer profile (a model generated with profiling on): the model reads this clock between layers. */
+uint64_t tinyc_profile_clock(void) { return port_ticks(); }
+
+/* A delay of 3 * n instructions (n >= 1): subs, nop, bne. Started at phases that step through a whole
+ * timer tick, the layers' tick counts average to their exact length (one tick is 40 instructions on
+ * the mps2 machines under QEMU -icount). */
+static void dither(uint32_t n) {
+    __asm volatile("1: subs %0, %0, #1\n\tnop\n\tbne 1b" : "+l"(n) : : "cc");
+}
+
+/* PROFILE n k0 period: n inferences, inference k started after dither(1 + (k0 + k) % period), each on a
+ * fresh copy of the staged input; then one "#LAYER seq i op ticks kernel" per layer (ticks summed over
+ * the n runs) and "#OK seq runs=n layers=L". */
+static void cmd_profile(uint32_t seq, char *args) {
+    uint32_t n, k0, period;
+    if (!parse_u32(next_token(&args), &n) || !parse_u32(next_token(&args), &k0) ||
+        !parse_u32(next_token(&args), &period) || n == 0 || period == 0 || period > 100000u) {
+        reply_err(seq, "bad-args");
+        return;
+    }
+#if TINYC_HARNESS_STAGING_BYTES == 0
+    if (n != 1) {
+        reply_err(seq, "no-staging-one-run-per-input");
+        return;
+    }
+#endif
+    for (int i = 0; i < TINYC_MODEL_NUM_LAYERS; i++) tinyc_layer_ticks[i] = 0;
+    for (uint32_t k = 0; k < n; k++) {
+#if TINYC_HARNESS_STAGING_BYTES > 0
+        for (int i = 0; i < TINYC_MODEL_NUM_INPUTS; i++) {
+            const tinyc_tensor_t *t = tinyc_model_input(i);
+            memcpy(t->data, staging + staging_at[i], t->bytes);
+        }
+#endif
+        port_span_begin();
+        dither(1u + (k0 + k) % period);
+        int rc = tinyc_model_invoke();
+        (void)port_span_end();
+        if (rc != 0) {
+            reply_err(seq, "invoke-failed");
+            return;
+        }
+    }
+    for (int i = 0; i < TINYC_MODEL_NUM_LAYERS; i++) {
+        tx_begin("LAYER", seq);
+        tx_byte(' ');
+        tx_u64((uint64_t)i);
+        tx_byte(' ');
+        tx_u64(tinyc_layer_op[i]);
+        tx_byte(' ');
+        tx_u64(tinyc_layer_ticks[i]);
+        tx_byte(' ');
+        tx_str(tinyc_layer_kernel[i]);
+        tx_end();
+    }
+    tx_begin("OK", seq);
+    tx_field("runs", n);
+    tx_field("layers", TINYC_MODEL_NUM_LAYERS);
+    tx_end();
+}
+#endif
+
 #ifdef TINYC_HARNESS_TEST_HOOKS
 /* Test-only faults (tests/test_deploy_link_robustness.py): never built into a real firmware. */
 static uint32_t noise_state = 12345u;
@@ -458,6 +524,10 @@ int main(void) {
             cmd_run(seq, cursor);
         } else if (!strcmp(cmd, "OUT")) {
             cmd_out(seq, cursor);
+#ifdef TINYC_MODEL_PROFILE
+        } else if (!strcmp(cmd, "PROFILE")) {
+            cmd_profile(seq, cursor);
+#endif
         } else if (!strcmp(cmd, "EXIT")) {
             uint32_t code = 0;
             parse_u32(next_token(&cursor), &code);
