@@ -136,7 +136,7 @@ class _Specializer:
         q = _fast_requant(bounds, mult, shift, p["out_offset"])
         if q is None:
             return None
-        packed, k4 = pack_matmul_weights(w.astype(np.int8), natural)
+        packed, k4 = pack_matmul_weights(w.astype(np.int8), natural=False)  # columns are widened by SXTB16
         folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
@@ -147,7 +147,7 @@ class _Specializer:
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, col_len4=k4, natural=int(natural), pad_value=-off,
                       act_min=p["act_min"], act_max=p["act_max"])
-        self.scratch = max(self.scratch, 2 * (2 * k4 + (k4 if natural else 0)))  # 2 int16 columns (+ 1 natural)
+        self.scratch = max(self.scratch, 4 * k4 + (k4 if natural else 0))  # 2 int16 columns (+ 1 int8 one)
         args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(int16_t *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",
                                    params=tuple(params.items()), args=args)

@@ -27,16 +27,6 @@ static void fill_chunks(tinyc_word_t *dst, int32_t n, uint32_t pair)
     for (int32_t i = 0; i < n; i += 4, dst += 4) dst[0] = dst[1] = pair;
 }
 
-static void widen_natural(const int8_t *src, int16_t *dst, int32_t n)
-{
-    for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-
-static void fill16(int16_t *dst, int32_t n, int32_t v)
-{
-    for (int32_t i = 0; i < n; ++i) dst[i] = (int16_t)v;
-}
-
 /* One im2col column (SXTB16 order; in_c % 4 == 0) into the interleaved layout at `col`. */
 static void im2col_sxtb16(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
                           tinyc_word_t *col)
@@ -64,37 +54,45 @@ static void im2col_sxtb16(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, 
     }
 }
 
-/* One im2col column in natural order (in_c % 4 != 0), contiguous in `tmp` (col_len4 halfwords whose
- * tail past col_len stays zero), then moved into the interleaved layout at `col`. */
-static void im2col_natural(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
-                           int16_t *tmp, tinyc_word_t *col)
+/* n int8 bytes, any alignment (word copies, then the tail). */
+static inline void copy8(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4, src += 4, dst += 4) tinyc_st32(dst, tinyc_ld32(src));
+    while (n--) *dst++ = *src++;
+}
+
+static inline void fill8(int8_t *dst, int32_t n, int32_t v)
+{
+    while (n--) *dst++ = (int8_t)v;
+}
+
+/* One im2col column when in_c % 4 != 0: gathered as int8 in `tmp` (col_len4 bytes whose tail past
+ * col_len stays zero), then widened chunk by chunk like any other column. */
+static void im2col_gather(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
+                          int8_t *tmp, tinyc_word_t *col)
 {
     const int32_t ic = p->in_c;
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
     const int32_t row = p->k_w * ic;
-    int16_t *t = tmp;
+    int8_t *t = tmp;
     for (int32_t ky = 0; ky < p->k_h; ++ky, t += row) {
         const int32_t iy = iy0 + ky * p->dil_h;
         if (iy < 0 || iy >= p->in_h) {
-            fill16(t, row, p->pad_value);
+            fill8(t, row, p->pad_value);
             continue;
         }
         const int8_t *src = in_b + (size_t)iy * p->in_w * ic;
         if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
-            widen_natural(src + (size_t)ix0 * ic, t, row);
+            copy8(t, src + (size_t)ix0 * ic, row);
             continue;
         }
         for (int32_t kx = 0; kx < p->k_w; ++kx) {
             const int32_t ix = ix0 + kx * p->dil_w;
-            if (ix < 0 || ix >= p->in_w) fill16(t + kx * ic, ic, p->pad_value);
-            else widen_natural(src + (size_t)ix * ic, t + kx * ic, ic);
+            if (ix < 0 || ix >= p->in_w) fill8(t + kx * ic, ic, p->pad_value);
+            else copy8(t + kx * ic, src + (size_t)ix * ic, ic);
         }
     }
-    const tinyc_word_t *tw = (const tinyc_word_t *)tmp;
-    for (int32_t i = 0; i < p->col_len4; i += 4, tw += 2, col += 4) {
-        col[0] = tw[0];
-        col[1] = tw[1];
-    }
+    widen_sxtb16(tmp, col, p->col_len4);
 }
 
 #define MAC_2X2(c, w)                                                   \
@@ -276,7 +274,27 @@ static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks
         "mov    %[a01], %[a00]\n\t" \
         "mov    %[a11], %[a10]\n\t" \
         "ldr    %[c], %[colm]\n\t" \
+        "sub    %[x0a], %[end], %[c]\n\t" \
+        "tst    %[x0a], #16\n\t" \
+        "bne    3f\n\t" \
         "1:\n\t" \
+        "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t" \
+        "ldr    %[wr], [%[w]], #4\n\t" \
+        "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t" \
+        "sxtb16 %[we], %[wr]\n\t" \
+        "sxtb16 %[wr], %[wr], ror #8\n\t" \
+        "smlad  %[a00], %[we], %[x0a], %[a00]\n\t" \
+        "smlad  %[a00], %[wr], %[x0b], %[a00]\n\t" \
+        "smlad  %[a01], %[we], %[x1a], %[a01]\n\t" \
+        "smlad  %[a01], %[wr], %[x1b], %[a01]\n\t" \
+        "ldr    %[wr], [%[w]], #4\n\t" \
+        "sxtb16 %[we], %[wr]\n\t" \
+        "sxtb16 %[wr], %[wr], ror #8\n\t" \
+        "smlad  %[a10], %[we], %[x0a], %[a10]\n\t" \
+        "smlad  %[a10], %[wr], %[x0b], %[a10]\n\t" \
+        "smlad  %[a11], %[we], %[x1a], %[a11]\n\t" \
+        "smlad  %[a11], %[wr], %[x1b], %[a11]\n\t" \
+        "3:\n\t" \
         "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t" \
         "ldr    %[wr], [%[w]], #4\n\t" \
         "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t" \
@@ -410,7 +428,8 @@ void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input
 {
     const int32_t k4 = p->col_len4, pixels = p->out_h * p->out_w;
     tinyc_word_t *col = (tinyc_word_t *)scratch;      /* 2 * k4 halfwords, interleaved columns */
-    int16_t *tmp = scratch + 2 * k4;                  /* k4 halfwords, natural order only */
+    int8_t *tmp = (int8_t *)(scratch + 2 * k4);       /* k4 bytes, gathered columns (in_c % 4 != 0) */
+    const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0 && !p->natural;
     if (p->natural) {
         for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0; /* meets zero weights */
     }
@@ -421,8 +440,14 @@ void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input
         for (int32_t px = 0; px < pixels; px += 2) {
             const int32_t ncols = px + 1 < pixels ? 2 : 1;
             for (int32_t j = 0; j < ncols; ++j) {
-                if (p->natural) im2col_natural(p, in_b, oy, ox, tmp, col + 2 * j);
-                else im2col_sxtb16(p, in_b, oy, ox, col + 2 * j);
+                if (pointwise) {
+                    widen_sxtb16(in_b + ((size_t)oy * p->stride_h * p->in_w + (size_t)ox * p->stride_w) * p->in_c,
+                                 col + 2 * j, k4);
+                } else if (p->natural) {
+                    im2col_gather(p, in_b, oy, ox, tmp, col + 2 * j);
+                } else {
+                    im2col_sxtb16(p, in_b, oy, ox, col + 2 * j);
+                }
                 if (++ox == p->out_w) {
                     ox = 0;
                     ++oy;

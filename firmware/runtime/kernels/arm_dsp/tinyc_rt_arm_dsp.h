@@ -184,13 +184,12 @@ TINYC_INLINE int32_t tinyc_dsp_requant_full(int32_t acc, const tinyc_dsp_q_t *q)
 /* CONV_2D (groups of 1) and FULLY_CONNECTED as a matrix multiply: columns of the (implicit) im2col
  * matrix are built two output pixels at a time in int16 in `scratch`, then multiplied by two output
  * channels at a time. Weights are pre-packed by the generator: rows padded to col_len4 (a multiple of
- * 4) and paired, chunk by chunk (4 bytes of row oc, 4 bytes of row oc+1); within a chunk the bytes
- * are in the order SXTB16 needs to match the column's order (see `natural`). */
+ * 4) and paired, chunk by chunk (4 bytes of row oc, 4 bytes of row oc+1). */
 typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
     int32_t col_len, col_len4;  /* k_h * k_w * in_c, and rounded up to a multiple of 4 */
-    int32_t natural;            /* columns in natural order (in_c % 4 != 0); else SXTB16 order */
+    int32_t natural;            /* in_c % 4 != 0: columns are gathered as int8 before widening */
     int32_t pad_value;          /* the input zero point: (zp + in_offset) * w = 0 for a padded tap */
     int32_t act_min, act_max;
 } tinyc_dsp_conv_params_t;
