@@ -208,7 +208,7 @@ def test_every_packed_kernel_and_mode_is_bit_exact(name, kind, mode, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["kws_dscnn", "ic_resnet8"])
+@pytest.mark.parametrize("name", ["kws_dscnn"])
 def test_forced_packing_of_incompressible_weights_is_bit_exact(name, tmp_path):
     """--weights packed on ordinary int8 weights (RAW records), and auto leaves them dense."""
     path = zoo.build(name)
