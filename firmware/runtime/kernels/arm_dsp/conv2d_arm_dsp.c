@@ -119,7 +119,7 @@ static inline void mac_2x2(const tinyc_word_t *w, const tinyc_word_t *c, int32_t
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     const tinyc_word_t *end = c + chunks * 4;
-#if TINYC_DSP_NATIVE && defined(__GNUC__)
+#if TINYC_DSP_ASM
     /* The same loop scheduled by hand: 13 live registers, which the compiler's own schedule spills. */
     uint32_t x0a, x0b, x1a, x1b, wr, we;
     __asm__ volatile(
@@ -184,7 +184,7 @@ static inline void mac_4x1(const tinyc_word_t *w0, const tinyc_word_t *w1, const
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const tinyc_word_t *end = c + chunks * 4;
-#if TINYC_DSP_NATIVE && defined(__GNUC__)
+#if TINYC_DSP_ASM
     uint32_t xa, xb, wr, we;
     __asm__ volatile(
         "1:\n\t"
@@ -242,7 +242,7 @@ static inline void requant2(int32_t a, int32_t b, const tinyc_dsp_q_t *q, int32_
     *o1 = (int8_t)tinyc_dsp_clamp(u, lo, hi);
 }
 
-#if TINYC_DSP_NATIVE && defined(__GNUC__)
+#if TINYC_DSP_ASM
 /* Every pair of output channels for two pixels, in one hand-scheduled loop: the 2x2 MAC loop keeps 13
  * registers live, so the loop state (bias, constants and output pointers, activation bounds) lives in
  * memory operands and the requantization of the four accumulators reuses the loop's registers. */
@@ -263,7 +263,7 @@ static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks
     } st = {bias, q, o0, o_end, col, ostride, lo, hi}; \
     const tinyc_word_t *c, *end = col + chunks * 4; \
     int32_t a00, a01, a10, a11; \
-    uint32_t x0a, x0b, x1a, x1b, wr, we; \
+    uint32_t x0a, x0b, x1a, x1b, wr, we, wb; \
     __asm__ volatile( \
         "2:\n\t" \
         "ldr    %[x0a], %[bm]\n\t" \
@@ -279,7 +279,7 @@ static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks
         "bne    3f\n\t" \
         "1:\n\t" \
         "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t" \
-        "ldr    %[wr], [%[w]], #4\n\t" \
+        "ldrd   %[wr], %[wb], [%[w]], #8\n\t" \
         "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t" \
         "sxtb16 %[we], %[wr]\n\t" \
         "sxtb16 %[wr], %[wr], ror #8\n\t" \
@@ -287,16 +287,15 @@ static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks
         "smlad  %[a00], %[wr], %[x0b], %[a00]\n\t" \
         "smlad  %[a01], %[we], %[x1a], %[a01]\n\t" \
         "smlad  %[a01], %[wr], %[x1b], %[a01]\n\t" \
-        "ldr    %[wr], [%[w]], #4\n\t" \
-        "sxtb16 %[we], %[wr]\n\t" \
-        "sxtb16 %[wr], %[wr], ror #8\n\t" \
+        "sxtb16 %[we], %[wb]\n\t" \
+        "sxtb16 %[wr], %[wb], ror #8\n\t" \
         "smlad  %[a10], %[we], %[x0a], %[a10]\n\t" \
         "smlad  %[a10], %[wr], %[x0b], %[a10]\n\t" \
         "smlad  %[a11], %[we], %[x1a], %[a11]\n\t" \
         "smlad  %[a11], %[wr], %[x1b], %[a11]\n\t" \
         "3:\n\t" \
         "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t" \
-        "ldr    %[wr], [%[w]], #4\n\t" \
+        "ldrd   %[wr], %[wb], [%[w]], #8\n\t" \
         "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t" \
         "sxtb16 %[we], %[wr]\n\t" \
         "sxtb16 %[wr], %[wr], ror #8\n\t" \
@@ -304,9 +303,8 @@ static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks
         "smlad  %[a00], %[wr], %[x0b], %[a00]\n\t" \
         "smlad  %[a01], %[we], %[x1a], %[a01]\n\t" \
         "smlad  %[a01], %[wr], %[x1b], %[a01]\n\t" \
-        "ldr    %[wr], [%[w]], #4\n\t" \
-        "sxtb16 %[we], %[wr]\n\t" \
-        "sxtb16 %[wr], %[wr], ror #8\n\t" \
+        "sxtb16 %[we], %[wb]\n\t" \
+        "sxtb16 %[wr], %[wb], ror #8\n\t" \
         "smlad  %[a10], %[we], %[x0a], %[a10]\n\t" \
         "smlad  %[a10], %[wr], %[x0b], %[a10]\n\t" \
         "smlad  %[a11], %[we], %[x1a], %[a11]\n\t" \
@@ -362,7 +360,7 @@ static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks
         "cmp    %[c], %[x0a]\n\t" \
         "bne    2b\n\t" \
         : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [c] "=&r"(c), [w] "+r"(wp), \
-          [x0a] "=&r"(x0a), [x0b] "=&r"(x0b), [x1a] "=&r"(x1a), [x1b] "=&r"(x1b), [wr] "=&r"(wr), [we] "=&r"(we), \
+          [x0a] "=&r"(x0a), [x0b] "=&r"(x0b), [x1a] "=&r"(x1a), [x1b] "=&r"(x1b), [wr] "=&r"(wr), [we] "=&r"(we), [wb] "=&r"(wb), \
           [bm] "+m"(st.bias), [qm] "+m"(st.q), [o0m] "+m"(st.o0) \
         : [end] "r"(end), [colm] "m"(st.col), [lom] "m"(st.lo), [him] "m"(st.hi), [osm] "m"(st.ostride), \
           [oendm] "m"(st.o_end) \
@@ -382,7 +380,7 @@ static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights,
     int8_t *const o_end = o0 + (oc_n & ~1);
     int8_t *o1 = o0 + oc_n;
     if (ncols == 2) {
-#if TINYC_DSP_NATIVE && defined(__GNUC__)
+#if TINYC_DSP_ASM
         if (o0 != o_end) {
             const int32_t pairs = (int32_t)(o_end - o0) >> 1;
             if (lo == -128 && hi == 127) pairs_2x2_full(wp, col, chunks, bias, q, o0, o_end, oc_n, lo, hi);

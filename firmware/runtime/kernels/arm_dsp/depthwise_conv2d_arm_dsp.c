@@ -13,7 +13,7 @@
 
 /* One tap of one channel group: x = the four input bytes at *(T[t] + R) (T holds tap pointers with
  * R = c at a border pixel, or tap offsets with R = window + c inside), w = the four weights. */
-#if TINYC_DSP_NATIVE && defined(__GNUC__)
+#if TINYC_DSP_ASM
 /* Scheduled by hand: the compiler hoists the nine taps' loads and spills them. */
 #define DW_TAP(T, R, t)                                                                                  \
     do {                                                                                                 \

@@ -111,6 +111,13 @@ TINYC_INLINE int32_t tinyc_smmulr(int32_t a, int32_t b)
 }
 #endif
 
+/* The hand-scheduled loops need up to 14 free registers: only when optimizing (no frame pointer). */
+#if TINYC_DSP_NATIVE && defined(__GNUC__) && defined(__OPTIMIZE__)
+#define TINYC_DSP_ASM 1
+#else
+#define TINYC_DSP_ASM 0
+#endif
+
 /* Word loads and stores that may be unaligned (LDR/STR handle that on these cores). */
 TINYC_INLINE uint32_t tinyc_ld32(const void *p)
 {
