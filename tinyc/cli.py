@@ -242,9 +242,8 @@ def _target_options(f):
     return f
 
 
-def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None,
-                  per_layer: bool = False):
-    """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling)."""
+def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None):
+    """An earlier build (--firmware), or a cached build of MODEL."""
     from pathlib import Path
 
     from tinyc.deploy import pipeline
@@ -259,9 +258,8 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
     if not model.endswith(".tflite"):
         raise TinycError(f"{model}: bench/flash/validate take an int8 .tflite; `tinyc build` also optimizes "
                          f"Keras models")
-    out.info(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if per_layer else "")
-             + " (cached while nothing changes)")
-    return pipeline.cached_build(Path(model), board_id, emulate=emulate, profile=per_layer)
+    out.info(f"building firmware for {model} on {board_id} (cached while nothing changes)")
+    return pipeline.cached_build(Path(model), board_id, emulate=emulate)
 
 
 @cli.command("flash")
@@ -271,10 +269,8 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
               help="Real boards: print the exact uploader command and upload nothing.")
 @click.option("--tool", type=click.Choice(["openocd", "pyocd"]), default=None,
               help="ST-LINK boards: the uploader (default openocd).")
-@click.option("--per-layer", is_flag=True, help="Build MODEL with per-layer profiling (for tinyc bench --per-layer).")
 @click.pass_obj
-def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, dry_run=False, tool=None,
-              per_layer=False) -> None:
+def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, dry_run=False, tool=None) -> None:
     """Run tinyc firmware on the board: in QEMU for emulated boards (and --emulate); a real board gets it
     uploaded (OpenOCD/pyOCD, bossac, UF2 copy), --port naming its serial port or, for a Pico, its boot
     drive. Without MODEL or --firmware a real board gets the hello-world firmware."""
@@ -286,8 +282,7 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         from tinyc.deploy import upload
 
         device = port if dry_run else upload.detect(board, port=port, tool=tool)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer) \
-            if (model or firmware_dir) else None
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir) if (model or firmware_dir) else None
         elf = rec.elf if rec else upload.hello_firmware(board)
         plan = upload.plan_upload(board, elf, device=device, tool=tool)
         if rec is None and board.emulation.renode_platform:
@@ -312,7 +307,7 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
                   f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
         return
     pipeline.require_runnable(board, run_board)
-    rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer)
+    rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
     with open_target(rec.elf, rec.run_board, port) as link:
         info = link.sync()
     out.print(f"{info.board}: running model {info.model_hash} ({info.model_name}) in "
@@ -324,16 +319,9 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
 @click.argument("model", required=False)
 @_target_options
 @click.option("--runs", type=click.IntRange(1, 64), default=10, show_default=True, help="Timed inferences.")
-@click.option("--per-layer", is_flag=True,
-              help="Also profile each layer: instructions (emulated) or cycles, MACs, per MAC. Builds the "
-                   "firmware with per-layer profiling (a real board must run such a build: tinyc flash --per-layer).")
-@click.option("--layer-runs", type=click.IntRange(1, 100000), default=None,
-              help="Inferences the per-layer profile sums [default: one per timer phase of a tick when emulated "
-                   "(exact), 10 on hardware].")
 @json_option
 @click.pass_obj
-def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json, per_layer=False,
-              layer_runs=None) -> None:
+def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json) -> None:
     """Measure one inference on the target: instructions when emulated, cycles and ms on hardware."""
     from pathlib import Path
 
@@ -345,23 +333,14 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
     if not port:
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer)
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
     ref = Path(model) if model else (rec.model if rec else None)
     with open_target(rec.elf if rec else None, rec.run_board if rec else None, port) as link:
         m = bench_link(link, ref, runs=runs, timeout=timeout)
-        prof = None
-        if per_layer:
-            from tinyc.deploy.profile import profile_link
-
-            prof = profile_link(link, ref, runs=layer_runs, timeout=timeout, whole_runs=runs)
     if as_json:
-        out.emit_json(m if prof is None else {**m.to_json(), "per_layer": prof.to_json()})
+        out.emit_json(m)
     else:
         render_measurement(out, m)
-        if prof is not None:
-            from tinyc.deploy.report import render_layer_profile
-
-            render_layer_profile(out, prof)
     if m.outputs_match is False or not m.checksums_identical:
         raise TinycError("the target's outputs are wrong: " + ("; ".join(m.mismatches) or "checksums differ"))
 
@@ -414,18 +393,159 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
 @click.option("--cluster", type=int, default=None, help="Keras models: weight clusters per layer.")
 @click.option("--data", "data", default=None, help="Keras models: training data (.npz) for fine-tuning.")
 @click.option("--calibration-data", default=None, help="Keras models: calibration data (.npz) for int8.")
+@click.option("--fit", "fit", is_flag=True, help="Keras models: search for the most accurate compression that "
+              "fits the board (tinyc fit, with --data) and build it.")
+@click.option("--test-data", default=None, help="--fit: held-out labelled data for the accuracy drop.")
+@click.option("--max-latency", default=None, help="--fit: latency target (instructions when emulated).")
+@click.option("--budget-time", type=float, default=300.0, show_default=True, help="--fit: seconds of search.")
 @json_option
 @click.pass_obj
 def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build, runs, no_run, prune, cluster,
-              data, calibration_data, as_json) -> None:
+              data, calibration_data, as_json, fit=False, test_data=None, max_latency=None,
+              budget_time=300.0) -> None:
     """The whole pipeline: optimize (Keras models) -> check -> generate -> build -> run -> bench."""
     from tinyc.deploy.buildcmd import run_build
 
+    if fit:
+        from pathlib import Path
+
+        if model.endswith(".tflite") or prune or cluster or not data:
+            raise TinycError("--fit needs the Keras model and --data D.npz, and replaces --prune/--cluster")
+        dest = Path(out_dir) if out_dir else Path("tinyc-build") / f"{Path(model).stem}-{board_id}"
+        result, files = _run_fit(out, model, board_id, data, test_data, max_latency, None, None, None, None, None,
+                                 budget_time, None, None, 2, 0, False, str(dest.with_name(dest.name + ".fit")),
+                                 force)
+        if not result.fits:
+            from tinyc.errors import DoesNotFit
+
+            raise DoesNotFit(f"--fit: no candidate fits {board_id}; see {files['fit-report.md']}")
+        model = str(files["model.tflite"])
+        force_build = True  # tinyc check counts weights dense; fit measured the packed, linked firmware
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
                        data=data, calibration_data=calibration_data)
     if as_json:
         out.emit_json(result)
+
+
+# --- fit: search the compression space for a model that fits the board (tinyc/fit) -----------------
+
+
+def _size_option(value: str | None, what: str) -> int | None:
+    if value is None:
+        return None
+    from tinyc.boards import parse_size
+
+    v = value.strip()
+    try:
+        return int(v) if v.isdigit() else parse_size(v, what)
+    except TinycError:
+        raise TinycError(f"{what} {value!r}: give bytes, e.g. 16384, 16K or 16KiB") from None
+
+
+def _latency_option(value: str | None, board_id: str, emulate: bool) -> float | None:
+    """--max-latency: a count of instructions on an emulated target; ms/cycles only mean something on silicon."""
+    if value is None:
+        return None
+    v = value.strip().lower().replace(",", "").replace("_", "")
+    for unit in ("instructions", "instr", "ms", "cycles", "us"):
+        if v.endswith(unit):
+            num, given = v[: -len(unit)].strip(), unit
+            break
+    else:
+        num, given = v, None
+    try:
+        x = float(num)
+    except ValueError:
+        raise TinycError(f"--max-latency {value!r}: give a number of instructions, e.g. 400000") from None
+    if given in ("ms", "cycles", "us"):
+        raise TinycError(f"--max-latency {value}: {board_id} runs in emulation here, where latency is counted in "
+                         "instructions (QEMU -icount), never cycles or milliseconds; give instructions "
+                         "(e.g. --max-latency 400000)")
+    if x <= 0:
+        raise TinycError(f"--max-latency {value}: give a positive number of instructions")
+    return x
+
+
+@cli.command("fit")
+@click.argument("model", type=click.Path(exists=True, path_type=str))
+@click.option("--board", "board_id", required=True, help="Board id (see `tinyc boards`).")
+@click.option("--data", required=True, help="Labelled training data (.npz x, y): fine-tuning, calibration and a "
+              "validation split the search selects on.")
+@click.option("--test-data", default=None, help="Held-out labelled data for the final accuracy drop [default: a "
+              "seeded held-out part of --data that the search never sees].")
+@click.option("--max-latency", default=None, help="Latency target per inference, in instructions on an "
+              "emulated target (QEMU instruction count; never cycles or ms there).")
+@click.option("--max-accuracy-drop", type=float, default=None,
+              help="Largest accuracy loss vs the float model, as a fraction (0.02 = 2 points).")
+@click.option("--budget-flash", default=None, help="Flash for the model (bytes, 48K, ...) [default: the board's].")
+@click.option("--budget-sram", default=None, help="SRAM for the model [default: the board's].")
+@click.option("--reserve-flash", default=None, help="Flash the application keeps for itself.")
+@click.option("--reserve-sram", default=None, help="SRAM the application keeps for itself.")
+@click.option("--budget-time", type=float, default=300.0, show_default=True,
+              help="Seconds of search (no new candidate starts after it; calibration included).")
+@click.option("--trials", type=click.IntRange(1, 100000), default=None, help="At most this many candidates.")
+@click.option("--study-db", default=None, help="optuna storage URL (sqlite:///fit.db) to resume or share the "
+              "search between machines [default: tinyc's cache].")
+@click.option("--epochs", type=int, default=2, show_default=True, help="Fine-tuning epochs per step.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--recalibrate", is_flag=True, help="Profile the board's kernels again for the latency model.")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=str), default=None,
+              help="Output directory [default: tinyc-fit/<model>-<board>].")
+@click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
+@json_option
+@click.pass_obj
+def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
+            budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs, seed, recalibrate,
+            out_dir, force, as_json) -> None:
+    """Search compressions (int8/binary, per-layer filter pruning, sparsity, clusters, QAT) for the most
+    accurate model that fits the board; write it with its report, every candidate and the Pareto front."""
+    out.json = out.json or as_json
+    result, files = _run_fit(out, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
+                             budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs,
+                             seed, recalibrate, out_dir, force)
+    if as_json:
+        out.emit_json({**result.to_json(), "files": {k: str(v) for k, v in files.items()}})
+    if not result.fits:
+        from tinyc.errors import DoesNotFit
+
+        raise DoesNotFit(f"no candidate in the search space fits {board_id} within the constraints; the closest "
+                         f"is in {files['fit-report.md']} (widen --budget-time, relax the target, or reserve less)")
+
+
+def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
+             budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs, seed, recalibrate,
+             out_dir, force, emulate: bool = True):
+    from pathlib import Path
+
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tinyc.fit.report import summary_lines, write_outputs
+    from tinyc.fit.search import FitRequest, run_fit
+
+    dest = Path(out_dir) if out_dir else Path("tinyc-fit") / f"{Path(model).stem}-{board_id}"
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())) and not force:
+        raise TinycError(f"{dest}: exists and is not empty; pass --force to replace it or choose another -o")
+    req = FitRequest(model=model, board=board_id, data=data, test_data=test_data,
+                     max_latency=_latency_option(max_latency, board_id, emulate),
+                     max_accuracy_drop=max_accuracy_drop,
+                     budget_flash=_size_option(budget_flash, "--budget-flash"),
+                     budget_sram=_size_option(budget_sram, "--budget-sram"),
+                     reserve_flash=_size_option(reserve_flash, "--reserve-flash") or 0,
+                     reserve_sram=_size_option(reserve_sram, "--reserve-sram") or 0,
+                     budget_time=budget_time, trials=trials, study_db=study_db, epochs=epochs, seed=seed,
+                     emulate=emulate, recalibrate=recalibrate)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                        console=out.err, transient=True, disable=out.verbosity < 0)
+    with progress:
+        result = run_fit(req, progress=progress, say=out.info)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    files = write_outputs(result, dest, force=force)
+    if not out.json:
+        for line in summary_lines(result):
+            out.print(line, markup=False)
+        out.print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return result, files
 
 
 @cli.command("generate")

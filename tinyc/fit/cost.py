@@ -1,0 +1,54 @@
+"""Cheap signals of a candidate .tflite, without building: flash and SRAM from the budget analysis and
+memory plan (with the packed-weight sizes codegen will store), and the per-layer features the latency
+model prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyc.fit.latency import LayerCost
+
+
+@dataclass(frozen=True)
+class StaticCost:
+    flash: int  # bytes the firmware needs in flash (tinyc check's accounting, packed weights counted packed)
+    sram: int  # arena + runtime state + stack + I/O + packed-weight decode buffer
+    arena: int
+    weight_scratch: int
+    dense_weights: int  # weight bytes as int8
+    packed_weights: int  # the same weights as codegen stores them
+    macs: int
+    layers: tuple[LayerCost, ...]
+
+    def to_json(self) -> dict:
+        return {"flash": self.flash, "sram": self.sram, "arena": self.arena, "weight_scratch": self.weight_scratch,
+                "dense_weights": self.dense_weights, "packed_weights": self.packed_weights, "macs": self.macs}
+
+
+def static_cost(tflite: bytes, board) -> StaticCost:
+    from tinyc.analyze import budget as budgetmod
+    from tinyc.codegen.generate import plan_layout
+    from tinyc.codegen.lower import lower
+    from tinyc.model import ops
+    from tinyc.model.graph import parse
+
+    g = parse(tflite)
+    ops.check_supported(g)
+    b = budgetmod.compute(g, board, suggest_boards=False)
+    offsets, arena, order = plan_layout(g, b.plan)
+    lowered = lower(g, offsets, arena, order, weights="auto")  # what generate() stores, in memory
+    saved = sum(p.dense_bytes - p.packed_bytes for p in lowered.packed)
+    dense = next(i.bytes for i in b.flash_items if i.name == "weights")
+    storage = {p.op_index: p.mode for p in lowered.packed}
+    layers = []
+    for op in g.operators:
+        out = g.tensor(op.outputs[0]).shape if op.outputs else ()
+        n = 1
+        for d in out:
+            n *= int(d)
+        kind = op.op + (f"/{storage[op.index]}" if op.index in storage else "")
+        layers.append(LayerCost(op.index, kind, int(ops.macs(g, op)), n))
+    return StaticCost(flash=b.flash_used - saved, sram=b.sram_used + int(lowered.weight_scratch),
+                      arena=int(b.plan.arena_size), weight_scratch=int(lowered.weight_scratch),
+                      dense_weights=dense, packed_weights=dense - saved, macs=sum(l.macs for l in layers),
+                      layers=tuple(layers))
