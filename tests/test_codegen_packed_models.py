@@ -162,6 +162,8 @@ def _rewrite(values: np.ndarray, axis: int, kind: str, rng) -> np.ndarray:
     rows = P.channels(values, axis).astype(np.int32)
     if kind == "sign":
         rows = np.where(rows >= 0, 23, -23)
+    elif kind == "min":
+        rows = np.full(rows.shape, -128)
     else:
         rows = (rows // 64) * 64 + 32  # 4 levels, none of them 0: LUT pays even on 3x3 depthwise channels
         if kind == "sparse":
@@ -306,3 +308,14 @@ def test_cli_weights_option_reports_packing_and_scratch(tmp_path):
     r = CliRunner().invoke(cli, ["generate", str(model), "--board", "lm3s6965evb", "-o", str(tmp_path / "bad"),
                                  "--weights", "zip"])
     assert r.exit_code == 2 and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
+def test_an_all_minus_128_filter_is_generated_and_bit_exact(tmp_path):
+    """packing.pack raises on an all -128 tensor today (its SIGN probe overflows np.abs): the generator keeps
+    such a filter dense instead of failing (or packs it once packing can), and the model stays bit-exact."""
+    path = rewritten_model("fc_odd", "min", tmp_path / "fc_min.tflite")
+    graph = load(path)
+    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    assert gen.weight_scratch == (37 if gen.packed_layers else 0)
+    assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=9), tmp_path, "fc_odd/-128")

@@ -8,6 +8,7 @@ arrays). Nothing about quantization is left to run time.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -244,12 +245,17 @@ class _Lowering:
         from tinyc.optimize import packing  # pure numpy
 
         data = np.asarray(w.data, dtype=np.int8).reshape(w.shape)
-        p = packing.pack(data, axis)
+        try:
+            p = packing.pack(data, axis)
+        except struct.error:  # packing's SIGN probe overflows np.abs on an all -128 tensor: keep it dense
+            return None
         if self.weights == "auto" and (p.mode == packing.RAW or p.nbytes >= data.nbytes):
             return None
-        name = self.const(f"tinyc_t{w.index}_packed", "uint8_t", np.frombuffer(p.data, dtype=np.uint8))
-        self.packed.append(PackedWeight(op.index, op.op, w.name, tuple(w.shape), p.mode_name, int(data.size),
-                                        int(data.nbytes), p.nbytes, int(channel_len)))
+        name = f"tinyc_t{w.index}_packed"
+        if name not in self.consts:  # a filter shared by several ops is stored (and listed) once
+            self.const(name, "uint8_t", np.frombuffer(p.data, dtype=np.uint8))
+            self.packed.append(PackedWeight(op.index, op.op, w.name, tuple(w.shape), p.mode_name,
+                                            int(data.size), int(data.nbytes), p.nbytes, int(channel_len)))
         self.weight_scratch = max(self.weight_scratch, int(channel_len))
         return name
 
