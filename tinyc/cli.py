@@ -242,8 +242,9 @@ def _target_options(f):
     return f
 
 
-def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None):
-    """An earlier build (--firmware), or a cached build of MODEL."""
+def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None,
+                  per_layer: bool = False):
+    """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling)."""
     from pathlib import Path
 
     from tinyc.deploy import pipeline
@@ -258,8 +259,9 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
     if not model.endswith(".tflite"):
         raise TinycError(f"{model}: bench/flash/validate take an int8 .tflite; `tinyc build` also optimizes "
                          f"Keras models")
-    out.info(f"building firmware for {model} on {board_id} (cached while nothing changes)")
-    return pipeline.cached_build(Path(model), board_id, emulate=emulate)
+    out.info(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if per_layer else "")
+             + " (cached while nothing changes)")
+    return pipeline.cached_build(Path(model), board_id, emulate=emulate, profile=per_layer)
 
 
 @cli.command("flash")
@@ -269,8 +271,10 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
               help="Real boards: print the exact uploader command and upload nothing.")
 @click.option("--tool", type=click.Choice(["openocd", "pyocd"]), default=None,
               help="ST-LINK boards: the uploader (default openocd).")
+@click.option("--per-layer", is_flag=True, help="Build MODEL with per-layer profiling (for tinyc bench --per-layer).")
 @click.pass_obj
-def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, dry_run=False, tool=None) -> None:
+def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, dry_run=False, tool=None,
+              per_layer=False) -> None:
     """Run tinyc firmware on the board: in QEMU for emulated boards (and --emulate); a real board gets it
     uploaded (OpenOCD/pyOCD, bossac, UF2 copy), --port naming its serial port or, for a Pico, its boot
     drive. Without MODEL or --firmware a real board gets the hello-world firmware."""
@@ -282,7 +286,8 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         from tinyc.deploy import upload
 
         device = port if dry_run else upload.detect(board, port=port, tool=tool)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir) if (model or firmware_dir) else None
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer) \
+            if (model or firmware_dir) else None
         elf = rec.elf if rec else upload.hello_firmware(board)
         plan = upload.plan_upload(board, elf, device=device, tool=tool)
         if rec is None and board.emulation.renode_platform:
@@ -307,7 +312,7 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
                   f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
         return
     pipeline.require_runnable(board, run_board)
-    rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
+    rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer)
     with open_target(rec.elf, rec.run_board, port) as link:
         info = link.sync()
     out.print(f"{info.board}: running model {info.model_hash} ({info.model_name}) in "
@@ -319,9 +324,16 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
 @click.argument("model", required=False)
 @_target_options
 @click.option("--runs", type=click.IntRange(1, 64), default=10, show_default=True, help="Timed inferences.")
+@click.option("--per-layer", is_flag=True,
+              help="Also profile each layer: instructions (emulated) or cycles, MACs, per MAC. Builds the "
+                   "firmware with per-layer profiling (a real board must run such a build: tinyc flash --per-layer).")
+@click.option("--layer-runs", type=click.IntRange(1, 100000), default=None,
+              help="Inferences the per-layer profile sums [default: one per timer phase of a tick when emulated "
+                   "(exact), 10 on hardware].")
 @json_option
 @click.pass_obj
-def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json) -> None:
+def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json, per_layer=False,
+              layer_runs=None) -> None:
     """Measure one inference on the target: instructions when emulated, cycles and ms on hardware."""
     from pathlib import Path
 
@@ -333,14 +345,23 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
     if not port:
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer)
     ref = Path(model) if model else (rec.model if rec else None)
     with open_target(rec.elf if rec else None, rec.run_board if rec else None, port) as link:
         m = bench_link(link, ref, runs=runs, timeout=timeout)
+        prof = None
+        if per_layer:
+            from tinyc.deploy.profile import profile_link
+
+            prof = profile_link(link, ref, runs=layer_runs, timeout=timeout, whole_runs=runs)
     if as_json:
-        out.emit_json(m)
+        out.emit_json(m if prof is None else {**m.to_json(), "per_layer": prof.to_json()})
     else:
         render_measurement(out, m)
+        if prof is not None:
+            from tinyc.deploy.report import render_layer_profile
+
+            render_layer_profile(out, prof)
     if m.outputs_match is False or not m.checksums_identical:
         raise TinycError("the target's outputs are wrong: " + ("; ".join(m.mismatches) or "checksums differ"))
 
