@@ -389,7 +389,11 @@ uint64_t tinyc_profile_clock(void) { return port_ticks(); }
  * timer tick, the layers' tick counts average to their exact length (one tick is 40 instructions on
  * the mps2 machines under QEMU -icount). */
 static void dither(uint32_t n) {
+#if defined(__thumb2__)
     __asm volatile("1: subs %0, %0, #1\n\tnop\n\tbne 1b" : "+l"(n) : : "cc");
+#else /* Thumb-1 (Cortex-M0/M0+): GCC's inline assembly is in divided syntax, where sub sets the flags */
+    __asm volatile("1: sub %0, #1\n\tnop\n\tbne 1b" : "+l"(n) : : "cc");
+#endif
 }
 
 /* PROFILE n k0 period: n inferences, inference k started after dither(1 + (k0 + k) % period), each on a
