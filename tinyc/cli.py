@@ -504,7 +504,8 @@ def _latency_option(value: str | None, board_id: str, emulate: bool) -> float | 
 @click.option("--reserve-flash", default=None, help="Flash the application keeps for itself.")
 @click.option("--reserve-sram", default=None, help="SRAM the application keeps for itself.")
 @click.option("--budget-time", type=float, default=300.0, show_default=True,
-              help="Seconds of search (no new candidate starts after it; calibration included).")
+              help="Seconds of search: no new candidate starts after it (the one-off, cached latency "
+              "calibration of a board is not counted).")
 @click.option("--trials", type=click.IntRange(1, 100000), default=None, help="At most this many candidates.")
 @click.option("--study-db", default=None, help="optuna storage URL (sqlite:///fit.db) to resume or share the "
               "search between machines [default: tinyc's cache].")

@@ -342,7 +342,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         study.optimize(objective, n_trials=len(cached), catch=(TinycError,), callbacks=[tick])
     for cfg in seeds:
         study.enqueue_trial(sp.params(cfg), skip_if_exists=True)
-    remaining = max(1.0, req.budget_time - (time.monotonic() - t0))
+    remaining = max(1.0, req.budget_time - (time.monotonic() - start))  # the one-off calibration is not counted
     study.optimize(objective, n_trials=req.trials, timeout=remaining, catch=(TinycError,), callbacks=[tick])
     if progress is not None:
         progress.update(task, visible=False)
