@@ -227,6 +227,12 @@ typedef struct {
 void tinyc_arm_dsp_add_s8(const tinyc_dsp_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output,
                           const int32_t *table1, const int32_t *table2);
 
+/* AVERAGE_POOL_2D: a drop-in for the reference kernel (same parameters), channels % 4 == 0 windows
+ * summed four channels at a time; it falls back to the reference for other shapes. */
+void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input, int8_t *output);
+#undef TINYC_AVG_POOL_S8 /* a kernel file includes tinyc_rt.h (the reference default) first */
+#define TINYC_AVG_POOL_S8 tinyc_arm_dsp_avg_pool_s8
+
 #define TINYC_DSP_ADD_S8 tinyc_arm_dsp_add_s8
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_conv_s8
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
