@@ -319,3 +319,69 @@ def test_an_all_minus_128_filter_is_generated_and_bit_exact(tmp_path):
     gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
     assert gen.weight_scratch == (37 if gen.packed_layers else 0)
     assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=9), tmp_path, "fc_odd/-128")
+
+
+EMU_MAIN = r"""/* Runs the generated model on NREC pseudo-random int8 inputs and prints each output as hex. */
+#include <stdint.h>
+#include "tinyc_port.h"
+#include "tinyc_model.h"
+
+int main(void)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint32_t lcg = 12345u;
+    for (int r = 0; r < NREC; ++r) {
+        const tinyc_tensor_t *in = tinyc_model_input(0);
+        for (uint32_t k = 0; k < in->bytes; ++k) {
+            lcg = lcg * 1664525u + 1013904223u;
+            ((uint8_t *)in->data)[k] = (uint8_t)(lcg >> 24);
+        }
+        if (tinyc_model_invoke() != 0) port_puts("FAIL");
+        const tinyc_tensor_t *o = tinyc_model_output(0);
+        port_puts("OUT ");
+        for (uint32_t k = 0; k < o->bytes; ++k) {
+            const uint8_t b = ((const uint8_t *)o->data)[k];
+            port_putc((uint8_t)hex[b >> 4]);
+            port_putc((uint8_t)hex[b & 15]);
+        }
+        port_puts("\n");
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+@pytest.mark.emulator
+@pytest.mark.parametrize("name, board_id", [("prune50_cluster16", "mps2-an386"), ("binarize", "mps3-an547")])
+def test_packed_firmware_is_bit_exact_in_the_emulator(name, board_id, digits_models, tmp_path):
+    """The packed model built for the board (its own kernel set, -O2) and run in QEMU equals TFLite Micro."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from tinyc.deploy import emulator, platformio
+    from tinyc.deploy.project import render_project
+
+    n = 8
+    path = digits_models[name]
+    graph = load(path)
+    board = get_board(board_id)
+    gen = generate(graph, plan_improved(graph), board, tmp_path / "model")
+    assert gen.packed_layers
+    main_c = tmp_path / "packed_main.c"
+    main_c.write_text(EMU_MAIN.replace("NREC", str(n)))
+    proj = render_project(tmp_path / "fw", board, [main_c, *gen.sources], emulate=True, include_dirs=[gen.out_dir])
+    run = emulator.run_to_exit(proj.run_board, platformio.build(proj).elf, timeout=120)
+    got = re.findall(r"OUT ([0-9a-f]+)", run.output)
+    assert run.exit_code == 0 and len(got) == n and "FAIL" not in run.output, run.output[-500:]
+    t = graph.tensor(graph.inputs[0])
+    lcg, batches = 12345, []
+    for _ in range(n):
+        raw = []
+        for _ in range(t.nbytes):
+            lcg = (lcg * 1664525 + 1013904223) & 0xFFFFFFFF
+            raw.append(lcg >> 24)
+        batches.append([np.array(raw, dtype=np.uint8).view(np.int8).reshape(t.shape)])
+    ref = tflm_outputs(path, graph, batches)
+    assert [bytes.fromhex(h) for h in got] == [np.ascontiguousarray(r[0]).tobytes() for r in ref]
+    assert len({h for h in got}) > 1
