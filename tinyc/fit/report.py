@@ -133,7 +133,7 @@ def summary_lines(result) -> list[str]:
     lm = r.latency_model
     lines.append(f"latency model: {lm['samples']} measured layers on {lm['run_board']}, "
                  f"{100 * lm['fit_error']:.1f}% mean error on the calibration models")
-    lines.append(f"{len(r.candidates)} candidates evaluated ({r.trials_this_run} trials this run), "
+    lines.append(f"{len(r.candidates)} candidates evaluated ({r.trials_this_run} fine-tuned in this run, the rest cached), "
                  f"{sum(c.feasible for c in r.candidates)} predicted to fit, {len(r.skipped)} configurations "
                  f"skipped untrained (their untrained probe was over budget); {r.seconds:.0f} s")
     c = r.chosen or r.closest

@@ -223,11 +223,14 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     cand_dir = cache / "candidates"
     cand_dir.mkdir(parents=True, exist_ok=True)
 
+    trained = [0]  # candidates fine-tuned in this run (--trials counts these; cached and skipped ones are free)
+
     def evaluate(cfg: S.Config) -> tuple[Path, float]:
         stem = f"{mhash}-{dhash}-e{req.epochs}-s{req.seed}-{cfg.key()}"
         tfl, meta = cand_dir / f"{stem}.tflite", cand_dir / f"{stem}.json"
         if tfl.is_file() and meta.is_file():
             return tfl, float(json.loads(meta.read_text())["val_accuracy"])
+        trained[0] += 1
         blob = S.apply(model, cfg, train, train, req.epochs, req.seed)
         acc = measure.tflm_accuracy(blob, val.x, val.y)
         tmp = tfl.with_suffix(".tmp")
@@ -320,20 +323,21 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     def completed() -> int:
         return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
-    before = completed()
     task = progress.add_task(f"searching ({req.budget_time:.0f} s budget)", total=req.budget_time) \
         if progress else None
     start = time.monotonic()
 
     def tick(study_, trial):
+        if req.trials and trained[0] >= req.trials:
+            study_.stop()
         if progress is None:
             return
         feas = [t for t in study_.trials if t.state == optuna.trial.TrialState.COMPLETE
                 and all(x <= 0 for x in t.user_attrs.get("constraints", {"x": 1}).values())]
         best = max((t.values[0] for t in feas), default=None)
         progress.update(task, completed=min(req.budget_time, time.monotonic() - start),
-                        description=f"searching: {completed()} trained, {len(skipped)} skipped untrained, "
-                                    f"{len(feas)} fit"
+                        description=f"searching: {completed()} evaluated ({trained[0]} fine-tuned now), "
+                                    f"{len(skipped)} skipped untrained, {len(feas)} fit"
                         + (f", best val accuracy {best:.3f}" if best is not None else ""))
 
     if cached:
@@ -343,10 +347,11 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     for cfg in seeds:
         study.enqueue_trial(sp.params(cfg), skip_if_exists=True)
     remaining = max(1.0, req.budget_time - (time.monotonic() - start))  # the one-off calibration is not counted
-    study.optimize(objective, n_trials=req.trials, timeout=remaining, catch=(TinycError,), callbacks=[tick])
+    if not (req.trials and trained[0] >= req.trials):
+        study.optimize(objective, timeout=remaining, catch=(TinycError,), callbacks=[tick])
     if progress is not None:
         progress.update(task, visible=False)
-    this_run = completed() - before
+    this_run = trained[0]
 
     # every evaluated candidate, one row per distinct configuration
     cands: dict[str, Candidate] = {}
