@@ -86,6 +86,14 @@ static void im2col_gather(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, 
             copy8(t, src + (size_t)ix0 * ic, row);
             continue;
         }
+        if (p->dil_w == 1) { /* padding, the taps inside (contiguous), padding */
+            const int32_t kx0 = ix0 < 0 ? tinyc_min32(-ix0, p->k_w) : 0;
+            const int32_t kx1 = tinyc_max32(kx0, tinyc_min32(p->k_w, p->in_w - ix0));
+            fill8(t, kx0 * ic, p->pad_value);
+            if (kx1 > kx0) copy8(t + kx0 * ic, src + (size_t)(ix0 + kx0) * ic, (kx1 - kx0) * ic);
+            fill8(t + kx1 * ic, (p->k_w - kx1) * ic, p->pad_value);
+            continue;
+        }
         for (int32_t kx = 0; kx < p->k_w; ++kx) {
             const int32_t ix = ix0 + kx * p->dil_w;
             if (ix < 0 || ix >= p->in_w) fill8(t + kx * ic, ic, p->pad_value);
