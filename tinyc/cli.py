@@ -506,7 +506,9 @@ def _latency_option(value: str | None, board_id: str, emulate: bool) -> float | 
 @click.option("--budget-time", type=float, default=300.0, show_default=True,
               help="Seconds of search: no new candidate starts after it (the one-off, cached latency "
               "calibration of a board is not counted).")
-@click.option("--trials", type=click.IntRange(1, 100000), default=None, help="Fine-tune at most this many new candidates (cached ones and those skipped untrained are free).")
+@click.option("--trials", type=click.IntRange(0, 100000), default=None,
+              help="Fine-tune at most this many new candidates (cached ones and those skipped untrained are free; "
+              "0 re-scores the cached candidates under the new constraints).")
 @click.option("--study-db", default=None, help="optuna storage URL (sqlite:///fit.db) to resume or share the "
               "search between machines [default: tinyc's cache].")
 @click.option("--epochs", type=int, default=2, show_default=True, help="Fine-tuning epochs per step.")

@@ -328,7 +328,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     start = time.monotonic()
 
     def tick(study_, trial):
-        if req.trials and trained[0] >= req.trials:
+        if req.trials is not None and trained[0] >= req.trials:
             study_.stop()
         if progress is None:
             return
@@ -347,7 +347,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     for cfg in seeds:
         study.enqueue_trial(sp.params(cfg), skip_if_exists=True)
     remaining = max(1.0, req.budget_time - (time.monotonic() - start))  # the one-off calibration is not counted
-    if not (req.trials and trained[0] >= req.trials):
+    if not (req.trials is not None and trained[0] >= req.trials):
         study.optimize(objective, timeout=remaining, catch=(TinycError,), callbacks=[tick])
     if progress is not None:
         progress.update(task, visible=False)
@@ -357,8 +357,6 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     cands: dict[str, Candidate] = {}
     for t in study.trials:
         if t.state != optuna.trial.TrialState.COMPLETE or t.user_attrs.get("key") in cands:
-            continue
-        if not Path(t.user_attrs["tflite"]).is_file():  # evaluated on another machine: not here to verify
             continue
         v = t.user_attrs["constraints"]
         acc, lat, flash, sram = t.values
@@ -392,7 +390,15 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     verified = []
     chosen = None
     messages = []
+    def local(c: Candidate) -> Candidate:
+        """A candidate another machine evaluated (shared --study-db) is rebuilt here (same seed, same model)."""
+        if Path(c.tflite).is_file():
+            return c
+        tfl, _ = evaluate(S.Config.from_json(c.config))
+        return replace(c, tflite=str(tfl))
+
     for c in [c for c in ordered if c.feasible][:VERIFY]:
+        c = local(c)
         m = _measure(c, board, run_board, req, progress)
         ok_flash = m["linked_flash"] is not None and m["linked_flash"] <= flash_budget
         ok_ram = m["linked_ram"] is not None and m["linked_ram"] <= sram_budget
@@ -426,6 +432,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
 
         closest = min(cands.values(), key=lambda c: (excess(c), -c.accuracy))
         if closest.key not in {v["key"] for v in verified}:
+            closest = local(closest)
             m = _measure(closest, board, run_board, req, progress, allow_overflow=True)
             closest = replace(closest, measured_latency=m["measured_latency"], linked_flash=m["linked_flash"],
                               linked_ram=m["linked_ram"], note=m.get("error", ""))
