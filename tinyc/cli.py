@@ -39,8 +39,16 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     ctx.obj = Output(verbosity=1 if verbose else -1 if quiet else 0)
 
 
+def _json_mode(ctx: click.Context, _param, value: bool) -> bool:
+    """--json makes stdout pure JSON: the human tables of the same command are not printed."""
+    if value and isinstance(ctx.obj, Output):
+        ctx.obj.json = True
+    return value
+
+
 def json_option(f):
-    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)
+    return click.option("--json", "as_json", is_flag=True, callback=_json_mode,
+                        help="Print the result as JSON.")(f)
 
 
 @cli.group("boards", invoke_without_command=True)
@@ -416,7 +424,8 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
 @click.option("--calibration-data", default=None, help="Keras models: calibration data (.npz) for int8.")
 @click.option("--fit", "fit", is_flag=True, help="Keras models: search for the most accurate compression that "
               "fits the board (tinyc fit, with --data) and build it.")
-@click.option("--test-data", default=None, help="--fit: held-out labelled data for the accuracy drop.")
+@click.option("--test-data", default=None, help="Keras models: held-out labelled data (.npz) on which the int8 "
+              "model's accuracy (and, with --fit, the accuracy drop) is measured.")
 @click.option("--max-latency", default=None, help="--fit: latency target (instructions when emulated).")
 @click.option("--budget-time", type=float, default=300.0, show_default=True, help="--fit: seconds of search.")
 @json_option
@@ -444,7 +453,7 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
         force_build = True  # tinyc check counts weights dense; fit measured the packed, linked firmware
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
-                       data=data, calibration_data=calibration_data)
+                       data=data, calibration_data=calibration_data, test_data=test_data)
     if as_json:
         out.emit_json(result)
 

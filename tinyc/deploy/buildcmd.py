@@ -30,19 +30,22 @@ class _Steps:
         self.current = None
 
 
-def _optimize(model: Path, out_dir: Path, prune, cluster, data, calibration_data, out: Output) -> Path:
+def _optimize(model: Path, out_dir: Path, prune, cluster, data, calibration_data, test_data,
+              out: Output) -> Path:
     from tinyc.optimize.pipeline import Options, optimize
 
     tflite = out_dir.with_name(f".{out_dir.name}.optimized.tflite")
     report = optimize(model, tflite, Options(prune=prune, cluster=cluster), data=data,
-                      calibration_data=calibration_data, force=True, warn=out.warn)
-    out.debug(f"optimize: {report}")
+                      calibration_data=calibration_data, test_data=test_data, force=True, warn=out.warn)
+    from tinyc.optimize.report import render
+
+    out.print(render(report)[0])  # the per-step table: what optimizing did to size and accuracy
     return tflite
 
 
 def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, emulate: bool, force: bool,
               force_build: bool, runs: int, no_run: bool, prune=None, cluster=None, data=None,
-              calibration_data=None) -> dict[str, Any]:
+              calibration_data=None, test_data=None) -> dict[str, Any]:
     from tinyc.deploy import pipeline
 
     src = Path(model)
@@ -62,7 +65,7 @@ def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, em
         if dest.exists() and any(dest.iterdir()) and not force:
             raise TinycError(f"{dest}: exists and is not empty; pass --force to replace it or choose another -o")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tflite = _optimize(src, dest, prune, cluster, data, calibration_data, out)
+        tflite = _optimize(src, dest, prune, cluster, data, calibration_data, test_data, out)
     else:
         tflite = src
     built = pipeline.build_model_firmware(tflite, board_id, dest, emulate=emulate, force=force,

@@ -170,7 +170,7 @@ def _sparse_lut(rows):
 
 
 def _sign(rows):
-    m = int(np.abs(rows).max()) if rows.size else 0
+    m = int(np.abs(rows.astype(np.int16)).max()) if rows.size else 0  # |-128| overflows int8
     if m == 0 or m > 127 or not np.isin(rows, (-m, m)).all():
         return None
     parts = [_header(SIGN, m, 0, rows)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from functools import cache
 from types import SimpleNamespace
 
@@ -12,12 +13,37 @@ def tf_stack() -> SimpleNamespace:
     """tf, tf_keras and tfmot; TF_USE_LEGACY_KERAS must be set before TensorFlow is first imported."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-    import tf_keras
-    import tensorflow_model_optimization as tfmot
+    with _quiet_native_stderr():
+        import tensorflow as tf
+        import tf_keras
+        import tensorflow_model_optimization as tfmot
 
-    tf.get_logger().setLevel("ERROR")
+        tf.get_logger().setLevel("ERROR")
+        tf.config.list_physical_devices("GPU")  # start the device platforms now, while muted
     return SimpleNamespace(tf=tf, keras=tf_keras, tfmot=tfmot)
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """Mute what TensorFlow's C++ side prints while it starts (absl pre-init notices, "no CUDA driver"
+    on a machine without a GPU): it is noise to a tinyc user. If the import fails, the text is shown."""
+    import sys
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def seed_everything(seed: int) -> None:
