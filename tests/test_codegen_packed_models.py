@@ -26,7 +26,7 @@ from tinyc.boards import get_board
 from tinyc.codegen import generate, host
 from tinyc.codegen.lower import WEIGHT_SCRATCH
 from tinyc.model.graph import load
-from tinyc.optimize import packing as P
+from tinyc.model import packing as P
 from tests.conftest import require_tool
 from tests.test_codegen_bitexact import random_inputs, tflm_outputs
 from tests.test_codegen_generate import BOARD_FOR_CORE, CORES

@@ -1,5 +1,5 @@
 """The C decoder of packed weights (firmware/runtime/kernels/unpack.c) equals the reference decoder
-tinyc/optimize/packing.py `unpack` byte for byte, for every mode, channel axis, index width and read size
+tinyc/model/packing.py `unpack` byte for byte, for every mode, channel axis, index width and read size
 (ASan/UBSan on: a read past the end of a blob fails the test). No TensorFlow."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from tinyc.codegen.generate import runtime_dir
 from tinyc.codegen.host import SANITIZE, WARN, _cc
-from tinyc.optimize import packing as P
+from tinyc.model import packing as P
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinyc.errors import TinycError
-from tinyc.optimize import packing as P
+from tinyc.model import packing as P
 from tinyc.optimize.data import Dataset, check_shape, holdout_split, load_data
 
 

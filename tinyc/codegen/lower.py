@@ -242,7 +242,7 @@ class _Lowering:
             return None
         if inplace_input(self.g, op, self.offsets) is not None:
             return None  # the in-place kernels take dense weights
-        from tinyc.optimize import packing  # pure numpy
+        from tinyc.model import packing
 
         data = np.asarray(w.data, dtype=np.int8).reshape(w.shape)
         try:

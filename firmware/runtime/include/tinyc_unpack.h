@@ -1,7 +1,7 @@
 /* Packed weights (docs/compressed-weights.md): a streaming decoder and the kernels that use it.
  *
  * A packed weight tensor stays in flash in tinyc's packed format (RAW / LUT / SPARSE_LUT / SIGN per
- * channel, the layout tinyc/optimize/packing.py writes). The kernels below decode one output
+ * channel, the layout tinyc/model/packing.py writes). The kernels below decode one output
  * channel's weights at a time into a caller-provided scratch buffer (RAM: at most one channel, never
  * the whole tensor) and compute every output position of that channel before decoding the next. The
  * arithmetic is the reference kernels', so outputs are bit-identical to the dense versions. */

@@ -1,5 +1,5 @@
 /* Streaming decoder for tinyc's packed weight format (docs/compressed-weights.md); it must equal
- * tinyc/optimize/packing.py's unpack byte for byte (tests/test_codegen_packed_unpack.py). */
+ * tinyc/model/packing.py's unpack byte for byte (tests/test_codegen_packed_unpack.py). */
 #include <string.h>
 
 #include "tinyc_unpack.h"
