@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from tinyc.model.graph import Graph, Operator
 
+MAX_BYTES = 1 << 26  # larger tensors than any microcontroller holds (a corrupt model): no in-place form
+
 __all__ = ["InPlace", "ring_rows", "conv2d", "depthwise_conv2d", "unary", "binary"]
 
 
@@ -64,7 +66,8 @@ def ring_rows(in_h: int, in_row: int, out_h: int, out_row: int, stride: int, pad
         return min(out_h - 1, (r + pad) // stride)
 
     saved = 0  # rows [0, saved) have been overwritten (after being copied to the ring if still read)
-    in_ring: list[int] = []
+    in_ring: list[int] = []  # rows copied, in order; last() grows with the row, so the live ones are a tail
+    lo = 0  # first entry of in_ring still read
     need = 0
     for oy in range(out_h):
         clob = min(in_h, -(-((oy + 1) * out_row) // in_row))
@@ -73,12 +76,15 @@ def ring_rows(in_h: int, in_row: int, out_h: int, out_row: int, stride: int, pad
             saved += 1
             if last(r) >= oy:
                 in_ring.append(r)
-                lo = min(s for s in in_ring if last(s) >= oy)
-                need = max(need, r - lo + 1)
+                while last(in_ring[lo]) < oy:
+                    lo += 1
+                need = max(need, r - in_ring[lo] + 1)
     return need
 
 
 def _int8_batch1(g: Graph, op: Operator) -> bool:
+    if not op.inputs or not op.outputs or op.inputs[0] < 0 or op.outputs[0] < 0:
+        return False
     ts = [g.tensor(op.inputs[0]), g.tensor(op.outputs[0])]
     return all(t.dtype == "int8" and len(t.shape) == 4 and t.shape[0] == 1 for t in ts)
 
@@ -89,11 +95,14 @@ def _worth(g: Graph, op: Operator, scratch: int) -> bool:
 
 
 def _conv_geometry(g: Graph, op: Operator, k_h: int, k_w: int):
+    """(ih, iw, ic, oh, ow, oc, sh, sw, ph, pw), or None for a degenerate geometry (no in-place form)."""
     x, y = g.tensor(op.inputs[0]), g.tensor(op.outputs[0])
     _, ih, iw, ic = x.shape
     _, oh, ow, oc = y.shape
     sh, sw = _opt(op, "stride_h", 1), _opt(op, "stride_w", 1)
     dh, dw = _opt(op, "dilation_h_factor", 1), _opt(op, "dilation_w_factor", 1)
+    if min(ih, iw, ic, oh, ow, oc, k_h, k_w, sh, sw, dh, dw) < 1 or max(x.nbytes, y.nbytes) > MAX_BYTES:
+        return None
     pad = _opt(op, "padding", "SAME")
     ph = _padding(pad, ih, k_h, sh, dh, oh)
     pw = _padding(pad, iw, k_w, sw, dw, ow)
@@ -108,7 +117,10 @@ def conv2d(g: Graph, op: Operator) -> InPlace | None:
     if not w.is_constant or len(w.shape) != 4:
         return None
     _, kh, kw, _ = w.shape
-    ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = _conv_geometry(g, op, kh, kw)
+    geo = _conv_geometry(g, op, kh, kw)
+    if geo is None:
+        return None
+    ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = geo
     ip = conv2d_form(ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, ph, pw)
     return ip if _worth(g, op, ip.scratch) else None
 
@@ -130,7 +142,10 @@ def depthwise_conv2d(g: Graph, op: Operator) -> InPlace | None:
     if not w.is_constant or len(w.shape) != 4:
         return None
     _, kh, kw, _ = w.shape
-    ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = _conv_geometry(g, op, kh, kw)
+    geo = _conv_geometry(g, op, kh, kw)
+    if geo is None:
+        return None
+    ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = geo
     best = depthwise_form(ih, iw, ic, oh, ow, oc, sh, ph)
     return best if _worth(g, op, best.scratch) else None
 

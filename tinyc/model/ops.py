@@ -127,7 +127,10 @@ def inplace_form(g: Graph, op: Operator, rules: dict[str, OpRule] | None = None)
     if rule is None:
         return None
     if rule.inplace is not None:
-        return rule.inplace(g, op)
+        try:
+            return rule.inplace(g, op)
+        except (IndexError, ValueError, ZeroDivisionError):  # a malformed operator: no in-place form
+            return None
     if rule.inplace_input is not None:
         return _inplace.InPlace((rule.inplace_input,))
     return None
