@@ -150,10 +150,10 @@ def map_sizes(map_file: Path, model_objects: set[str]) -> dict[str, int]:
     return out
 
 
-def bench_one(name: str, board_id: str, kernels: str, runs: int, work: Path) -> dict:
+def bench_one(name: str, board_id: str, kernels: str, runs: int, work: Path, default_plan: bool = False) -> dict:
     path = zoo.build(name)
     g = load(path)
-    plan = plan_for(g)
+    plan = plan_improved(g) if default_plan else plan_for(g)
     board = get_board(board_id)
     gen_board = dataclasses.replace(board, dsp=False, helium=False) if kernels == "reference" else board
     d = work / f"{name}-{board_id}-{kernels}"
@@ -233,6 +233,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
+    ap.add_argument("--default-plan", action="store_true",
+                    help="plan_improved as tinyc build uses it (in-place layers where they shrink the arena)")
     args = ap.parse_args()
     sets = ("reference", "optimized") if args.kernels == "both" else (args.kernels,)
     rows = []
@@ -240,7 +242,7 @@ def main() -> None:
         for name in args.models:
             for b in args.boards:
                 for k in sets:
-                    rows.append(bench_one(name, b, k, args.runs, Path(tmp)))
+                    rows.append(bench_one(name, b, k, args.runs, Path(tmp), args.default_plan))
                     r = rows[-1]
                     print(f"{r['model']:16s} {r['board']:11s} {r['kernels']:9s} MACs {r['macs']:>10,}  "
                           f"{r['instructions']:>12,} instr  {r['instr_per_mac']:.2f}/MAC  arena {r['arena']:>7,}  "
