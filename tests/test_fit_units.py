@@ -128,3 +128,27 @@ def test_fit_cli_refuses_bad_input_in_one_line(tmp_path):
                                  "--data", "examples/digits/train.npz", "-o", str(tmp_path / "full")])
     assert r.exit_code == 2 and "not empty" in r.output
     assert (tmp_path / "full" / "x").read_text() == "user file"
+
+
+def test_budgets_take_the_smaller_limit_minus_the_reserve():
+    from tinyc.boards import get_board
+    from tinyc.fit.search import FitRequest, _budgets
+
+    bp = get_board("bluepill")
+    assert _budgets(FitRequest("m", "bluepill", "d"), bp) == (64 * 1024, 20 * 1024)
+    req = FitRequest("m", "bluepill", "d", budget_flash=48 * 1024, budget_sram=32 * 1024, reserve_flash=8192,
+                     reserve_sram=4096)
+    assert _budgets(req, bp) == (40 * 1024, 16 * 1024)  # a budget above the board's memory is the board's
+    with pytest.raises(TinycError, match="leave nothing"):
+        _budgets(FitRequest("m", "bluepill", "d", reserve_sram=20 * 1024), bp)
+
+
+def test_build_fit_needs_the_keras_model_and_data(tmp_path):
+    from click.testing import CliRunner
+
+    from tinyc.cli import cli
+
+    r = CliRunner().invoke(cli, ["build", "examples/digits/digits_wide_cnn.keras", "--board", "bluepill",
+                                 "--emulate", "--fit", "-o", str(tmp_path / "b")])
+    assert r.exit_code == 2 and "--fit needs" in r.output
+    assert not (tmp_path / "b").exists()

@@ -133,7 +133,8 @@ def summary_lines(result) -> list[str]:
     lm = r.latency_model
     lines.append(f"latency model: {lm['samples']} measured layers on {lm['run_board']}, "
                  f"{100 * lm['fit_error']:.1f}% mean error on the calibration models")
-    lines.append(f"{len(r.candidates)} candidates evaluated ({r.trials_this_run} fine-tuned in this run, the rest cached), "
+    lines.append(f"{len(r.candidates)} candidates evaluated ({r.trials_this_run} fine-tuned in this run, "
+                 "the rest cached), "
                  f"{sum(c.feasible for c in r.candidates)} predicted to fit, {len(r.skipped)} configurations "
                  f"skipped untrained (their untrained probe was over budget); {r.seconds:.0f} s")
     c = r.chosen or r.closest
@@ -162,11 +163,13 @@ def markdown(result, pts: list[dict]) -> str:
     r = result
     out = ["# tinyc fit report", ""] + [f"- {l.strip()}" for l in summary_lines(r)] + [""]
     out += ["## Pareto front (validation accuracy, predicted latency, flash, SRAM)", "",
-            f"| trial | config | accuracy | latency ({r.unit}) | flash | SRAM | fits |", "|---|---|---|---|---|---|---|"]
+            f"| trial | config | accuracy | latency ({r.unit}) | flash | SRAM | fits |",
+            "|---|---|---|---|---|---|---|"]
     for p in sorted(pts, key=lambda p: -float(p["accuracy"])):
         out.append(f"| {p['trial']} | {p['config']} | {_pct(p['accuracy'])} | {float(p['latency']):,.0f} | "
                    f"{int(p['flash']):,} | {int(p['sram']):,} | {p['feasible']} |")
-    out += ["", "## Verified on the target", "", "| key | predicted latency | measured | linked flash | linked RAM | ok |",
+    out += ["", "## Verified on the target", "",
+            "| key | predicted latency | measured | linked flash | linked RAM | ok |",
             "|---|---|---|---|---|---|"]
     for v in r.verified:
         out.append(f"| {v['key']} | {v['predicted_latency']:,} | {v['measured_latency']} | {v['linked_flash']} | "

@@ -302,7 +302,8 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
                                       ("latency", plat - PROBE_MARGIN * req.max_latency if req.max_latency else -1))
                     if v > 0}
             if over:
-                skipped[cfg.key()] = {"config": cfg.describe(), "cfg": cfg.to_json(), "flash": pc.flash, "sram": pc.sram,
+                skipped[cfg.key()] = {"config": cfg.describe(), "cfg": cfg.to_json(), "flash": pc.flash,
+                                      "sram": pc.sram,
                                       "latency": round(plat), "over": sorted(over)}
                 trial.set_user_attr("skipped", skipped[cfg.key()])
                 raise optuna.TrialPruned()
