@@ -3,5 +3,5 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-export TF_CPP_MIN_LOG_LEVEL=2 TF_USE_LEGACY_KERAS=1
+export TF_USE_LEGACY_KERAS=1
 exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"

@@ -413,6 +413,8 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=str), default=None,
               help="Output directory [default: tinyc-build/<model>-<board>].")
 @click.option("--emulate", is_flag=True, help="Build for the real board, run on its emulated stand-in.")
+@click.option("--port", default=None, help="Real boards: the board's serial port (e.g. /dev/ttyACM0); the firmware is "
+              "uploaded, then measured over it.")
 @click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
 @click.option("--force-build", is_flag=True, help="Build even when tinyc check says it does not fit "
               "(the linker then has the last word).")
@@ -432,7 +434,7 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
 @click.pass_obj
 def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build, runs, no_run, prune, cluster,
               data, calibration_data, as_json, fit=False, test_data=None, max_latency=None,
-              budget_time=300.0) -> None:
+              budget_time=300.0, port=None) -> None:
     """The whole pipeline: optimize (Keras models) -> check -> generate -> build -> run -> bench."""
     from tinyc.deploy.buildcmd import run_build
 
@@ -453,7 +455,7 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
         force_build = True  # tinyc check counts weights dense; fit measured the packed, linked firmware
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
-                       data=data, calibration_data=calibration_data, test_data=test_data)
+                       data=data, calibration_data=calibration_data, test_data=test_data, port=port)
     if as_json:
         out.emit_json(result)
 

@@ -43,15 +43,27 @@ def _optimize(model: Path, out_dir: Path, prune, cluster, data, calibration_data
     return tflite
 
 
+def _upload(out: Output, board, elf: Path, port: str) -> None:
+    """Put the firmware on the attached board; ``port`` is its serial console (and, for bossac, the
+    port the boot loader answers on). The ST-LINK probe and the Pico's boot drive are found by themselves."""
+    from tinyc.deploy import upload
+
+    device = upload.detect(board, port=port if board.upload.protocol == "bossac" else None)
+    plan = upload.plan_upload(board, elf, device=device)
+    out.info(f"uploading to {board.id} ({plan.device}): {plan.shell}")
+    upload.upload(board, plan, elf)
+
+
 def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, emulate: bool, force: bool,
               force_build: bool, runs: int, no_run: bool, prune=None, cluster=None, data=None,
-              calibration_data=None, test_data=None) -> dict[str, Any]:
+              calibration_data=None, test_data=None, port: str | None = None) -> dict[str, Any]:
     from tinyc.deploy import pipeline
 
     src = Path(model)
     board, run_board = pipeline.resolve_boards(board_id, emulate)
     will_run = not no_run
-    if will_run and run_board.kind != "emulated":
+    on_hardware = run_board.kind != "emulated"
+    if will_run and on_hardware and not port:
         pipeline.require_runnable(board, run_board)
     dest = Path(out_dir) if out_dir else Path("tinyc-build") / f"{src.stem}-{board.id}"
     needs_opt = src.suffix != ".tflite"
@@ -82,7 +94,9 @@ def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, em
         from tinyc.deploy.bench import bench_link, open_target
 
         steps("run + bench")
-        with open_target(built.elf, built.run_board) as link:
+        if on_hardware:
+            _upload(out, board, built.elf, port)
+        with open_target(None if on_hardware else built.elf, built.run_board, port if on_hardware else None) as link:
             measurement = bench_link(link, built.model, runs=runs)
     steps.done()
 

@@ -12,7 +12,9 @@ from types import SimpleNamespace
 def tf_stack() -> SimpleNamespace:
     """tf, tf_keras and tfmot; TF_USE_LEGACY_KERAS must be set before TensorFlow is first imported."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3: TensorFlow's C++ log stays quiet (tf.data prints harmless "E0000 NodeDef mentions attribute ..."
+    # lines while training); failures still raise Python exceptions. Set it lower to debug TensorFlow.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _quiet_native_stderr():
         import tensorflow as tf
         import tf_keras
