@@ -328,8 +328,10 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         if progress else None
     start = time.monotonic()
 
+    searching = [False]  # --trials limits the search phase, not the re-scoring of cached candidates
+
     def tick(study_, trial):
-        if req.trials is not None and trained[0] >= req.trials:
+        if searching[0] and req.trials is not None and trained[0] >= req.trials:
             study_.stop()
         if progress is None:
             return
@@ -348,6 +350,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     for cfg in seeds:
         study.enqueue_trial(sp.params(cfg), skip_if_exists=True)
     remaining = max(1.0, req.budget_time - (time.monotonic() - start))  # the one-off calibration is not counted
+    searching[0] = True
     if not (req.trials is not None and trained[0] >= req.trials):
         study.optimize(objective, timeout=remaining, catch=(TinycError,), callbacks=[tick])
     if progress is not None:
