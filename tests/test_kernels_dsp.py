@@ -18,7 +18,8 @@ from tinyc.boards import get_board
 from tinyc.codegen import generate
 from tinyc.codegen.generate import plan_layout
 from tinyc.codegen.lower import lower
-from tinyc.codegen.specialize import DSP_ADD, DSP_CONV, DSP_DWCONV, _fast_requant, pack_matmul_weights, specialize
+from tinyc.codegen.specialize import (DSP_ADD, DSP_CONV, DSP_DWCONV, DSP_FC, _fast_requant, pack_matmul_weights,
+                                      specialize)
 from tinyc.model import reference
 from tinyc.model.graph import load
 
@@ -127,7 +128,7 @@ def test_dsp_kernels_bit_exact_in_qemu(name, board_id, tmp_path):
     gen = generate(graph, dsp_plan(graph), board, tmp_path / "model")
     assert gen.variant == "arm_dsp"
     body = (gen.out_dir / "tinyc_model.c").read_text()
-    assert any(k in body for k in (DSP_CONV, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8")), f"{name}: no DSP kernel"
+    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8")), f"{name}: no DSP kernel"
 
     main = tmp_path / "dsp_check_main.c"
     main.write_text(MAIN.replace("RUNS", str(runs)))
@@ -222,7 +223,7 @@ def test_dsp_kernels_on_the_host_models_of_the_instructions(name, tmp_path):
     graph = load(path)
     gen = generate(graph, dsp_plan(graph), get_board("mps2-an386"), tmp_path / "gen")
     body = (gen.out_dir / "tinyc_model.c").read_text()
-    assert any(k in body for k in (DSP_CONV, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8"))
+    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8"))
     exe = host.build_runner(gen, tmp_path / "build", sanitize=True)
     batches = random_inputs(graph, 60, seed=7)
     outs = [graph.tensor(i) for i in graph.outputs]

@@ -23,6 +23,7 @@ import numpy as np
 from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
 
 DSP_CONV = "TINYC_DSP_CONV_S8"
+DSP_FC = "TINYC_DSP_FC_S8"  # the same kernel, copied as fully_connected_arm_dsp.c
 DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
 DSP_ADD = "TINYC_DSP_ADD_S8"
 SCRATCH = "tinyc_dsp_scratch"
@@ -112,7 +113,7 @@ class _Specializer:
             words = (self.scratch + 3) // 4
             decl = (f"static int32_t {SCRATCH}[{words}]; /* DSP kernels' scratch (im2col columns, tap "
                     f"pointers): {words * 4} bytes */")
-            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_DWCONV))
+            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_FC, DSP_DWCONV))
             calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
         used = set()
         for c in calls:
@@ -188,7 +189,8 @@ class _Specializer:
             mv, sv = mv[:p["out_depth"]], sv[:p["out_depth"]]
         else:
             mv, sv = mv[:1], sv[:1]
-        return self._matmul(call, conv, w, bv, mv, sv, x, y)
+        new = self._matmul(call, conv, w, bv, mv, sv, x, y)
+        return None if new is None else dataclasses.replace(new, kernel=DSP_FC)
 
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 

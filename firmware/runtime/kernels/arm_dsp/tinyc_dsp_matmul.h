@@ -1,5 +1,8 @@
-/* CONV_2D / FULLY_CONNECTED, int8, Arm DSP extension: im2col into int16 two output pixels at a
- * time, then a 2 output channels x 2 pixels SMLAD matrix multiply.
+/* The matrix multiply behind CONV_2D and FULLY_CONNECTED, int8, Arm DSP extension: im2col into int16
+ * two output pixels at a time, then a 2 output channels x 2 pixels SMLAD matrix multiply.
+ *
+ * Included by conv2d_arm_dsp.c and fully_connected_arm_dsp.c (only the ops a model uses are copied
+ * into its sources): the entry point is a weak definition, so a model with both keeps one copy.
  *
  * Column layout in `scratch` (words): for each chunk of 4 values of K, column 0's two halfword pairs,
  * then column 1's, so one pointer walks both columns. Weights (packed by the generator) walk the same
@@ -8,6 +11,9 @@
  *
  * Bit-identical to tinyc_ref_conv2d_s8 / tinyc_ref_fully_connected_s8 for the calls the generator
  * hands over (tinyc/codegen/specialize.py). */
+#ifndef TINYC_DSP_MATMUL_H
+#define TINYC_DSP_MATMUL_H
+
 #include "tinyc_rt.h"
 #include "tinyc_rt_arm_dsp.h"
 
@@ -429,8 +435,11 @@ static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights,
     if (oc_n & 1) o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col, chunks, bias[0]), q, lo, hi);
 }
 
-void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
-                           const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch)
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                             const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch)
 {
     const int32_t k4 = p->col_len4, pixels = p->out_h * p->out_w;
     tinyc_word_t *col = (tinyc_word_t *)scratch;      /* 2 * k4 halfwords, interleaved columns */
@@ -464,3 +473,5 @@ void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input
         }
     }
 }
+
+#endif /* TINYC_DSP_MATMUL_H */

@@ -201,8 +201,8 @@ typedef struct {
     int32_t act_min, act_max;
 } tinyc_dsp_conv_params_t;
 
-void tinyc_arm_dsp_conv_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
-                           const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
+void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                             const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and channels % 4 == 0: four channels per word, the input
  * offset added while unpacking (SXTAB16); weights packed [C/4][k_h*k_w][4] by the generator; scratch
@@ -234,7 +234,8 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_AVG_POOL_S8 tinyc_arm_dsp_avg_pool_s8
 
 #define TINYC_DSP_ADD_S8 tinyc_arm_dsp_add_s8
-#define TINYC_DSP_CONV_S8 tinyc_arm_dsp_conv_s8
+#define TINYC_DSP_CONV_S8 tinyc_arm_dsp_matmul_s8 /* conv2d_arm_dsp.c */
+#define TINYC_DSP_FC_S8 tinyc_arm_dsp_matmul_s8   /* fully_connected_arm_dsp.c */
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
 
 #ifdef __cplusplus

@@ -1,0 +1,2 @@
+/* CONV_2D, int8, Arm DSP extension: the shared matrix-multiply kernel (tinyc_dsp_matmul.h). */
+#include "tinyc_dsp_matmul.h"
