@@ -4,6 +4,7 @@ and generated models that run layers in place bit-identical to the TFLite Micro 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 import subprocess
@@ -79,6 +80,29 @@ def test_inplace_plans_never_clobber_live_tensors_and_reserve_the_scratch():
                 need = ops.inplace_form(g, op).scratch
                 got = [n for _, n, role in plan.scratch_offsets().get(oi, []) if role == "inplace"]
                 assert got == ([need] if need else []), (name, oi)
+
+
+def test_inplace_groups_hold_only_what_their_live_members_need():
+    """A chain of in-place layers shares one buffer whose size follows its live members (segments), so
+    on VWW only the layers around the peak run in place; the others keep their optimized kernels."""
+    g = load(zoo.build("vww_mobilenet"))
+    plan = memory.plan_improved(g)
+    used = memory.inplace_ops(g, plan)
+    assert 0 < len(used) <= 6, sorted(used)
+    groups = [b for b in plan.buffers if b.segments]
+    assert groups and all(max(n for _, _, n in b.segments) == b.size for b in groups)
+    memory.validate(plan)
+    # moving another live buffer onto a group's bytes at a step where both hold data is caught
+    a = groups[0]
+    for o in plan.buffers:
+        steps = [s for s in range(max(a.first, o.first), min(a.last, o.last) + 1) if a.size_at(s) and o.size_at(s)]
+        if o is not a and steps:
+            bad = tuple(dataclasses.replace(x, offset=a.offset) if x is o else x for x in plan.buffers)
+            with pytest.raises(AssertionError, match="overlap"):
+                memory.validate(dataclasses.replace(plan, buffers=bad))
+            break
+    else:
+        pytest.fail("no buffer lives beside the group")
 
 
 def test_inplace_forms():

@@ -47,10 +47,21 @@ class Buffer:
     offset: int = -1
     aliases: tuple[int, ...] = ()  # other tensors that share these bytes (views, in-place outputs)
     role: str = ""  # scratch: "inplace" when an in-place kernel needs it (ops.inplace_form)
+    # Tensors sharing bytes through in-place kernels: (first, last, aligned size) runs of the bytes the
+    # group holds while its members live (size is their maximum); empty: ``size`` the whole lifetime.
+    segments: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def end(self) -> int:
         return self.offset + self.size
+
+    def size_at(self, step: int) -> int:
+        if not self.first <= step <= self.last:
+            return 0
+        for f, l, n in self.segments:
+            if f <= step <= l:
+                return n
+        return 0 if self.segments else self.size
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return not (self.last < other.first or other.last < self.first)
@@ -58,7 +69,8 @@ class Buffer:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "tensor": self.tensor, "op": self.op, "nbytes": self.nbytes,
                 "size": self.size, "first": self.first, "last": self.last, "offset": self.offset,
-                "aliases": list(self.aliases), "role": self.role}
+                "aliases": list(self.aliases), "role": self.role,
+                "segments": [list(x) for x in self.segments]}
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,7 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
     """
     allowed = None if inplace_ops is None else set(inplace_ops)
     inplace_scratch: dict[int, int] = {}
+    inplace_out: set[int] = set()  # outputs written over an input by an in-place kernel
     rules = opsmod.OP_RULES if rules is None else rules
     order = tuple(range(len(graph.operators))) if order is None else tuple(order)
     n = len(order)
@@ -191,6 +204,7 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
             parent[out] = root(src)
             if form is not None:
                 inplace_scratch[oi] = form.scratch
+                inplace_out.add(out)
 
     groups: dict[int, list[int]] = {}
     for t in first:
@@ -202,10 +216,20 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
         nbytes = max(graph.tensor(t).nbytes for t in members)
         if nbytes == 0:
             continue
+        lo, hi = min(first[t] for t in members), max(last[t] for t in members)
+        segments: list[tuple[int, int, int]] = []
+        if any(t in inplace_out for t in members):
+            for step in range(lo, hi + 1):
+                n = align(max((graph.tensor(t).nbytes for t in members if first[t] <= step <= last[t]), default=0))
+                if segments and segments[-1][2] == n and segments[-1][1] == step - 1:
+                    segments[-1] = (segments[-1][0], step, n)
+                else:
+                    segments.append((step, step, n))
+            if len(segments) == 1:
+                segments = []
         out_buffers.append(Buffer(
             id=len(out_buffers), kind="tensor", tensor=r, op=None, nbytes=nbytes, size=align(nbytes),
-            first=min(first[t] for t in members), last=max(last[t] for t in members),
-            aliases=tuple(t for t in members if t != r)))
+            first=lo, last=hi, aliases=tuple(t for t in members if t != r), segments=tuple(segments)))
     for step, oi in enumerate(order):
         op = graph.operators[oi]
         rule = rules.get(op.op)
@@ -274,6 +298,62 @@ def _place_best_fit(bufs: list[Buffer], key) -> list[Buffer]:
     return [result[i] for i in range(len(bufs))]
 
 
+def _profile(b: Buffer, n_steps: int):
+    import numpy as np
+
+    row = np.zeros(n_steps, dtype=np.int64)
+    if b.segments:
+        for f, l, n in b.segments:
+            row[f:l + 1] = n
+    else:
+        row[b.first:b.last + 1] = b.size
+    return row
+
+
+def _place_segments(bufs: list[Buffer], key, best_fit: bool = False) -> list[Buffer]:
+    """First (or best) fit where a buffer's size may change over its lifetime (``Buffer.segments``): a
+    candidate offset is free when, at every step both are alive, the buffer's bytes then clear every
+    placed buffer's bytes then."""
+    import numpy as np
+
+    n_steps = max((b.last for b in bufs), default=0) + 1
+    prof = np.stack([_profile(b, n_steps) for b in bufs]) if bufs else np.zeros((0, n_steps), np.int64)
+    ordered = sorted(range(len(bufs)), key=lambda i: key(bufs[i], i))
+    placed: list[int] = []
+    offsets = np.zeros(len(bufs), dtype=np.int64)
+    result: dict[int, Buffer] = {}
+    for i in ordered:
+        b = prof[i]
+        if placed:
+            P = np.array(placed)
+            both = (prof[P] > 0) & (b > 0)[None, :]  # [placed, step]
+            rel = both.any(axis=1)
+            P, both = P[rel], both[rel]
+        if not placed or P.size == 0:
+            offset = 0
+        else:
+            off = offsets[P][:, None]  # [placed, 1]
+            ends = off + prof[P]  # [placed, step]
+            cands = np.unique(np.concatenate([[0], ends[both]]))
+            need = b[None, None, :]  # [1, 1, step]
+            c = cands[:, None, None]
+            ok = ((c + need <= off[None, :, :]) | (c >= ends[None, :, :])) | ~both[None, :, :]
+            valid = cands[ok.all(axis=(1, 2))]
+            if best_fit and valid.size > 1:
+                # the smallest free gap above each valid candidate (ties: lowest offset)
+                gaps = []
+                for cv in valid:
+                    above = off[:, 0][(off[:, 0] >= cv + 0)]
+                    gaps.append((int(above.min() - cv) if above.size else 1 << 62, int(cv)))
+                offset = min(gaps)[1]
+            else:
+                offset = int(valid[0])
+        offsets[i] = offset
+        placed.append(i)
+        result[i] = replace(bufs[i], offset=int(offset))
+    return [result[i] for i in range(len(bufs))]
+
+
 def _tflm_key(b: Buffer, i: int):
     # TFLM fills its sort array from the tail, then bubble-sorts by size (stable): ties go last-added first
     return (-b.size, -i)
@@ -294,7 +374,7 @@ def _arena(bufs: list[Buffer]) -> int:
 def _peak(bufs: list[Buffer], n_steps: int) -> tuple[int, int]:
     best = (0, 0)
     for s in range(max(n_steps, 1)):
-        live = sum(b.size for b in bufs if b.first <= s <= b.last)
+        live = sum(b.size_at(s) for b in bufs if b.first <= s <= b.last)
         if live > best[1]:
             best = (s, live)
     return best
@@ -423,8 +503,11 @@ def _search(graph: Graph, orders, rules, inplace_choices, baseline_order) -> tup
             else:
                 bufs = buffers(graph, order, alias_views=True, inplace=True, rules=rules, runtime="tinyc",
                                inplace_ops=None if choice is True else choice)
+            segmented = any(b.segments for b in bufs)
             for kname, key in _KEYS.items():
                 for pname, placer in (("first-fit", _place_greedy), ("best-fit", _place_best_fit)):
+                    if segmented:
+                        placer = (lambda bb, kk, bf=(pname == "best-fit"): _place_segments(bb, kk, bf))
                     placed = placer(bufs, key)
                     size = _arena(placed)
                     candidates += 1
@@ -487,5 +570,11 @@ def validate(plan: MemoryPlan) -> None:
         assert b.end <= plan.arena_size, f"buffer {b.id} ends past the arena"
     for a, b in itertools.combinations(bufs, 2):
         if a.overlaps_in_time(b):
-            assert a.end <= b.offset or b.end <= a.offset, (
-                f"buffers {a.id} ({a.kind} {a.tensor}) and {b.id} ({b.kind} {b.tensor}) overlap")
+            if not (a.segments or b.segments):
+                assert a.end <= b.offset or b.end <= a.offset, (
+                    f"buffers {a.id} ({a.kind} {a.tensor}) and {b.id} ({b.kind} {b.tensor}) overlap")
+                continue
+            for s in range(max(a.first, b.first), min(a.last, b.last) + 1):
+                na, nb = a.size_at(s), b.size_at(s)
+                assert not na or not nb or a.offset + na <= b.offset or b.offset + nb <= a.offset, (
+                    f"buffers {a.id} ({a.kind} {a.tensor}) and {b.id} ({b.kind} {b.tensor}) overlap at step {s}")
