@@ -192,6 +192,11 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
                 h.update(str(f.relative_to(base)).encode() + b"\0" + f.read_bytes())
     for mod in ("pipeline", "project"):
         h.update((Path(__file__).parent / f"{mod}.py").read_bytes())
+    # the planner and the code generator decide the arena, the layers in place and the calls
+    pkg = Path(__file__).parents[1]
+    for sub in ("analyze", "codegen", "model"):
+        for f in sorted((pkg / sub).glob("*.py")):
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
     out = paths.cache_dir() / "firmware" / h.hexdigest()[:16]
     if (out / BUILD_FILE).is_file():
         try:
