@@ -230,7 +230,8 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         tfl, meta = cand_dir / f"{stem}.tflite", cand_dir / f"{stem}.json"
         if tfl.is_file() and meta.is_file():
             return tfl, float(json.loads(meta.read_text())["val_accuracy"])
-        trained[0] += 1
+        if cfg != S.Config():  # the model as it is (int8 PTQ) converts without fine-tuning
+            trained[0] += 1
         blob = S.apply(model, cfg, train, train, req.epochs, req.seed)
         acc = measure.tflm_accuracy(blob, val.x, val.y)
         tmp = tfl.with_suffix(".tmp")
@@ -273,6 +274,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         raise TinycError(f"--study-db {storage}: optuna cannot open it ({str(exc).splitlines()[0][:200]}); "
                          "give an SQLAlchemy URL such as sqlite:///fit.db") from None
     done = {t.user_attrs.get("key") for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    evaluate(S.Config())  # the model as it is: always a row (the reference), even when it cannot fit
     # candidates evaluated before (another study, other constraints) are re-scored first: no training
     prefix = f"{mhash}-{dhash}-e{req.epochs}-s{req.seed}-"
     cached = []
