@@ -26,6 +26,7 @@ DSP_CONV = "TINYC_DSP_CONV_S8"
 DSP_FC = "TINYC_DSP_FC_S8"  # the same kernel, copied as fully_connected_arm_dsp.c
 DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
 DSP_ADD = "TINYC_DSP_ADD_S8"
+DSP_CONV_PW_INPLACE = "TINYC_DSP_CONV_POINTWISE_INPLACE_S8"  # in place (tinyc/codegen/inplace.py)
 SCRATCH = "tinyc_dsp_scratch"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -106,6 +107,8 @@ class _Specializer:
                 new = self.dwconv(call)
             elif call.kernel == "TINYC_ADD_S8":
                 new = self.add(call)
+            elif call.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8":
+                new = self.conv_pointwise_inplace(call)
             if new is not None:
                 self.specialized.append(call.index)
             calls.append(new or call)
@@ -113,7 +116,7 @@ class _Specializer:
             words = (self.scratch + 3) // 4
             decl = (f"static int32_t {SCRATCH}[{words}]; /* DSP kernels' scratch (im2col columns, tap "
                     f"pointers): {words * 4} bytes */")
-            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_FC, DSP_DWCONV))
+            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_CONV_PW_INPLACE))
             calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
         used = set()
         for c in calls:
@@ -171,6 +174,25 @@ class _Specializer:
         x, wv, bv, mv, sv, y = arrays
         w = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
         return self._matmul(call, p, w, bv, mv, sv, x, y)
+
+    def conv_pointwise_inplace(self, call: KernelCall):
+        """An in-place 1x1 CONV_2D (the plan's pixel scheme) -> the matmul run in place. It widens two
+        pixels into the static DSP scratch before storing their outputs, so the plan's one-pixel buffer
+        is not read (it stays reserved: the arena is the plan's)."""
+        p = dict(call.params)
+        if p["filter_in_c"] != p["in_c"] or p["in_c"] % 4 != 0 or p["batches"] != 1:
+            return None
+        io, w, b, m, s, _ = call.args
+        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if arrays is None:
+            return None
+        _, wv, bv, mv, sv, _ = arrays
+        wm = wv.reshape(p["out_c"], p["in_c"])
+        new = self._matmul(call, p, wm, bv, mv, sv, io, io)
+        if new is None:
+            return None
+        x, wn, bn, qn, _, scr = new.args
+        return dataclasses.replace(new, kernel=DSP_CONV_PW_INPLACE, args=(io, wn, bn, qn, scr))
 
     def fc(self, call: KernelCall):
         p = dict(call.params)

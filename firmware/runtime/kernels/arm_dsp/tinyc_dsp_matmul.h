@@ -474,4 +474,33 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
     }
 }
 
+/* 1x1 stride-1 unpadded CONV_2D in place (batch 1): the output overwrites the input `io`. Each pair of
+ * pixels is widened into `scratch` before its outputs are stored, so the only input bytes an output
+ * may overwrite are those of pixels already read: pixels go first to last when out_c <= in_c (outputs
+ * of pixels < px + 2 end at (px + 2) * out_c <= (px + 2) * in_c), last to first otherwise (outputs of
+ * pixels >= px start at px * out_c >= px * in_c). The arithmetic is the matmul's, so the outputs equal
+ * tinyc_ref_conv2d_pointwise_inplace_s8's. */
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_dsp_pointwise_inplace_s8(const tinyc_dsp_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
+                                        const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch)
+{
+    const int32_t k4 = p->col_len4, pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c;
+    tinyc_word_t *col = (tinyc_word_t *)scratch;
+    if (oc <= ic) {
+        for (int32_t px = 0; px < pixels; px += 2) {
+            const int32_t ncols = px + 1 < pixels ? 2 : 1;
+            for (int32_t j = 0; j < ncols; ++j) widen_sxtb16(io + (size_t)(px + j) * ic, col + 2 * j, k4);
+            matmul_cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+        }
+        return;
+    }
+    for (int32_t end = pixels; end > 0; end -= 2) {
+        const int32_t ncols = end >= 2 ? 2 : 1, px = end - ncols;
+        for (int32_t j = 0; j < ncols; ++j) widen_sxtb16(io + (size_t)(px + j) * ic, col + 2 * j, k4);
+        matmul_cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+    }
+}
+
 #endif /* TINYC_DSP_MATMUL_H */

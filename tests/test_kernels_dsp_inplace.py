@@ -1,0 +1,95 @@
+"""DSP kernels for the layers the default memory plan runs in place (tinyc/codegen/specialize.py,
+tinyc_arm_dsp_pointwise_inplace_s8): the default plan's firmware, on the host models of the
+instructions (ASan/UBSan) and in QEMU (mps2-an500 Cortex-M7, mps2-an386 Cortex-M4), bit-identical
+to the TFLite Micro interpreter."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from tests.conftest import require_tool
+from tests.test_kernels_dsp import MAIN, lcg_inputs, tflm_outputs
+from tinyc import zoo
+from tinyc.analyze import memory
+from tinyc.boards import get_board
+from tinyc.codegen.generate import generate, plan_layout
+from tinyc.codegen.lower import lower
+from tinyc.codegen.specialize import DSP_CONV_PW_INPLACE, specialize
+from tinyc.model.graph import load
+
+MLPERF = ("kws_dscnn", "vww_mobilenet", "ic_resnet8")
+
+
+def _pointwise_inplace(graph, plan) -> tuple[int, int]:
+    """(in-place 1x1 CONV_2D calls before specializing, how many of them the DSP set took)."""
+    lowered = lower(graph, *plan_layout(graph, plan))
+    before = sum(c.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8" for c in lowered.calls)
+    after = specialize(lowered, "arm_dsp").lowered
+    return before, sum(c.kernel == DSP_CONV_PW_INPLACE for c in after.calls)
+
+
+@pytest.mark.slow
+def test_default_plan_pointwise_inplace_layers_get_the_dsp_kernel():
+    seen = 0
+    for name in MLPERF:
+        graph = load(zoo.build(name))
+        before, fast = _pointwise_inplace(graph, memory.plan_improved(graph))
+        assert fast == before, f"{name}: {before - fast} in-place 1x1 convs kept the reference kernel"
+        seen += fast
+    assert seen, "no MLPerf model runs a 1x1 CONV_2D in place in the default plan"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MLPERF)
+def test_default_plan_dsp_on_the_host_models_of_the_instructions(name, tmp_path):
+    from tests.test_codegen_bitexact import random_inputs
+    from tinyc.codegen import host
+
+    path = zoo.build(name)
+    graph = load(path)
+    gen = generate(graph, memory.plan_improved(graph), get_board("mps2-an386"), tmp_path / "gen")
+    exe = host.build_runner(gen, tmp_path / "build", sanitize=True)
+    batches = random_inputs(graph, 30, seed=11)
+    outs = [graph.tensor(i) for i in graph.outputs]
+    mine = host.run(exe, batches, [(np.dtype(t.dtype), t.shape) for t in outs])
+    ref = tflm_outputs(path, graph, batches)
+    differing = sum(int(np.count_nonzero(m != r)) for mr, rr in zip(mine, ref) for m, r in zip(mr, rr))
+    assert differing == 0, f"{name}: {differing} outputs differ from TFLite Micro"
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name,board_id", [("kws_dscnn", "mps2-an500"), ("vww_mobilenet", "mps2-an500"),
+                                           ("ic_resnet8", "mps2-an386")])
+def test_default_plan_dsp_bit_exact_in_qemu(name, board_id, tmp_path):
+    require_tool("qemu-system-arm")
+    require_tool("arm-none-eabi-gcc")
+    from tinyc.deploy import emulator, platformio
+    from tinyc.deploy.project import render_project
+
+    runs = 3
+    path = zoo.build(name)
+    graph = load(path)
+    board = get_board(board_id)
+    gen = generate(graph, memory.plan_improved(graph), board, tmp_path / "model")
+    assert gen.variant == "arm_dsp"
+    main = tmp_path / "dsp_check_main.c"
+    main.write_text(MAIN.replace("RUNS", str(runs)))
+    proj = render_project(tmp_path / "fw", board, [main, *gen.sources], emulate=True, include_dirs=[gen.out_dir])
+    fw = platformio.build(proj)
+    run = emulator.run_to_exit(proj.run_board, fw.elf, timeout=240)
+    assert run.exit_code == 0 and "DONE" in run.output, f"{name} on {board_id}: {run.output[-400:]!r}"
+    lines = re.findall(r"^OUT ([0-9a-f]*)\r?$", run.output, flags=re.M)
+    n_out = len(graph.outputs)
+    assert len(lines) == runs * n_out
+    expected = tflm_outputs(path, graph, lcg_inputs(graph, runs))
+    differing = 0
+    for r, rec in enumerate(expected):
+        for j, ref in enumerate(rec):
+            got = np.frombuffer(bytes.fromhex(lines[r * n_out + j]), dtype=ref.dtype).reshape(ref.shape)
+            differing += int(np.count_nonzero(got != ref))
+    assert differing == 0, f"{name} on {board_id}: {differing} outputs differ from TFLite Micro"
