@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from tinyc import zoo
 from tinyc.analyze import budget
+from tinyc.codegen import footprint
 from tinyc.boards import get_board
 from tinyc.cli import cli
 from tinyc.model import graph
@@ -35,7 +36,7 @@ def test_fits_nucleo_f746(zoo_paths):
 
 def test_too_large_for_bluepill_exit_1_names_overflow(zoo_paths):
     path = zoo_paths["vww_mobilenet"]
-    b = budget.compute(graph.load(path), get_board("bluepill"))
+    b = footprint.check(graph.load(path), get_board("bluepill"))
     assert not b.fits and b.flash_headroom < 0 and b.sram_headroom < 0
     r = _run("check", path, "--board", "bluepill")
     assert r.exit_code == 1, r.output
@@ -43,6 +44,20 @@ def test_too_large_for_bluepill_exit_1_names_overflow(zoo_paths):
     assert f"cut {-b.flash_headroom} B" in r.output  # the advice names the bytes to cut
     assert "clustering" in r.output and "Structured pruning" in r.output
     assert "Traceback" not in r.output
+
+
+def test_flash_constants_are_exactly_what_generate_emits(zoo_paths, tmp_path):
+    """check lowers the model as generate does: the 'weights' line is the generated constants, byte for byte."""
+    from tinyc.analyze.memory import plan_improved
+    from tinyc.codegen.generate import generate
+
+    for name, board_id in (("kws_dscnn", "nucleo-f746"), ("ic_resnet8", "mps2-an385")):
+        g = graph.load(zoo_paths[name])
+        board = get_board(board_id)
+        d = json.loads(_run("check", zoo_paths[name], "--board", board_id, "--json").output)
+        weights = next(i for i in d["flash"]["items"] if i["name"] == "weights")
+        gen = generate(g, plan_improved(g), board, tmp_path / name)
+        assert weights["bytes"] == gen.weights_bytes and weights["estimate"] is False
 
 
 def test_json_output(zoo_paths):

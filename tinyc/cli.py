@@ -142,8 +142,8 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
 @click.pass_obj
 def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm: bool, as_json: bool) -> None:
     """Check a .tflite model's flash and SRAM needs against a board (exit 1 if it does not fit)."""
-    from tinyc.analyze import budget as budgetmod
     from tinyc.boards import get_board
+    from tinyc.codegen import footprint
     from tinyc.errors import DoesNotFit
     from tinyc.model import graph, ops
 
@@ -155,7 +155,7 @@ def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm:
         from tinyc.model import reference
 
         recorded = reference.arena_record(model).to_json()
-    b = budgetmod.compute(g, board, planner=planner, tflm_recorded=recorded)
+    b = footprint.check(g, board, planner=planner, tflm_recorded=recorded)
     if as_json:
         out.emit_json(b.to_json())
     else:

@@ -28,10 +28,10 @@ KERNEL_CODE_ESTIMATE = {  # op: (reference kernel, extra for the DSP variant lin
     "LOGISTIC": (276, 0), "RELU": (34, 0), "RELU6": (34, 0), "QUANTIZE": (124, 0), "DEQUANTIZE": (54, 0),
 }
 SHARED_KERNEL_CODE = 180  # requantization helpers (kernels/requant.c)
-RUNTIME_CODE_ESTIMATE = 6 * 1024  # startup, port, requantization helpers, serial harness
+RUNTIME_CODE_ESTIMATE = 8448  # startup, port, serial harness, libc: linked harness on mps2-an500, Nov 2026
 RUNTIME_STATE_ESTIMATE = 256  # invoke state, I/O descriptors (the plan is static: no tensor structs)
 STACK_ESTIMATE = 4096  # what tinyc's linker script reserves (tinyc.deploy.project.DEFAULT_STACK)
-IO_BUFFER_ESTIMATE = 256  # serial line buffer used to receive inputs and send outputs
+IO_BUFFER_ESTIMATE = 940  # serial harness buffers (line, hex, descriptors), as linked on mps2-an500
 PER_OP_TABLE = 32  # op descriptor in flash
 PER_TENSOR_TABLE = 16  # tensor descriptor in flash
 
@@ -209,13 +209,45 @@ def _flash_items(g: Graph, board: Board) -> list[Item]:
     ]
 
 
+@dataclass(frozen=True)
+class Generated:
+    """What the code generator will emit for this model and board, known before anything is built
+    (tinyc.codegen.footprint computes it): the constants exactly as emitted (weights packed where that
+    is smaller, DSP re-packing, biases, requantization constants, tables), static RAM outside the arena
+    (decode and im2col scratch), and the kernel code measured from compiled objects."""
+
+    constants: int
+    static_ram: int
+    kernel_code: int | None  # None: no cross compiler to measure with
+    kernel_set: str
+    kernel_files: tuple[str, ...]
+    packed_layers: int
+
+
+def _generated_flash_items(gen: Generated, estimated: list[Item]) -> list[Item]:
+    code = next(i for i in estimated if i.name == "kernel code")
+    if gen.kernel_code is not None:
+        code = Item("kernel code", gen.kernel_code, estimate=True,
+                    note=f"{gen.kernel_set} kernels compiled for this core ({len(gen.kernel_files)} files, -O2); "
+                         f"the linker drops functions no call uses")
+    packed = f", {gen.packed_layers} filters packed" if gen.packed_layers else ""
+    return [Item("weights", gen.constants,
+                 note=f"every constant array as generated: weights{packed}, biases, requantization constants")]\
+        + [code] + [i for i in estimated if i.name == "runtime code"]
+
+
 def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: dict[str, int] | None = None,
-            suggest_boards: bool = True) -> Budget:
-    """The budget of ``g`` on ``board`` (planner "improved" or "tflm")."""
+            suggest_boards: bool = True, plan: MemoryPlan | None = None,
+            generated: Generated | None = None) -> Budget:
+    """The budget of ``g`` on ``board`` (planner "improved" or "tflm"). With ``generated`` (and the
+    ``plan`` it was generated from), flash constants and static scratch are exact instead of estimated."""
     tflm = plan_tflm(g)
-    plan = plan_improved(g) if planner == "improved" else tflm
+    if plan is None:
+        plan = plan_improved(g) if planner == "improved" else tflm
     scratch = sum(b.size for b in plan.scratch())
     flash_items = _flash_items(g, board)
+    if generated is not None:
+        flash_items = _generated_flash_items(generated, flash_items)
     sram_items = [
         Item("tensor arena", plan.arena_size,
              note=f"{plan.strategy} plan; includes {scratch} B kernel scratch" if scratch else f"{plan.strategy} plan"),
@@ -223,6 +255,9 @@ def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: di
         Item("stack", STACK_ESTIMATE, estimate=True, note="reserved by the linker script"),
         Item("I/O buffers", IO_BUFFER_ESTIMATE, estimate=True, note="serial line buffer; tensors live in the arena"),
     ]
+    if generated is not None and generated.static_ram:
+        sram_items.append(Item("kernel scratch", generated.static_ram,
+                               note="static buffers outside the arena: packed-weight decode, DSP im2col"))
     layers = []
     for op in g.operators:
         out = g.tensor(op.outputs[0]).shape if op.outputs else ()

@@ -65,9 +65,9 @@ def resolve_boards(board_id: str, emulate: bool) -> tuple[Board, Board]:
 
 
 def check_budget(graph, board: Board):
-    from tinyc.analyze import budget as budgetmod
+    from tinyc.codegen import footprint
 
-    return budgetmod.compute(graph, board)
+    return footprint.check(graph, board)
 
 
 def does_not_fit_message(model: Path, b) -> str:
