@@ -17,18 +17,36 @@ from tinyc.analyze import memory
 from tinyc.boards import get_board
 from tinyc.codegen.generate import generate, plan_layout
 from tinyc.codegen.lower import lower
-from tinyc.codegen.specialize import DSP_CONV_PW_INPLACE, specialize
+from tinyc.codegen.specialize import DSP_CONV_PW_INPLACE, DSP_DW_PLANE_INPLACE, DSP_DW_ROWS_INPLACE, specialize
 from tinyc.model.graph import load
 
 MLPERF = ("kws_dscnn", "vww_mobilenet", "ic_resnet8")
 
 
-def _pointwise_inplace(graph, plan) -> tuple[int, int]:
-    """(in-place 1x1 CONV_2D calls before specializing, how many of them the DSP set took)."""
+def _inplace(graph, plan, ref: str, fast: tuple[str, ...]) -> tuple[int, int]:
+    """(in-place calls of kernel ``ref`` before specializing, how many of them the DSP set took)."""
     lowered = lower(graph, *plan_layout(graph, plan))
-    before = sum(c.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8" for c in lowered.calls)
+    before = sum(c.kernel == ref for c in lowered.calls)
     after = specialize(lowered, "arm_dsp").lowered
-    return before, sum(c.kernel == DSP_CONV_PW_INPLACE for c in after.calls)
+    return before, sum(c.kernel in fast for c in after.calls)
+
+
+def _pointwise_inplace(graph, plan) -> tuple[int, int]:
+    return _inplace(graph, plan, "TINYC_CONV2D_POINTWISE_INPLACE_S8", (DSP_CONV_PW_INPLACE,))
+
+
+@pytest.mark.slow
+def test_default_plan_depthwise_inplace_layers_get_a_dsp_kernel():
+    kinds = set()
+    for name in MLPERF:
+        graph = load(zoo.build(name))
+        plan = memory.plan_improved(graph)
+        before, fast = _inplace(graph, plan, "TINYC_DEPTHWISE_CONV2D_INPLACE_S8",
+                                (DSP_DW_ROWS_INPLACE, DSP_DW_PLANE_INPLACE))
+        assert fast == before, f"{name}: {before - fast} in-place depthwise convs kept the reference kernel"
+        body = specialize(lower(graph, *plan_layout(graph, plan)), "arm_dsp").lowered.calls
+        kinds |= {c.kernel for c in body}
+    assert {DSP_DW_ROWS_INPLACE, DSP_DW_PLANE_INPLACE} <= kinds  # VWW (rows) and KWS (planes)
 
 
 @pytest.mark.slow

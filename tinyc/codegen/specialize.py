@@ -27,6 +27,8 @@ DSP_FC = "TINYC_DSP_FC_S8"  # the same kernel, copied as fully_connected_arm_dsp
 DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
 DSP_ADD = "TINYC_DSP_ADD_S8"
 DSP_CONV_PW_INPLACE = "TINYC_DSP_CONV_POINTWISE_INPLACE_S8"  # in place (tinyc/codegen/inplace.py)
+DSP_DW_ROWS_INPLACE = "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
+DSP_DW_PLANE_INPLACE = "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8"
 SCRATCH = "tinyc_dsp_scratch"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -109,6 +111,8 @@ class _Specializer:
                 new = self.add(call)
             elif call.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8":
                 new = self.conv_pointwise_inplace(call)
+            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
+                new = self.dwconv_inplace(call)
             if new is not None:
                 self.specialized.append(call.index)
             calls.append(new or call)
@@ -116,7 +120,7 @@ class _Specializer:
             words = (self.scratch + 3) // 4
             decl = (f"static int32_t {SCRATCH}[{words}]; /* DSP kernels' scratch (im2col columns, tap "
                     f"pointers): {words * 4} bytes */")
-            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_CONV_PW_INPLACE))
+            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_CONV_PW_INPLACE, DSP_DW_ROWS_INPLACE))
             calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
         used = set()
         for c in calls:
@@ -246,6 +250,49 @@ class _Specializer:
         return dataclasses.replace(call, kernel=DSP_DWCONV, params_type="tinyc_dsp_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
 
+
+    def dwconv_inplace(self, call: KernelCall):
+        """An in-place DEPTHWISE_CONV_2D. Rows scheme: the DSP depthwise loop over tap pointers into the
+        plan's row ring (channels % 4 == 0). Plane scheme: one channel plane at a time in the plan's
+        plane buffer, weights [C][taps], the input offset folded into the bias."""
+        rows, io, w, b, m, s, scr = call.args
+        if rows != "0":
+            new = self.dwconv(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+            if new is None:
+                return None
+            _, wn, bn, qn, _, dsp_scr = new.args
+            return dataclasses.replace(new, kernel=DSP_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, dsp_scr, scr))
+        p = dict(call.params)
+        if p["depth_multiplier"] != 1 or p["batches"] != 1:
+            return None
+        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if arrays is None:
+            return None
+        _, wv, bv, mv, sv, _ = arrays
+        c, taps = p["in_c"], p["k_h"] * p["k_w"]
+        wt = wv.reshape(taps, c)
+        bias = np.zeros(c, dtype=np.int64) if bv is None else bv
+        sumabs = np.abs(wt).sum(axis=0)
+        bounds = np.abs(bias) + sumabs * _xmax(p["in_offset"])
+        if len(mv) == 1:
+            mv, sv = list(mv) * c, list(sv) * c
+        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
+        if q is None:
+            return None
+        folded = bias + p["in_offset"] * wt.sum(axis=0)
+        if int((np.abs(folded) + 128 * sumabs).max()) >= 1 << 31:  # every partial sum stays in int32
+            return None
+        n = call.index
+        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", wt.T.reshape(-1))
+        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded)
+        qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
+        params = dict(batches=1, in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
+                      out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
+                      dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
+                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
+        return dataclasses.replace(call, kernel=DSP_DW_PLANE_INPLACE, params_type="tinyc_dsp_dwconv_params_t",
+                                   params=tuple(params.items()),
+                                   args=(io, wn, bn, f"(const tinyc_dsp_q_t *){qn}", scr))
 
     # --- ADD ----------------------------------------------------------------------------------------------
 

@@ -138,3 +138,99 @@ void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const i
         }
     }
 }
+
+/* --- in place (batch 1, the output overwrites the input `io`; tinyc/model/inplace.py) ------------------ */
+
+#include "inplace_rows.h"
+
+/* The rows scheme: input rows still needed after their bytes are overwritten are read from the ring
+ * (`ring`, ring_rows rows, inplace_rows.h) exactly as tinyc_ref_depthwise_conv2d_inplace_s8 keeps
+ * them; every pixel goes through tap pointers (rows from the ring or `io`), four channels per load. */
+void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p, int32_t ring_rows, int8_t *io,
+                                             const int8_t *filter, const int32_t *bias, const tinyc_dsp_q_t *q,
+                                             void *scratch, int8_t *ring)
+{
+    const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
+    const int full = lo == -128 && hi == 127;
+    const int32_t off2 = (int32_t)(((uint32_t)p->in_offset & 0xFFFFu) | ((uint32_t)p->in_offset << 16));
+    const int8_t **tp = (const int8_t **)scratch;
+    const int8_t **rows = tp + taps;                                /* k_h row pointers (NULL: padding) */
+    int8_t *padrow = (int8_t *)(rows + taps);                       /* k_h <= taps: 2 * taps pointers, then C bytes */
+    tinyc_ring_t r;
+    for (int32_t c = 0; c < C; ++c) padrow[c] = (int8_t)(-p->in_offset);
+    r.io = io;
+    r.ring = ring;
+    r.in_row = (size_t)p->in_w * C;
+    r.out_row = (size_t)p->out_w * C;
+    r.in_h = p->in_h;
+    r.out_h = p->out_h;
+    r.pad_h = p->pad_h;
+    r.stride_h = p->stride_h;
+    r.ring_rows = ring_rows;
+    r.saved = 0;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        int8_t *o = io + (size_t)oy * r.out_row;
+        tinyc_ring_advance(&r, oy);
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            rows[ky] = iy >= 0 && iy < p->in_h ? tinyc_ring_row(&r, iy) : NULL;
+        }
+        for (int32_t ox = 0; ox < p->out_w; ++ox) {
+            const int32_t ix0 = ox * p->stride_w - p->pad_w;
+            for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
+                for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
+                    const int32_t ix = ix0 + kx * p->dil_w;
+                    tp[t] = rows[ky] && ix >= 0 && ix < p->in_w ? rows[ky] + (size_t)ix * C : padrow;
+                }
+            }
+            DW_PIXEL(tp, 0);
+        }
+    }
+}
+
+/* The plane scheme (depth multiplier 1): channel by channel, the input plane is gathered into `plane`
+ * (in_h * in_w bytes) and then that channel's outputs stored, which overwrite only its own bytes.
+ * Weights are [C][k_h*k_w] and the input offset is folded into the bias (bias + in_offset * sum(w)),
+ * so a tap outside the input reads the zero point (-in_offset), whose x * w cancels its folded part. */
+void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p, int8_t *io, const int8_t *filter,
+                                              const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *plane)
+{
+    const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
+    const int32_t ih = p->in_h, iw = p->in_w, n = ih * iw, zp = -p->in_offset;
+    const int fast3 = p->k_h == 3 && p->k_w == 3 && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
+                      p->dil_w == 1;
+    for (int32_t ch = 0; ch < C; ++ch, filter += taps) {
+        const int8_t *src = io + ch;
+        for (int32_t i = 0; i < n; ++i, src += C) plane[i] = *src;
+        const int32_t b = bias[ch];
+        const tinyc_dsp_q_t *qc = q + ch;
+        int8_t *o = io + ch;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            for (int32_t ox = 0; ox < p->out_w; ++ox, o += C) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                int32_t acc = b;
+                if (fast3 && iy0 >= 0 && iy0 + 2 < ih && ix0 >= 0 && ix0 + 2 < iw) {
+                    const int8_t *x = plane + iy0 * iw + ix0;
+                    acc += x[0] * filter[0] + x[1] * filter[1] + x[2] * filter[2];
+                    x += iw;
+                    acc += x[0] * filter[3] + x[1] * filter[4] + x[2] * filter[5];
+                    x += iw;
+                    acc += x[0] * filter[6] + x[1] * filter[7] + x[2] * filter[8];
+                } else {
+                    for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
+                        const int32_t iy = iy0 + ky * p->dil_h;
+                        const int row_ok = iy >= 0 && iy < ih;
+                        for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
+                            const int32_t ix = ix0 + kx * p->dil_w;
+                            const int32_t v = row_ok && ix >= 0 && ix < iw ? plane[iy * iw + ix] : zp;
+                            acc += v * filter[t];
+                        }
+                    }
+                }
+                *o = (int8_t)tinyc_dsp_requant(acc, qc, lo, hi);
+            }
+        }
+    }
+}

@@ -221,6 +221,15 @@ typedef struct {
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch);
 
+/* DEPTHWISE_CONV_2D in place (batch 1, depthwise_conv2d_arm_dsp.c). Rows scheme: the normal kernel's
+ * weights, bias and `scratch` (which also holds k_h row pointers), the plan's row ring in `ring`.
+ * Plane scheme: weights [C][k_h*k_w], the input offset folded into the bias, the plan's plane buffer. */
+void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p, int32_t ring_rows, int8_t *io,
+                                             const int8_t *filter, const int32_t *bias, const tinyc_dsp_q_t *q,
+                                             void *scratch, int8_t *ring);
+void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p, int8_t *io, const int8_t *filter,
+                                              const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *plane);
+
 /* ADD of two same-shape int8 tensors: table_i[x + 128] is twice input i's value x rescaled to the
  * common scale (TFLite's (x + offset) << 20 then MultiplyByQuantizedMultiplier); the output is
  * tinyc_dsp_requant((table1[a] + table2[b]) / 2). */
@@ -242,6 +251,8 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_matmul_s8 /* conv2d_arm_dsp.c */
 #define TINYC_DSP_FC_S8 tinyc_arm_dsp_matmul_s8   /* fully_connected_arm_dsp.c */
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
+#define TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_dsp_depthwise_rows_inplace_s8
+#define TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_dsp_depthwise_plane_inplace_s8
 #define TINYC_DSP_CONV_POINTWISE_INPLACE_S8 tinyc_arm_dsp_pointwise_inplace_s8 /* conv2d_arm_dsp.c */
 
 #ifdef __cplusplus
