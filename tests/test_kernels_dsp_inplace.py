@@ -17,7 +17,8 @@ from tinyc.analyze import memory
 from tinyc.boards import get_board
 from tinyc.codegen.generate import generate, plan_layout
 from tinyc.codegen.lower import lower
-from tinyc.codegen.specialize import DSP_CONV_PW_INPLACE, DSP_DW_PLANE_INPLACE, DSP_DW_ROWS_INPLACE, specialize
+from tinyc.codegen.specialize import (DSP_CONV_PW_INPLACE, DSP_CONV_ROWS_INPLACE, DSP_DW_PLANE_INPLACE,
+                                      DSP_DW_ROWS_INPLACE, specialize)
 from tinyc.model.graph import load
 
 MLPERF = ("kws_dscnn", "vww_mobilenet", "ic_resnet8")
@@ -33,6 +34,18 @@ def _inplace(graph, plan, ref: str, fast: tuple[str, ...]) -> tuple[int, int]:
 
 def _pointwise_inplace(graph, plan) -> tuple[int, int]:
     return _inplace(graph, plan, "TINYC_CONV2D_POINTWISE_INPLACE_S8", (DSP_CONV_PW_INPLACE,))
+
+
+@pytest.mark.slow
+def test_default_plan_ring_conv_inplace_layers_get_the_dsp_kernel():
+    seen = 0
+    for name in MLPERF:  # VWW's first conv (in_c 3: natural-order columns), ResNet-8's 3x3 block convs
+        graph = load(zoo.build(name))
+        before, fast = _inplace(graph, memory.plan_improved(graph), "TINYC_CONV2D_INPLACE_S8",
+                                (DSP_CONV_ROWS_INPLACE,))
+        assert fast == before, f"{name}: {before - fast} in-place ring convs kept the reference kernel"
+        seen += fast
+    assert seen >= 2
 
 
 @pytest.mark.slow

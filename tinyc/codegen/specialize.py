@@ -28,6 +28,7 @@ DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
 DSP_ADD = "TINYC_DSP_ADD_S8"
 DSP_CONV_PW_INPLACE = "TINYC_DSP_CONV_POINTWISE_INPLACE_S8"  # in place (tinyc/codegen/inplace.py)
 DSP_DW_ROWS_INPLACE = "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
+DSP_CONV_ROWS_INPLACE = "TINYC_DSP_CONV_ROWS_INPLACE_S8"
 DSP_DW_PLANE_INPLACE = "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8"
 SCRATCH = "tinyc_dsp_scratch"
 
@@ -111,6 +112,8 @@ class _Specializer:
                 new = self.add(call)
             elif call.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8":
                 new = self.conv_pointwise_inplace(call)
+            elif call.kernel == "TINYC_CONV2D_INPLACE_S8":
+                new = self.conv_rows_inplace(call)
             elif call.kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
                 new = self.dwconv_inplace(call)
             if new is not None:
@@ -120,7 +123,8 @@ class _Specializer:
             words = (self.scratch + 3) // 4
             decl = (f"static int32_t {SCRATCH}[{words}]; /* DSP kernels' scratch (im2col columns, tap "
                     f"pointers): {words * 4} bytes */")
-            first = next(i for i, c in enumerate(calls) if c.kernel in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_CONV_PW_INPLACE, DSP_DW_ROWS_INPLACE))
+            users = (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_CONV_PW_INPLACE, DSP_DW_ROWS_INPLACE, DSP_CONV_ROWS_INPLACE)
+            first = next(i for i, c in enumerate(calls) if c.kernel in users)
             calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
         used = set()
         for c in calls:
@@ -178,6 +182,18 @@ class _Specializer:
         x, wv, bv, mv, sv, y = arrays
         w = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
         return self._matmul(call, p, w, bv, mv, sv, x, y)
+
+    def conv_rows_inplace(self, call: KernelCall):
+        """An in-place CONV_2D with the plan's row ring -> the matmul reading its columns through the ring
+        (tinyc_arm_dsp_conv_rows_inplace_s8: at most 16 kernel rows)."""
+        rows, io, w, b, m, s, scr = call.args
+        if dict(call.params)["k_h"] > 16:
+            return None
+        new = self.conv(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if new is None:
+            return None
+        _, wn, bn, qn, _, dsp_scr = new.args
+        return dataclasses.replace(new, kernel=DSP_CONV_ROWS_INPLACE, args=(rows, io, wn, bn, qn, dsp_scr, scr))
 
     def conv_pointwise_inplace(self, call: KernelCall):
         """An in-place 1x1 CONV_2D (the plan's pixel scheme) -> the matmul run in place. It widens two

@@ -206,27 +206,49 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
         const int32_t b = bias[ch];
         const tinyc_dsp_q_t *qc = q + ch;
         int8_t *o = io + ch;
+        if (fast3) {
+            const int32_t w0 = filter[0], w1 = filter[1], w2 = filter[2], w3 = filter[3], w4 = filter[4];
+            const int32_t w5 = filter[5], w6 = filter[6], w7 = filter[7], w8 = filter[8];
+            const int32_t z0 = zp * (w0 + w1 + w2), z1 = zp * (w3 + w4 + w5), z2 = zp * (w6 + w7 + w8);
+            for (int32_t oy = 0; oy < p->out_h; ++oy) {
+                const int32_t iy0 = oy - p->pad_h;
+                const int8_t *r0 = iy0 >= 0 && iy0 < ih ? plane + iy0 * iw : NULL;
+                const int8_t *r1 = iy0 + 1 >= 0 && iy0 + 1 < ih ? plane + (iy0 + 1) * iw : NULL;
+                const int8_t *r2 = iy0 + 2 >= 0 && iy0 + 2 < ih ? plane + (iy0 + 2) * iw : NULL;
+                for (int32_t ox = 0; ox < p->out_w; ++ox, o += C) {
+                    const int32_t x = ox - p->pad_w;
+                    int32_t acc = b;
+                    if (x >= 0 && x + 2 < iw) {
+                        acc += r0 ? r0[x] * w0 + r0[x + 1] * w1 + r0[x + 2] * w2 : z0;
+                        acc += r1 ? r1[x] * w3 + r1[x + 1] * w4 + r1[x + 2] * w5 : z1;
+                        acc += r2 ? r2[x] * w6 + r2[x + 1] * w7 + r2[x + 2] * w8 : z2;
+                    } else {
+                        const int8_t *rr[3] = {r0, r1, r2};
+                        for (int32_t ky = 0; ky < 3; ++ky) {
+                            for (int32_t kx = 0; kx < 3; ++kx) {
+                                const int32_t ix = x + kx;
+                                const int32_t v = rr[ky] && ix >= 0 && ix < iw ? rr[ky][ix] : zp;
+                                acc += v * filter[3 * ky + kx];
+                            }
+                        }
+                    }
+                    *o = (int8_t)tinyc_dsp_requant(acc, qc, lo, hi);
+                }
+            }
+            continue;
+        }
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
             for (int32_t ox = 0; ox < p->out_w; ++ox, o += C) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_w;
                 int32_t acc = b;
-                if (fast3 && iy0 >= 0 && iy0 + 2 < ih && ix0 >= 0 && ix0 + 2 < iw) {
-                    const int8_t *x = plane + iy0 * iw + ix0;
-                    acc += x[0] * filter[0] + x[1] * filter[1] + x[2] * filter[2];
-                    x += iw;
-                    acc += x[0] * filter[3] + x[1] * filter[4] + x[2] * filter[5];
-                    x += iw;
-                    acc += x[0] * filter[6] + x[1] * filter[7] + x[2] * filter[8];
-                } else {
-                    for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
-                        const int32_t iy = iy0 + ky * p->dil_h;
-                        const int row_ok = iy >= 0 && iy < ih;
-                        for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
-                            const int32_t ix = ix0 + kx * p->dil_w;
-                            const int32_t v = row_ok && ix >= 0 && ix < iw ? plane[iy * iw + ix] : zp;
-                            acc += v * filter[t];
-                        }
+                for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
+                    const int32_t iy = iy0 + ky * p->dil_h;
+                    const int row_ok = iy >= 0 && iy < ih;
+                    for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
+                        const int32_t ix = ix0 + kx * p->dil_w;
+                        const int32_t v = row_ok && ix >= 0 && ix < iw ? plane[iy * iw + ix] : zp;
+                        acc += v * filter[t];
                     }
                 }
                 *o = (int8_t)tinyc_dsp_requant(acc, qc, lo, hi);

@@ -14,6 +14,7 @@
 #ifndef TINYC_DSP_MATMUL_H
 #define TINYC_DSP_MATMUL_H
 
+#include "inplace_rows.h"
 #include "tinyc_rt.h"
 #include "tinyc_rt_arm_dsp.h"
 
@@ -500,6 +501,84 @@ void tinyc_arm_dsp_pointwise_inplace_s8(const tinyc_dsp_conv_params_t *p, int8_t
         const int32_t ncols = end >= 2 ? 2 : 1, px = end - ncols;
         for (int32_t j = 0; j < ncols; ++j) widen_sxtb16(io + (size_t)(px + j) * ic, col + 2 * j, k4);
         matmul_cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+    }
+}
+
+/* One im2col column of output pixel (oy, ox) whose k_h input rows are at rows[ky] (NULL: padding), in
+ * the layout im2col_sxtb16 / im2col_gather build (natural order through `tmp`). */
+static void im2col_rows(const tinyc_dsp_conv_params_t *p, const int8_t *const *rows, int32_t ox, int8_t *tmp,
+                        tinyc_word_t *col)
+{
+    const int32_t ic = p->in_c, ix0 = ox * p->stride_w - p->pad_w, row = p->k_w * ic;
+    const uint32_t pad = ((uint32_t)p->pad_value & 0xFFFFu) * 0x10001u;
+    tinyc_word_t *c = col;
+    int8_t *t = tmp;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, c += row, t += row) {
+        const int8_t *src = rows[ky];
+        if (src && p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
+            if (p->natural) copy8(t, src + (size_t)ix0 * ic, row);
+            else widen_sxtb16(src + (size_t)ix0 * ic, c, row);
+            continue;
+        }
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            const int inside = src && ix >= 0 && ix < p->in_w;
+            if (p->natural) {
+                if (inside) copy8(t + kx * ic, src + (size_t)ix * ic, ic);
+                else fill8(t + kx * ic, ic, p->pad_value);
+            } else if (inside) {
+                widen_sxtb16(src + (size_t)ix * ic, c + kx * ic, ic);
+            } else {
+                fill_chunks(c + kx * ic, ic, pad);
+            }
+        }
+    }
+    if (p->natural) widen_sxtb16(tmp, col, p->col_len4);
+}
+
+/* CONV_2D in place with the row ring (batch 1, groups of 1, k_h <= TINYC_DSP_MAX_KH): before output
+ * row oy is stored, the input rows it overwrites that later rows still read are saved in `ring`
+ * (inplace_rows.h, as tinyc_ref_conv2d_inplace_s8 does), and the row's columns read every input row
+ * as it was. Pixels are paired within a row, so a row's outputs are stored only after its save. */
+#define TINYC_DSP_MAX_KH 16
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_t ring_rows, int8_t *io,
+                                        const int8_t *packed_filter, const int32_t *bias, const tinyc_dsp_q_t *q,
+                                        int16_t *scratch, int8_t *ring)
+{
+    const int32_t k4 = p->col_len4;
+    tinyc_word_t *col = (tinyc_word_t *)scratch;
+    int8_t *tmp = (int8_t *)(scratch + 2 * k4);
+    const int8_t *rows[TINYC_DSP_MAX_KH];
+    tinyc_ring_t r;
+    if (p->natural) {
+        for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0;
+    }
+    r.io = io;
+    r.ring = ring;
+    r.in_row = (size_t)p->in_w * p->in_c;
+    r.out_row = (size_t)p->out_w * p->out_c;
+    r.in_h = p->in_h;
+    r.out_h = p->out_h;
+    r.pad_h = p->pad_h;
+    r.stride_h = p->stride_h;
+    r.ring_rows = ring_rows;
+    r.saved = 0;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        int8_t *o = io + (size_t)oy * r.out_row;
+        tinyc_ring_advance(&r, oy);
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            rows[ky] = iy >= 0 && iy < p->in_h ? tinyc_ring_row(&r, iy) : NULL;
+        }
+        for (int32_t ox = 0; ox < p->out_w; ox += 2) {
+            const int32_t ncols = ox + 1 < p->out_w ? 2 : 1;
+            for (int32_t j = 0; j < ncols; ++j) im2col_rows(p, rows, ox + j, tmp, col + 2 * j);
+            matmul_cols(p, packed_filter, bias, q, col, ncols, o + (size_t)ox * p->out_c);
+        }
     }
 }
 

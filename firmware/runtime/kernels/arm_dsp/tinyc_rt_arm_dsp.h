@@ -209,6 +209,12 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
 void tinyc_arm_dsp_pointwise_inplace_s8(const tinyc_dsp_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
                                         const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch);
 
+/* CONV_2D in place with the plan's row ring (batch 1, groups of 1): the matmul, columns read through
+ * the ring (tinyc_dsp_matmul.h). */
+void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_t ring_rows, int8_t *io,
+                                        const int8_t *packed_filter, const int32_t *bias, const tinyc_dsp_q_t *q,
+                                        int16_t *scratch, int8_t *ring);
+
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and channels % 4 == 0: four channels per word, the input
  * offset added while unpacking (SXTAB16); weights packed [C/4][k_h*k_w][4] by the generator; scratch
  * holds k_h*k_w tap pointers and a row of C zero-point bytes. */
@@ -253,6 +259,7 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
 #define TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_dsp_depthwise_rows_inplace_s8
 #define TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_dsp_depthwise_plane_inplace_s8
+#define TINYC_DSP_CONV_ROWS_INPLACE_S8 tinyc_arm_dsp_conv_rows_inplace_s8 /* conv2d_arm_dsp.c */
 #define TINYC_DSP_CONV_POINTWISE_INPLACE_S8 tinyc_arm_dsp_pointwise_inplace_s8 /* conv2d_arm_dsp.c */
 
 #ifdef __cplusplus
