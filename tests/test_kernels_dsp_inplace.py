@@ -73,15 +73,25 @@ def test_default_plan_pointwise_inplace_layers_get_the_dsp_kernel():
     assert seen, "no MLPerf model runs a 1x1 CONV_2D in place in the default plan"
 
 
+# Zoo models whose default plan runs layers in place: every DSP in-place kernel and path (pointwise
+# forwards and backwards, ring conv with natural and SXTB16 columns, strides, dilation, even SAME
+# padding, depthwise rows, 3x3 planes with padded borders, 5x5 planes through the generic loop).
+HOST_MODELS = (*MLPERF, "conv_same_s1", "conv_valid_s2_relu", "conv_dilated_relu6", "conv_same_s2_even",
+               "dwconv_5x5_relu6")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", MLPERF)
+@pytest.mark.parametrize("name", HOST_MODELS)
 def test_default_plan_dsp_on_the_host_models_of_the_instructions(name, tmp_path):
     from tests.test_codegen_bitexact import random_inputs
     from tinyc.codegen import host
 
     path = zoo.build(name)
     graph = load(path)
-    gen = generate(graph, memory.plan_improved(graph), get_board("mps2-an386"), tmp_path / "gen")
+    plan = memory.plan_improved(graph)
+    assert memory.inplace_ops(graph, plan), f"{name}: no layer runs in place"
+    gen = generate(graph, plan, get_board("mps2-an386"), tmp_path / "gen")
+    assert "_INPLACE_S8" in (gen.out_dir / "tinyc_model.c").read_text()
     exe = host.build_runner(gen, tmp_path / "build", sanitize=True)
     batches = random_inputs(graph, 30, seed=11)
     outs = [graph.tensor(i) for i in graph.outputs]

@@ -210,6 +210,7 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
             const int32_t w0 = filter[0], w1 = filter[1], w2 = filter[2], w3 = filter[3], w4 = filter[4];
             const int32_t w5 = filter[5], w6 = filter[6], w7 = filter[7], w8 = filter[8];
             const int32_t z0 = zp * (w0 + w1 + w2), z1 = zp * (w3 + w4 + w5), z2 = zp * (w6 + w7 + w8);
+            const int32_t zw0 = zp * w0, zw3 = zp * w3, zw6 = zp * w6, zw2 = zp * w2, zw5 = zp * w5, zw8 = zp * w8;
             for (int32_t oy = 0; oy < p->out_h; ++oy) {
                 const int32_t iy0 = oy - p->pad_h;
                 const int8_t *r0 = iy0 >= 0 && iy0 < ih ? plane + iy0 * iw : NULL;
@@ -222,6 +223,14 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
                         acc += r0 ? r0[x] * w0 + r0[x + 1] * w1 + r0[x + 2] * w2 : z0;
                         acc += r1 ? r1[x] * w3 + r1[x + 1] * w4 + r1[x + 2] * w5 : z1;
                         acc += r2 ? r2[x] * w6 + r2[x + 1] * w7 + r2[x + 2] * w8 : z2;
+                    } else if (x == -1 && iw >= 2) { /* the left column of taps is padding */
+                        acc += r0 ? r0[0] * w1 + r0[1] * w2 + zw0 : z0;
+                        acc += r1 ? r1[0] * w4 + r1[1] * w5 + zw3 : z1;
+                        acc += r2 ? r2[0] * w7 + r2[1] * w8 + zw6 : z2;
+                    } else if (x == iw - 2 && x >= 0) { /* the right column */
+                        acc += r0 ? r0[x] * w0 + r0[x + 1] * w1 + zw2 : z0;
+                        acc += r1 ? r1[x] * w3 + r1[x + 1] * w4 + zw5 : z1;
+                        acc += r2 ? r2[x] * w6 + r2[x + 1] * w7 + zw8 : z2;
                     } else {
                         const int8_t *rr[3] = {r0, r1, r2};
                         for (int32_t ky = 0; ky < 3; ++ky) {
