@@ -75,9 +75,9 @@ def test_default_plan_pointwise_inplace_layers_get_the_dsp_kernel():
 
 # Zoo models whose default plan runs layers in place: every DSP in-place kernel and path (pointwise
 # forwards and backwards, ring conv with natural and SXTB16 columns, strides, dilation, even SAME
-# padding, depthwise rows, 3x3 planes with padded borders, 5x5 planes through the generic loop).
+# padding, depthwise rows, 3x3 planes with padded borders, 5x5 planes through the generic loop, ADD).
 HOST_MODELS = (*MLPERF, "conv_same_s1", "conv_valid_s2_relu", "conv_dilated_relu6", "conv_same_s2_even",
-               "dwconv_5x5_relu6")
+               "dwconv_5x5_relu6", "add_two")
 
 
 @pytest.mark.slow

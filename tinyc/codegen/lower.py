@@ -46,6 +46,7 @@ KERNEL_SOURCES = {
     "TINYC_DSP_ADD_S8": "add.c",
     "TINYC_DSP_FC_S8": "fully_connected.c",
     "TINYC_DSP_CONV_POINTWISE_INPLACE_S8": "conv2d.c",
+    "TINYC_DSP_ADD_INPLACE_S8": "add.c",
     "TINYC_DSP_CONV_ROWS_INPLACE_S8": "conv2d.c",
     "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8": "depthwise_conv2d.c",
     "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": "depthwise_conv2d.c",

@@ -29,6 +29,7 @@ DSP_ADD = "TINYC_DSP_ADD_S8"
 DSP_CONV_PW_INPLACE = "TINYC_DSP_CONV_POINTWISE_INPLACE_S8"  # in place (tinyc/codegen/inplace.py)
 DSP_DW_ROWS_INPLACE = "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
 DSP_CONV_ROWS_INPLACE = "TINYC_DSP_CONV_ROWS_INPLACE_S8"
+DSP_ADD_INPLACE = "TINYC_DSP_ADD_INPLACE_S8"  # element i read before it is written: safe in place
 DSP_DW_PLANE_INPLACE = "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8"
 SCRATCH = "tinyc_dsp_scratch"
 
@@ -112,6 +113,9 @@ class _Specializer:
                 new = self.add(call)
             elif call.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8":
                 new = self.conv_pointwise_inplace(call)
+            elif call.kernel == "TINYC_ADD_INPLACE_S8":
+                new = self.add(call)
+                new = None if new is None else dataclasses.replace(new, kernel=DSP_ADD_INPLACE)
             elif call.kernel == "TINYC_CONV2D_INPLACE_S8":
                 new = self.conv_rows_inplace(call)
             elif call.kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":

@@ -260,6 +260,7 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_dsp_depthwise_rows_inplace_s8
 #define TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_dsp_depthwise_plane_inplace_s8
 #define TINYC_DSP_CONV_ROWS_INPLACE_S8 tinyc_arm_dsp_conv_rows_inplace_s8 /* conv2d_arm_dsp.c */
+#define TINYC_DSP_ADD_INPLACE_S8 tinyc_arm_dsp_add_s8 /* reads element i of both inputs before writing it */
 #define TINYC_DSP_CONV_POINTWISE_INPLACE_S8 tinyc_arm_dsp_pointwise_inplace_s8 /* conv2d_arm_dsp.c */
 
 #ifdef __cplusplus
