@@ -153,9 +153,10 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
     const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
     const int full = lo == -128 && hi == 127;
     const int32_t off2 = (int32_t)(((uint32_t)p->in_offset & 0xFFFFu) | ((uint32_t)p->in_offset << 16));
-    const int8_t **tp = (const int8_t **)scratch;
-    const int8_t **rows = tp + taps;                                /* k_h row pointers (NULL: padding) */
-    int8_t *padrow = (int8_t *)(rows + taps);                       /* k_h <= taps: 2 * taps pointers, then C bytes */
+    const int8_t **tp = (const int8_t **)scratch;  /* border pixels: tap pointers */
+    intptr_t *base = (intptr_t *)(tp + taps);      /* tap t of column 0 (0: a padding row) */
+    int8_t *padrow = (int8_t *)(base + taps);
+    const int32_t span_w = (p->k_w - 1) * p->dil_w;
     tinyc_ring_t r;
     for (int32_t c = 0; c < C; ++c) padrow[c] = (int8_t)(-p->in_offset);
     r.io = io;
@@ -171,17 +172,26 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_h;
         int8_t *o = io + (size_t)oy * r.out_row;
+        int rows_in = 1;
         tinyc_ring_advance(&r, oy);
-        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
             const int32_t iy = iy0 + ky * p->dil_h;
-            rows[ky] = iy >= 0 && iy < p->in_h ? tinyc_ring_row(&r, iy) : NULL;
+            const int8_t *row = iy >= 0 && iy < p->in_h ? tinyc_ring_row(&r, iy) : NULL;
+            rows_in &= row != NULL;
+            for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
+                base[t] = row ? (intptr_t)(row + (size_t)kx * p->dil_w * C) : 0;
+            }
         }
         for (int32_t ox = 0; ox < p->out_w; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_w;
+            if (rows_in && ix0 >= 0 && ix0 + span_w < p->in_w) {
+                DW_PIXEL(base, (intptr_t)ix0 * C);
+                continue;
+            }
             for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
                 for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
                     const int32_t ix = ix0 + kx * p->dil_w;
-                    tp[t] = rows[ky] && ix >= 0 && ix < p->in_w ? rows[ky] + (size_t)ix * C : padrow;
+                    tp[t] = base[t] && ix >= 0 && ix < p->in_w ? (const int8_t *)base[t] + (intptr_t)ix0 * C : padrow;
                 }
             }
             DW_PIXEL(tp, 0);
