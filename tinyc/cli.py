@@ -452,7 +452,7 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
 
             raise DoesNotFit(f"--fit: no candidate fits {board_id}; see {files['fit-report.md']}")
         model = str(files["model.tflite"])
-        force_build = True  # tinyc check counts weights dense; fit measured the packed, linked firmware
+        force_build = True  # fit already linked and measured this model on the board: the linker had the last word
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
                        data=data, calibration_data=calibration_data, test_data=test_data, port=port)

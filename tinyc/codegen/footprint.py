@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from tinyc import paths
@@ -19,7 +20,7 @@ from tinyc.analyze import budget as budgetmod
 from tinyc.analyze.memory import plan_improved, plan_tflm
 from tinyc.boards import Board
 from tinyc.codegen.generate import plan_layout, runtime_files, variant_for
-from tinyc.codegen.lower import lower
+from tinyc.codegen.lower import LoweredModel, lower
 from tinyc.codegen.specialize import specialize
 from tinyc.model.graph import Graph
 
@@ -68,17 +69,31 @@ def code_bytes(files: list[Path], board: Board, defines: tuple[str, ...] = ()) -
     return total
 
 
-def generated(graph: Graph, plan, board: Board, weights: str = "auto") -> budgetmod.Generated:
+@dataclass(frozen=True)
+class Lowering:
+    """The model lowered and specialized exactly as generate() does it for the board."""
+
+    lowered: LoweredModel
+    variant: str
+    defines: tuple[str, ...]
+    scratch_bytes: int  # the optimized kernel set's static scratch
+    files: tuple[Path, ...]
+
+
+def lowering(graph: Graph, plan, board: Board, weights: str = "auto") -> Lowering:
     offsets, arena, order = plan_layout(graph, plan)
     lowered = lower(graph, offsets, arena, order, weights=weights)
     variant, defines = variant_for(board)
     spec = specialize(lowered, variant)
-    lowered = spec.lowered
-    files = runtime_files(lowered, variant)
+    return Lowering(spec.lowered, variant, tuple(defines), spec.scratch_bytes,
+                    tuple(runtime_files(spec.lowered, variant)))
+
+
+def generated(low: Lowering, board: Board) -> budgetmod.Generated:
     return budgetmod.Generated(
-        constants=lowered.weights_bytes, static_ram=lowered.weight_scratch + spec.scratch_bytes,
-        kernel_code=code_bytes(files, board, defines), kernel_set=variant,
-        kernel_files=tuple(f.name for f in files if f.suffix == ".c"), packed_layers=len(lowered.packed))
+        constants=low.lowered.weights_bytes, static_ram=low.lowered.weight_scratch + low.scratch_bytes,
+        kernel_code=code_bytes(list(low.files), board, low.defines), kernel_set=low.variant,
+        kernel_files=tuple(f.name for f in low.files if f.suffix == ".c"), packed_layers=len(low.lowered.packed))
 
 
 def check(graph: Graph, board: Board, planner: str = "improved", tflm_recorded: dict | None = None,
@@ -86,4 +101,5 @@ def check(graph: Graph, board: Board, planner: str = "improved", tflm_recorded: 
     """The board budget with the generated code's exact constants and scratch."""
     plan = plan_improved(graph) if planner == "improved" else plan_tflm(graph)
     return budgetmod.compute(graph, board, planner=planner, tflm_recorded=tflm_recorded,
-                             suggest_boards=suggest_boards, plan=plan, generated=generated(graph, plan, board))
+                             suggest_boards=suggest_boards, plan=plan,
+                             generated=generated(lowering(graph, plan, board), board))

@@ -26,19 +26,22 @@ class StaticCost:
 
 
 def static_cost(tflite: bytes, board) -> StaticCost:
+    """tinyc check's accounting (tinyc.codegen.footprint: constants as generated, packed weights counted
+    packed, static scratch, kernel code compiled for the core), plus the per-layer latency features."""
     from tinyc.analyze import budget as budgetmod
-    from tinyc.codegen.generate import plan_layout
-    from tinyc.codegen.lower import lower
+    from tinyc.analyze.memory import plan_improved
+    from tinyc.codegen import footprint
     from tinyc.model import ops
     from tinyc.model.graph import parse
 
     g = parse(tflite)
     ops.check_supported(g)
-    b = budgetmod.compute(g, board, suggest_boards=False)
-    offsets, arena, order = plan_layout(g, b.plan)
-    lowered = lower(g, offsets, arena, order, weights="auto")  # what generate() stores, in memory
+    plan = plan_improved(g)
+    low = footprint.lowering(g, plan, board)
+    b = budgetmod.compute(g, board, suggest_boards=False, plan=plan, generated=footprint.generated(low, board))
+    lowered = low.lowered
     saved = sum(p.dense_bytes - p.packed_bytes for p in lowered.packed)
-    dense = next(i.bytes for i in b.flash_items if i.name == "weights")
+    constants = next(i.bytes for i in b.flash_items if i.name == "weights")
     storage = {p.op_index: p.mode for p in lowered.packed}
     layers = []
     for op in g.operators:
@@ -48,7 +51,6 @@ def static_cost(tflite: bytes, board) -> StaticCost:
             n *= int(d)
         kind = op.op + (f"/{storage[op.index]}" if op.index in storage else "")
         layers.append(LayerCost(op.index, kind, int(ops.macs(g, op)), n))
-    return StaticCost(flash=b.flash_used - saved, sram=b.sram_used + int(lowered.weight_scratch),
-                      arena=int(b.plan.arena_size), weight_scratch=int(lowered.weight_scratch),
-                      dense_weights=dense, packed_weights=dense - saved, macs=sum(l.macs for l in layers),
-                      layers=tuple(layers))
+    return StaticCost(flash=b.flash_used, sram=b.sram_used, arena=int(plan.arena_size),
+                      weight_scratch=int(lowered.weight_scratch), dense_weights=constants + saved,
+                      packed_weights=constants, macs=sum(l.macs for l in layers), layers=tuple(layers))
