@@ -129,6 +129,24 @@ class Board:
         return d
 
 
+def contiguous_ram(regions: tuple[MemoryRegion, ...]) -> MemoryRegion:
+    """The largest run of back-to-back RAM regions, which one linker RAM region can span
+    (e.g. the F746's DTCM+SRAM1+SRAM2 = 320 KiB): what the firmware links its data and arena into."""
+    rams = sorted((r for r in regions if r.kind == "ram"), key=lambda r: r.origin)
+    best: MemoryRegion | None = None
+    run: list[MemoryRegion] = []
+    for r in rams:
+        if run and run[-1].end != r.origin:
+            run = []
+        run.append(r)
+        merged = MemoryRegion("+".join(x.name for x in run), "ram", run[0].origin, run[-1].end - run[0].origin)
+        if best is None or merged.size > best.size:
+            best = merged
+    if best is None:
+        raise BoardError("board has no RAM region")
+    return best
+
+
 def parse_size(value: Any, where: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value <= 0:

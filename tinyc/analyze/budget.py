@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tinyc.analyze.memory import MemoryPlan, plan_improved, plan_tflm
-from tinyc.boards import Board, MemoryRegion, all_boards
+from tinyc.boards import Board, MemoryRegion, all_boards, contiguous_ram
 from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph
 
@@ -154,18 +154,8 @@ class Budget:
 
 
 def arena_region(board: Board) -> MemoryRegion:
-    """The RAM the firmware links into: the largest run of back-to-back RAM regions (as the linker
-    script tinyc renders does), e.g. the F746's DTCM+SRAM1+SRAM2."""
-    rams = sorted(board.ram_regions, key=lambda r: r.origin)
-    best, run = None, []
-    for r in rams:
-        if run and run[-1].end != r.origin:
-            run = []
-        run.append(r)
-        merged = MemoryRegion("+".join(x.name for x in run), "ram", run[0].origin, run[-1].end - run[0].origin)
-        if best is None or merged.size > best.size:
-            best = merged
-    return best
+    """The RAM the firmware links into, as the linker script tinyc renders does (e.g. F746 DTCM+SRAM1+SRAM2)."""
+    return contiguous_ram(board.regions)
 
 
 def _flash_region(board: Board) -> MemoryRegion:

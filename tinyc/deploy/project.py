@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyc import paths
-from tinyc.boards import Board, MemoryRegion, emulation_target
+from tinyc.boards import Board, MemoryRegion, contiguous_ram, emulation_target
 from tinyc.errors import NotImplementedYet, TinycError
 from tinyc.render import render
 
@@ -40,23 +40,6 @@ class GeneratedProject:
         return {"path": str(self.path), "board": self.board.id, "run_board": self.run_board.id,
                 "env": self.env_name, "flash": vars(self.flash), "ram": vars(self.ram),
                 "sources": list(self.sources)}
-
-
-def contiguous_ram(regions: tuple[MemoryRegion, ...]) -> MemoryRegion:
-    """The largest run of back-to-back RAM regions (e.g. F746 DTCM+SRAM1+SRAM2 = 320 KiB)."""
-    rams = sorted((r for r in regions if r.kind == "ram"), key=lambda r: r.origin)
-    best: MemoryRegion | None = None
-    run: list[MemoryRegion] = []
-    for r in rams:
-        if run and run[-1].end != r.origin:
-            run = []
-        run.append(r)
-        merged = MemoryRegion("+".join(x.name for x in run), "ram", run[0].origin, run[-1].end - run[0].origin)
-        if best is None or merged.size > best.size:
-            best = merged
-    if best is None:
-        raise TinycError("board has no RAM region")
-    return best
 
 
 def link_memory(board: Board, run_board: Board) -> tuple[MemoryRegion, MemoryRegion]:
