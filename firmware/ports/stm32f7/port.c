@@ -88,11 +88,6 @@
 #define USART_RDR 0x24u /* svd-offset: USART1.RDR */
 #define USART_TDR 0x28u /* svd-offset: USART1.TDR */
 
-/* Cortex-M7 core (ARMv7-M ARM B3.2, Cortex-M7 TRM 4.1): the instruction cache. */
-#define SCB_CCR (*(volatile uint32_t *)0xE000ED14u)
-#define SCB_CCR_IC (1u << 17)
-#define SCB_ICIALLU (*(volatile uint32_t *)0xE000EF50u)
-
 /* Clock plans (RM0385 5.3.2 PLL ranges, 3.3.2 table 7 wait states at 2.7-3.6 V, 4.1.4 over-drive).
  * PLL input HSI/M = 2 MHz, VCO = 2 MHz * N, SYSCLK = VCO / P, 48 MHz domain = VCO / Q. */
 #define HSI_HZ 16000000u
@@ -195,13 +190,7 @@ static void clock_init(void) {
     }
 }
 
-static void icache_enable(void) {
-    __asm volatile("dsb\n\tisb" ::: "memory");
-    SCB_ICIALLU = 0;
-    __asm volatile("dsb\n\tisb" ::: "memory");
-    SCB_CCR |= SCB_CCR_IC;
-    __asm volatile("dsb\n\tisb" ::: "memory");
-}
+void cm7_icache_enable(void); /* cortex-m/icache.c */
 
 static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
     uint32_t base = gpio_base[port];
@@ -216,7 +205,7 @@ static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
 
 void port_init(void) {
     clock_init();
-    icache_enable();
+    cm7_icache_enable();
     pin_af(TINYC_TX_PORT, TINYC_TX_PIN, 0);
     pin_af(TINYC_RX_PORT, TINYC_RX_PIN, 1); /* an unconnected RX idles high, not as noise */
     MMIO32(CON_ENR) |= CON_EN;

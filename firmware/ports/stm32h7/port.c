@@ -105,11 +105,6 @@
 #define USART_RDR 0x24u /* svd-offset: USART1.RDR */
 #define USART_TDR 0x28u /* svd-offset: USART1.TDR */
 
-/* Cortex-M7 core (ARMv7-M ARM B3.2, Cortex-M7 TRM 4.1): the instruction cache. */
-#define SCB_CCR (*(volatile uint32_t *)0xE000ED14u)
-#define SCB_CCR_IC (1u << 17)
-#define SCB_ICIALLU (*(volatile uint32_t *)0xE000EF50u)
-
 /* Clock plans (RM0433 8.7.? PLL ranges; table 17 flash wait states). PLL1 reference
  * HSI / M = 16 MHz (RGE 8-16 MHz), wide VCO = 16 MHz * N, SYSCLK = VCO / P; AXI/AHB = SYSCLK / 2,
  * every APB = AHB / 2. */
@@ -207,13 +202,7 @@ static void clock_init(void) {
     }
 }
 
-static void icache_enable(void) {
-    __asm volatile("dsb\n\tisb" ::: "memory");
-    SCB_ICIALLU = 0;
-    __asm volatile("dsb\n\tisb" ::: "memory");
-    SCB_CCR |= SCB_CCR_IC;
-    __asm volatile("dsb\n\tisb" ::: "memory");
-}
+void cm7_icache_enable(void); /* cortex-m/icache.c */
 
 static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
     uint32_t base = gpio_base[port];
@@ -228,7 +217,7 @@ static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
 
 void port_init(void) {
     clock_init();
-    icache_enable();
+    cm7_icache_enable();
     pin_af(TINYC_TX_PORT, TINYC_TX_PIN, 0);
     pin_af(TINYC_RX_PORT, TINYC_RX_PIN, 1);
     MMIO32(CON_ENR) |= CON_EN;
