@@ -67,6 +67,12 @@ class Emulation:
     renode_platform: str | None = None
     qemu_memory: tuple[MemoryRegion, ...] = ()  # the emulator's map, when it differs from the chip
     systick_hz: int | None = None  # SysTick clock under emulation
+    timer_hz: int | None = None  # clock of the peripheral timer a port without SysTick times with (nRF51 TIMER0)
+
+    @property
+    def tick_hz(self) -> int | None:
+        """The rate of the counter the port's timing reads under emulation: SysTick's, or the timer's."""
+        return self.systick_hz or self.timer_hz
 
 
 @dataclass(frozen=True)
@@ -97,10 +103,10 @@ class Board:
 
     @property
     def port_check(self) -> str:
-        """How the port's registers are checked: 'SVD', 'unverified' (real boards), or '-' (emulated)."""
-        if self.kind != "real":
-            return "-"
-        return "SVD" if self.svd else "unverified"
+        """How the port's registers are checked: 'SVD', 'unverified' (real boards), or '-' (emulated, no SVD)."""
+        if self.svd:
+            return "SVD"
+        return "unverified" if self.kind == "real" else "-"
 
     @property
     def flash_regions(self) -> tuple[MemoryRegion, ...]:
@@ -247,7 +253,7 @@ def load_board(path: Path) -> Board:
     mem.unknown({"flash", "sram", "source", "regions"})
     con.unknown({"uart", "baud", "tx_pin", "rx_pin", "base", "note"})
     up.unknown({"platformio_board", "protocol", "offset"})
-    emu.unknown({"qemu_machine", "stand_in", "renode_platform", "memory", "systick_clock"})
+    emu.unknown({"qemu_machine", "stand_in", "renode_platform", "memory", "systick_clock", "timer_clock"})
 
     board_id = top.get("id", str)
     if board_id != path.stem:
@@ -275,6 +281,10 @@ def load_board(path: Path) -> Board:
     qemu = emu.get("qemu_machine", str, "") or None
     emu_regions = _regions(emu.subs("memory", required=False))
     systick = emu.get("systick_clock", (int, str), None)
+    timer = emu.get("timer_clock", (int, str), None)
+    if systick and timer:
+        raise BoardError(f"{path}: fields 'emulation.systick_clock' and 'emulation.timer_clock' are both set; "
+                         f"keep the one the port times with")
     crystal = cpu.get("crystal", (int, str), None)
     svd = top.get("svd", str, "")
     if svd and not re.fullmatch(r"[\w.-]+:[\w./-]+\.(svd|xml)", svd):
@@ -295,6 +305,7 @@ def load_board(path: Path) -> Board:
             qemu_machine=qemu, stand_in=emu.get("stand_in", bool, False),
             renode_platform=emu.get("renode_platform", str, "") or None, qemu_memory=emu_regions,
             systick_hz=parse_freq(systick, f"{path}: field 'emulation.systick_clock'") if systick else None,
+            timer_hz=parse_freq(timer, f"{path}: field 'emulation.timer_clock'") if timer else None,
         ),
         path=path, notes=top.get("notes", str, ""),
         crystal_hz=parse_freq(crystal, f"{path}: field 'cpu.crystal'") if crystal else None,

@@ -112,7 +112,7 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
         ("emulator", b.emulator),
         ("Renode platform", b.emulation.renode_platform or "none"),
     ]
-    if b.kind == "real":  # issue 7: how the port's registers are checked
+    if b.kind == "real" or b.svd:  # issue 7: how the port's registers are checked
         rows.append(("port check", f"registers checked against {b.svd}" if b.svd
                      else f"unverified: {b.svd_note or 'no SVD named in the board file'}"))
     if b.notes:

@@ -34,6 +34,14 @@ def parse_pin(board: Board, field: str, name: str) -> tuple[int, int]:
                      f"vendor does (PD8 for STM32, P1.03 for nRF, GP0 for RP2040)")
 
 
+def console_pin_defines(board: Board) -> dict[str, str]:
+    """The console's TX/RX pins as port and pin numbers (real boards; emulated ones whose port sets pins)."""
+    con = board.console
+    tx, rx = parse_pin(board, "tx_pin", con.tx_pin), parse_pin(board, "rx_pin", con.rx_pin)
+    return {"TINYC_TX_PORT": str(tx[0]), "TINYC_TX_PIN": str(tx[1]),
+            "TINYC_RX_PORT": str(rx[0]), "TINYC_RX_PIN": str(rx[1])}
+
+
 def real_board_defines(board: Board) -> dict[str, str]:
     """Console instance and pins, crystal and timer choice for a real board's port."""
     con = board.console
@@ -43,12 +51,7 @@ def real_board_defines(board: Board) -> dict[str, str]:
     if not con.tx_pin or not con.rx_pin:
         raise BoardError(f"{board.path}: fields 'console.tx_pin' and 'console.rx_pin' are needed to build "
                          f"firmware for a real board; add them")
-    tx, rx = parse_pin(board, "tx_pin", con.tx_pin), parse_pin(board, "rx_pin", con.rx_pin)
-    d = {
-        f"TINYC_UART_{con.uart}": "1",
-        "TINYC_TX_PORT": str(tx[0]), "TINYC_TX_PIN": str(tx[1]),
-        "TINYC_RX_PORT": str(rx[0]), "TINYC_RX_PIN": str(rx[1]),
-    }
+    d = {f"TINYC_UART_{con.uart}": "1", **console_pin_defines(board)}
     if board.crystal_hz:
         d["TINYC_HSE_HZ"] = f"{board.crystal_hz}u"
     if board.core in DWT_CORES:

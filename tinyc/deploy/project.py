@@ -73,11 +73,15 @@ def port_defines(board: Board, run_board: Board) -> dict[str, str]:
     if run_board.console.base is not None:
         d["TINYC_UART_BASE"] = f"0x{run_board.console.base:08X}u"
     if run_board.kind == "emulated":
-        if run_board.emulation.systick_hz is None:
-            raise NotImplementedYet(f"{run_board.path}: no emulation.systick_clock; timing on {run_board.id} "
-                                    f"is not supported yet")
-        d["TINYC_TICK_HZ"] = f"{run_board.emulation.systick_hz}u"
+        if run_board.emulation.tick_hz is None:
+            raise NotImplementedYet(f"{run_board.path}: no emulation.systick_clock or emulation.timer_clock; "
+                                    f"timing on {run_board.id} is not supported yet")
+        d["TINYC_TICK_HZ"] = f"{run_board.emulation.tick_hz}u"
         d["TINYC_EMULATED"] = "1"
+        if run_board.console.tx_pin and run_board.console.rx_pin:  # a port that sets up its console pins
+            from tinyc.deploy.portdefs import console_pin_defines
+
+            d.update(console_pin_defines(run_board))
     else:
         d["TINYC_NO_SEMIHOSTING"] = "1"
         from tinyc.deploy.portdefs import real_board_defines  # issue 7: console pins, crystal, DWT

@@ -80,7 +80,7 @@ def render_measurement(out: Output, m) -> None:
     t.add_row("median", f"{m.median:,} {unit}")
     t.add_row("min / max", f"{m.min:,} / {m.max:,} over {m.runs} runs")
     if m.emulated:
-        t.add_row("resolution", f"{m.per_tick:g} instructions per timer tick ({m.tick_hz / 1e6:g} MHz SysTick)")
+        t.add_row("resolution", f"{m.per_tick:g} instructions per timer tick ({m.tick_hz / 1e6:g} MHz timer)")
     else:
         t.add_row("time", f"{m.ms_median:.3f} ms at {m.tick_hz / 1e6:g} MHz")
     t.add_row("outputs per run", "identical checksum every run" if m.checksums_identical

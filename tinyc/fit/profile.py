@@ -84,6 +84,6 @@ def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0) -> d
         if run.timed_out or "FIT-PROFILE-END" not in run.output:
             raise TinycError(f"tinyc fit: the latency profile of {g.name} did not finish in "
                              f"{run_board.emulation.qemu_machine} (exit {run.exit_code}): {run.output[-300:]!r}")
-        per_tick = 10**9 / proj.run_board.emulation.systick_hz
+        per_tick = 10**9 / proj.run_board.emulation.tick_hz
         return {int(i): int(round(int(t) * per_tick)) for i, _op, t in re.findall(r"OP (\d+) (\w+) (\d+)",
                                                                                     run.output)}
