@@ -1,8 +1,8 @@
 """QEMU: run firmware on an emulated Cortex-M machine with exact, repeatable timing.
 
--icount shift=0 makes one guest instruction one nanosecond of virtual time, so SysTick durations
-are instruction counts (not cycles). The firmware leaves QEMU through semihosting with its own
-exit code.
+-icount shift=0 makes one guest instruction one nanosecond of virtual time, so durations on the port's
+timer (SysTick, or TIMER0 on the nRF51) are instruction counts (not cycles). The firmware leaves QEMU
+through semihosting with its own exit code.
 """
 
 from __future__ import annotations
