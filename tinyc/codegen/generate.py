@@ -68,11 +68,27 @@ def plan_layout(graph, plan) -> tuple[dict[int, int], int, tuple[int, ...]]:
     return offsets, int(plan.arena_size), tuple(plan.order)
 
 
+# An optimized kernel set and the sets it falls back on, best first: a call the first does not cover
+# may still have a kernel in the next (the Cortex-M55 has Helium and the DSP extension).
+CHAINS = {"reference": (), "arm_dsp": ("arm_dsp",), "arm_mve": ("arm_mve", "arm_dsp")}
+
+
+def chain(variant: str) -> tuple[str, ...]:
+    return CHAINS[variant]
+
+
+def _has_kernels(name: str) -> bool:
+    d = runtime_dir() / "kernels" / name
+    return d.is_dir() and any(d.glob("*.c"))
+
+
 def variant_for(board) -> tuple[str, tuple[str, ...]]:
     """The optimized kernel set for a board's core, if the runtime has one, else the reference kernels."""
-    if board is not None and getattr(board, "dsp", False) and (runtime_dir() / "kernels" / "arm_dsp").is_dir() \
-            and any((runtime_dir() / "kernels" / "arm_dsp").glob("*.c")):
-        return "arm_dsp", ("TINYC_KERNELS_ARM_DSP",)
+    if board is None:
+        return "reference", ()
+    for variant, flag in (("arm_mve", "helium"), ("arm_dsp", "dsp")):
+        if getattr(board, flag, False) and all(_has_kernels(v) for v in CHAINS[variant]):
+            return variant, tuple(f"TINYC_KERNELS_{v.upper()}" for v in CHAINS[variant])
     return "reference", ()
 
 
@@ -82,8 +98,8 @@ def render_sources(lowered: LoweredModel, variant: str, profile: bool = False) -
                macs=lowered.macs, weights_bytes=lowered.weights_bytes,
                variant_headers=["tinyc_rt_config.h"] + (["tinyc_unpack.h"] if lowered.packed else []))
     config = "/* Generated: the kernel set chosen for the board's core. */\n"
-    if variant != "reference":
-        config += f"#ifndef TINYC_KERNELS_{variant.upper()}\n#define TINYC_KERNELS_{variant.upper()} 1\n#endif\n"
+    for v in chain(variant):
+        config += f"#ifndef TINYC_KERNELS_{v.upper()}\n#define TINYC_KERNELS_{v.upper()} 1\n#endif\n"
     return {
         "tinyc_model.h": render("codegen/tinyc_model.h.j2", **ctx),
         "tinyc_model.c": render("codegen/tinyc_model.c.j2", **ctx),
@@ -98,11 +114,11 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     if lowered.packed:
         files.append(rt / "include" / "tinyc_unpack.h")
     files += [rt / "kernels" / s for s in lowered.sources]
-    if variant != "reference":
-        vdir = rt / "kernels" / variant
+    stems = {Path(s).stem for s in lowered.sources}
+    for v in chain(variant):
+        vdir = rt / "kernels" / v
         files += sorted(vdir.glob("*.h"))
-        stems = {Path(s).stem for s in lowered.sources}
-        files += [f for f in sorted(vdir.glob("*.c")) if f.stem.replace(f"_{variant}", "") in stems]
+        files += [f for f in sorted(vdir.glob("*.c")) if f.stem.replace(f"_{v}", "") in stems]
     return files
 
 

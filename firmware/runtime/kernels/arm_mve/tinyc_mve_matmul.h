@@ -1,0 +1,289 @@
+/* The matrix multiply behind CONV_2D and FULLY_CONNECTED, int8, Helium (MVE): 4 output channels x 2
+ * pixels per pass, VMLADAVA.S8 over 16-byte chunks of the weight rows and the columns, the last chunk
+ * of a column tail-predicated (VCTP.8), the requantization four channels per vector.
+ *
+ * Per 16-byte chunk of a 4x2 block: 2 column loads, 4 weight loads, 8 VMLADAVA = 128 MACs.
+ *
+ * Included by conv2d_arm_mve.c and fully_connected_arm_mve.c (only the ops a model uses are copied
+ * into its sources): the entry points are weak definitions, so a model with both keeps one copy.
+ * Bit-identical to tinyc_ref_conv2d_s8 / tinyc_ref_fully_connected_s8 (and the in-place reference
+ * kernels) for the calls the generator hands over (tinyc/codegen/specialize_mve.py). */
+#ifndef TINYC_MVE_MATMUL_H
+#define TINYC_MVE_MATMUL_H
+
+#if !defined(__ARM_FEATURE_MVE) || !(__ARM_FEATURE_MVE & 1)
+#error "the arm_mve kernels need Helium (MVE integer instructions): build with -mcpu=cortex-m55"
+#endif
+
+#include <arm_mve.h>
+
+#include "inplace_rows.h"
+#include "tinyc_rt.h"
+#include "tinyc_rt_arm_mve.h"
+
+/* n bytes, any n >= 0 and alignment (16 at a time, the last store predicated). */
+static inline void mve_copy8(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n > 0; n -= 16, src += 16, dst += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+    }
+}
+
+static inline void mve_fill8(int8_t *dst, int32_t n, int8x16_t v)
+{
+    for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+}
+
+/* Requantize 4 channels' accumulators (bias included) and store the lanes `pred` keeps. */
+static inline void mve_requant_store(int32x4_t acc, int32x4_t mult, int32x4_t add, int32x4_t nsh, int32x4_t lo,
+                                     int32x4_t hi, int8_t *out, mve_pred16_t pred)
+{
+    int32x4_t v = vrmulhq_s32(vshlq_n_s32(acc, 1), mult);
+    v = vaddq_s32(v, vshrq_n_s32(v, 31));
+    v = vshlq_s32(vaddq_s32(v, add), nsh);
+    v = vminq_s32(vmaxq_s32(v, lo), hi);
+    vstrbq_p_s32(out, v, pred);
+}
+
+/* Every output channel of two pixels whose columns (col_len bytes) are at c0 and c1. */
+static void mve_cols2(const tinyc_mve_conv_params_t *p, const int8_t *w, const int32_t *bias, const tinyc_mve_q4_t *q,
+                      const int8_t *c0, const int8_t *c1, int8_t *o0, int8_t *o1)
+{
+    const int32_t k = p->col_len, oc = p->out_c;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    for (int32_t g = 0; g < oc; g += 4, bias += 4, ++q) {
+        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0; /* row, column */
+        const int8_t *x0 = c0, *x1 = c1;
+        int32_t n = k;
+        for (; n > 16; n -= 16, x0 += 16, x1 += 16, w += 64) {
+            const int8x16_t v0 = vldrbq_s8(x0), v1 = vldrbq_s8(x1);
+            int8x16_t wr = vldrbq_s8(w);
+            a00 = vmladavaq_s8(a00, wr, v0);
+            a01 = vmladavaq_s8(a01, wr, v1);
+            wr = vldrbq_s8(w + 16);
+            a10 = vmladavaq_s8(a10, wr, v0);
+            a11 = vmladavaq_s8(a11, wr, v1);
+            wr = vldrbq_s8(w + 32);
+            a20 = vmladavaq_s8(a20, wr, v0);
+            a21 = vmladavaq_s8(a21, wr, v1);
+            wr = vldrbq_s8(w + 48);
+            a30 = vmladavaq_s8(a30, wr, v0);
+            a31 = vmladavaq_s8(a31, wr, v1);
+        }
+        { /* the last chunk: columns end at col_len, weight rows are zero-padded to col_len16 */
+            const mve_pred16_t tp = vctp8q((uint32_t)n);
+            const int8x16_t v0 = vldrbq_z_s8(x0, tp), v1 = vldrbq_z_s8(x1, tp);
+            int8x16_t wr = vldrbq_s8(w);
+            a00 = vmladavaq_s8(a00, wr, v0);
+            a01 = vmladavaq_s8(a01, wr, v1);
+            wr = vldrbq_s8(w + 16);
+            a10 = vmladavaq_s8(a10, wr, v0);
+            a11 = vmladavaq_s8(a11, wr, v1);
+            wr = vldrbq_s8(w + 32);
+            a20 = vmladavaq_s8(a20, wr, v0);
+            a21 = vmladavaq_s8(a21, wr, v1);
+            wr = vldrbq_s8(w + 48);
+            a30 = vmladavaq_s8(a30, wr, v0);
+            a31 = vmladavaq_s8(a31, wr, v1);
+            w += 64;
+        }
+        const int32x4_t b = vldrwq_s32(bias);
+        const int32x4_t mult = vldrwq_s32(q->mult), add = vldrwq_s32(q->add), nsh = vldrwq_s32(q->neg_rshift);
+        const mve_pred16_t keep = vctp32q((uint32_t)(oc - g));
+        int32x4_t acc = vsetq_lane_s32(a30, vsetq_lane_s32(a20, vsetq_lane_s32(a10, vdupq_n_s32(a00), 1), 2), 3);
+        mve_requant_store(vaddq_s32(acc, b), mult, add, nsh, lo, hi, o0 + g, keep);
+        acc = vsetq_lane_s32(a31, vsetq_lane_s32(a21, vsetq_lane_s32(a11, vdupq_n_s32(a01), 1), 2), 3);
+        mve_requant_store(vaddq_s32(acc, b), mult, add, nsh, lo, hi, o1 + g, keep);
+    }
+}
+
+/* Every output channel of one pixel (FULLY_CONNECTED with one batch, an odd last pixel). */
+static void mve_cols1(const tinyc_mve_conv_params_t *p, const int8_t *w, const int32_t *bias, const tinyc_mve_q4_t *q,
+                      const int8_t *c0, int8_t *o0)
+{
+    const int32_t k = p->col_len, oc = p->out_c;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    for (int32_t g = 0; g < oc; g += 4, bias += 4, ++q) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const int8_t *x0 = c0;
+        int32_t n = k;
+        for (; n > 16; n -= 16, x0 += 16, w += 64) {
+            const int8x16_t v0 = vldrbq_s8(x0);
+            a0 = vmladavaq_s8(a0, vldrbq_s8(w), v0);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(w + 16), v0);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(w + 32), v0);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(w + 48), v0);
+        }
+        {
+            const int8x16_t v0 = vldrbq_z_s8(x0, vctp8q((uint32_t)n));
+            a0 = vmladavaq_s8(a0, vldrbq_s8(w), v0);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(w + 16), v0);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(w + 32), v0);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(w + 48), v0);
+            w += 64;
+        }
+        const int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+        mve_requant_store(vaddq_s32(acc, vldrwq_s32(bias)), vldrwq_s32(q->mult), vldrwq_s32(q->add),
+                          vldrwq_s32(q->neg_rshift), lo, hi, o0 + g, vctp32q((uint32_t)(oc - g)));
+    }
+}
+
+/* One im2col column of output pixel column ox whose k_h input rows are at rows[ky] (NULL: padding),
+ * into `col` (col_len bytes; the taps outside the input hold the input zero point). */
+static void mve_gather(const tinyc_mve_conv_params_t *p, const int8_t *const *rows, int32_t ox, int8_t *col)
+{
+    const int32_t ic = p->in_c, kw = p->k_w, ix0 = ox * p->stride_w - p->pad_w, row = kw * ic;
+    const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
+    for (int32_t ky = 0; ky < p->k_h; ++ky, col += row) {
+        const int8_t *src = rows[ky];
+        if (!src) {
+            mve_fill8(col, row, pad);
+        } else if (p->dil_w == 1) { /* padding, the taps inside (contiguous), padding */
+            const int32_t kx0 = ix0 < 0 ? tinyc_min32(-ix0, kw) : 0;
+            const int32_t kx1 = tinyc_max32(kx0, tinyc_min32(kw, p->in_w - ix0));
+            mve_fill8(col, kx0 * ic, pad);
+            mve_copy8(col + kx0 * ic, src + (ix0 + kx0) * ic, (kx1 - kx0) * ic);
+            mve_fill8(col + kx1 * ic, (kw - kx1) * ic, pad);
+        } else {
+            for (int32_t kx = 0; kx < kw; ++kx) {
+                const int32_t ix = ix0 + kx * p->dil_w;
+                if (ix < 0 || ix >= p->in_w) mve_fill8(col + kx * ic, ic, pad);
+                else mve_copy8(col + kx * ic, src + (size_t)ix * ic, ic);
+            }
+        }
+    }
+}
+
+#define TINYC_MVE_MAX_KH 16
+
+/* The input rows of output row oy (NULL outside the input). */
+static void mve_rows(const tinyc_mve_conv_params_t *p, const int8_t *in_b, int32_t oy, const int8_t **rows)
+{
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        rows[ky] = iy >= 0 && iy < p->in_h ? in_b + (size_t)iy * p->in_w * p->in_c : NULL;
+    }
+}
+
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                             const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch)
+{
+    const int32_t pixels = p->out_h * p->out_w, oc = p->out_c, k16 = p->col_len16;
+    const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0; /* column = input pixel */
+    const int8_t *rows[TINYC_MVE_MAX_KH];
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * p->in_c;
+        int8_t *out_b = output + (size_t)b * pixels * oc;
+        int32_t oy = 0, ox = 0;
+        for (int32_t px = 0; px < pixels; px += 2) {
+            const int32_t ncols = px + 1 < pixels ? 2 : 1;
+            const int8_t *c[2];
+            for (int32_t j = 0; j < ncols; ++j) {
+                if (direct) {
+                    c[j] = in_b + ((size_t)oy * p->stride_h * p->in_w + (size_t)ox * p->stride_w) * p->in_c;
+                } else {
+                    mve_rows(p, in_b, oy, rows);
+                    mve_gather(p, rows, ox, scratch + j * k16);
+                    c[j] = scratch + j * k16;
+                }
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+            }
+            int8_t *o = out_b + (size_t)px * oc;
+            if (ncols == 2) mve_cols2(p, packed_filter, bias, q, c[0], c[1], o, o + oc);
+            else mve_cols1(p, packed_filter, bias, q, c[0], o);
+        }
+    }
+}
+
+/* In place: each pixel pair is copied into `scratch` before its outputs are stored, so an output may
+ * only overwrite input bytes of pixels already copied: first to last when out_c <= in_c (outputs of
+ * pixels < px + 2 end at (px + 2) * out_c <= (px + 2) * in_c), last to first otherwise (outputs of
+ * pixels >= px start at px * out_c >= px * in_c). Predicated stores write no byte past a pixel's
+ * out_c outputs. */
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
+                                        const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch)
+{
+    const int32_t pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c, k16 = p->col_len16;
+    int8_t *c0 = scratch, *c1 = scratch + k16;
+    if (oc <= ic) {
+        for (int32_t px = 0; px < pixels; px += 2) {
+            int8_t *o = io + (size_t)px * oc;
+            mve_copy8(c0, io + (size_t)px * ic, ic);
+            if (px + 1 < pixels) {
+                mve_copy8(c1, io + (size_t)(px + 1) * ic, ic);
+                mve_cols2(p, packed_filter, bias, q, c0, c1, o, o + oc);
+            } else {
+                mve_cols1(p, packed_filter, bias, q, c0, o);
+            }
+        }
+        return;
+    }
+    for (int32_t end = pixels; end > 0; end -= 2) {
+        const int32_t px = end >= 2 ? end - 2 : 0;
+        int8_t *o = io + (size_t)px * oc;
+        mve_copy8(c0, io + (size_t)px * ic, ic);
+        if (end >= 2) {
+            mve_copy8(c1, io + (size_t)(px + 1) * ic, ic);
+            mve_cols2(p, packed_filter, bias, q, c0, c1, o, o + oc);
+        } else {
+            mve_cols1(p, packed_filter, bias, q, c0, o);
+        }
+    }
+}
+
+/* In place with the row ring: before output row oy is stored, the input rows it overwrites that later
+ * rows still read are saved in `ring` (inplace_rows.h), and the row's columns are gathered from every
+ * input row as it was. Pixels are paired within a row. */
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_t ring_rows, int8_t *io,
+                                        const int8_t *packed_filter, const int32_t *bias, const tinyc_mve_q4_t *q,
+                                        int8_t *scratch, int8_t *ring)
+{
+    const int32_t k16 = p->col_len16, oc = p->out_c;
+    int8_t *c0 = scratch, *c1 = scratch + k16;
+    const int8_t *rows[TINYC_MVE_MAX_KH];
+    tinyc_ring_t r;
+    r.io = io;
+    r.ring = ring;
+    r.in_row = (size_t)p->in_w * p->in_c;
+    r.out_row = (size_t)p->out_w * oc;
+    r.in_h = p->in_h;
+    r.out_h = p->out_h;
+    r.pad_h = p->pad_h;
+    r.stride_h = p->stride_h;
+    r.ring_rows = ring_rows;
+    r.saved = 0;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        int8_t *o = io + (size_t)oy * r.out_row;
+        tinyc_ring_advance(&r, oy);
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            rows[ky] = iy >= 0 && iy < p->in_h ? tinyc_ring_row(&r, iy) : NULL;
+        }
+        for (int32_t ox = 0; ox < p->out_w; ox += 2) {
+            mve_gather(p, rows, ox, c0);
+            if (ox + 1 < p->out_w) {
+                mve_gather(p, rows, ox + 1, c1);
+                mve_cols2(p, packed_filter, bias, q, c0, c1, o + (size_t)ox * oc, o + (size_t)(ox + 1) * oc);
+            } else {
+                mve_cols1(p, packed_filter, bias, q, c0, o + (size_t)ox * oc);
+            }
+        }
+    }
+}
+
+#endif /* TINYC_MVE_MATMUL_H */

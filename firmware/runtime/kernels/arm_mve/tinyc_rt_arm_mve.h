@@ -1,0 +1,84 @@
+/* tinyc runtime, Helium (M-profile Vector Extension, MVE) kernels for the Cortex-M55.
+ *
+ * The M55 also has the DSP extension, so this set is a chain: a call the generator hands to an MVE
+ * kernel (tinyc/codegen/specialize_mve.py) uses it, the others keep their Arm DSP specialization
+ * (tinyc_rt_arm_dsp.h) or the reference kernel. Like the DSP set, the generator re-packs the weights
+ * for the kernel's access pattern, folds the input zero point into the bias, and proves per output
+ * channel that the requantization below equals TFLite's MultiplyByQuantizedMultiplier on every
+ * input the layer can see; a call it cannot prove keeps the DSP or reference kernel.
+ *
+ * Requantization, four channels per vector: VRMULH.S32 is (a*b + 2^31) >> 32 per lane, SMMULR's
+ * arithmetic, so the DSP set's proof carries over lane by lane (|acc| < 2^30, rshift >= 1):
+ * v = VRMULH(2*acc, mult); v = (v + (v >> 31) + add) >> rshift (VSHL by -rshift: arithmetic, no
+ * rounding); clamp; VSTRB.32 stores the low byte of each lane. */
+#ifndef TINYC_RT_ARM_MVE_H
+#define TINYC_RT_ARM_MVE_H
+
+#include <stdint.h>
+
+#include "tinyc_quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* CONV_2D (groups of 1) and FULLY_CONNECTED as a matrix multiply, 4 output channels x 2 pixels per
+ * pass: VMLADAVA.S8 multiplies 16 int8 pairs and adds them to a scalar accumulator. Weights are
+ * packed by the generator in groups of 4 rows (out_c padded to a multiple of 4 with zero rows), each
+ * row padded to col_len16 bytes, interleaved by 16-byte chunk (chunk q of rows 4g..4g+3, then chunk
+ * q+1...). Columns are read straight from the input (1x1 convolutions, FULLY_CONNECTED) or gathered
+ * as int8 into `scratch` (2 * col_len16 bytes), the last chunk with tail-predicated loads. The input
+ * offset is in the bias: padded taps hold the input zero point (pad_value), which contributes 0. */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int32_t col_len, col_len16; /* k_h * k_w * in_c, and rounded up to a multiple of 16 */
+    int32_t pad_value;          /* the input zero point */
+    int32_t act_min, act_max;
+} tinyc_mve_conv_params_t;
+
+/* Requantization constants of 4 output channels: mult[4], add[4], -rshift[4] (see above). */
+typedef struct {
+    int32_t mult[4];
+    int32_t add[4];
+    int32_t neg_rshift[4];
+} tinyc_mve_q4_t;
+
+void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                             const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch);
+
+/* 1x1 stride-1 unpadded CONV_2D in place (batch 1): each pixel pair is copied to `scratch` before its
+ * outputs are stored, first to last when out_c <= in_c, last to first otherwise (as the DSP kernel). */
+void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
+                                        const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch);
+
+/* CONV_2D in place with the plan's row ring (batch 1, k_h <= 16): columns gathered through the ring
+ * (inplace_rows.h). */
+void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_t ring_rows, int8_t *io,
+                                        const int8_t *packed_filter, const int32_t *bias, const tinyc_mve_q4_t *q,
+                                        int8_t *scratch, int8_t *ring);
+
+/* DEPTHWISE_CONV_2D, depth multiplier 1: 4 channels per vector (VLDRB.S32 widens input and weight
+ * bytes), the input offset folded into the bias; a tap outside the input adds -in_offset * w, so
+ * the sum is the reference's. Weights packed [taps][C] (the model's order); channels any count (the
+ * last vector is tail-predicated). */
+typedef struct {
+    int32_t batches, in_h, in_w, channels, out_h, out_w;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int32_t in_offset, act_min, act_max;
+} tinyc_mve_dwconv_params_t;
+
+void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output);
+
+#define TINYC_MVE_CONV_S8 tinyc_arm_mve_matmul_s8 /* conv2d_arm_mve.c */
+#define TINYC_MVE_FC_S8 tinyc_arm_mve_matmul_s8   /* fully_connected_arm_mve.c */
+#define TINYC_MVE_CONV_POINTWISE_INPLACE_S8 tinyc_arm_mve_pointwise_inplace_s8
+#define TINYC_MVE_CONV_ROWS_INPLACE_S8 tinyc_arm_mve_conv_rows_inplace_s8
+#define TINYC_MVE_DEPTHWISE_CONV_S8 tinyc_arm_mve_depthwise_conv_s8
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYC_RT_ARM_MVE_H */

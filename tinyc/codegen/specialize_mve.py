@@ -1,0 +1,188 @@
+"""Specialize lowered kernel calls for the Helium (MVE) kernel set of the Cortex-M55.
+
+The M55 has the DSP extension too, so the set is a chain: the calls the MVE kernels cover are
+rewritten here first (weights re-packed for VMLADAVA's 16-byte chunks, the input zero point folded
+into the bias, the requantization proven exact with specialize._fast_requant, whose argument holds
+lane by lane for VRMULH), then the DSP specializer (tinyc/codegen/specialize.py) takes what is left;
+a call kind it does not know either keeps its reference kernel. The output is bit-identical
+whichever kernel a call ends up on.
+
+Re-packing pads each weight row to a multiple of 16 bytes and the output channels to a multiple of 4
+(zero rows); the requantization constants take 12 bytes per channel (padded to 4 channels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tinyc.codegen.lower import KernelCall, LoweredModel
+from tinyc.codegen.specialize import Specialization, _fast_requant, _Specializer, _wrap32, _xmax
+
+MVE_CONV = "TINYC_MVE_CONV_S8"
+MVE_FC = "TINYC_MVE_FC_S8"  # the same kernel, copied as fully_connected_arm_mve.c
+MVE_CONV_PW_INPLACE = "TINYC_MVE_CONV_POINTWISE_INPLACE_S8"
+MVE_CONV_ROWS_INPLACE = "TINYC_MVE_CONV_ROWS_INPLACE_S8"
+MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE)
+SCRATCH = "tinyc_mve_scratch"
+MAX_KH = 16  # TINYC_MVE_MAX_KH
+
+
+def pack_mve_weights(w: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rows [out, K] -> the MVE matmul layout: rows padded to a multiple of 4 (zero rows) and K to K16
+    (a multiple of 16, zeros), then for each group of 4 rows, chunk q (16 bytes) of each row in turn."""
+    rows, k = w.shape
+    k16 = (k + 15) // 16 * 16
+    rows4 = (rows + 3) // 4 * 4
+    wp = np.zeros((rows4, k16), dtype=np.int8)
+    wp[:rows, :k] = w
+    return wp.reshape(rows4 // 4, 4, k16 // 16, 16).transpose(0, 2, 1, 3).reshape(-1), k16
+
+
+def q4_table(q: list[tuple[int, int, int]]) -> list[int]:
+    """(mult, add, rshift) per channel -> tinyc_mve_q4_t per 4 channels: mult[4], add[4], -rshift[4]
+    (padding channels get zeros: their lanes are never stored)."""
+    q = list(q) + [(0, 0, 0)] * (-len(q) % 4)
+    out = []
+    for g in range(0, len(q), 4):
+        grp = q[g:g + 4]
+        out += [t[0] for t in grp] + [t[1] for t in grp] + [-t[2] for t in grp]
+    return out
+
+
+class _MveSpecializer(_Specializer):
+    def __init__(self, lowered: LoweredModel):
+        super().__init__(lowered)
+        self.mve_scratch = 0  # bytes
+        self.mve_specialized: list[int] = []
+
+    def run(self) -> LoweredModel:
+        calls = list(self.m.calls)
+        for i, call in enumerate(calls):
+            new = None
+            if call.kernel == "TINYC_CONV2D_S8":
+                new = self.mve_conv(call)
+            elif call.kernel == "TINYC_FULLY_CONNECTED_S8":
+                new = self.mve_fc(call)
+            elif call.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8":
+                new = self.mve_pointwise_inplace(call)
+            elif call.kernel == "TINYC_CONV2D_INPLACE_S8":
+                new = self.mve_conv_rows_inplace(call)
+            if new is not None:
+                calls[i] = new
+                self.mve_specialized.append(call.index)
+        if self.mve_scratch:
+            words = (self.mve_scratch + 3) // 4
+            decl = f"static int32_t {SCRATCH}[{words}]; /* MVE kernels' scratch (two columns): {words * 4} bytes */"
+            first = next(i for i, c in enumerate(calls) if SCRATCH in " ".join(c.args))
+            calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
+        self.m = dataclasses.replace(self.m, calls=tuple(calls))
+        return super().run()  # the DSP chain on the rest (it leaves the MVE calls as they are)
+
+    # --- CONV_2D / FULLY_CONNECTED -> the MVE matrix multiply ------------------------------------------
+
+    def _mve_matmul(self, call: KernelCall, p: dict, w: np.ndarray, bias, mult, shift, x: str, y: str,
+                    scratch: bool):
+        """w: [out_c, K] int8 weights in im2col order (ky, kx, ic); ``scratch``: the kernel gathers or
+        copies its columns (two of col_len16 bytes)."""
+        out_c, k = w.shape
+        off = p["in_offset"]
+        b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
+        bounds = np.abs(b) + np.abs(w).sum(axis=1) * _xmax(off)
+        if len(mult) == 1:
+            mult, shift = list(mult) * out_c, list(shift) * out_c
+        q = _fast_requant(bounds, mult, shift, p["out_offset"])
+        if q is None:
+            return None
+        packed, k16 = pack_mve_weights(w.astype(np.int8))
+        folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
+        folded += [0] * (-out_c % 4)
+        n = call.index
+        wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", packed)
+        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded)
+        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", q4_table(q))
+        params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=p["in_c"], out_h=p["out_h"],
+                      out_w=p["out_w"], out_c=out_c, k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
+                      stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
+                      pad_w=p["pad_w"], col_len=k, col_len16=k16, pad_value=-off, act_min=p["act_min"],
+                      act_max=p["act_max"])
+        scr = "NULL"
+        if scratch:
+            self.mve_scratch = max(self.mve_scratch, 2 * k16)
+            scr = f"(int8_t *){SCRATCH}"
+        args = (x, wn, bn, f"(const tinyc_mve_q4_t *){qn}", y, scr)
+        return dataclasses.replace(call, kernel=MVE_CONV, params_type="tinyc_mve_conv_params_t",
+                                   params=tuple(params.items()), args=args)
+
+    def mve_conv(self, call: KernelCall):
+        p = dict(call.params)
+        if p["filter_in_c"] != p["in_c"] or p["k_h"] > MAX_KH:
+            return None
+        arrays = self._arrays(call)
+        if arrays is None:
+            return None
+        x, wv, bv, mv, sv, y = arrays
+        w = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
+        direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_h"] == 0 and p["pad_w"] == 0
+        return self._mve_matmul(call, p, w, bv, mv, sv, x, y, scratch=not direct)
+
+    def mve_fc(self, call: KernelCall):
+        p = dict(call.params)
+        if p["filter_offset"] != 0:
+            return None
+        arrays = self._arrays(call)
+        if arrays is None:
+            return None
+        x, wv, bv, mv, sv, y = arrays
+        w = wv.reshape(p["out_depth"], p["accum_depth"])
+        conv = dict(batches=1, in_h=1, in_w=p["batches"], in_c=p["accum_depth"], out_h=1, out_w=p["batches"],
+                    k_h=1, k_w=1, stride_h=1, stride_w=1, dil_h=1, dil_w=1, pad_h=0, pad_w=0,
+                    in_offset=p["in_offset"], out_offset=p["out_offset"], act_min=p["act_min"],
+                    act_max=p["act_max"])
+        n = p["out_depth"] if p["per_channel"] else 1
+        new = self._mve_matmul(call, conv, w, bv, mv[:n], sv[:n], x, y, scratch=False)
+        return None if new is None else dataclasses.replace(new, kernel=MVE_FC)
+
+    def mve_pointwise_inplace(self, call: KernelCall):
+        """An in-place 1x1 CONV_2D (the plan's pixel scheme): the kernel copies each pixel pair into the
+        static MVE scratch before storing its outputs (the plan's one-pixel buffer stays reserved)."""
+        p = dict(call.params)
+        if p["filter_in_c"] != p["in_c"] or p["batches"] != 1:
+            return None
+        io, w, b, m, s, _ = call.args
+        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if arrays is None:
+            return None
+        _, wv, bv, mv, sv, _ = arrays
+        new = self._mve_matmul(call, p, wv.reshape(p["out_c"], p["in_c"]), bv, mv, sv, io, io, scratch=True)
+        if new is None:
+            return None
+        _, wn, bn, qn, _, scr = new.args
+        return dataclasses.replace(new, kernel=MVE_CONV_PW_INPLACE, args=(io, wn, bn, qn, scr))
+
+    def mve_conv_rows_inplace(self, call: KernelCall):
+        """An in-place CONV_2D with the plan's row ring: the matmul gathering its columns through the ring."""
+        rows, io, w, b, m, s, ring = call.args
+        p = dict(call.params)
+        if p["filter_in_c"] != p["in_c"] or p["k_h"] > MAX_KH or p["batches"] != 1:
+            return None
+        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if arrays is None:
+            return None
+        _, wv, bv, mv, sv, _ = arrays
+        wm = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
+        new = self._mve_matmul(call, p, wm, bv, mv, sv, io, io, scratch=True)
+        if new is None:
+            return None
+        _, wn, bn, qn, _, scr = new.args
+        return dataclasses.replace(new, kernel=MVE_CONV_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
+
+
+def specialize_mve(lowered: LoweredModel) -> Specialization:
+    """The MVE kernels where they apply, then the DSP specialization on the remaining calls."""
+    s = _MveSpecializer(lowered)
+    out = s.run()
+    scratch = (s.scratch + 3) // 4 * 4 + (s.mve_scratch + 3) // 4 * 4
+    return Specialization(out, tuple(sorted(s.specialized + s.mve_specialized)), scratch,
+                          out.weights_bytes - lowered.weights_bytes)
