@@ -201,58 +201,196 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
 
 /* The plane scheme (depth multiplier 1): channel by channel, the input plane is gathered into `plane`
  * (in_h * in_w bytes) and then that channel's outputs stored, which overwrite only its own bytes.
- * Weights are [C][k_h*k_w] and the input offset is folded into the bias (bias + in_offset * sum(w)),
- * so a tap outside the input reads the zero point (-in_offset), whose x * w cancels its folded part. */
+ * Weights are [C][k_h*k_w]; bias and requantization as the normal kernel's.
+ *
+ * 3x3 filters (dilation 1) run along lines of the plane: its rows, or its columns (the plane is then
+ * gathered transposed), whichever axis has stride 1, padding 1, as many outputs as inputs and at least
+ * 4 of them; the longer axis if both do (fewer, longer lines). Two neighbouring outputs p, p+1 of a
+ * line share one word load per filter line: the word x[p-1..p+2] unpacks (SXTAB16, input offset
+ * added) to E = (x[p-1], x[p+1]) and O = (x[p], x[p+2]), and with A = (w0, w2), B = w1 of that filter
+ * line, output p gets SMLAD(E, A) + O.lo * B and output p+1 SMLAD(O, A) + E.hi * B: six MACs in four
+ * instructions. The first and last outputs of a line, whose outer tap is padding, take the same word
+ * loads from inside the line (never past it) and other lanes. A filter line outside the input gets
+ * zero weights (it reads any line of the plane). Other geometries take the generic loop. */
+
+TINYC_INLINE int32_t dw_pk16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
+TINYC_INLINE int32_t dw_smlabt(int32_t a, int32_t b, int32_t acc)
+{
+#if TINYC_DSP_NATIVE
+    int32_t r;
+    __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+#else
+    return (int32_t)((uint32_t)(tinyc_lo16(a) * tinyc_hi16(b)) + (uint32_t)acc);
+#endif
+}
+
+TINYC_INLINE int32_t dw_smlatb(int32_t a, int32_t b, int32_t acc)
+{
+#if TINYC_DSP_NATIVE
+    int32_t r;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+#else
+    return (int32_t)((uint32_t)(tinyc_hi16(a) * tinyc_lo16(b)) + (uint32_t)acc);
+#endif
+}
+
+/* plane[l * len + j] = src[l * across + j * along]: n_lines lines, four bytes per store. */
+static void dw_gather(int8_t *plane, const int8_t *src, int32_t n_lines, int32_t len, int32_t along,
+                      int32_t across)
+{
+    for (int32_t l = 0; l < n_lines; ++l, src += across) {
+        const int8_t *s = src;
+        int32_t j = 0;
+        for (; j + 4 <= len; j += 4, s += 4 * along, plane += 4) {
+            const uint32_t b0 = (uint8_t)s[0], b1 = (uint8_t)s[along], b2 = (uint8_t)s[2 * along];
+            const uint32_t b3 = (uint8_t)s[3 * along];
+            tinyc_st32(plane, b0 | b1 << 8 | b2 << 16 | b3 << 24);
+        }
+        for (; j < len; ++j, s += along) *plane++ = *s;
+    }
+}
+
+TINYC_INLINE int8_t dw_plane_out(int32_t acc, int32_t mult, int32_t add, int32_t rshift, int32_t lo, int32_t hi,
+                                 const int full)
+{
+    int32_t v = tinyc_smmulr(acc * 2, mult);
+    v = (v + (v >> 31) + add) >> rshift; /* tinyc_dsp_requant, with the channel's constants in registers */
+    return (int8_t)(full ? tinyc_dsp_ssat8(v) : tinyc_dsp_clamp(v, lo, hi));
+}
+
+/* Filter line k of output line ol: its plane line, (w0, w2) and w1 along it; zero weights outside. */
+#define DW3_LINE(k)                                                                                       \
+    const int32_t l##k = first + (k);                                                                      \
+    const int ok##k = l##k >= 0 && l##k < n_in;                                                           \
+    const int8_t *r##k = ok##k ? plane + (size_t)l##k * len : plane;                                      \
+    const int32_t A##k = ok##k ? dw_pk16(w[(k) * w_across], w[(k) * w_across + 2 * w_along]) : 0;         \
+    const int32_t B##k = ok##k ? w[(k) * w_across + w_along] : 0
+
+/* The word at `at` of filter line k, unpacked: e = bytes 0 and 2, d = bytes 1 and 3 (+ input offset). */
+#define DW3_WORD(k, at)                                                                                   \
+    const uint32_t v##k = tinyc_ld32(r##k + (at));                                                        \
+    const int32_t e##k = tinyc_sxtab16(off2, v##k), d##k = tinyc_sxtab16_ror8(off2, v##k)
+
+/* One channel, 3x3, along lines of len >= 4 bytes (n_in lines in the plane, n_out output lines). */
+TINYC_INLINE void dw_plane_lines3(const int8_t *plane, int32_t len, int32_t n_in, int32_t n_out, int32_t stride,
+                                  int32_t pad, const int8_t *w, int32_t w_along, int32_t w_across, int32_t bias,
+                                  const tinyc_dsp_q_t *q, int8_t *o, int32_t o_along, int32_t o_across,
+                                  int32_t off2, int32_t lo, int32_t hi, const int full)
+{
+    const int32_t mult = q->mult, add = q->add, rshift = q->rshift;
+    for (int32_t ol = 0; ol < n_out; ++ol, o += o_across) {
+        const int32_t first = ol * stride - pad;
+        DW3_LINE(0);
+        DW3_LINE(1);
+        DW3_LINE(2);
+        int8_t *oo = o;
+        int32_t a0 = bias, a1 = bias;
+        { /* outputs 0 and 1: word x[0..3] */
+            DW3_WORD(0, 0);
+            DW3_WORD(1, 0);
+            DW3_WORD(2, 0);
+            a0 = tinyc_smlabb(e0, B0, a0);
+            a0 = dw_smlabt(d0, A0, a0);
+            a1 = tinyc_smlad(e0, A0, a1);
+            a1 = tinyc_smlabb(d0, B0, a1);
+            a0 = tinyc_smlabb(e1, B1, a0);
+            a0 = dw_smlabt(d1, A1, a0);
+            a1 = tinyc_smlad(e1, A1, a1);
+            a1 = tinyc_smlabb(d1, B1, a1);
+            a0 = tinyc_smlabb(e2, B2, a0);
+            a0 = dw_smlabt(d2, A2, a0);
+            a1 = tinyc_smlad(e2, A2, a1);
+            a1 = tinyc_smlabb(d2, B2, a1);
+            oo[0] = dw_plane_out(a0, mult, add, rshift, lo, hi, full);
+            oo[o_along] = dw_plane_out(a1, mult, add, rshift, lo, hi, full);
+            oo += 2 * o_along;
+        }
+        int32_t x = 1; /* outputs x+1 and x+2: word x[x..x+3] */
+        for (; x + 3 < len; x += 2, oo += 2 * o_along) {
+            DW3_WORD(0, x);
+            DW3_WORD(1, x);
+            DW3_WORD(2, x);
+            a0 = tinyc_smlad(e0, A0, bias);
+            a0 = tinyc_smlabb(d0, B0, a0);
+            a1 = tinyc_smlad(d0, A0, bias);
+            a1 = dw_smlatb(e0, B0, a1);
+            a0 = tinyc_smlad(e1, A1, a0);
+            a0 = tinyc_smlabb(d1, B1, a0);
+            a1 = tinyc_smlad(d1, A1, a1);
+            a1 = dw_smlatb(e1, B1, a1);
+            a0 = tinyc_smlad(e2, A2, a0);
+            a0 = tinyc_smlabb(d2, B2, a0);
+            a1 = tinyc_smlad(d2, A2, a1);
+            a1 = dw_smlatb(e2, B2, a1);
+            oo[0] = dw_plane_out(a0, mult, add, rshift, lo, hi, full);
+            oo[o_along] = dw_plane_out(a1, mult, add, rshift, lo, hi, full);
+        }
+        /* the last one or two outputs: word x[len-4..len-1] */
+        DW3_WORD(0, len - 4);
+        DW3_WORD(1, len - 4);
+        DW3_WORD(2, len - 4);
+        a1 = dw_smlatb(e0, A0, bias);
+        a1 = dw_smlatb(d0, B0, a1);
+        a1 = dw_smlatb(e1, A1, a1);
+        a1 = dw_smlatb(d1, B1, a1);
+        a1 = dw_smlatb(e2, A2, a1);
+        a1 = dw_smlatb(d2, B2, a1);
+        if (x + 3 == len) { /* two left: outputs len-2 and len-1 */
+            a0 = tinyc_smlad(d0, A0, bias);
+            a0 = dw_smlatb(e0, B0, a0);
+            a0 = tinyc_smlad(d1, A1, a0);
+            a0 = dw_smlatb(e1, B1, a0);
+            a0 = tinyc_smlad(d2, A2, a0);
+            a0 = dw_smlatb(e2, B2, a0);
+            oo[0] = dw_plane_out(a0, mult, add, rshift, lo, hi, full);
+            oo += o_along;
+        }
+        oo[0] = dw_plane_out(a1, mult, add, rshift, lo, hi, full);
+    }
+}
+
 void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p, int8_t *io, const int8_t *filter,
                                               const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *plane)
 {
     const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
-    const int32_t ih = p->in_h, iw = p->in_w, n = ih * iw, zp = -p->in_offset;
-    const int fast3 = p->k_h == 3 && p->k_w == 3 && p->stride_h == 1 && p->stride_w == 1 && p->dil_h == 1 &&
-                      p->dil_w == 1;
+    const int32_t ih = p->in_h, iw = p->in_w, off = p->in_offset;
+    const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+    const int full = lo == -128 && hi == 127;
+    const int k3 = p->k_h == 3 && p->k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
+    /* an axis the line loop runs along: stride 1, padding 1, out == in >= 4 */
+    const int along_w = k3 && p->stride_w == 1 && p->pad_w == 1 && p->out_w == iw && iw >= 4;
+    const int along_h = k3 && p->stride_h == 1 && p->pad_h == 1 && p->out_h == ih && ih >= 4;
+    const int cols = along_h && (!along_w || ih > iw); /* lines are the plane's columns */
+    const size_t orow = (size_t)p->out_w * C;
     for (int32_t ch = 0; ch < C; ++ch, filter += taps) {
-        const int8_t *src = io + ch;
-        for (int32_t i = 0; i < n; ++i, src += C) plane[i] = *src;
         const int32_t b = bias[ch];
         const tinyc_dsp_q_t *qc = q + ch;
         int8_t *o = io + ch;
-        if (fast3) {
-            const int32_t w0 = filter[0], w1 = filter[1], w2 = filter[2], w3 = filter[3], w4 = filter[4];
-            const int32_t w5 = filter[5], w6 = filter[6], w7 = filter[7], w8 = filter[8];
-            const int32_t z0 = zp * (w0 + w1 + w2), z1 = zp * (w3 + w4 + w5), z2 = zp * (w6 + w7 + w8);
-            const int32_t zw0 = zp * w0, zw3 = zp * w3, zw6 = zp * w6, zw2 = zp * w2, zw5 = zp * w5, zw8 = zp * w8;
-            for (int32_t oy = 0; oy < p->out_h; ++oy) {
-                const int32_t iy0 = oy - p->pad_h;
-                const int8_t *r0 = iy0 >= 0 && iy0 < ih ? plane + iy0 * iw : NULL;
-                const int8_t *r1 = iy0 + 1 >= 0 && iy0 + 1 < ih ? plane + (iy0 + 1) * iw : NULL;
-                const int8_t *r2 = iy0 + 2 >= 0 && iy0 + 2 < ih ? plane + (iy0 + 2) * iw : NULL;
-                for (int32_t ox = 0; ox < p->out_w; ++ox, o += C) {
-                    const int32_t x = ox - p->pad_w;
-                    int32_t acc = b;
-                    if (x >= 0 && x + 2 < iw) {
-                        acc += r0 ? r0[x] * w0 + r0[x + 1] * w1 + r0[x + 2] * w2 : z0;
-                        acc += r1 ? r1[x] * w3 + r1[x + 1] * w4 + r1[x + 2] * w5 : z1;
-                        acc += r2 ? r2[x] * w6 + r2[x + 1] * w7 + r2[x + 2] * w8 : z2;
-                    } else if (x == -1 && iw >= 2) { /* the left column of taps is padding */
-                        acc += r0 ? r0[0] * w1 + r0[1] * w2 + zw0 : z0;
-                        acc += r1 ? r1[0] * w4 + r1[1] * w5 + zw3 : z1;
-                        acc += r2 ? r2[0] * w7 + r2[1] * w8 + zw6 : z2;
-                    } else if (x == iw - 2 && x >= 0) { /* the right column */
-                        acc += r0 ? r0[x] * w0 + r0[x + 1] * w1 + zw2 : z0;
-                        acc += r1 ? r1[x] * w3 + r1[x + 1] * w4 + zw5 : z1;
-                        acc += r2 ? r2[x] * w6 + r2[x + 1] * w7 + zw8 : z2;
-                    } else {
-                        const int8_t *rr[3] = {r0, r1, r2};
-                        for (int32_t ky = 0; ky < 3; ++ky) {
-                            for (int32_t kx = 0; kx < 3; ++kx) {
-                                const int32_t ix = x + kx;
-                                const int32_t v = rr[ky] && ix >= 0 && ix < iw ? rr[ky][ix] : zp;
-                                acc += v * filter[3 * ky + kx];
-                            }
-                        }
-                    }
-                    *o = (int8_t)tinyc_dsp_requant(acc, qc, lo, hi);
-                }
+        if (cols) {
+            dw_gather(plane, io + ch, iw, ih, iw * C, C);
+            if (full) {
+                dw_plane_lines3(plane, ih, iw, p->out_w, p->stride_w, p->pad_w, filter, 3, 1, b, qc, o,
+                                (int32_t)orow, C, off2, lo, hi, 1);
+            } else {
+                dw_plane_lines3(plane, ih, iw, p->out_w, p->stride_w, p->pad_w, filter, 3, 1, b, qc, o,
+                                (int32_t)orow, C, off2, lo, hi, 0);
+            }
+            continue;
+        }
+        dw_gather(plane, io + ch, 1, ih * iw, C, 0);
+        if (along_w) {
+            if (full) {
+                dw_plane_lines3(plane, iw, ih, p->out_h, p->stride_h, p->pad_h, filter, 1, 3, b, qc, o, C,
+                                (int32_t)orow, off2, lo, hi, 1);
+            } else {
+                dw_plane_lines3(plane, iw, ih, p->out_h, p->stride_h, p->pad_h, filter, 1, 3, b, qc, o, C,
+                                (int32_t)orow, off2, lo, hi, 0);
             }
             continue;
         }
@@ -263,11 +401,13 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
                 int32_t acc = b;
                 for (int32_t ky = 0, t = 0; ky < p->k_h; ++ky) {
                     const int32_t iy = iy0 + ky * p->dil_h;
-                    const int row_ok = iy >= 0 && iy < ih;
+                    if (iy < 0 || iy >= ih) {
+                        t += p->k_w;
+                        continue;
+                    }
                     for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
                         const int32_t ix = ix0 + kx * p->dil_w;
-                        const int32_t v = row_ok && ix >= 0 && ix < iw ? plane[iy * iw + ix] : zp;
-                        acc += v * filter[t];
+                        if (ix >= 0 && ix < iw) acc += (plane[iy * iw + ix] + off) * filter[t];
                     }
                 }
                 *o = (int8_t)tinyc_dsp_requant(acc, qc, lo, hi);
