@@ -58,13 +58,25 @@ def link_memory(board: Board, run_board: Board) -> tuple[MemoryRegion, MemoryReg
     )
 
 
-def port_sources(family: str) -> list[Path]:
-    port_dir = paths.firmware_dir() / "ports" / family
+def port_dirs(family: str) -> list[Path]:
+    """The folders a family's port is built from: ports/cortex-m (every port), the code its vendor's
+    families share where there is some (ports/<prefix>-common: stm32-common for every stm32* family),
+    then the family's own folder."""
+    ports = paths.firmware_dir() / "ports"
+    port_dir = ports / family
     if not port_dir.is_dir():
         raise NotImplementedYet(f"no firmware port for the {family!r} MCU family yet "
                                 f"(firmware/ports/{family}/ does not exist); pick a board with a port")
-    common = paths.firmware_dir() / "ports" / "cortex-m"
-    return sorted(common.glob("*.c")) + sorted(port_dir.glob("*.c"))
+    vendor = [d for d in sorted(ports.glob("*-common")) if family.startswith(d.name.removesuffix("-common"))]
+    return [ports / "cortex-m", *vendor, port_dir]
+
+
+def port_sources(family: str) -> list[Path]:
+    return [f for d in port_dirs(family) for f in sorted(d.glob("*.c"))]
+
+
+def port_headers(family: str) -> list[Path]:
+    return [f for d in port_dirs(family) for f in sorted(d.glob("*.h"))]
 
 
 def port_defines(board: Board, run_board: Board) -> dict[str, str]:
@@ -128,6 +140,8 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
     for d in [paths.firmware_dir() / "include", *include_dirs]:
         for h in sorted(Path(d).glob("*.h")):
             shutil.copy2(h, inc / h.name)
+    for h in port_headers(run_board.family):
+        shutil.copy2(h, inc / h.name)
 
     env_name = board.id.replace("-", "_") + ("_on_" + run_board.id.replace("-", "_") if run_board is not board else "")
     pio_board = "tinyc_" + board.id.replace("-", "_")

@@ -106,6 +106,7 @@
 
 static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE};
 static const uint32_t gpio_en[] = {RCC_APB2ENR_IOPAEN, RCC_APB2ENR_IOPBEN, RCC_APB2ENR_IOPCEN};
+#include "stm32_console.h" /* USART bring-up, port_putc, port_getc (the pins are set up below) */
 
 void dwt_start(void);
 
@@ -140,25 +141,6 @@ void port_init(void) {
     pin_config(TINYC_TX_PORT, TINYC_TX_PIN, 3u /* output 50 MHz */, 2u /* alternate push-pull */);
     pin_config(TINYC_RX_PORT, TINYC_RX_PIN, 0u /* input */, 2u /* with pull-up/down */);
     MMIO32(gpio_base[TINYC_RX_PORT] + GPIO_BSRR) = 1u << TINYC_RX_PIN; /* pull up: an open RX idles high */
-    MMIO32(CON_ENR) |= CON_EN;
-    (void)MMIO32(CON_ENR);
-    MMIO32(CON_BASE + USART_CR1) = 0;
-    MMIO32(CON_BASE + USART_BRR) = (CON_CLK_HZ + TINYC_BAUD / 2u) / TINYC_BAUD;
-    MMIO32(CON_BASE + USART_CR1) = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
+    stm32_usart_on();
     dwt_start();
-}
-
-void port_putc(uint8_t c) {
-    mmio_wait_set(CON_BASE + USART_SR, USART_SR_TXE);
-    MMIO32(CON_BASE + USART_DR) = c;
-}
-
-int port_getc(int32_t timeout_ms) {
-    uint64_t limit = timeout_ms < 0 ? UINT64_MAX : port_ticks() + (uint64_t)timeout_ms * (TINYC_CLOCK_HZ / 1000u);
-    for (;;) {
-        /* RXNE or ORE: reading SR then DR returns the byte and clears an overrun. */
-        if (MMIO32(CON_BASE + USART_SR) & (USART_SR_RXNE | USART_SR_ORE))
-            return (int)(MMIO32(CON_BASE + USART_DR) & 0xFFu);
-        if (port_ticks() > limit) return -1;
-    }
 }

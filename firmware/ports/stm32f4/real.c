@@ -133,6 +133,8 @@
 static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE, GPIOD_BASE, GPIOE_BASE};
 static const uint32_t gpio_en[] = {RCC_AHB1ENR_GPIOAEN, RCC_AHB1ENR_GPIOBEN, RCC_AHB1ENR_GPIOCEN,
                                    RCC_AHB1ENR_GPIODEN, RCC_AHB1ENR_GPIOEEN};
+#define STM32_GPIO_ENR RCC_AHB1ENR
+#include "stm32_console.h" /* pins, USART bring-up, port_putc, port_getc */
 
 void dwt_start(void);
 
@@ -156,41 +158,9 @@ static void clock_init(void) {
     }
 }
 
-static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
-    uint32_t base = gpio_base[port];
-    MMIO32(RCC_AHB1ENR) |= gpio_en[port];
-    (void)MMIO32(RCC_AHB1ENR);
-    uint32_t afr = base + (pin < 8u ? GPIO_AFRL : GPIO_AFRH);
-    mmio_modify(afr, GPIO_AFRL_PIN0 << (4u * (pin & 7u)), CON_AF << (4u * (pin & 7u)));
-    mmio_modify(base + GPIO_OSPEEDR, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin));
-    mmio_modify(base + GPIO_PUPDR, GPIO_MODER_PIN0 << (2u * pin), (pull_up ? 1u : 0u) << (2u * pin));
-    mmio_modify(base + GPIO_MODER, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin));
-}
-
 void port_init(void) {
     clock_init();
-    pin_af(TINYC_TX_PORT, TINYC_TX_PIN, 0);
-    pin_af(TINYC_RX_PORT, TINYC_RX_PIN, 1);
-    MMIO32(CON_ENR) |= CON_EN;
-    (void)MMIO32(CON_ENR);
-    MMIO32(CON_BASE + USART_CR1) = 0;
-    MMIO32(CON_BASE + USART_BRR) = (CON_CLK_HZ + TINYC_BAUD / 2u) / TINYC_BAUD; /* oversampling by 16 */
-    MMIO32(CON_BASE + USART_CR1) = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
+    stm32_console_init();
     dwt_start();
-}
-
-void port_putc(uint8_t c) {
-    mmio_wait_set(CON_BASE + USART_SR, USART_SR_TXE);
-    MMIO32(CON_BASE + USART_DR) = c;
-}
-
-int port_getc(int32_t timeout_ms) {
-    uint64_t limit = timeout_ms < 0 ? UINT64_MAX : port_ticks() + (uint64_t)timeout_ms * (TINYC_CLOCK_HZ / 1000u);
-    for (;;) {
-        /* RXNE or ORE: reading SR then DR returns the byte and clears an overrun. */
-        if (MMIO32(CON_BASE + USART_SR) & (USART_SR_RXNE | USART_SR_ORE))
-            return (int)(MMIO32(CON_BASE + USART_DR) & 0xFFu);
-        if (port_ticks() > limit) return -1;
-    }
 }
 #endif /* !TINYC_EMULATED */

@@ -148,6 +148,7 @@
 #error "stm32h7 port: console.uart in the board file must be USART1, USART2 or USART3"
 #endif
 #define CON_AF 7u
+#define CON_CLK_HZ PCLK_HZ /* kernel clock: rcc_pclk1/pclk2 (RCC_D2CCIP2R reset value) */
 #ifndef TINYC_USE_DWT
 #error "stm32h7 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
 #endif
@@ -160,6 +161,8 @@ static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE, GPIOD_B
 static const uint32_t gpio_en[] = {RCC_AHB4ENR_GPIOAEN, RCC_AHB4ENR_GPIOBEN, RCC_AHB4ENR_GPIOCEN,
                                    RCC_AHB4ENR_GPIODEN, RCC_AHB4ENR_GPIOEEN, RCC_AHB4ENR_GPIOFEN,
                                    RCC_AHB4ENR_GPIOGEN};
+#define STM32_GPIO_ENR RCC_AHB4ENR
+#include "stm32_console.h" /* pins, USART bring-up, port_putc, port_getc */
 
 void dwt_start(void);
 
@@ -204,42 +207,9 @@ static void clock_init(void) {
 
 void cm7_icache_enable(void); /* cortex-m/icache.c */
 
-static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
-    uint32_t base = gpio_base[port];
-    MMIO32(RCC_AHB4ENR) |= gpio_en[port];
-    (void)MMIO32(RCC_AHB4ENR);
-    uint32_t afr = base + (pin < 8u ? GPIO_AFRL : GPIO_AFRH);
-    mmio_modify(afr, GPIO_AFRL_PIN0 << (4u * (pin & 7u)), CON_AF << (4u * (pin & 7u)));
-    mmio_modify(base + GPIO_OSPEEDR, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin));
-    mmio_modify(base + GPIO_PUPDR, GPIO_MODER_PIN0 << (2u * pin), (pull_up ? 1u : 0u) << (2u * pin));
-    mmio_modify(base + GPIO_MODER, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin));
-}
-
 void port_init(void) {
     clock_init();
     cm7_icache_enable();
-    pin_af(TINYC_TX_PORT, TINYC_TX_PIN, 0);
-    pin_af(TINYC_RX_PORT, TINYC_RX_PIN, 1);
-    MMIO32(CON_ENR) |= CON_EN;
-    (void)MMIO32(CON_ENR);
-    MMIO32(CON_BASE + USART_CR1) = 0;
-    /* kernel clock: rcc_pclk1/pclk2 (RCC_D2CCIP2R reset value), oversampling by 16 */
-    MMIO32(CON_BASE + USART_BRR) = (PCLK_HZ + TINYC_BAUD / 2u) / TINYC_BAUD;
-    MMIO32(CON_BASE + USART_CR1) = USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
+    stm32_console_init();
     dwt_start();
-}
-
-void port_putc(uint8_t c) {
-    mmio_wait_set(CON_BASE + USART_ISR, USART_ISR_TXE);
-    MMIO32(CON_BASE + USART_TDR) = c;
-}
-
-int port_getc(int32_t timeout_ms) {
-    uint64_t limit = timeout_ms < 0 ? UINT64_MAX : port_ticks() + (uint64_t)timeout_ms * (TINYC_CLOCK_HZ / 1000u);
-    for (;;) {
-        uint32_t isr = MMIO32(CON_BASE + USART_ISR);
-        if (isr & USART_ISR_RXNE) return (int)(MMIO32(CON_BASE + USART_RDR) & 0xFFu);
-        if (isr & USART_ISR_ORE) MMIO32(CON_BASE + USART_ICR) = USART_ICR_ORECF;
-        if (port_ticks() > limit) return -1;
-    }
 }

@@ -141,19 +141,19 @@ _Static_assert(LPUART_CR1_UE == USART_CR1_UE && LPUART_CR1_RE == USART_CR1_RE &&
 #define CON_BASE USART1_BASE
 #define CON_ENR RCC_APB2ENR
 #define CON_EN RCC_APB2ENR_USART1EN
-#define CON_BRR ((PCLK2_HZ + TINYC_BAUD / 2u) / TINYC_BAUD)
+#define CON_CLK_HZ PCLK2_HZ
 #define CON_AF 7u
 #elif defined(TINYC_UART_USART2)
 #define CON_BASE USART2_BASE
 #define CON_ENR RCC_APB1ENR1
 #define CON_EN RCC_APB1ENR1_USART2EN
-#define CON_BRR ((PCLK1_HZ + TINYC_BAUD / 2u) / TINYC_BAUD)
+#define CON_CLK_HZ PCLK1_HZ
 #define CON_AF 7u
 #elif defined(TINYC_UART_USART3)
 #define CON_BASE USART3_BASE
 #define CON_ENR RCC_APB1ENR1
 #define CON_EN RCC_APB1ENR1_USART3EN
-#define CON_BRR ((PCLK1_HZ + TINYC_BAUD / 2u) / TINYC_BAUD)
+#define CON_CLK_HZ PCLK1_HZ
 #define CON_AF 7u
 #elif defined(TINYC_UART_LPUART1)
 #define CON_BASE LPUART1_BASE
@@ -176,6 +176,8 @@ static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE, GPIOD_B
 static const uint32_t gpio_en[] = {RCC_AHB2ENR_GPIOAEN, RCC_AHB2ENR_GPIOBEN, RCC_AHB2ENR_GPIOCEN,
                                    RCC_AHB2ENR_GPIODEN, RCC_AHB2ENR_GPIOEEN, RCC_AHB2ENR_GPIOFEN,
                                    RCC_AHB2ENR_GPIOGEN};
+#define STM32_GPIO_ENR RCC_AHB2ENR
+#include "stm32_console.h" /* pins, USART bring-up, port_putc, port_getc */
 
 void dwt_start(void);
 
@@ -222,44 +224,12 @@ static void clock_init(void) {
 #endif
 }
 
-static void pin_af(unsigned port, unsigned pin, unsigned pull_up) {
-    uint32_t base = gpio_base[port];
-    MMIO32(RCC_AHB2ENR) |= gpio_en[port];
-    (void)MMIO32(RCC_AHB2ENR);
-    uint32_t afr = base + (pin < 8u ? GPIO_AFRL : GPIO_AFRH);
-    mmio_modify(afr, GPIO_AFRL_PIN0 << (4u * (pin & 7u)), CON_AF << (4u * (pin & 7u)));
-    mmio_modify(base + GPIO_OSPEEDR, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin)); /* high speed */
-    mmio_modify(base + GPIO_PUPDR, GPIO_MODER_PIN0 << (2u * pin), (pull_up ? 1u : 0u) << (2u * pin));
-    mmio_modify(base + GPIO_MODER, GPIO_MODER_PIN0 << (2u * pin), 2u << (2u * pin)); /* alternate */
-}
-
 void port_init(void) {
     clock_init();
     if (TINYC_TX_PORT == 6 || TINYC_RX_PORT == 6) {
         /* PG2-PG15 are powered from VDDIO2, which stays isolated until IOSV is set. */
         mmio_modify(PWR_CR2, 0, PWR_CR2_IOSV);
     }
-    pin_af(TINYC_TX_PORT, TINYC_TX_PIN, 0);
-    pin_af(TINYC_RX_PORT, TINYC_RX_PIN, 1); /* an unconnected RX idles high, not as noise */
-    MMIO32(CON_ENR) |= CON_EN;
-    (void)MMIO32(CON_ENR);
-    MMIO32(CON_BASE + USART_CR1) = 0;
-    MMIO32(CON_BASE + USART_BRR) = CON_BRR;
-    MMIO32(CON_BASE + USART_CR1) = USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
+    stm32_console_init();
     dwt_start();
-}
-
-void port_putc(uint8_t c) {
-    mmio_wait_set(CON_BASE + USART_ISR, USART_ISR_TXE);
-    MMIO32(CON_BASE + USART_TDR) = c;
-}
-
-int port_getc(int32_t timeout_ms) {
-    uint64_t limit = timeout_ms < 0 ? UINT64_MAX : port_ticks() + (uint64_t)timeout_ms * (TINYC_CLOCK_HZ / 1000u);
-    for (;;) {
-        uint32_t isr = MMIO32(CON_BASE + USART_ISR);
-        if (isr & USART_ISR_RXNE) return (int)(MMIO32(CON_BASE + USART_RDR) & 0xFFu);
-        if (isr & USART_ISR_ORE) MMIO32(CON_BASE + USART_ICR) = USART_ICR_ORECF; /* else reception stops */
-        if (port_ticks() > limit) return -1;
-    }
 }
