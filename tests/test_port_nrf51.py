@@ -1,9 +1,9 @@
 """The micro:bit (nRF51822, Cortex-M0) as an emulated target on QEMU's -M microbit machine.
 
-The nRF51's M0 has no SysTick, so the port times with TIMER0 at 16 MHz: under QEMU -icount shift=0
-(one instruction = 1 ns of virtual time) one tick is 62.5 instructions. These tests check that the
-port's console, exit and fault paths work, that a span of N instructions reads exactly
-floor(N / 62.5) ticks, and that real models run bit-exact against TFLite Micro with instruction
+The nRF51's M0 has no SysTick, so the port times with TIMER0 at 8 MHz (the board file's timer_clock):
+under QEMU -icount shift=0 (one instruction = 1 ns of virtual time) one tick is 125 instructions. These
+tests check that the port's console, exit and fault paths work, that a span of N instructions reads
+exactly floor(N / 125) ticks however often the timer is read in between, and that real models run bit-exact against TFLite Micro with instruction
 counts identical across QEMU invocations; a model too big for its 16 KiB of SRAM is refused.
 """
 
@@ -30,7 +30,8 @@ from tinyc.deploy.project import render_harness_project, render_project
 
 BOARD = "microbit"
 HELLO = paths.firmware_dir() / "apps" / "hello" / "main.c"
-TICK_INSTRUCTIONS = 62.5  # 1e9 ns / 16 MHz
+TICK_HZ = 8_000_000
+TICK_INSTRUCTIONS = 125  # 1e9 ns / 8 MHz
 
 # A probe application: spans of 3n (+ a fixed call overhead) instructions, a timed-out read, a fault.
 PROBE = r"""
@@ -68,7 +69,7 @@ int main(void) {
     return 0x65;
 }
 """
-SPANS = 200
+SPANS = 300
 
 
 def _tools():
@@ -80,7 +81,7 @@ def test_microbit_is_a_supported_emulated_board():
     b = get_board(BOARD)
     assert (b.kind, b.family, b.core, b.emulation.qemu_machine, b.emulation.stand_in) == (
         "emulated", "nrf51", "cortex-m0", "microbit", False)
-    assert b.emulation.systick_hz is None and b.emulation.tick_hz == 16_000_000  # TIMER0, not SysTick
+    assert b.emulation.systick_hz is None and b.emulation.tick_hz == TICK_HZ  # TIMER0, not SysTick
     assert (b.flash, b.sram) == (256 * 1024, 16 * 1024)
     assert (paths.firmware_dir() / "ports" / "nrf51" / "port.c").is_file()
     r = CliRunner().invoke(cli, ["boards", "--json"])
@@ -130,25 +131,25 @@ def probe_elfs(tmp_path_factory):
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
-def test_timer0_counts_one_tick_per_62_5_instructions_exactly(probe_elfs):
+def test_timer0_counts_one_tick_per_125_instructions_exactly(probe_elfs):
     outputs = [run_to_exit(get_board(BOARD), probe_elfs[False], timeout=30) for _ in range(2)]
     for run in outputs:
         assert not run.timed_out and run.exit_code == 0x65, run.output
     assert outputs[0].output == outputs[1].output  # two QEMU invocations, the same counts
     lines = dict(line.split(" ", 1) for line in outputs[0].output.splitlines())
-    assert lines["hz"] == "16000000"
+    assert lines["hz"] == str(TICK_HZ)
     ticks = [int(t) for t in lines["spans"].split()]
     assert len(ticks) == SPANS and ticks[-1] > 5
     # spin(n) is 3n instructions plus a fixed call overhead c: exactly one c must explain every span as
-    # floor((3n + c) / 62.5) ticks, i.e. the counter advances once per 62.5 instructions, phase-locked
+    # floor((3n + c) / 125) ticks, i.e. the counter advances once per 125 instructions, phase-locked
     # to the span's start (TASKS_CLEAR).
-    fits = [c for c in range(64)
+    fits = [c for c in range(TICK_INSTRUCTIONS)
             if all(t == math.floor((3 * n + c) / TICK_INSTRUCTIONS) for n, t in enumerate(ticks, 1))]
     assert len(fits) == 1, fits
-    # A read with a 3 ms timeout gives up after 3 ms of virtual time (48,000 ticks, plus its own polling).
+    # A read with a 3 ms timeout gives up after 3 ms of virtual time (24,000 ticks, plus its own polling).
     getc, waited = lines["getc"].split(" waited ")
     assert getc == "0"  # -1 + 1: nothing was sent
-    assert 48_000 <= int(waited) < 48_000 + 200
+    assert 24_000 <= int(waited) < 24_000 + 100
 
 
 @pytest.mark.toolchain
@@ -169,7 +170,7 @@ def test_harness_serves_the_link_exactly(tmp_path):
                                      emulate=True)
     with QemuSession(board, build(project).elf) as q, q.link() as link:
         info = link.sync()
-        assert (info.board, info.tick_hz, info.emulated) == (BOARD, 16_000_000, True)
+        assert (info.board, info.tick_hz, info.emulated) == (BOARD, TICK_HZ, True)
         x = np.random.default_rng(11).integers(-128, 128, (1, 8, 8, 1), dtype=np.int8)
         link.set_input(0, x)
         runs = link.run(3)
@@ -191,7 +192,7 @@ def test_tinyc_build_runs_digits_bit_exact_with_identical_instruction_counts(tmp
     bench = d["bench"]
     assert bench["board"] == BOARD and bench["emulated"] and bench["unit"] == "instructions"
     assert bench["outputs_match"] is True and bench["checksums_identical"] is True
-    assert bench["per_tick"] == TICK_INSTRUCTIONS and bench["tick_hz"] == 16_000_000
+    assert bench["per_tick"] == TICK_INSTRUCTIONS and bench["tick_hz"] == TICK_HZ
     assert bench["min"] == bench["max"] > 0
     mem = d["build"]["memory"]
     assert mem["flash"] <= 256 * 1024 and mem["ram"] <= 16 * 1024
@@ -224,3 +225,24 @@ def test_too_big_model_fails_check_for_the_microbit():
     r = CliRunner().invoke(cli, ["check", str(model), "--board", BOARD])
     assert r.exit_code == 1, r.output
     assert "does not fit microbit" in r.output and "SRAM" in r.output
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+def test_per_layer_profile_steps_through_the_125_phases_of_a_tick(digits_tflite):  # noqa: F811
+    """One tick is 125 instructions, so the profile runs start at 125 phases; over them each layer's summed
+    ticks give its exact instruction count (which the readings between layers must not disturb)."""
+    _tools()
+    r = CliRunner().invoke(cli, ["bench", str(digits_tflite), "--board", BOARD, "--per-layer", "--runs", "2",
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout[r.stdout.index("{"):])
+    assert d["outputs_match"] is True and d["min"] == d["max"]
+    p = d["per_layer"]
+    assert (p["tick_hz"], p["per_tick"], p["period"], p["runs"], p["exact"]) == (TICK_HZ, 125.0, 125, 125, True)
+    layers = p["layers"]
+    assert len(layers) == 8 and all(x["cost"] > 0 for x in layers)
+    assert all(x["cost"] == int(x["cost"]) for x in layers)  # half-instruction phases: whole instructions
+    # the layers add up to the whole inference, less the call into the model and the outer readings
+    # (the whole figure is exact to one 125-instruction tick)
+    assert 0 <= p["whole"] - p["layer_sum"] <= 125 + 200, (p["whole"], p["layer_sum"])

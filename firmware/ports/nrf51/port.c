@@ -4,13 +4,17 @@
  * is UART0 on the board file's pins; timing comes from TIMER0, because the nRF51's Cortex-M0 has no
  * SysTick (QEMU's model still has one, the chip does not, so the port does not touch it).
  *
- * Timing: TIMER0 counts the 16 MHz HFCLK (PRESCALER 0) in 32-bit mode. The nRF51 timer has no readable
- * counter: a reading is TASKS_CAPTURE[0] followed by CC[0]. Under QEMU -icount shift=0 one instruction
- * is 1 ns of virtual time and one tick 62.5 ns, so a span of N instructions reads floor(N / 62.5) ticks:
- * exact and repeatable, with a resolution of 62.5 instructions (the host scales ticks by 1e9 / 16 MHz and
- * says so; the per-layer profile steps its runs through the 125 half-instruction phases of a tick).
+ * Timing: TIMER0 counts HFCLK / 2^PRESCALER in 32-bit mode, at the board file's emulation.timer_clock. The
+ * nRF51 timer has no readable counter: a reading is TASKS_CAPTURE[0] followed by CC[0]. Under QEMU -icount
+ * shift=0 one instruction is 1 ns of virtual time. The micro:bit board file asks for 8 MHz (PRESCALER 1),
+ * not 16: QEMU 7.2's timer model turns the ticks of each reading back into whole nanoseconds, which for
+ * 62.5 ns ticks drops half a nanosecond at every odd count, so at 16 MHz a span read between other readings
+ * (the per-layer profile) gains about one tick per 125 readings; 125 ns ticks convert exactly. A span of
+ * N instructions then reads floor(N / 125) ticks, exact and repeatable, whatever was read in between: the
+ * host scales ticks by 1e9 / tick_hz, labels the figure's resolution (125 instructions), and the per-layer
+ * profile steps its runs through the 125 phases of a tick.
  * The 32-bit count is widened to 64 bits in software at every reading, so two readings must be less than
- * 2^32 ticks (268 s at 16 MHz, 2.7e11 instructions under QEMU) apart; nothing here runs that long.
+ * 2^32 ticks (537 s at 8 MHz, 5.4e11 instructions under QEMU) apart; nothing here runs that long.
  *
  * Every register and bit is named with its SVD path (pyOCD's nrf51.svd) for tests/test_port_nrf51.py. */
 #include "tinyc_mmio.h"
@@ -63,7 +67,7 @@
 #define TIMER_PRESCALER 0x510u /* svd-offset: TIMER0.PRESCALER */
 #define TIMER_PRESCALER_PRESCALER (0xFu << 0) /* svd: TIMER0.PRESCALER.PRESCALER */
 #define TIMER_CC0 0x540u /* svd-offset: TIMER0.CC[0] */
-#define TIMER_HZ 16000000u /* RM, TIMER chapter: f_TIMER = 16 MHz / 2^PRESCALER */
+#define TIMER_BASE_HZ 16000000u /* RM, TIMER chapter: f_TIMER = 16 MHz / 2^PRESCALER */
 
 #define UART(reg) MMIO32(UART0_BASE + (reg))
 #define TIMER(reg) MMIO32(TIMER0_BASE + (reg))
@@ -72,9 +76,23 @@
 #if TINYC_CLOCK_HZ != 16000000 && !defined(TINYC_EMULATED)
 #error "nrf51 port: the nRF51822 core runs at 16 MHz; set cpu.clock = \"16 MHz\" in the board file"
 #endif
-#if !defined(TINYC_TICK_HZ) || TINYC_TICK_HZ != 16000000
-#error "nrf51 port: TIMER0 at prescaler 0 counts at 16 MHz; set emulation.timer_clock = \"16 MHz\""
+/* The board file's timer clock picks the prescaler: 16 MHz / 2^p. */
+#if !defined(TINYC_TICK_HZ)
+#error "nrf51 port: set emulation.timer_clock in the board file (TIMER0: 16 MHz / 2^PRESCALER)"
+#elif TINYC_TICK_HZ == 16000000
+#define TIMER_PRESCALE 0u
+#elif TINYC_TICK_HZ == 8000000
+#define TIMER_PRESCALE 1u
+#elif TINYC_TICK_HZ == 4000000
+#define TIMER_PRESCALE 2u
+#elif TINYC_TICK_HZ == 2000000
+#define TIMER_PRESCALE 3u
+#elif TINYC_TICK_HZ == 1000000
+#define TIMER_PRESCALE 4u
+#else
+#error "nrf51 port: emulation.timer_clock must be 16 MHz / 2^p (16, 8, 4, 2 or 1 MHz)"
 #endif
+#define TIMER_HZ (TIMER_BASE_HZ >> TIMER_PRESCALE)
 #if defined(TINYC_UART_BASE) && TINYC_UART_BASE != UART0_BASE
 #error "nrf51 port: the console is UART0; set console.base to UART0's address in the board file"
 #endif
@@ -123,7 +141,7 @@ static void timer_start(void) {
     TIMER(TIMER_INTENCLR) = 0xFFFFFFFFu; /* polled: no interrupt (the vector table has no IRQ entries) */
     TIMER(TIMER_MODE) = FIELD(TIMER_MODE_MODE, TIMER_MODE_TIMER);
     TIMER(TIMER_BITMODE) = FIELD(TIMER_BITMODE_BITMODE, TIMER_BITMODE_32BIT);
-    TIMER(TIMER_PRESCALER) = FIELD(TIMER_PRESCALER_PRESCALER, 0u);
+    TIMER(TIMER_PRESCALER) = FIELD(TIMER_PRESCALER_PRESCALER, TIMER_PRESCALE);
     base = 0;
     clear();
     TIMER(TIMER_TASKS_START) = 1;
