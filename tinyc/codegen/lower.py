@@ -55,6 +55,7 @@ KERNEL_SOURCES = {
     "TINYC_MVE_FC_S8": "fully_connected.c",
     "TINYC_MVE_CONV_POINTWISE_INPLACE_S8": "conv2d.c",
     "TINYC_MVE_CONV_ROWS_INPLACE_S8": "conv2d.c",
+    "TINYC_MVE_DEPTHWISE_CONV_S8": "depthwise_conv2d.c",
     # Packed weights (docs/compressed-weights.md): decoded one channel at a time by kernels/unpack.c.
     "TINYC_CONV2D_PACKED_S8": "conv2d_packed.c",
     "TINYC_DEPTHWISE_CONV2D_PACKED_S8": "depthwise_conv2d_packed.c",

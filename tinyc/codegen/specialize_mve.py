@@ -24,7 +24,8 @@ MVE_CONV = "TINYC_MVE_CONV_S8"
 MVE_FC = "TINYC_MVE_FC_S8"  # the same kernel, copied as fully_connected_arm_mve.c
 MVE_CONV_PW_INPLACE = "TINYC_MVE_CONV_POINTWISE_INPLACE_S8"
 MVE_CONV_ROWS_INPLACE = "TINYC_MVE_CONV_ROWS_INPLACE_S8"
-MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE)
+MVE_DWCONV = "TINYC_MVE_DEPTHWISE_CONV_S8"
+MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV)
 SCRATCH = "tinyc_mve_scratch"
 MAX_KH = 16  # TINYC_MVE_MAX_KH
 
@@ -69,6 +70,8 @@ class _MveSpecializer(_Specializer):
                 new = self.mve_pointwise_inplace(call)
             elif call.kernel == "TINYC_CONV2D_INPLACE_S8":
                 new = self.mve_conv_rows_inplace(call)
+            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
+                new = self.mve_dwconv(call)
             if new is not None:
                 calls[i] = new
                 self.mve_specialized.append(call.index)
@@ -177,6 +180,39 @@ class _MveSpecializer(_Specializer):
             return None
         _, wn, bn, qn, _, scr = new.args
         return dataclasses.replace(new, kernel=MVE_CONV_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
+
+    # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
+
+    def mve_dwconv(self, call: KernelCall):
+        """Depth multiplier 1, channels % 4 == 0, no dilation: the model's [taps][C] weights as they are,
+        the input offset folded into the bias (the kernel adds -in_offset * w for a padded tap)."""
+        p = dict(call.params)
+        c = p["in_c"]
+        if p["depth_multiplier"] != 1 or c % 4 != 0 or p["dil_h"] != 1 or p["dil_w"] != 1:
+            return None
+        arrays = self._arrays(call)
+        if arrays is None:
+            return None
+        x, wv, bv, mv, sv, y = arrays
+        w = wv.reshape(p["k_h"] * p["k_w"], c)
+        b = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
+        bounds = np.abs(b) + np.abs(w).sum(axis=0) * _xmax(p["in_offset"])
+        if len(mv) == 1:
+            mv, sv = list(mv) * c, list(sv) * c
+        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
+        if q is None:
+            return None
+        n = call.index
+        folded = [_wrap32(int(b[i]) + p["in_offset"] * int(w[:, i].sum())) for i in range(c)]
+        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded)
+        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", q4_table(q))
+        params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
+                      out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
+                      dil_h=1, dil_w=1, pad_h=p["pad_h"], pad_w=p["pad_w"], in_offset=p["in_offset"],
+                      act_min=p["act_min"], act_max=p["act_max"])
+        args = (x, call.args[1], bn, f"(const tinyc_mve_q4_t *){qn}", y)
+        return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
+                                   params=tuple(params.items()), args=args)
 
 
 def specialize_mve(lowered: LoweredModel) -> Specialization:
