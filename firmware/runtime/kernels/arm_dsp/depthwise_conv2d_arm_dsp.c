@@ -256,102 +256,179 @@ static void dw_gather(int8_t *plane, const int8_t *src, int32_t n_lines, int32_t
     }
 }
 
-TINYC_INLINE int8_t dw_plane_out(int32_t acc, int32_t mult, int32_t add, int32_t rshift, int32_t lo, int32_t hi,
-                                 const int full)
+/* tinyc_dsp_requant of acc2 = 2 * acc (the line loop accumulates doubled weights and bias). */
+TINYC_INLINE int8_t dw_plane_out(int32_t acc2, const int32_t *qv, int32_t lo, int32_t hi, const int full)
 {
-    int32_t v = tinyc_smmulr(acc * 2, mult);
-    v = (v + (v >> 31) + add) >> rshift; /* tinyc_dsp_requant, with the channel's constants in registers */
+    int32_t v = tinyc_smmulr(acc2, qv[0]);
+    v = (v + (v >> 31) + qv[1]) >> qv[2];
     return (int8_t)(full ? tinyc_dsp_ssat8(v) : tinyc_dsp_clamp(v, lo, hi));
 }
 
-/* Filter line k of output line ol: its plane line, (w0, w2) and w1 along it; zero weights outside. */
+/* Filter line k of output line ol: its plane line r_k, A_k = 2 * (w0, w2) and b_k = 2 * w1 along it
+ * (zero outside the input), and the raw weights' sums s_j over the valid filter lines. */
 #define DW3_LINE(k)                                                                                       \
-    const int32_t l##k = first + (k);                                                                      \
+    const int32_t l##k = first + (k);                                                                     \
     const int ok##k = l##k >= 0 && l##k < n_in;                                                           \
     const int8_t *r##k = ok##k ? plane + (size_t)l##k * len : plane;                                      \
-    const int32_t A##k = ok##k ? dw_pk16(w[(k) * w_across], w[(k) * w_across + 2 * w_along]) : 0;         \
-    const int32_t B##k = ok##k ? w[(k) * w_across + w_along] : 0
+    const int32_t w0##k = ok##k ? w[(k) * w_across] : 0, w1##k = ok##k ? w[(k) * w_across + w_along] : 0; \
+    const int32_t w2##k = ok##k ? w[(k) * w_across + 2 * w_along] : 0;                                    \
+    const int32_t A##k = dw_pk16(2 * w0##k, 2 * w2##k), b##k = 2 * w1##k
 
-/* The word at `at` of filter line k, unpacked: e = bytes 0 and 2, d = bytes 1 and 3 (+ input offset). */
+/* The word at `at` of filter line k as int8 pairs: e = bytes 0 and 2, d = bytes 1 and 3. */
 #define DW3_WORD(k, at)                                                                                   \
     const uint32_t v##k = tinyc_ld32(r##k + (at));                                                        \
-    const int32_t e##k = tinyc_sxtab16(off2, v##k), d##k = tinyc_sxtab16_ror8(off2, v##k)
+    const int32_t e##k = tinyc_sxtb16(v##k), d##k = tinyc_sxtb16_ror8(v##k)
 
-/* One channel, 3x3, along lines of len >= 4 bytes (n_in lines in the plane, n_out output lines). */
+/* One channel, 3x3, along lines of len >= 4 bytes (n_in lines in the plane, n_out output lines).
+ * Raw input bytes (SXTB16): the input offset times the weights of the taps an output reads is folded
+ * into its line's bias (bias_j: all taps, first: without j = 0, last: without j = 2); everything is
+ * doubled, which SMMULR(2 * acc, m) needs, so no shift per output. Sums wrap mod 2^32 like the
+ * instructions, and the final 2 * acc fits (|acc| < 2^30, proven by the generator). */
 TINYC_INLINE void dw_plane_lines3(const int8_t *plane, int32_t len, int32_t n_in, int32_t n_out, int32_t stride,
                                   int32_t pad, const int8_t *w, int32_t w_along, int32_t w_across, int32_t bias,
                                   const tinyc_dsp_q_t *q, int8_t *o, int32_t o_along, int32_t o_across,
-                                  int32_t off2, int32_t lo, int32_t hi, const int full)
+                                  int32_t in_offset, int32_t lo, int32_t hi, const int full)
 {
-    const int32_t mult = q->mult, add = q->add, rshift = q->rshift;
+    int32_t qv[3];
+    const int32_t pairs = (len - 3) / 2; /* inner output pairs (x = 1, 3, ... < len - 3) */
+    qv[0] = q->mult;
+    qv[1] = q->add;
+    qv[2] = q->rshift;
     for (int32_t ol = 0; ol < n_out; ++ol, o += o_across) {
         const int32_t first = ol * stride - pad;
         DW3_LINE(0);
         DW3_LINE(1);
         DW3_LINE(2);
+        const uint32_t off = (uint32_t)in_offset;
+        const uint32_t s0 = (uint32_t)(w00 + w01 + w02), s2 = (uint32_t)(w20 + w21 + w22);
+        const uint32_t all = 2u * ((uint32_t)bias + off * (s0 + (uint32_t)(w10 + w11 + w12) + s2));
+        int32_t bias_mid = (int32_t)all;
         int8_t *oo = o;
-        int32_t a0 = bias, a1 = bias;
+        int32_t a0, a1;
         { /* outputs 0 and 1: word x[0..3] */
             DW3_WORD(0, 0);
             DW3_WORD(1, 0);
             DW3_WORD(2, 0);
-            a0 = tinyc_smlabb(e0, B0, a0);
+            a0 = (int32_t)(all - 2u * off * s0);
+            a0 = tinyc_smlabb(e0, b0, a0);
             a0 = dw_smlabt(d0, A0, a0);
-            a1 = tinyc_smlad(e0, A0, a1);
-            a1 = tinyc_smlabb(d0, B0, a1);
-            a0 = tinyc_smlabb(e1, B1, a0);
+            a1 = tinyc_smlad(e0, A0, bias_mid);
+            a1 = tinyc_smlabb(d0, b0, a1);
+            a0 = tinyc_smlabb(e1, b1, a0);
             a0 = dw_smlabt(d1, A1, a0);
             a1 = tinyc_smlad(e1, A1, a1);
-            a1 = tinyc_smlabb(d1, B1, a1);
-            a0 = tinyc_smlabb(e2, B2, a0);
+            a1 = tinyc_smlabb(d1, b1, a1);
+            a0 = tinyc_smlabb(e2, b2, a0);
             a0 = dw_smlabt(d2, A2, a0);
             a1 = tinyc_smlad(e2, A2, a1);
-            a1 = tinyc_smlabb(d2, B2, a1);
-            oo[0] = dw_plane_out(a0, mult, add, rshift, lo, hi, full);
-            oo[o_along] = dw_plane_out(a1, mult, add, rshift, lo, hi, full);
+            a1 = tinyc_smlabb(d2, b2, a1);
+            oo[0] = dw_plane_out(a0, qv, lo, hi, full);
+            oo[o_along] = dw_plane_out(a1, qv, lo, hi, full);
             oo += 2 * o_along;
         }
-        int32_t x = 1; /* outputs x+1 and x+2: word x[x..x+3] */
-        for (; x + 3 < len; x += 2, oo += 2 * o_along) {
-            DW3_WORD(0, x);
-            DW3_WORD(1, x);
-            DW3_WORD(2, x);
-            a0 = tinyc_smlad(e0, A0, bias);
-            a0 = tinyc_smlabb(d0, B0, a0);
-            a1 = tinyc_smlad(d0, A0, bias);
-            a1 = dw_smlatb(e0, B0, a1);
-            a0 = tinyc_smlad(e1, A1, a0);
-            a0 = tinyc_smlabb(d1, B1, a0);
-            a1 = tinyc_smlad(d1, A1, a1);
-            a1 = dw_smlatb(e1, B1, a1);
-            a0 = tinyc_smlad(e2, A2, a0);
-            a0 = tinyc_smlabb(d2, B2, a0);
-            a1 = tinyc_smlad(d2, A2, a1);
-            a1 = dw_smlatb(e2, B2, a1);
-            oo[0] = dw_plane_out(a0, mult, add, rshift, lo, hi, full);
-            oo[o_along] = dw_plane_out(a1, mult, add, rshift, lo, hi, full);
+        /* outputs x+1 and x+2 from word x[x..x+3], x = 1, 3, ...: (x[x], x[x+2]) . A + x[x+1] * b for the
+         * first, (x[x+1], x[x+3]) . A + x[x+2] * b for the second */
+#if TINYC_DSP_ASM && !defined(__OPTIMIZE_SIZE__) /* -Os leaves too few registers: the C loop */
+        if (full && pairs > 0) {
+            /* Scheduled by hand in 13 registers (the compiler spills weights and pointers in the C loop). */
+            const int32_t B01 = dw_pk16(b0, b1);
+            const int8_t *p0 = r0 + 1, *p1 = r1 + 1, *p2 = r2 + 1;
+            const int8_t *const end = p0 + 2 * pairs;
+            uint32_t t_a0, t_a1, t_v, t_e;
+            __asm__ volatile(
+                "1:\n\t"
+                "ldr    %[v], [%[p0]], #2\n\t"
+                "ldr    %[a1], %[bias]\n\t"
+                "sxtb16 %[e], %[v]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a0], %[e], %[A0], %[a1]\n\t"
+                "smlabb %[a0], %[v], %[B01], %[a0]\n\t"
+                "smlad  %[a1], %[v], %[A0], %[a1]\n\t"
+                "smlatb %[a1], %[e], %[B01], %[a1]\n\t"
+                "ldr    %[v], [%[p1]], #2\n\t"
+                "sxtb16 %[e], %[v]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a0], %[e], %[A1], %[a0]\n\t"
+                "smlabt %[a0], %[v], %[B01], %[a0]\n\t"
+                "smlad  %[a1], %[v], %[A1], %[a1]\n\t"
+                "smlatt %[a1], %[e], %[B01], %[a1]\n\t"
+                "ldr    %[v], [%[p2]], #2\n\t"
+                "sxtb16 %[e], %[v]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a0], %[e], %[A2], %[a0]\n\t"
+                "smlabb %[a0], %[v], %[B2], %[a0]\n\t"
+                "smlad  %[a1], %[v], %[A2], %[a1]\n\t"
+                "smlatb %[a1], %[e], %[B2], %[a1]\n\t"
+                "ldr    %[v], %[mult]\n\t"
+                "ldr    %[e], %[add]\n\t"
+                "smmulr %[a0], %[a0], %[v]\n\t"
+                "smmulr %[a1], %[a1], %[v]\n\t"
+                "add    %[a0], %[a0], %[a0], asr #31\n\t"
+                "add    %[a1], %[a1], %[a1], asr #31\n\t"
+                "ldr    %[v], %[rshift]\n\t"
+                "add    %[a0], %[a0], %[e]\n\t"
+                "add    %[a1], %[a1], %[e]\n\t"
+                "asr    %[a0], %[a0], %[v]\n\t"
+                "asr    %[a1], %[a1], %[v]\n\t"
+                "ssat   %[a0], #8, %[a0]\n\t"
+                "ssat   %[a1], #8, %[a1]\n\t"
+                "ldr    %[v], %[step]\n\t"
+                "strb   %[a0], [%[oo]]\n\t"
+                "strb   %[a1], [%[oo], %[v]]\n\t"
+                "add    %[oo], %[oo], %[v], lsl #1\n\t"
+                "ldr    %[v], %[end]\n\t"
+                "cmp    %[p0], %[v]\n\t"
+                "bne    1b"
+                : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [oo] "+r"(oo), [a0] "=&r"(t_a0), [a1] "=&r"(t_a1),
+                  [v] "=&r"(t_v), [e] "=&r"(t_e)
+                : [A0] "r"(A0), [A1] "r"(A1), [A2] "r"(A2), [B01] "r"(B01), [B2] "r"(b2), [step] "m"(o_along),
+                  [bias] "m"(bias_mid), [mult] "m"(qv[0]), [add] "m"(qv[1]), [rshift] "m"(qv[2]), [end] "m"(end)
+                : "cc", "memory");
+        } else
+#endif
+        {
+            for (int32_t x = 1; x + 3 < len; x += 2, oo += 2 * o_along) {
+                DW3_WORD(0, x);
+                DW3_WORD(1, x);
+                DW3_WORD(2, x);
+                a0 = tinyc_smlad(e0, A0, bias_mid);
+                a0 = tinyc_smlabb(d0, b0, a0);
+                a1 = tinyc_smlad(d0, A0, bias_mid);
+                a1 = dw_smlatb(e0, b0, a1);
+                a0 = tinyc_smlad(e1, A1, a0);
+                a0 = tinyc_smlabb(d1, b1, a0);
+                a1 = tinyc_smlad(d1, A1, a1);
+                a1 = dw_smlatb(e1, b1, a1);
+                a0 = tinyc_smlad(e2, A2, a0);
+                a0 = tinyc_smlabb(d2, b2, a0);
+                a1 = tinyc_smlad(d2, A2, a1);
+                a1 = dw_smlatb(e2, b2, a1);
+                oo[0] = dw_plane_out(a0, qv, lo, hi, full);
+                oo[o_along] = dw_plane_out(a1, qv, lo, hi, full);
+            }
         }
         /* the last one or two outputs: word x[len-4..len-1] */
         DW3_WORD(0, len - 4);
         DW3_WORD(1, len - 4);
         DW3_WORD(2, len - 4);
-        a1 = dw_smlatb(e0, A0, bias);
-        a1 = dw_smlatb(d0, B0, a1);
-        a1 = dw_smlatb(e1, A1, a1);
-        a1 = dw_smlatb(d1, B1, a1);
-        a1 = dw_smlatb(e2, A2, a1);
-        a1 = dw_smlatb(d2, B2, a1);
-        if (x + 3 == len) { /* two left: outputs len-2 and len-1 */
-            a0 = tinyc_smlad(d0, A0, bias);
-            a0 = dw_smlatb(e0, B0, a0);
+        if (2 * pairs + 4 == len) { /* two left: output len-2, all taps inside */
+            a0 = tinyc_smlad(d0, A0, bias_mid);
+            a0 = dw_smlatb(e0, b0, a0);
             a0 = tinyc_smlad(d1, A1, a0);
-            a0 = dw_smlatb(e1, B1, a0);
+            a0 = dw_smlatb(e1, b1, a0);
             a0 = tinyc_smlad(d2, A2, a0);
-            a0 = dw_smlatb(e2, B2, a0);
-            oo[0] = dw_plane_out(a0, mult, add, rshift, lo, hi, full);
+            a0 = dw_smlatb(e2, b2, a0);
+            oo[0] = dw_plane_out(a0, qv, lo, hi, full);
             oo += o_along;
         }
-        oo[0] = dw_plane_out(a1, mult, add, rshift, lo, hi, full);
+        a1 = (int32_t)(all - 2u * off * s2); /* output len-1: x[len-2] * w0 + x[len-1] * w1 */
+        a1 = dw_smlatb(e0, A0, a1);
+        a1 = dw_smlatb(d0, b0, a1);
+        a1 = dw_smlatb(e1, A1, a1);
+        a1 = dw_smlatb(d1, b1, a1);
+        a1 = dw_smlatb(e2, A2, a1);
+        a1 = dw_smlatb(d2, b2, a1);
+        oo[0] = dw_plane_out(a1, qv, lo, hi, full);
     }
 }
 
@@ -360,7 +437,6 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
 {
     const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
     const int32_t ih = p->in_h, iw = p->in_w, off = p->in_offset;
-    const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
     const int full = lo == -128 && hi == 127;
     const int k3 = p->k_h == 3 && p->k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
     /* an axis the line loop runs along: stride 1, padding 1, out == in >= 4 */
@@ -376,10 +452,10 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
             dw_gather(plane, io + ch, iw, ih, iw * C, C);
             if (full) {
                 dw_plane_lines3(plane, ih, iw, p->out_w, p->stride_w, p->pad_w, filter, 3, 1, b, qc, o,
-                                (int32_t)orow, C, off2, lo, hi, 1);
+                                (int32_t)orow, C, off, lo, hi, 1);
             } else {
                 dw_plane_lines3(plane, ih, iw, p->out_w, p->stride_w, p->pad_w, filter, 3, 1, b, qc, o,
-                                (int32_t)orow, C, off2, lo, hi, 0);
+                                (int32_t)orow, C, off, lo, hi, 0);
             }
             continue;
         }
@@ -387,10 +463,10 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
         if (along_w) {
             if (full) {
                 dw_plane_lines3(plane, iw, ih, p->out_h, p->stride_h, p->pad_h, filter, 1, 3, b, qc, o, C,
-                                (int32_t)orow, off2, lo, hi, 1);
+                                (int32_t)orow, off, lo, hi, 1);
             } else {
                 dw_plane_lines3(plane, iw, ih, p->out_h, p->stride_h, p->pad_h, filter, 1, 3, b, qc, o, C,
-                                (int32_t)orow, off2, lo, hi, 0);
+                                (int32_t)orow, off, lo, hi, 0);
             }
             continue;
         }
