@@ -77,7 +77,8 @@ class _MveSpecializer(_Specializer):
                 self.mve_specialized.append(call.index)
         if self.mve_scratch:
             words = (self.mve_scratch + 3) // 4
-            decl = f"static int32_t {SCRATCH}[{words}]; /* MVE kernels' scratch (two columns): {words * 4} bytes */"
+            decl = (f"static int32_t {SCRATCH}[{words}]; /* MVE kernels' scratch (columns, accumulators): "
+                    f"{words * 4} bytes */")
             first = next(i for i, c in enumerate(calls) if SCRATCH in " ".join(c.args))
             calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
         self.m = dataclasses.replace(self.m, calls=tuple(calls))
@@ -184,11 +185,13 @@ class _MveSpecializer(_Specializer):
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 
     def mve_dwconv(self, call: KernelCall):
-        """Depth multiplier 1, channels % 4 == 0, no dilation: the model's [taps][C] weights as they are,
-        the input offset folded into the bias (the kernel adds -in_offset * w for a padded tap)."""
+        """Depth multiplier 1, channels % 4 == 0: the model's [taps][C] weights as they are, the input
+        offset folded into the bias (a padded tap reads the input zero point, which adds -in_offset * w)."""
         p = dict(call.params)
         c = p["in_c"]
-        if p["depth_multiplier"] != 1 or c % 4 != 0 or p["dil_h"] != 1 or p["dil_w"] != 1:
+        if p["depth_multiplier"] != 1 or c % 4 != 0 or p["k_h"] > MAX_KH:
+            return None
+        if p["dil_h"] != 1 or p["dil_w"] != 1:  # the kernel handles dilation, but no zoo model checks it on MVE
             return None
         arrays = self._arrays(call)
         if arrays is None:
@@ -208,9 +211,10 @@ class _MveSpecializer(_Specializer):
         qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", q4_table(q))
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
-                      dil_h=1, dil_w=1, pad_h=p["pad_h"], pad_w=p["pad_w"], in_offset=p["in_offset"],
-                      act_min=p["act_min"], act_max=p["act_max"])
-        args = (x, call.args[1], bn, f"(const tinyc_mve_q4_t *){qn}", y)
+                      dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
+                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
+        self.mve_scratch = max(self.mve_scratch, 5 * c)  # int32 accumulators, a row of zero points
+        args = (x, call.args[1], bn, f"(const tinyc_mve_q4_t *){qn}", y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
 

@@ -58,10 +58,10 @@ void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_
                                         const int8_t *packed_filter, const int32_t *bias, const tinyc_mve_q4_t *q,
                                         int8_t *scratch, int8_t *ring);
 
-/* DEPTHWISE_CONV_2D, depth multiplier 1: 4 channels per vector (VLDRB.S32 widens input and weight
- * bytes), the input offset folded into the bias; a tap outside the input adds -in_offset * w, so
- * the sum is the reference's. Weights packed [taps][C] (the model's order); channels any count (the
- * last vector is tail-predicated). */
+/* DEPTHWISE_CONV_2D, depth multiplier 1, channels % 4 == 0: 4 channels per vector (VLDRB.S32 widens
+ * input and weight bytes), the input offset folded into the bias, a tap in the padding reading a row
+ * of input zero points; weights in the model's [taps][C] order; `scratch` holds 5 bytes per channel
+ * (depthwise_conv2d_arm_mve.c). */
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
@@ -69,7 +69,7 @@ typedef struct {
 } tinyc_mve_dwconv_params_t;
 
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
-                                     const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output);
+                                     const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, void *scratch);
 
 #define TINYC_MVE_CONV_S8 tinyc_arm_mve_matmul_s8 /* conv2d_arm_mve.c */
 #define TINYC_MVE_FC_S8 tinyc_arm_mve_matmul_s8   /* fully_connected_arm_mve.c */
