@@ -24,17 +24,8 @@ void tinyc_ref_conv2d_inplace_s8(const tinyc_conv_params_t *p, int32_t ring_rows
 {
     const int32_t groups = p->in_c / p->filter_in_c;
     const int32_t filters_per_group = p->out_c / groups;
-    tinyc_ring_t r;
-    r.io = io;
-    r.ring = ring;
-    r.in_row = (size_t)p->in_w * p->in_c;
-    r.out_row = (size_t)p->out_w * p->out_c;
-    r.in_h = p->in_h;
-    r.out_h = p->out_h;
-    r.pad_h = p->pad_h;
-    r.stride_h = p->stride_h;
-    r.ring_rows = ring_rows;
-    r.saved = 0;
+    tinyc_ring_t r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * p->in_c, (size_t)p->out_w * p->out_c,
+                                     p->in_h, p->out_h, p->pad_h, p->stride_h);
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
         const int32_t in_y0 = oy * p->stride_h - p->pad_h;
         int8_t *out = io + (size_t)oy * r.out_row;

@@ -17,17 +17,8 @@ static inline int8_t dw_out(const tinyc_dwconv_params_t *p, int32_t acc, const i
 static void dw_rows(const tinyc_dwconv_params_t *p, int32_t ring_rows, int8_t *io, const int8_t *filter,
                     const int32_t *bias, const int32_t *multiplier, const int32_t *shift, int8_t *ring)
 {
-    tinyc_ring_t r;
-    r.io = io;
-    r.ring = ring;
-    r.in_row = (size_t)p->in_w * p->in_c;
-    r.out_row = (size_t)p->out_w * p->out_c;
-    r.in_h = p->in_h;
-    r.out_h = p->out_h;
-    r.pad_h = p->pad_h;
-    r.stride_h = p->stride_h;
-    r.ring_rows = ring_rows;
-    r.saved = 0;
+    tinyc_ring_t r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * p->in_c, (size_t)p->out_w * p->out_c,
+                                     p->in_h, p->out_h, p->pad_h, p->stride_h);
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
         const int32_t in_y0 = oy * p->stride_h - p->pad_h;
         int8_t *out = io + (size_t)oy * r.out_row;

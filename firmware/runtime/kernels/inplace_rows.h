@@ -19,6 +19,25 @@ typedef struct {
     int32_t saved; /* input rows [0, saved) are overwritten (or about to be) */
 } tinyc_ring_t;
 
+/* The ring of a convolution over `io`: input rows of in_row bytes, output rows of out_row bytes,
+ * `ring` holding ring_rows input rows (the generator's ring_rows for this geometry). */
+static inline tinyc_ring_t tinyc_ring_init(int8_t *io, int8_t *ring, int32_t ring_rows, size_t in_row, size_t out_row,
+                                           int32_t in_h, int32_t out_h, int32_t pad_h, int32_t stride_h)
+{
+    tinyc_ring_t r;
+    r.io = io;
+    r.ring = ring;
+    r.in_row = in_row;
+    r.out_row = out_row;
+    r.in_h = in_h;
+    r.out_h = out_h;
+    r.pad_h = pad_h;
+    r.stride_h = stride_h;
+    r.ring_rows = ring_rows;
+    r.saved = 0;
+    return r;
+}
+
 /* Save what output row oy is about to overwrite. */
 static inline void tinyc_ring_advance(tinyc_ring_t *r, int32_t oy)
 {
