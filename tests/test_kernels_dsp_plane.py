@@ -7,8 +7,8 @@ per-channel requantization, with and without an activation range.
 Each case goes through the real generator step (tinyc.codegen.specialize on a lowered in-place call); the
 harness runs the reference out-of-place kernel, the reference in-place plane kernel and the DSP one on the
 same inputs, with plane buffers of exactly in_h * in_w bytes (as the plan reserves them): on the host under
-ASan/UBSan (portable models of the instructions), and in QEMU on the Cortex-M4 and Cortex-M7 (the real
-SMLAD/SMLABT/SMLATB/SXTAB16). The reference depthwise kernel is the one checked against TFLite Micro."""
+ASan/UBSan (portable models of the instructions), and in QEMU on the Cortex-M4, M7 and M55 (the real
+SMLAD/SMLABT/SMLATB/SXTB16/SMMULR). The reference depthwise kernel is the one checked against TFLite Micro."""
 
 from __future__ import annotations
 
@@ -206,7 +206,7 @@ def test_plane_kernel_bit_exact_on_the_host(cases, tmp_path):
 @pytest.mark.slow
 @pytest.mark.emulator
 @pytest.mark.toolchain
-@pytest.mark.parametrize("board_id", ["mps2-an500", "mps2-an386"])
+@pytest.mark.parametrize("board_id", ["mps2-an500", "mps2-an386", "mps3-an547"])
 def test_plane_kernel_bit_exact_in_qemu(cases, board_id, tmp_path):
     require_tool("qemu-system-arm")
     require_tool("arm-none-eabi-gcc")

@@ -197,12 +197,13 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
  * 3x3 filters (dilation 1) run along lines of the plane: its rows, or its columns (the plane is then
  * gathered transposed), whichever axis has stride 1, padding 1, as many outputs as inputs and at least
  * 4 of them; the longer axis if both do (fewer, longer lines). Two neighbouring outputs p, p+1 of a
- * line share one word load per filter line: the word x[p-1..p+2] unpacks (SXTAB16, input offset
- * added) to E = (x[p-1], x[p+1]) and O = (x[p], x[p+2]), and with A = (w0, w2), B = w1 of that filter
- * line, output p gets SMLAD(E, A) + O.lo * B and output p+1 SMLAD(O, A) + E.hi * B: six MACs in four
- * instructions. The first and last outputs of a line, whose outer tap is padding, take the same word
- * loads from inside the line (never past it) and other lanes. A filter line outside the input gets
- * zero weights (it reads any line of the plane). Other geometries take the generic loop. */
+ * line share one word load per filter line: the word x[p-1..p+2] unpacks (SXTB16) to
+ * E = (x[p-1], x[p+1]) and O = (x[p], x[p+2]), and with A = (w0, w2), B = w1 of that filter line,
+ * output p gets SMLAD(E, A) + O.lo * B and output p+1 SMLAD(O, A) + E.hi * B: six MACs in four
+ * instructions (the input offset is folded into each output's bias, see dw_plane_lines3). The first
+ * and last outputs of a line, whose outer tap is padding, take the same word loads from inside the
+ * line (never past it) and other lanes. A filter line outside the input gets zero weights (it reads
+ * any line of the plane). Other geometries take the generic loop (TFLite's bias, offsets per tap). */
 
 TINYC_INLINE int32_t dw_pk16(int32_t lo, int32_t hi)
 {
