@@ -3,7 +3,7 @@
 The generated tinyc_model.c is instrumented after generation: each kernel call is wrapped in a SysTick
 span (40-instruction resolution on mps2) and its count printed. A benchmark aid, not a test.
 
-    .venv/bin/python benchmarks/profile_layers.py kws_dscnn [--board mps2-an500] [--reference]
+    .venv/bin/python benchmarks/profile_layers.py kws_dscnn [--board mps2-an500] [--reference] [--default-plan]
 """
 
 from __future__ import annotations
@@ -49,12 +49,9 @@ int main(void)
 """
 
 
-def plan_for(g):
-    """The plan without in-place layers where the planner offers them (they run reference kernels)."""
-    try:
-        return plan_improved(g, inplace=False)
-    except TypeError:
-        return plan_improved(g)
+def plan_for(g, default_plan: bool = False):
+    """The plan without in-place layers, or (``default_plan``) the plan tinyc build uses, in-place layers on."""
+    return plan_improved(g) if default_plan else plan_improved(g, inplace=False)
 
 
 def main() -> None:
@@ -62,6 +59,8 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("--board", default="mps2-an500")
     ap.add_argument("--reference", action="store_true", help="the reference kernels (the board without DSP)")
+    ap.add_argument("--default-plan", action="store_true",
+                    help="plan_improved as tinyc build uses it (in-place layers where they shrink the arena)")
     args = ap.parse_args()
     g = load(zoo.build(args.model))
     board = get_board(args.board)
@@ -69,7 +68,7 @@ def main() -> None:
         board = dataclasses.replace(board, dsp=False)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        gm = generate(g, plan_for(g), board, tmp / "model")
+        gm = generate(g, plan_for(g, args.default_plan), board, tmp / "model")
         src = (gm.out_dir / "tinyc_model.c").read_text()
         src = src.replace('#include "tinyc_rt.h"', '#include "tinyc_rt.h"\n#include "tinyc_port.h"\n'
                           'void tinyc_profile_put(uint32_t v);', 1)
