@@ -21,10 +21,11 @@
 #include "tinyc_rt.h"
 #include "tinyc_rt_arm_mve.h"
 
-/* n bytes, any n >= 0 and alignment (16 at a time, the last store predicated). */
+/* n bytes, any n >= 0 and alignment: whole 16-byte chunks, then one predicated chunk. */
 static inline void mve_copy8(int8_t *dst, const int8_t *src, int32_t n)
 {
-    for (; n > 0; n -= 16, src += 16, dst += 16) {
+    for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
+    if (n > 0) {
         const mve_pred16_t p = vctp8q((uint32_t)n);
         vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
     }
@@ -32,7 +33,8 @@ static inline void mve_copy8(int8_t *dst, const int8_t *src, int32_t n)
 
 static inline void mve_fill8(int8_t *dst, int32_t n, int8x16_t v)
 {
-    for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, v);
+    if (n > 0) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
 }
 
 /* Requantize 4 channels' accumulators (bias included) and store the lanes `pred` keeps. */
@@ -46,17 +48,18 @@ static inline void mve_requant_store(int32x4_t acc, int32x4_t mult, int32x4_t ad
     vstrbq_p_s32(out, v, pred);
 }
 
-/* Every output channel of two pixels whose columns (col_len bytes) are at c0 and c1. */
-static void mve_cols2(const tinyc_mve_conv_params_t *p, const int8_t *w, const int32_t *bias, const tinyc_mve_q4_t *q,
-                      const int8_t *c0, const int8_t *c1, int8_t *o0, int8_t *o1)
+/* Every output channel of two pixels whose columns (k bytes: col_len, or col_len16 when the columns are
+ * zero-padded) are at c0 and c1. A last partial chunk is read with tail-predicated loads. */
+static void mve_cols2(const tinyc_mve_conv_params_t *p, int32_t k, const int8_t *w, const int32_t *bias,
+                      const tinyc_mve_q4_t *q, const int8_t *c0, const int8_t *c1, int8_t *o0, int8_t *o1)
 {
-    const int32_t k = p->col_len, oc = p->out_c;
+    const int32_t oc = p->out_c;
     const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
     for (int32_t g = 0; g < oc; g += 4, bias += 4, ++q) {
         int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0; /* row, column */
         const int8_t *x0 = c0, *x1 = c1;
         int32_t n = k;
-        for (; n > 16; n -= 16, x0 += 16, x1 += 16, w += 64) {
+        for (; n >= 16; n -= 16, x0 += 16, x1 += 16, w += 64) {
             const int8x16_t v0 = vldrbq_s8(x0), v1 = vldrbq_s8(x1);
             int8x16_t wr = vldrbq_s8(w);
             a00 = vmladavaq_s8(a00, wr, v0);
@@ -71,7 +74,7 @@ static void mve_cols2(const tinyc_mve_conv_params_t *p, const int8_t *w, const i
             a30 = vmladavaq_s8(a30, wr, v0);
             a31 = vmladavaq_s8(a31, wr, v1);
         }
-        { /* the last chunk: columns end at col_len, weight rows are zero-padded to col_len16 */
+        if (n > 0) { /* a last partial chunk: weight rows are zero-padded to col_len16 */
             const mve_pred16_t tp = vctp8q((uint32_t)n);
             const int8x16_t v0 = vldrbq_z_s8(x0, tp), v1 = vldrbq_z_s8(x1, tp);
             int8x16_t wr = vldrbq_s8(w);
@@ -99,23 +102,23 @@ static void mve_cols2(const tinyc_mve_conv_params_t *p, const int8_t *w, const i
 }
 
 /* Every output channel of one pixel (FULLY_CONNECTED with one batch, an odd last pixel). */
-static void mve_cols1(const tinyc_mve_conv_params_t *p, const int8_t *w, const int32_t *bias, const tinyc_mve_q4_t *q,
-                      const int8_t *c0, int8_t *o0)
+static void mve_cols1(const tinyc_mve_conv_params_t *p, int32_t k, const int8_t *w, const int32_t *bias,
+                      const tinyc_mve_q4_t *q, const int8_t *c0, int8_t *o0)
 {
-    const int32_t k = p->col_len, oc = p->out_c;
+    const int32_t oc = p->out_c;
     const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
     for (int32_t g = 0; g < oc; g += 4, bias += 4, ++q) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int8_t *x0 = c0;
         int32_t n = k;
-        for (; n > 16; n -= 16, x0 += 16, w += 64) {
+        for (; n >= 16; n -= 16, x0 += 16, w += 64) {
             const int8x16_t v0 = vldrbq_s8(x0);
             a0 = vmladavaq_s8(a0, vldrbq_s8(w), v0);
             a1 = vmladavaq_s8(a1, vldrbq_s8(w + 16), v0);
             a2 = vmladavaq_s8(a2, vldrbq_s8(w + 32), v0);
             a3 = vmladavaq_s8(a3, vldrbq_s8(w + 48), v0);
         }
-        {
+        if (n > 0) {
             const int8x16_t v0 = vldrbq_z_s8(x0, vctp8q((uint32_t)n));
             a0 = vmladavaq_s8(a0, vldrbq_s8(w), v0);
             a1 = vmladavaq_s8(a1, vldrbq_s8(w + 16), v0);
@@ -176,6 +179,12 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
     const int32_t pixels = p->out_h * p->out_w, oc = p->out_c, k16 = p->col_len16;
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0; /* column = input pixel */
     const int8_t *rows[TINYC_MVE_MAX_KH];
+    int32_t k = p->col_len;
+    if (!direct) { /* gathered columns: zero tails, so every chunk is whole */
+        mve_fill8(scratch + k, k16 - k, vdupq_n_s8(0));
+        mve_fill8(scratch + k16 + k, k16 - k, vdupq_n_s8(0));
+        k = k16;
+    }
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * p->in_c;
         int8_t *out_b = output + (size_t)b * pixels * oc;
@@ -197,8 +206,8 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
                 }
             }
             int8_t *o = out_b + (size_t)px * oc;
-            if (ncols == 2) mve_cols2(p, packed_filter, bias, q, c[0], c[1], o, o + oc);
-            else mve_cols1(p, packed_filter, bias, q, c[0], o);
+            if (ncols == 2) mve_cols2(p, k, packed_filter, bias, q, c[0], c[1], o, o + oc);
+            else mve_cols1(p, k, packed_filter, bias, q, c[0], o);
         }
     }
 }
@@ -216,15 +225,17 @@ void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t
 {
     const int32_t pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c, k16 = p->col_len16;
     int8_t *c0 = scratch, *c1 = scratch + k16;
+    mve_fill8(c0 + ic, k16 - ic, vdupq_n_s8(0)); /* zero tails: every chunk is whole */
+    mve_fill8(c1 + ic, k16 - ic, vdupq_n_s8(0));
     if (oc <= ic) {
         for (int32_t px = 0; px < pixels; px += 2) {
             int8_t *o = io + (size_t)px * oc;
             mve_copy8(c0, io + (size_t)px * ic, ic);
             if (px + 1 < pixels) {
                 mve_copy8(c1, io + (size_t)(px + 1) * ic, ic);
-                mve_cols2(p, packed_filter, bias, q, c0, c1, o, o + oc);
+                mve_cols2(p, k16, packed_filter, bias, q, c0, c1, o, o + oc);
             } else {
-                mve_cols1(p, packed_filter, bias, q, c0, o);
+                mve_cols1(p, k16, packed_filter, bias, q, c0, o);
             }
         }
         return;
@@ -235,9 +246,9 @@ void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t
         mve_copy8(c0, io + (size_t)px * ic, ic);
         if (end >= 2) {
             mve_copy8(c1, io + (size_t)(px + 1) * ic, ic);
-            mve_cols2(p, packed_filter, bias, q, c0, c1, o, o + oc);
+            mve_cols2(p, k16, packed_filter, bias, q, c0, c1, o, o + oc);
         } else {
-            mve_cols1(p, packed_filter, bias, q, c0, o);
+            mve_cols1(p, k16, packed_filter, bias, q, c0, o);
         }
     }
 }
@@ -256,6 +267,8 @@ void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_
     int8_t *c0 = scratch, *c1 = scratch + k16;
     const int8_t *rows[TINYC_MVE_MAX_KH];
     tinyc_ring_t r;
+    mve_fill8(c0 + p->col_len, k16 - p->col_len, vdupq_n_s8(0)); /* zero tails: every chunk is whole */
+    mve_fill8(c1 + p->col_len, k16 - p->col_len, vdupq_n_s8(0));
     r.io = io;
     r.ring = ring;
     r.in_row = (size_t)p->in_w * p->in_c;
@@ -278,9 +291,9 @@ void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_
             mve_gather(p, rows, ox, c0);
             if (ox + 1 < p->out_w) {
                 mve_gather(p, rows, ox + 1, c1);
-                mve_cols2(p, packed_filter, bias, q, c0, c1, o + (size_t)ox * oc, o + (size_t)(ox + 1) * oc);
+                mve_cols2(p, k16, packed_filter, bias, q, c0, c1, o + (size_t)ox * oc, o + (size_t)(ox + 1) * oc);
             } else {
-                mve_cols1(p, packed_filter, bias, q, c0, o + (size_t)ox * oc);
+                mve_cols1(p, k16, packed_filter, bias, q, c0, o + (size_t)ox * oc);
             }
         }
     }
