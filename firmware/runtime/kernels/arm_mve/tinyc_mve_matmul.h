@@ -138,6 +138,13 @@ static void mve_gather(const tinyc_mve_conv_params_t *p, const int8_t *const *ro
 {
     const int32_t ic = p->in_c, kw = p->k_w, ix0 = ox * p->stride_w - p->pad_w, row = kw * ic;
     const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
+    if (p->dil_w == 1 && ix0 >= 0 && ix0 + kw <= p->in_w) { /* the columns inside: whole rows or padding */
+        for (int32_t ky = 0; ky < p->k_h; ++ky, col += row) {
+            if (rows[ky]) mve_copy8(col, rows[ky] + (size_t)ix0 * ic, row);
+            else mve_fill8(col, row, pad);
+        }
+        return;
+    }
     for (int32_t ky = 0; ky < p->k_h; ++ky, col += row) {
         const int8_t *src = rows[ky];
         if (!src) {
@@ -188,7 +195,7 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * p->in_c;
         int8_t *out_b = output + (size_t)b * pixels * oc;
-        int32_t oy = 0, ox = 0;
+        int32_t oy = 0, ox = 0, rows_oy = -1;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int32_t ncols = px + 1 < pixels ? 2 : 1;
             const int8_t *c[2];
@@ -196,7 +203,10 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
                 if (direct) {
                     c[j] = in_b + ((size_t)oy * p->stride_h * p->in_w + (size_t)ox * p->stride_w) * p->in_c;
                 } else {
-                    mve_rows(p, in_b, oy, rows);
+                    if (rows_oy != oy) {
+                        mve_rows(p, in_b, oy, rows);
+                        rows_oy = oy;
+                    }
                     mve_gather(p, rows, ox, scratch + j * k16);
                     c[j] = scratch + j * k16;
                 }
