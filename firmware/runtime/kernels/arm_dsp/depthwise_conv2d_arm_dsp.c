@@ -320,9 +320,10 @@ TINYC_INLINE void dw_plane_lines3(const int8_t *plane, int32_t len, int32_t n_in
         }
         /* outputs x+1 and x+2 from word x[x..x+3], x = 1, 3, ...: (x[x], x[x+2]) . A + x[x+1] * b for the
          * first, (x[x+1], x[x+3]) . A + x[x+2] * b for the second */
-#if TINYC_DSP_ASM && !defined(__OPTIMIZE_SIZE__) /* -Os leaves too few registers: the C loop */
+#if TINYC_DSP_ASM
         if (full && pairs > 0) {
-            /* Scheduled by hand in 13 registers (the compiler spills weights and pointers in the C loop). */
+            /* Scheduled by hand in 12 registers (the compiler spills weights and pointers in the C loop);
+             * the output pointer and its step stay in memory, so any surrounding code leaves enough. */
             const int32_t B01 = dw_pk16(b0, b1);
             const int8_t *p0 = r0 + 1, *p1 = r1 + 1, *p2 = r2 + 1;
             const int8_t *const end = p0 + 2 * pairs;
@@ -365,13 +366,15 @@ TINYC_INLINE void dw_plane_lines3(const int8_t *plane, int32_t len, int32_t n_in
                 "ssat   %[a0], #8, %[a0]\n\t"
                 "ssat   %[a1], #8, %[a1]\n\t"
                 "ldr    %[v], %[step]\n\t"
-                "strb   %[a0], [%[oo]]\n\t"
-                "strb   %[a1], [%[oo], %[v]]\n\t"
-                "add    %[oo], %[oo], %[v], lsl #1\n\t"
+                "ldr    %[e], %[oo]\n\t"
+                "strb   %[a0], [%[e]]\n\t"
+                "strb   %[a1], [%[e], %[v]]\n\t"
+                "add    %[e], %[e], %[v], lsl #1\n\t"
+                "str    %[e], %[oo]\n\t"
                 "ldr    %[v], %[end]\n\t"
                 "cmp    %[p0], %[v]\n\t"
                 "bne    1b"
-                : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [oo] "+r"(oo), [a0] "=&r"(t_a0), [a1] "=&r"(t_a1),
+                : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [oo] "+m"(oo), [a0] "=&r"(t_a0), [a1] "=&r"(t_a1),
                   [v] "=&r"(t_v), [e] "=&r"(t_e)
                 : [A0] "r"(A0), [A1] "r"(A1), [A2] "r"(A2), [B01] "r"(B01), [B2] "r"(b2), [step] "m"(o_along),
                   [bias] "m"(bias_mid), [mult] "m"(qv[0]), [add] "m"(qv[1]), [rshift] "m"(qv[2]), [end] "m"(end)
