@@ -23,8 +23,9 @@ from tinyc.codegen import footprint
 from tinyc.codegen.generate import generate, plan_layout, variant_for
 from tinyc.codegen.lower import lower
 from tinyc.codegen.specialize import specialize
-from tinyc.codegen.specialize_mve import (MVE_CONV, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV,
-                                          MVE_FC, MVE_KERNELS, pack_mve_weights, q4_table)
+from tinyc.codegen.specialize_mve import (MVE_ADD, MVE_ADD_INPLACE, MVE_CONV, MVE_CONV_PW_INPLACE,
+                                          MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_FC, MVE_KERNELS, pack_mve_weights,
+                                          q4_table)
 from tinyc.model.graph import load
 
 BOARD = "mps3-an547"
@@ -34,12 +35,13 @@ RUNS = {"kws_dscnn": 8, "vww_mobilenet": 3, "ic_resnet8": 4, "ad_autoencoder": 1
 # (model, default plan?): the MLPerf models with both plans; the single-op convolutions with both (the
 # default plan runs them in place through the row ring); the other single-op models cover odd channel
 # counts and K tails (fc_odd: 37 -> 13, conv_same_s1: 3 -> 7), per-tensor FULLY_CONNECTED, stride 2,
-# dilation, asymmetric SAME padding, a 5x5 depthwise, and calls the MVE set leaves to the DSP set or
-# the reference (branchy's depth multiplier 2, dwconv_valid_dilated).
+# dilation, asymmetric SAME padding, a 5x5 depthwise, ADD (add_two; ResNet-8's default plan runs one in
+# place), and calls the MVE set leaves to the DSP set or the reference (branchy's depth multiplier 2,
+# dwconv_valid_dilated).
 CASES = [(n, dp) for n in MLPERF for dp in (True, False)] \
     + [(n, dp) for n in ("conv_same_s1", "conv_valid_s2_relu", "conv_dilated_relu6", "conv_same_s2_even")
        for dp in (True, False)] \
-    + [(n, False) for n in ("dwconv_5x5_relu6", "fc_odd", "fc_relu_3d", "branchy", "dwconv_valid_dilated")]
+    + [(n, False) for n in ("dwconv_5x5_relu6", "fc_odd", "fc_relu_3d", "branchy", "dwconv_valid_dilated", "add_two")]
 
 
 def _plan(graph, default: bool):
@@ -137,13 +139,13 @@ def _mve_share(name: str, default_plan: bool):
 
 
 @pytest.mark.slow
-def test_every_mlperf_matmul_and_depthwise_runs_on_mve_without_inplace():
+def test_every_mlperf_matmul_depthwise_and_add_runs_on_mve_without_inplace():
     for name in MLPERF:
         lowered, spec = _mve_share(name, False)
-        want = sum(c.kernel in ("TINYC_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8", "TINYC_DEPTHWISE_CONV2D_S8")
-                   for c in lowered.calls)
-        got = [c.kernel for c in spec.lowered.calls if c.kernel in (MVE_CONV, MVE_FC, MVE_DWCONV)]
-        assert len(got) == want, f"{name}: {want - len(got)} matmul/depthwise calls are not on MVE"
+        want = sum(c.kernel in ("TINYC_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8", "TINYC_DEPTHWISE_CONV2D_S8",
+                                "TINYC_ADD_S8") for c in lowered.calls)
+        got = [c.kernel for c in spec.lowered.calls if c.kernel in (MVE_CONV, MVE_FC, MVE_DWCONV, MVE_ADD)]
+        assert len(got) == want, f"{name}: {want - len(got)} matmul/depthwise/ADD calls are not on MVE"
         assert spec.scratch_bytes % 4 == 0 and spec.flash_delta == spec.lowered.weights_bytes - lowered.weights_bytes
 
 
@@ -153,7 +155,8 @@ def test_default_plan_inplace_convolutions_run_on_mve():
     for name in MLPERF:
         lowered, spec = _mve_share(name, True)
         for ref, fast in (("TINYC_CONV2D_POINTWISE_INPLACE_S8", MVE_CONV_PW_INPLACE),
-                          ("TINYC_CONV2D_INPLACE_S8", MVE_CONV_ROWS_INPLACE)):
+                          ("TINYC_CONV2D_INPLACE_S8", MVE_CONV_ROWS_INPLACE),
+                          ("TINYC_ADD_INPLACE_S8", MVE_ADD_INPLACE)):
             before = sum(c.kernel == ref for c in lowered.calls)
             after = sum(c.kernel == fast for c in spec.lowered.calls)
             assert after == before, f"{name}: {before - after} {ref} calls are not on MVE"
@@ -164,4 +167,4 @@ def test_default_plan_inplace_convolutions_run_on_mve():
         for a, d in zip(spec.lowered.calls, dsp):
             if a.kernel not in MVE_KERNELS:
                 assert a.kernel == d.kernel, (name, a.index, a.kernel, d.kernel)
-    assert seen == {MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE}
+    assert seen == {MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_ADD_INPLACE}

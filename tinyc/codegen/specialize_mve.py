@@ -25,7 +25,9 @@ MVE_FC = "TINYC_MVE_FC_S8"  # the same kernel, copied as fully_connected_arm_mve
 MVE_CONV_PW_INPLACE = "TINYC_MVE_CONV_POINTWISE_INPLACE_S8"
 MVE_CONV_ROWS_INPLACE = "TINYC_MVE_CONV_ROWS_INPLACE_S8"
 MVE_DWCONV = "TINYC_MVE_DEPTHWISE_CONV_S8"
-MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV)
+MVE_ADD = "TINYC_MVE_ADD_S8"
+MVE_ADD_INPLACE = "TINYC_MVE_ADD_INPLACE_S8"  # reads elements i..i+3 of both inputs before writing them
+MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_ADD, MVE_ADD_INPLACE)
 SCRATCH = "tinyc_mve_scratch"
 MAX_KH = 16  # TINYC_MVE_MAX_KH
 
@@ -72,6 +74,11 @@ class _MveSpecializer(_Specializer):
                 new = self.mve_conv_rows_inplace(call)
             elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
                 new = self.mve_dwconv(call)
+            elif call.kernel == "TINYC_ADD_S8":
+                new = self.mve_add(call)
+            elif call.kernel == "TINYC_ADD_INPLACE_S8":
+                new = self.mve_add(call)
+                new = None if new is None else dataclasses.replace(new, kernel=MVE_ADD_INPLACE)
             if new is not None:
                 calls[i] = new
                 self.mve_specialized.append(call.index)
@@ -217,6 +224,42 @@ class _MveSpecializer(_Specializer):
         args = (x, call.args[1], bn, f"(const tinyc_mve_q4_t *){qn}", y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
+
+    # --- ADD ----------------------------------------------------------------------------------------------
+
+    def mve_add(self, call: KernelCall):
+        """Same-shape ADD: each input's rescale step as the kernel computes it (a left shift, VQRDMULH, a
+        rounding right shift by e >= 1) is checked against TFLite's on all 256 input values; the output
+        requantization is proven with _fast_requant on the largest possible sum."""
+        from tinyc.codegen import quant as Q
+
+        p = dict(call.params)
+        if not p["flat"] or p["left_shift"] != 20:
+            return None
+        params = dict(size=p["size"])
+        for i in (1, 2):
+            off, m, sh = p[f"in{i}_offset"], int(p[f"in{i}_multiplier"]), int(p[f"in{i}_shift"])
+            if sh > 0 or sh < -31 or not 0 <= m < 1 << 31:
+                return None
+            ls, e = (20, -sh) if sh < 0 else (21, 1)  # no right shift: one more bit in, then one out
+            for x in range(-128, 128):
+                v = (2 * ((x + off) << ls) * m + (1 << 31)) >> 32  # VQRDMULH (|a| < 2^30: no saturation)
+                want = Q.multiply_by_quantized_multiplier((x + off) << 20, m, sh)
+                if (v + (v >> 31) + (1 << (e - 1))) >> e != want:
+                    return None
+            params.update({f"in{i}_offset": off, f"in{i}_lshift": ls, f"in{i}_mult": m, f"in{i}_half": 1 << (e - 1),
+                           f"in{i}_rshift": e})
+        b1 = max(abs(Q.multiply_by_quantized_multiplier((x + p["in1_offset"]) << 20, p["in1_multiplier"],
+                                                         p["in1_shift"])) for x in range(-128, 128))
+        b2 = max(abs(Q.multiply_by_quantized_multiplier((x + p["in2_offset"]) << 20, p["in2_multiplier"],
+                                                         p["in2_shift"])) for x in range(-128, 128))
+        q = _fast_requant([b1 + b2], [p["out_multiplier"]], [p["out_shift"]], p["out_offset"])
+        if q is None:
+            return None
+        (mult, add, r), = q
+        params.update(out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"], act_max=p["act_max"])
+        return dataclasses.replace(call, kernel=MVE_ADD, params_type="tinyc_mve_add_params_t",
+                                   params=tuple(params.items()), args=call.args)
 
 
 def specialize_mve(lowered: LoweredModel) -> Specialization:

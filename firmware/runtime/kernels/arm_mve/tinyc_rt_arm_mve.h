@@ -71,6 +71,19 @@ typedef struct {
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, void *scratch);
 
+/* ADD of two same-shape int8 tensors, four elements per vector (add_arm_mve.c): each input rescaled
+ * as TFLite does ((x + offset) << lshift, VQRDMULH, a rounding right shift >= 1), the sum requantized. */
+typedef struct {
+    int32_t size;
+    int32_t in1_offset, in1_lshift, in1_mult, in1_half, in1_rshift; /* half = 2^(rshift-1) */
+    int32_t in2_offset, in2_lshift, in2_mult, in2_half, in2_rshift;
+    int32_t out_mult, out_add, out_rshift, act_min, act_max;
+} tinyc_mve_add_params_t;
+
+void tinyc_arm_mve_add_s8(const tinyc_mve_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output);
+
+#define TINYC_MVE_ADD_S8 tinyc_arm_mve_add_s8
+#define TINYC_MVE_ADD_INPLACE_S8 tinyc_arm_mve_add_s8 /* reads elements i..i+3 of both inputs before writing them */
 #define TINYC_MVE_CONV_S8 tinyc_arm_mve_matmul_s8 /* conv2d_arm_mve.c */
 #define TINYC_MVE_FC_S8 tinyc_arm_mve_matmul_s8   /* fully_connected_arm_mve.c */
 #define TINYC_MVE_CONV_POINTWISE_INPLACE_S8 tinyc_arm_mve_pointwise_inplace_s8
