@@ -202,7 +202,8 @@ def markdown(rows: list[dict], versions: dict[str, str], date: str) -> str:
         f"tinyc commit {versions['tinyc_commit']} (plus the working tree the command ran on).", "",
         "Instructions are exact emulated instruction counts (not cycles) of one `tinyc_model_invoke()`; "
         "resolution one SysTick tick (40 instructions on mps2). TFLM figures: issue 8 (TFLite Micro, "
-        "same QEMU and compiler). `opt` = the kernel set tinyc picks for the core (arm_dsp on M4/M7/M55). "
+        "same QEMU and compiler). `opt` = the kernel set tinyc picks for the core (arm_dsp on M4/M7; on the "
+        "M55 arm_mve: Helium, then arm_dsp for the calls it leaves). "
         "Flash = kernel code + model code + constants the linker kept; RAM = arena + the kernels' static "
         "scratch. Memory plan: plan_improved without in-place layers.", "",
         "| model | board (core) | MACs | TFLM ref | TFLM+CMSIS-NN | tinyc ref | tinyc opt | opt / CMSIS-NN "
