@@ -19,7 +19,8 @@ from tinyc.codegen.render import render
 from tinyc.codegen.specialize import specialize
 from tinyc.errors import TinycError
 
-RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "kernels/broadcast.h", "kernels/inplace_rows.h")
+RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "include/tinyc_conv_window.h", "kernels/broadcast.h",
+                   "kernels/inplace_rows.h")
 RUNTIME_COMMON = ("quant.c",)
 
 

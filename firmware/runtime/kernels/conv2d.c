@@ -1,4 +1,5 @@
 /* CONV_2D, int8 with per-channel weights: TFLite's reference integer convolution. */
+#include "tinyc_conv_window.h"
 #include "tinyc_rt.h"
 
 void tinyc_ref_conv2d_s8(const tinyc_conv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -6,29 +7,16 @@ void tinyc_ref_conv2d_s8(const tinyc_conv_params_t *p, const int8_t *input, cons
 {
     const int32_t groups = p->in_c / p->filter_in_c;
     const int32_t filters_per_group = p->out_c / groups;
+    const tinyc_conv_window_t g = TINYC_CONV_WINDOW(p);
     for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *image = input + (size_t)b * p->in_h * p->in_w * p->in_c;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
                 for (int32_t oc = 0; oc < p->out_c; ++oc) {
                     const int32_t group = oc / filters_per_group;
                     const int8_t *f = filter + (size_t)oc * p->k_h * p->k_w * p->filter_in_c;
-                    int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-                        const int32_t iy = in_y0 + p->dil_h * ky;
-                        if (iy < 0 || iy >= p->in_h) continue;
-                        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-                            const int32_t ix = in_x0 + p->dil_w * kx;
-                            if (ix < 0 || ix >= p->in_w) continue;
-                            const int8_t *in = input + (((size_t)b * p->in_h + iy) * p->in_w + ix) * p->in_c
-                                               + (size_t)group * p->filter_in_c;
-                            const int8_t *fk = f + ((size_t)ky * p->k_w + kx) * p->filter_in_c;
-                            for (int32_t ic = 0; ic < p->filter_in_c; ++ic) {
-                                acc += ((int32_t)in[ic] + p->in_offset) * (int32_t)fk[ic];
-                            }
-                        }
-                    }
+                    int32_t acc = tinyc_conv_window_s8(&g, image + (size_t)group * p->filter_in_c, oy, ox, f,
+                                                       p->filter_in_c, p->filter_in_c);
                     if (bias) acc += bias[oc];
                     acc = tinyc_requant(acc, multiplier[oc], shift[oc]) + p->out_offset;
                     output[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c + oc] =

@@ -1,5 +1,6 @@
 /* CONV_2D with packed weights: each output channel's filter is decoded once into `scratch`, then
  * every output position of that channel is computed with the reference arithmetic. */
+#include "tinyc_conv_window.h"
 #include "tinyc_unpack.h"
 
 void tinyc_ref_conv2d_packed_s8(const tinyc_conv_params_t *p, const int8_t *input, const uint8_t *filter,
@@ -8,6 +9,7 @@ void tinyc_ref_conv2d_packed_s8(const tinyc_conv_params_t *p, const int8_t *inpu
 {
     const int32_t groups = p->in_c / p->filter_in_c;
     const int32_t filters_per_group = p->out_c / groups;
+    const tinyc_conv_window_t g = TINYC_CONV_WINDOW(p);
     const uint32_t length = (uint32_t)(p->k_h * p->k_w * p->filter_in_c);
     tinyc_unpacker_t u;
     tinyc_unpack_init(&u, filter);
@@ -15,25 +17,11 @@ void tinyc_ref_conv2d_packed_s8(const tinyc_conv_params_t *p, const int8_t *inpu
         tinyc_unpack_next(&u, scratch, length);
         const int32_t group = oc / filters_per_group;
         for (int32_t b = 0; b < p->batches; ++b) {
+            const int8_t *image = input + (size_t)b * p->in_h * p->in_w * p->in_c + (size_t)group * p->filter_in_c;
             for (int32_t oy = 0; oy < p->out_h; ++oy) {
-                const int32_t in_y0 = oy * p->stride_h - p->pad_h;
                 for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                    const int32_t in_x0 = ox * p->stride_w - p->pad_w;
-                    int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-                        const int32_t iy = in_y0 + p->dil_h * ky;
-                        if (iy < 0 || iy >= p->in_h) continue;
-                        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-                            const int32_t ix = in_x0 + p->dil_w * kx;
-                            if (ix < 0 || ix >= p->in_w) continue;
-                            const int8_t *in = input + (((size_t)b * p->in_h + iy) * p->in_w + ix) * p->in_c
-                                               + (size_t)group * p->filter_in_c;
-                            const int8_t *fk = scratch + ((size_t)ky * p->k_w + kx) * p->filter_in_c;
-                            for (int32_t ic = 0; ic < p->filter_in_c; ++ic) {
-                                acc += ((int32_t)in[ic] + p->in_offset) * (int32_t)fk[ic];
-                            }
-                        }
-                    }
+                    int32_t acc = tinyc_conv_window_s8(&g, image, oy, ox, scratch, p->filter_in_c,
+                                                       p->filter_in_c);
                     if (bias) acc += bias[oc];
                     acc = tinyc_requant(acc, multiplier[oc], shift[oc]) + p->out_offset;
                     output[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c + oc] =
