@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -56,21 +57,42 @@ def _inputs(n: int, seed: int = 0) -> list[np.ndarray]:
     return [rng.integers(-128, 128, (1, 8, 8, 1), dtype=np.int8) for _ in range(n)]
 
 
-def _session(fw, hil_port, **kw):
-    """A link to the target: QEMU running ``fw``, or the board on --hil-port (flashed with it)."""
-    if hil_port:
-        return None, Link.open(hil_port)
-    board, elf = fw
-    q = QemuSession(board, elf, **kw)
-    q.start()
-    return q, q.link()
+@contextmanager
+def _target(fw, hil_port=None, *, sync_timeout=None):
+    """(QEMU session, link) to the target: QEMU running ``fw`` (session None on --hil-port: the board,
+    flashed with it), synced first when ``sync_timeout`` is given; the link is closed and QEMU
+    stopped however the test ends."""
+    q = None
+    try:
+        if hil_port:
+            link = Link.open(hil_port)
+        else:
+            q = QemuSession(*fw)
+            q.start()
+            link = q.link()
+        try:
+            if sync_timeout is not None:
+                link.sync(timeout=sync_timeout)
+            yield q, link
+        finally:
+            link.close()
+    finally:
+        if q:
+            q.stop()
+
+
+@pytest.fixture
+def hooked(hooks_fw, hil):
+    """The fault-injection firmware (TINYC_HARNESS_TEST_HOOKS), synced: its boot noise and late start
+    need the longer sync timeout."""
+    with _target(hooks_fw, hil, sync_timeout=20) as target:
+        yield target
 
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
 def test_outputs_are_exact_and_every_run_has_the_same_checksum(plain_fw, hil):
-    q, link = _session(plain_fw, hil)
-    try:
+    with _target(plain_fw, hil) as (q, link):
         info = link.sync()
         assert info.model_hash == fm.MODEL_HASH
         assert (info.inputs[0].shape, info.outputs[0].shape) == ((1, 8, 8, 1), (1, 10))
@@ -91,10 +113,6 @@ def test_outputs_are_exact_and_every_run_has_the_same_checksum(plain_fw, hil):
         if q:
             link.exit(0x42)
             assert q.wait_exit() == 0x42
-    finally:
-        link.close()
-        if q:
-            q.stop()
 
 
 @pytest.mark.toolchain
@@ -111,28 +129,21 @@ def test_emulated_cost_is_identical_across_two_invocations(plain_fw):
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
-def test_survives_boot_noise_late_start_and_noise_between_replies(hooks_fw, hil):
+def test_survives_boot_noise_late_start_and_noise_between_replies(hooked):
     # This firmware prints binary noise and fake frames at boot, then waits 1/4 s (virtual)
-    # before listening, while the host is already sending HELLO.
-    q, link = _session(hooks_fw, hil)
-    try:
-        link.sync(timeout=20)
-        assert link.console, "the boot noise should have been seen and skipped"
-        link.command("TEST noise")
-        x = _inputs(1, seed=5)[0]
-        outs, _ = link.infer([x])
-        assert outs[0].tolist() == fm.transform(x).tolist()
-    finally:
-        link.close()
-        if q:
-            q.stop()
+    # before listening, while the host is already sending HELLO (the fixture's sync).
+    _, link = hooked
+    assert link.console, "the boot noise should have been seen and skipped"
+    link.command("TEST noise")
+    x = _inputs(1, seed=5)[0]
+    outs, _ = link.infer([x])
+    assert outs[0].tolist() == fm.transform(x).tolist()
 
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
 def test_survives_garbage_from_the_host_and_resends_a_damaged_command(plain_fw, hil):
-    q, link = _session(plain_fw, hil)
-    try:
+    with _target(plain_fw, hil) as (_, link):
         rng = random.Random(1)
         link.send_raw(bytes(rng.randrange(256) for _ in range(2000)) + b"@@@\n@RUN 5\n" + b"@IN 1 0 ff *0\n")
         link.sync()
@@ -150,10 +161,6 @@ def test_survives_garbage_from_the_host_and_resends_a_damaged_command(plain_fw, 
         x = _inputs(1, seed=6)[0]
         outs, _ = link.infer([x])
         assert damaged and outs[0].tolist() == fm.transform(x).tolist()
-    finally:
-        link.close()
-        if q:
-            q.stop()
 
 
 @pytest.mark.toolchain
@@ -174,34 +181,22 @@ def test_output_printed_before_the_port_opens_is_harmless(plain_fw):
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
-def test_a_hang_times_out_with_a_clear_message(hooks_fw, hil):
-    q, link = _session(hooks_fw, hil)
-    try:
-        link.sync(timeout=20)
-        t0 = time.monotonic()
-        with pytest.raises(LinkTimeout, match=r"no reply to TEST within 1.5 s: the firmware hung"):
-            link.command("TEST hang", timeout=1.5)
-        assert time.monotonic() - t0 < 5
-    finally:
-        link.close()
-        if q:
-            q.stop()
+def test_a_hang_times_out_with_a_clear_message(hooked):
+    _, link = hooked
+    t0 = time.monotonic()
+    with pytest.raises(LinkTimeout, match=r"no reply to TEST within 1.5 s: the firmware hung"):
+        link.command("TEST hang", timeout=1.5)
+    assert time.monotonic() - t0 < 5
 
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
-def test_a_hardfault_is_reported_by_the_handler_and_raised(hooks_fw, hil):
-    q, link = _session(hooks_fw, hil)
-    try:
-        link.sync(timeout=20)
-        with pytest.raises(TargetFault, match=r"#FAULT hardfault pc=0x[0-9a-f]{8} lr=0x[0-9a-f]{8} cfsr=0x00010000"):
-            link.command("TEST fault")  # udf: UsageFault UNDEFINSTR (CFSR bit 16) escalated
-        if q:
-            assert q.wait_exit() == 0x7F
-    finally:
-        link.close()
-        if q:
-            q.stop()
+def test_a_hardfault_is_reported_by_the_handler_and_raised(hooked):
+    q, link = hooked
+    with pytest.raises(TargetFault, match=r"#FAULT hardfault pc=0x[0-9a-f]{8} lr=0x[0-9a-f]{8} cfsr=0x00010000"):
+        link.command("TEST fault")  # udf: UsageFault UNDEFINSTR (CFSR bit 16) escalated
+    if q:
+        assert q.wait_exit() == 0x7F
 
 
 @pytest.mark.toolchain
@@ -217,8 +212,7 @@ def test_a_disconnect_is_reported_and_a_reconnect_works(plain_fw, hooks_fw):
             link.sync()
             assert link.run(2).checksums == first.checksums
     # The target drops the line (firmware gone): the host says so instead of hanging.
-    with QemuSession(*hooks_fw) as q, q.link() as link:
-        link.sync(timeout=20)
+    with _target(hooks_fw, sync_timeout=20) as (q, link):
         with pytest.raises(LinkClosed, match="closed"):
             link.command("TEST exit", timeout=10)
         assert q.wait_exit() == 0x55
