@@ -24,8 +24,8 @@ from tinyc.codegen.generate import generate, plan_layout, variant_for
 from tinyc.codegen.lower import lower
 from tinyc.codegen.specialize import specialize
 from tinyc.codegen.specialize_mve import (MVE_ADD, MVE_ADD_INPLACE, MVE_CONV, MVE_CONV_PW_INPLACE,
-                                          MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_FC, MVE_KERNELS, pack_mve_weights,
-                                          q4_table)
+                                          MVE_CONV_ROWS_INPLACE, MVE_DW_ROWS_INPLACE, MVE_DWCONV, MVE_FC,
+                                          MVE_KERNELS, pack_mve_weights, q4_table)
 from tinyc.model.graph import load
 
 BOARD = "mps3-an547"
@@ -156,8 +156,11 @@ def test_default_plan_inplace_convolutions_run_on_mve():
         lowered, spec = _mve_share(name, True)
         for ref, fast in (("TINYC_CONV2D_POINTWISE_INPLACE_S8", MVE_CONV_PW_INPLACE),
                           ("TINYC_CONV2D_INPLACE_S8", MVE_CONV_ROWS_INPLACE),
+                          ("TINYC_DEPTHWISE_CONV2D_INPLACE_S8", MVE_DW_ROWS_INPLACE),
                           ("TINYC_ADD_INPLACE_S8", MVE_ADD_INPLACE)):
-            before = sum(c.kernel == ref for c in lowered.calls)
+            # the depthwise "plane" scheme (ring rows "0", KWS) stays with the DSP set
+            before = sum(c.kernel == ref and not (fast == MVE_DW_ROWS_INPLACE and c.args[0] == "0")
+                         for c in lowered.calls)
             after = sum(c.kernel == fast for c in spec.lowered.calls)
             assert after == before, f"{name}: {before - after} {ref} calls are not on MVE"
             if after:
@@ -167,4 +170,4 @@ def test_default_plan_inplace_convolutions_run_on_mve():
         for a, d in zip(spec.lowered.calls, dsp):
             if a.kernel not in MVE_KERNELS:
                 assert a.kernel == d.kernel, (name, a.index, a.kernel, d.kernel)
-    assert seen == {MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_ADD_INPLACE}
+    assert seen == {MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DW_ROWS_INPLACE, MVE_ADD_INPLACE}

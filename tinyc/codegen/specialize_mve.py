@@ -25,9 +25,11 @@ MVE_FC = "TINYC_MVE_FC_S8"  # the same kernel, copied as fully_connected_arm_mve
 MVE_CONV_PW_INPLACE = "TINYC_MVE_CONV_POINTWISE_INPLACE_S8"
 MVE_CONV_ROWS_INPLACE = "TINYC_MVE_CONV_ROWS_INPLACE_S8"
 MVE_DWCONV = "TINYC_MVE_DEPTHWISE_CONV_S8"
+MVE_DW_ROWS_INPLACE = "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8"
 MVE_ADD = "TINYC_MVE_ADD_S8"
 MVE_ADD_INPLACE = "TINYC_MVE_ADD_INPLACE_S8"  # reads elements i..i+3 of both inputs before writing them
-MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_ADD, MVE_ADD_INPLACE)
+MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_DW_ROWS_INPLACE,
+               MVE_ADD, MVE_ADD_INPLACE)
 SCRATCH = "tinyc_mve_scratch"
 MAX_KH = 16  # TINYC_MVE_MAX_KH
 
@@ -74,6 +76,8 @@ class _MveSpecializer(_Specializer):
                 new = self.mve_conv_rows_inplace(call)
             elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
                 new = self.mve_dwconv(call)
+            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
+                new = self.mve_dwconv_rows_inplace(call)
             elif call.kernel == "TINYC_ADD_S8":
                 new = self.mve_add(call)
             elif call.kernel == "TINYC_ADD_INPLACE_S8":
@@ -224,6 +228,20 @@ class _MveSpecializer(_Specializer):
         args = (x, call.args[1], bn, f"(const tinyc_mve_q4_t *){qn}", y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
+
+    def mve_dwconv_rows_inplace(self, call: KernelCall):
+        """An in-place DEPTHWISE_CONV_2D with the plan's row ring (the "rows" scheme: a non-zero ring row
+        count); any other in-place scheme stays with the DSP chain."""
+        if len(call.args) != 7 or call.args[0] == "0":
+            return None
+        rows, io, w, b, m, s, ring = call.args
+        if dict(call.params)["batches"] != 1:
+            return None
+        new = self.mve_dwconv(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if new is None:
+            return None
+        _, wn, bn, qn, _, scr = new.args
+        return dataclasses.replace(new, kernel=MVE_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
 
     # --- ADD ----------------------------------------------------------------------------------------------
 

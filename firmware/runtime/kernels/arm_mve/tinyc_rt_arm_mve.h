@@ -71,6 +71,11 @@ typedef struct {
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, void *scratch);
 
+/* The same in place with the plan's row ring (batch 1; the "rows" scheme of tinyc/model/inplace.py). */
+void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p, int32_t ring_rows, int8_t *io,
+                                             const int8_t *filter, const int32_t *bias, const tinyc_mve_q4_t *q,
+                                             void *scratch, int8_t *ring);
+
 /* ADD of two same-shape int8 tensors, four elements per vector (add_arm_mve.c): each input rescaled
  * as TFLite does ((x + offset) << lshift, VQRDMULH, a rounding right shift >= 1), the sum requantized. */
 typedef struct {
@@ -89,6 +94,7 @@ void tinyc_arm_mve_add_s8(const tinyc_mve_add_params_t *p, const int8_t *in1, co
 #define TINYC_MVE_CONV_POINTWISE_INPLACE_S8 tinyc_arm_mve_pointwise_inplace_s8
 #define TINYC_MVE_CONV_ROWS_INPLACE_S8 tinyc_arm_mve_conv_rows_inplace_s8
 #define TINYC_MVE_DEPTHWISE_CONV_S8 tinyc_arm_mve_depthwise_conv_s8
+#define TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_mve_depthwise_rows_inplace_s8
 
 #ifdef __cplusplus
 }
