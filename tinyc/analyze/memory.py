@@ -15,6 +15,7 @@ keeps the TFLM-equivalent plan as a candidate, so it is never larger.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
@@ -260,42 +261,45 @@ def _members_last(r: int, parent: dict[int, int], last: dict[int, int]) -> int:
 
 # --- placement ---------------------------------------------------------------------------------------
 
-def _place_greedy(bufs: list[Buffer], key) -> list[Buffer]:
+# Placers return each buffer's offset (in ``bufs`` order); _at makes the placed buffers of the one kept.
+
+def _at(bufs: list[Buffer], offsets: list[int]) -> list[Buffer]:
+    return [replace(b, offset=o) for b, o in zip(bufs, offsets)]
+
+
+def _place_greedy(bufs: list[Buffer], key) -> list[int]:
     """TFLM-style first fit: place buffers in ``key`` order at the lowest offset free for their lifetime."""
     ordered = sorted(range(len(bufs)), key=lambda i: key(bufs[i], i))
-    placed: list[Buffer] = []
-    result: dict[int, Buffer] = {}
+    placed: list[int] = []
+    offsets = [0] * len(bufs)
     for i in ordered:
         b = bufs[i]
         candidate = 0
-        for p in sorted((p for p in placed if p.overlaps_in_time(b)), key=lambda p: p.offset):
-            if p.offset - candidate >= b.size:
+        for j in sorted((j for j in placed if bufs[j].overlaps_in_time(b)), key=offsets.__getitem__):
+            if offsets[j] - candidate >= b.size:
                 break
-            candidate = max(candidate, p.end)
-        pb = replace(b, offset=candidate)
-        placed.append(pb)
-        result[i] = pb
-    return [result[i] for i in range(len(bufs))]
+            candidate = max(candidate, offsets[j] + bufs[j].size)
+        offsets[i] = candidate
+        placed.append(i)
+    return offsets
 
 
-def _place_best_fit(bufs: list[Buffer], key) -> list[Buffer]:
+def _place_best_fit(bufs: list[Buffer], key) -> list[int]:
     """Like greedy, but each buffer takes the smallest gap that fits (ties: lowest offset)."""
     ordered = sorted(range(len(bufs)), key=lambda i: key(bufs[i], i))
-    placed: list[Buffer] = []
-    result: dict[int, Buffer] = {}
+    placed: list[int] = []
+    offsets = [0] * len(bufs)
     for i in ordered:
         b = bufs[i]
         gaps = []
         candidate = 0
-        for p in sorted((p for p in placed if p.overlaps_in_time(b)), key=lambda p: p.offset):
-            if p.offset - candidate >= b.size:
-                gaps.append((p.offset - candidate, candidate))
-            candidate = max(candidate, p.end)
-        offset = min(gaps)[1] if gaps else candidate
-        pb = replace(b, offset=offset)
-        placed.append(pb)
-        result[i] = pb
-    return [result[i] for i in range(len(bufs))]
+        for j in sorted((j for j in placed if bufs[j].overlaps_in_time(b)), key=offsets.__getitem__):
+            if offsets[j] - candidate >= b.size:
+                gaps.append((offsets[j] - candidate, candidate))
+            candidate = max(candidate, offsets[j] + bufs[j].size)
+        offsets[i] = min(gaps)[1] if gaps else candidate
+        placed.append(i)
+    return offsets
 
 
 def _profile(b: Buffer, n_steps: int):
@@ -310,48 +314,52 @@ def _profile(b: Buffer, n_steps: int):
     return row
 
 
-def _place_segments(bufs: list[Buffer], key, best_fit: bool = False) -> list[Buffer]:
+def _place_segments(bufs: list[Buffer], key, best_fit: bool = False) -> list[int]:
     """First (or best) fit where a buffer's size may change over its lifetime (``Buffer.segments``): a
     candidate offset is free when, at every step both are alive, the buffer's bytes then clear every
-    placed buffer's bytes then."""
+    placed buffer's bytes then.
+
+    Against one placed buffer at offset ``off`` the offsets c taken are, step by step, off - need < c <
+    off + held: open intervals that all contain ``off``, so together the one interval
+    (off - most the buffer needs at a shared step, off + most the placed one holds at a shared step).
+    A free offset that is lowest or starts a gap is 0 or the end of one of those intervals."""
     import numpy as np
 
     n_steps = max((b.last for b in bufs), default=0) + 1
     prof = np.stack([_profile(b, n_steps) for b in bufs]) if bufs else np.zeros((0, n_steps), np.int64)
+    # most[i][j]: the most bytes buffer i holds at a step where buffer j holds some (0: never together)
+    most = (prof[:, None, :] * (prof > 0)[None, :, :]).max(axis=2, initial=0).tolist()
     ordered = sorted(range(len(bufs)), key=lambda i: key(bufs[i], i))
     placed: list[int] = []
-    offsets = np.zeros(len(bufs), dtype=np.int64)
-    result: dict[int, Buffer] = {}
+    offsets = [0] * len(bufs)
     for i in ordered:
-        b = prof[i]
-        if placed:
-            P = np.array(placed)
-            both = (prof[P] > 0) & (b > 0)[None, :]  # [placed, step]
-            rel = both.any(axis=1)
-            P, both = P[rel], both[rel]
-        if not placed or P.size == 0:
-            offset = 0
-        else:
-            off = offsets[P][:, None]  # [placed, 1]
-            ends = off + prof[P]  # [placed, step]
-            cands = np.unique(np.concatenate([[0], ends[both]]))
-            need = b[None, None, :]  # [1, 1, step]
-            c = cands[:, None, None]
-            ok = ((c + need <= off[None, :, :]) | (c >= ends[None, :, :])) | ~both[None, :, :]
-            valid = cands[ok.all(axis=(1, 2))]
-            if best_fit and valid.size > 1:
-                # the smallest free gap above each valid candidate (ties: lowest offset)
+        mine = most[i]
+        taken = sorted((offsets[j] - mine[j], offsets[j] + most[j][i]) for j in placed if mine[j])
+        offset = 0
+        if taken:
+            los = [lo for lo, _ in taken]
+            reach = list(itertools.accumulate((hi for _, hi in taken), max))  # furthest end of those below
+
+            def free(c: int) -> bool:
+                k = bisect.bisect_left(los, c)  # intervals starting below c
+                return k == 0 or reach[k - 1] <= c
+
+            cands = sorted({0, *(hi for _, hi in taken)})
+            if best_fit:
+                valid = [c for c in cands if free(c)]
+                # the smallest free gap above each valid candidate (ties: lowest offset): up to the
+                # nearest offset at or above it among the placed buffers it shares a step with
+                starts = sorted({offsets[j] for j in placed if mine[j]})
                 gaps = []
-                for cv in valid:
-                    above = off[:, 0][(off[:, 0] >= cv + 0)]
-                    gaps.append((int(above.min() - cv) if above.size else 1 << 62, int(cv)))
+                for c in valid:
+                    k = bisect.bisect_left(starts, c)
+                    gaps.append((starts[k] - c if k < len(starts) else 1 << 62, c))
                 offset = min(gaps)[1]
             else:
-                offset = int(valid[0])
+                offset = next(c for c in cands if free(c))
         offsets[i] = offset
         placed.append(i)
-        result[i] = replace(bufs[i], offset=int(offset))
-    return [result[i] for i in range(len(bufs))]
+    return offsets
 
 
 def _tflm_key(b: Buffer, i: int):
@@ -390,8 +398,9 @@ def _make(strategy: str, bufs: list[Buffer], order: tuple[int, ...], detail: str
 def plan_tflm(graph: Graph) -> MemoryPlan:
     """The plan TFLite Micro's GreedyMemoryPlanner makes (its recorded arena head)."""
     order = tuple(range(len(graph.operators)))
-    bufs = _place_greedy(buffers(graph, order), _tflm_key)
-    return _make("tflm", bufs, order, "TFLM GreedyMemoryPlanner: largest first, first fit, file order")
+    bufs = buffers(graph, order)
+    return _make("tflm", _at(bufs, _place_greedy(bufs, _tflm_key)), order,
+                 "TFLM GreedyMemoryPlanner: largest first, first fit, file order")
 
 
 # --- execution orders --------------------------------------------------------------------------------
@@ -494,7 +503,7 @@ def inplace_ops(graph: Graph, plan: MemoryPlan, rules: dict[str, opsmod.OpRule] 
 
 
 def _search(graph: Graph, orders, rules, inplace_choices, baseline_order) -> tuple[MemoryPlan | None, int]:
-    best: MemoryPlan | None = None
+    best = None  # (arena size, buffers, offsets, order, detail) of the smallest so far
     candidates = 0
     for order in orders:
         for choice in inplace_choices:
@@ -508,13 +517,16 @@ def _search(graph: Graph, orders, rules, inplace_choices, baseline_order) -> tup
                 for pname, placer in (("first-fit", _place_greedy), ("best-fit", _place_best_fit)):
                     if segmented:
                         placer = (lambda bb, kk, bf=(pname == "best-fit"): _place_segments(bb, kk, bf))
-                    placed = placer(bufs, key)
-                    size = _arena(placed)
+                    offsets = placer(bufs, key)
+                    size = max((o + b.size for b, o in zip(bufs, offsets)), default=0)
                     candidates += 1
-                    if best is None or size < best.arena_size:
-                        best = _make("improved", placed, order,
-                                     f"{pname} by {kname}" + ("" if order == baseline_order else ", reordered"))
-    return best, candidates
+                    if best is None or size < best[0]:
+                        best = (size, bufs, offsets, order,
+                                f"{pname} by {kname}" + ("" if order == baseline_order else ", reordered"))
+    if best is None:
+        return None, candidates
+    _, bufs, offsets, order, detail = best
+    return _make("improved", _at(bufs, offsets), order, detail), candidates
 
 
 def plan_improved(graph: Graph, rules: dict[str, opsmod.OpRule] | None = None,
