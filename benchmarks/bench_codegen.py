@@ -1,15 +1,17 @@
 """Benchmark of the generated code (not a test): per MLPerf Tiny zoo model and emulated board, instructions
-per inference and per MAC, arena, flash (from the linked firmware's map: what the model brings in), for
-tinyc's reference kernels and for the optimized kernels the board's core gets, next to the TFLite Micro
-figures of issue 8 (TFLM reference kernels and TFLM + CMSIS-NN, arm-none-eabi-gcc 12.2 -O2, same QEMU).
+per inference and per MAC, arena, flash, for tinyc's reference kernels and for the optimized kernels the
+board's core gets (arm_dsp on Cortex-M4/M7, arm_mve chained to arm_dsp on the Cortex-M55), next to the
+TFLite Micro figures of issue 8 (TFLM reference kernels and TFLM + CMSIS-NN, arm-none-eabi-gcc 12.2 -O2,
+same QEMU) and TFLM's activation plan ("head", recorded by the tflite-micro interpreter).
 
 Emulated timing: QEMU -icount shift=0 makes one instruction one nanosecond of virtual time; the mps2
 SysTick runs at 25 MHz (a tick is 40 instructions), the mps3-an547 one at 32 MHz (31.25 ns; the figure
 is rounded down to a whole tick). The timed window is the tinyc_model_invoke() call only; inputs are
 refilled (deterministic pseudo-random int8) before every run. Figures are instructions, never cycles.
 
-The memory plan is tinyc's (plan_improved) without in-place layers where the planner offers them: the
-in-place layers run reference in-place kernels, which would hide the kernels being measured.
+The memory plan is the one `tinyc build` uses (plan_improved, in-place layers where they shrink the
+arena); --no-inplace plans without in-place layers. Flash is the whole benchmark firmware (.text +
+.rodata + .data: model, kernels, a minimal main, startup, C library), the model's share split out.
 
     .venv/bin/python benchmarks/bench_codegen.py                 # the full table -> benchmarks/results/
     .venv/bin/python benchmarks/bench_codegen.py kws_dscnn --boards mps2-an500 --no-write
@@ -35,8 +37,9 @@ from tinyc import zoo  # noqa: E402
 from tinyc.analyze.memory import plan_improved  # noqa: E402
 from tinyc.boards import get_board  # noqa: E402
 from tinyc.codegen import generate  # noqa: E402
-from tinyc.deploy import emulator, platformio  # noqa: E402
+from tinyc.deploy import emulator, memuse, platformio  # noqa: E402
 from tinyc.deploy.project import render_project  # noqa: E402
+from tinyc.model import reference  # noqa: E402
 from tinyc.model.graph import load  # noqa: E402
 
 BOARDS = ("mps2-an500", "mps2-an386", "mps3-an547")  # Cortex-M7, Cortex-M4, Cortex-M55
@@ -48,6 +51,14 @@ TFLM = {
     ("ic_resnet8", "cortex-m7"): (109.3e6, 30.0e6), ("ad_autoencoder", "cortex-m7"): (1.96e6, 0.583e6),
     ("kws_dscnn", "cortex-m4"): (43.1e6, 7.70e6), ("vww_mobilenet", "cortex-m4"): (100.4e6, 24.1e6),
     ("ic_resnet8", "cortex-m4"): (107.4e6, 29.9e6), ("ad_autoencoder", "cortex-m4"): (1.95e6, 0.583e6),
+}
+
+# Issue 8: TFLM firmware flash (.text + .rodata + .data of the whole firmware, model included), bytes.
+TFLM_FLASH = {
+    ("kws_dscnn", "cortex-m7"): 128_912, ("vww_mobilenet", "cortex-m7"): 408_272,
+    ("ic_resnet8", "cortex-m7"): 171_136, ("ad_autoencoder", "cortex-m7"): 320_704,
+    ("kws_dscnn", "cortex-m4"): 130_852, ("vww_mobilenet", "cortex-m4"): 410_212,
+    ("ic_resnet8", "cortex-m4"): 172_820, ("ad_autoencoder", "cortex-m4"): 323_168,
 }
 
 TIMING_MAIN = r"""/* Benchmark main: times tinyc_model_invoke() only, refilling the inputs before every run. */
@@ -103,57 +114,10 @@ int main(void)
 """
 
 
-def plan_for(graph):
-    try:
-        return plan_improved(graph, inplace=False)
-    except TypeError:  # a planner without in-place layers
-        return plan_improved(graph)
-
-
-def map_sizes(map_file: Path, model_objects: set[str]) -> dict[str, int]:
-    """Bytes the linker kept from the model's objects (the map's input sections, after --gc-sections):
-    kernel code, model code, constants (flash), the arena and other RAM."""
-    text = map_file.read_text(errors="replace")
-    start = text.find("Linker script and memory map")
-    out = {"kernels_text": 0, "model_text": 0, "constants": 0, "arena_bss": 0, "static_ram": 0}
-    pending = None
-    for line in text[start:].splitlines():
-        m = re.match(r"^ (\.[^\s]+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o)\s*$", line)
-        if m:
-            sec, size, obj = m.group(1), int(m.group(2), 16), m.group(3)
-        else:
-            m2 = re.match(r"^ (\.[^\s]+)\s*$", line)
-            if m2:
-                pending = m2.group(1)
-                continue
-            m3 = re.match(r"^\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o)\s*$", line)
-            if not (m3 and pending):
-                pending = None
-                continue
-            sec, size, obj = pending, int(m3.group(1), 16), m3.group(2)
-            pending = None
-        stem = Path(obj).name.split(".")[0]
-        if stem not in model_objects or size == 0 or not sec.startswith((".text", ".rodata", ".data", ".bss",
-                                                                        ".tinyc_arena")):
-            continue
-        if sec.startswith(".tinyc_arena"):
-            out["arena_bss"] += size
-        elif sec.startswith((".bss", ".data")):
-            out["static_ram"] += size
-        elif stem == "tinyc_model_data":
-            out["constants"] += size
-        elif stem == "tinyc_model":
-            out["model_text"] += size
-        else:
-            out["kernels_text"] += size
-    out["flash"] = out["kernels_text"] + out["model_text"] + out["constants"]
-    return out
-
-
-def bench_one(name: str, board_id: str, kernels: str, runs: int, work: Path, default_plan: bool = False) -> dict:
+def bench_one(name: str, board_id: str, kernels: str, runs: int, work: Path, inplace: bool = True) -> dict:
     path = zoo.build(name)
     g = load(path)
-    plan = plan_improved(g) if default_plan else plan_for(g)
+    plan = plan_improved(g, inplace=inplace)
     board = get_board(board_id)
     gen_board = dataclasses.replace(board, dsp=False, helium=False) if kernels == "reference" else board
     d = work / f"{name}-{board_id}-{kernels}"
@@ -170,13 +134,26 @@ def bench_one(name: str, board_id: str, kernels: str, runs: int, work: Path, def
     tick_hz = proj.run_board.emulation.systick_hz
     per_tick = 10**9 / tick_hz
     instr = int(sorted(ticks)[len(ticks) // 2] * per_tick)
-    maps = sorted(fw.elf.parent.glob("*.map"))
-    objs = {s.stem for s in gm.sources} - {"bench_main"}
-    sizes = map_sizes(maps[0], objs) if maps else {}
+    use = memuse.measure(fw.elf, [s for s in gm.sources if s.suffix == ".c"])
+    part = {k: use.parts.get(k, {"flash": 0, "ram": 0}) for k in ("model constants", "model code", "runtime kernels")}
+    sizes = {"flash": use.flash, "constants": part["model constants"]["flash"],
+             "model_text": part["model code"]["flash"], "kernels_text": part["runtime kernels"]["flash"],
+             "static_ram": sum(v["ram"] for v in part.values())}
     return {"model": name, "board": board_id, "core": board.core, "kernels": gm.variant, "macs": gm.macs,
-            "arena": gm.arena_size, **sizes, "instructions": instr, "resolution": round(per_tick, 2),
+            "arena": gm.arena_size, "tflm_head": tflm_head(name), **sizes, "instructions": instr, "resolution": round(per_tick, 2),
+            "instructions_min": int(min(ticks) * per_tick), "instructions_max": int(max(ticks) * per_tick),
             "runs": runs, "all_runs_equal": len(set(ticks)) == 1, "distinct_output_sums": len(sums),
             "instr_per_mac": instr / gm.macs if gm.macs else None}
+
+
+_HEADS: dict[str, int] = {}
+
+
+def tflm_head(name: str) -> int:
+    """TFLM's activation plan for the zoo model, recorded by the tflite-micro interpreter."""
+    if name not in _HEADS:
+        _HEADS[name] = reference.arena_record(zoo.build(name)).head
+    return _HEADS[name]
 
 
 def tool_versions() -> dict[str, str]:
@@ -194,35 +171,47 @@ def fmt_m(v: float) -> str:
     return f"{v / 1e6:.3f}M"
 
 
-def markdown(rows: list[dict], versions: dict[str, str], date: str) -> str:
-    by = {(r["model"], r["board"], r["kernels"]): r for r in rows}
+def _ratio(a, b) -> str:
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def markdown(rows: list[dict], versions: dict[str, str], date: str, plan: str) -> str:
+    by = {(r["model"], r["board"], r["kernels"] == "reference"): r for r in rows}
     lines = [
         "# Generated code: instructions per inference (QEMU -icount shift=0)", "",
         f"Date: {date}. Toolchain: {versions['gcc']}, -O2. Emulator: {versions['qemu']}. "
-        f"tinyc commit {versions['tinyc_commit']} (plus the working tree the command ran on).", "",
-        "Instructions are exact emulated instruction counts (not cycles) of one `tinyc_model_invoke()`; "
-        "resolution one SysTick tick (40 instructions on mps2). TFLM figures: issue 8 (TFLite Micro, "
-        "same QEMU and compiler). `opt` = the kernel set tinyc picks for the core (arm_dsp on M4/M7; on the "
-        "M55 arm_mve: Helium, then arm_dsp for the calls it leaves). "
-        "Flash = kernel code + model code + constants the linker kept; RAM = arena + the kernels' static "
-        "scratch. Memory plan: plan_improved without in-place layers.", "",
-        "| model | board (core) | MACs | TFLM ref | TFLM+CMSIS-NN | tinyc ref | tinyc opt | opt / CMSIS-NN "
-        "| instr/MAC ref -> opt | arena | scratch | flash ref -> opt (consts) |",
+        f"tinyc commit {versions['tinyc_commit']} (plus the working tree the command ran on). "
+        f"Command: `{versions['command']}`.", "",
+        "Instructions are exact emulated instruction counts (not cycles) of one `tinyc_model_invoke()`, the "
+        "median of the runs (min-max shown where the inputs changed the count); resolution one SysTick tick (40 "
+        "instructions on mps2, 31.25 on mps3). TFLM figures: issue 8 (TFLite Micro, same QEMU and compiler); "
+        "TFLM head: its activation plan recorded by the tflite-micro interpreter. `opt` = the kernel set tinyc "
+        "picks for the core (arm_dsp on M4/M7, arm_mve then arm_dsp on M55). Arena = tinyc's static arena "
+        f"(memory plan: {plan}); scratch = the optimized kernels' static RAM outside it. Flash = the whole "
+        "benchmark firmware (.text + .rodata + .data: model, kernels, minimal main, startup, C library); "
+        "consts = the model's constants in it. Issue-8 goals: opt <= 0.6x TFLM+CMSIS-NN (KWS, VWW, IC) and "
+        "fewer on all four; arena <= 0.75x TFLM head; flash below TFLM's, <= 0.5x on KWS.", "",
+        "| model | board (core) | MACs | TFLM+CMSIS-NN | tinyc ref | tinyc opt | opt / CMSIS-NN "
+        "| instr/MAC ref -> opt | arena (vs TFLM head) | scratch | flash opt (vs TFLM) | consts ref -> opt |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for (model, board, kernels), r in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        if kernels != "reference":
-            continue
-        o = next((v for (m, b, k), v in by.items() if m == model and b == board and k != "reference"), None)
-        tf = TFLM.get((model, r["core"]))
-        ratio = f"{o['instructions'] / tf[1]:.2f}x" if (o and tf) else "-"
+    def instr(r):
+        if r is None:
+            return "-"
+        spread = "" if r["all_runs_equal"] else f" ({fmt_m(r['instructions_min'])}-{fmt_m(r['instructions_max'])})"
+        return fmt_m(r["instructions"]) + spread
+
+    for model, board in sorted({(m, b) for m, b, _ in by}):
+        r, o = by.get((model, board, True)), by.get((model, board, False))
+        x = o or r  # the optimized row's memory figures, or the reference one's when only it ran
+        tf = TFLM.get((model, x["core"]), (None, None))
+        per_mac = " -> ".join(f"{v['instr_per_mac']:.2f}" for v in (r, o) if v)
+        consts = " -> ".join(f"{v.get('constants', 0):,}" for v in (r, o) if v)
         lines.append(
-            f"| {model} | {board} ({r['core']}) | {r['macs']:,} | {fmt_m(tf[0]) if tf else '-'} | "
-            f"{fmt_m(tf[1]) if tf else '-'} | {fmt_m(r['instructions'])} | "
-            f"{fmt_m(o['instructions']) if o else '-'} | {ratio} | {r['instr_per_mac']:.2f} -> "
-            f"{o['instr_per_mac']:.2f} | {r['arena']:,} | {o.get('static_ram', 0) if o else 0:,} | "
-            f"{r.get('flash', 0):,} -> {o.get('flash', 0) if o else 0:,} "
-            f"({r.get('constants', 0):,} -> {o.get('constants', 0) if o else 0:,}) |")
+            f"| {model} | {board} ({x['core']}) | {x['macs']:,} | {fmt_m(tf[1]) if tf[1] else '-'} | {instr(r)} | "
+            f"{instr(o)} | {_ratio(o and o['instructions'], tf[1])} | {per_mac} | "
+            f"{x['arena']:,} ({_ratio(x['arena'], x.get('tflm_head'))}) | {x.get('static_ram', 0):,} | "
+            f"{x.get('flash', 0):,} ({_ratio(x.get('flash'), TFLM_FLASH.get((model, x['core'])))}) | {consts} |")
     return "\n".join(lines) + "\n"
 
 
@@ -234,8 +223,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
-    ap.add_argument("--default-plan", action="store_true",
-                    help="plan_improved as tinyc build uses it (in-place layers where they shrink the arena)")
+    ap.add_argument("--no-inplace", action="store_true",
+                    help="plan without in-place layers (default: the plan tinyc build uses)")
     args = ap.parse_args()
     sets = ("reference", "optimized") if args.kernels == "both" else (args.kernels,)
     rows = []
@@ -243,7 +232,7 @@ def main() -> None:
         for name in args.models:
             for b in args.boards:
                 for k in sets:
-                    rows.append(bench_one(name, b, k, args.runs, Path(tmp), args.default_plan))
+                    rows.append(bench_one(name, b, k, args.runs, Path(tmp), inplace=not args.no_inplace))
                     r = rows[-1]
                     print(f"{r['model']:16s} {r['board']:11s} {r['kernels']:9s} MACs {r['macs']:>10,}  "
                           f"{r['instructions']:>12,} instr  {r['instr_per_mac']:.2f}/MAC  arena {r['arena']:>7,}  "
@@ -253,19 +242,22 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     if not args.no_write:
-        versions = tool_versions()
+        versions = {**tool_versions(), "command": " ".join(["benchmarks/bench_codegen.py", *sys.argv[1:]])}
+        plan = "plan_improved without in-place layers" if args.no_inplace else "plan_improved, in-place layers on, as tinyc build uses"
         date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "codegen.md").write_text(markdown(rows, versions, date))
+        (RESULTS / "codegen.md").write_text(markdown(rows, versions, date, plan))
         with open(RESULTS / "codegen.csv", "w", newline="") as fh:
             keys = ["model", "board", "core", "kernels", "macs", "instructions", "instr_per_mac", "arena",
-                    "static_ram", "flash", "kernels_text", "model_text", "constants", "tflm_ref", "tflm_cmsis_nn",
+                    "static_ram", "flash", "kernels_text", "model_text", "constants", "tflm_head", "tflm_ref",
+                    "tflm_cmsis_nn", "tflm_flash", "instructions_min", "instructions_max", "plan",
                     "date", "gcc", "qemu"]
             w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
             w.writeheader()
             for r in rows:
                 tf = TFLM.get((r["model"], r["core"]), (None, None))
-                w.writerow({**r, "tflm_ref": tf[0], "tflm_cmsis_nn": tf[1], "date": date, "gcc": versions["gcc"],
+                w.writerow({**r, "tflm_ref": tf[0], "tflm_cmsis_nn": tf[1], "tflm_flash": TFLM_FLASH.get((r["model"], r["core"])),
+                            "plan": plan, "date": date, "gcc": versions["gcc"],
                             "qemu": versions["qemu"]})
         print(f"wrote {RESULTS / 'codegen.md'} and {RESULTS / 'codegen.csv'}")
 
