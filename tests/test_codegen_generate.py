@@ -92,3 +92,22 @@ def test_generated_code_cross_compiles_without_warnings(core, tmp_path):
             r = subprocess.run([gcc, *flags, f"-I{gm.out_dir}", "-c", str(s), "-o", str(s.with_suffix(".o"))],
                                capture_output=True, text=True)
             assert r.returncode == 0, f"{name}/{s.name} on {core}: {r.stderr}"
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m7", "cortex-m55"])
+@pytest.mark.parametrize("opt", ["-O0", "-Og", "-Os", "-O3", "-O2 -fno-omit-frame-pointer"])
+def test_optimized_kernels_compile_at_any_level_a_project_may_choose(core, opt, tmp_path):
+    """The hand-scheduled DSP/MVE loops need most of the registers: a project's debug level or frame
+    pointer must not make them fail to compile (they fall back to C or drop the frame pointer)."""
+    gcc = require_tool("arm-none-eabi-gcc")
+    rt = runtime_dir()
+    sets = ["arm_dsp"] + (["arm_mve"] if core == "cortex-m55" else [])
+    defines = [f"-DTINYC_KERNELS_{s.upper()}=1" for s in sets]
+    incs = [f"-I{rt / 'include'}", f"-I{rt / 'kernels'}", *(f"-I{rt / 'kernels' / s}" for s in sets)]
+    srcs = [f for s in sets for f in sorted((rt / "kernels" / s).glob("*.c"))]
+    assert srcs
+    for s in srcs:
+        r = subprocess.run([gcc, *CORES[core], *opt.split(), "-std=c99", "-Wall", "-Wextra", "-Werror", *defines,
+                            *incs, "-c", str(s), "-o", str(tmp_path / (s.stem + ".o"))], capture_output=True, text=True)
+        assert r.returncode == 0, f"{s.name} on {core} at {opt}: {r.stderr[-600:]}"

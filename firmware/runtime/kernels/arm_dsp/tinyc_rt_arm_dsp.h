@@ -111,9 +111,11 @@ TINYC_INLINE int32_t tinyc_smmulr(int32_t a, int32_t b)
 }
 #endif
 
-/* The hand-scheduled loops need up to 14 free registers: only when optimizing (no frame pointer). */
+/* The hand-scheduled loops need up to 14 free registers: only when optimizing, and without a frame
+ * pointer in the kernels even when the project asks for one (-fno-omit-frame-pointer) elsewhere. */
 #if TINYC_DSP_NATIVE && defined(__GNUC__) && defined(__OPTIMIZE__)
 #define TINYC_DSP_ASM 1
+#pragma GCC optimize("omit-frame-pointer")
 #else
 #define TINYC_DSP_ASM 0
 #endif
