@@ -222,7 +222,7 @@ def test_a_disconnect_is_reported_and_a_reconnect_works(plain_fw, hooks_fw):
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
-@pytest.mark.parametrize("board_id", ["mps2-an386", "mps3-an547", "netduinoplus2", "lm3s6965evb"])
+@pytest.mark.parametrize("board_id", ["mps2-an386", "mps3-an547", "netduinoplus2", "lm3s6965evb", "microbit"])
 def test_each_emulated_port_serves_the_link_exactly(tmp_path, board_id):
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
@@ -231,7 +231,7 @@ def test_each_emulated_port_serves_the_link_exactly(tmp_path, board_id):
                                      emulate=True)
     with QemuSession(board, build(project).elf) as q, q.link() as link:
         info = link.sync()
-        assert (info.board, info.tick_hz) == (board_id, board.emulation.systick_hz)
+        assert (info.board, info.tick_hz, info.emulated) == (board_id, board.emulation.tick_hz, True)
         x = _inputs(1, seed=11)[0]
         link.set_input(0, x)
         runs = link.run(3)

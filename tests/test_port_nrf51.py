@@ -13,20 +13,18 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests import fixture_model as fm
 from tests.conftest import require_tool
 from tests.test_deploy_models import digits_tflite  # noqa: F401 - the cached digits model (session fixture)
 from tinyc import paths
 from tinyc.boards import get_board
 from tinyc.cli import cli
 from tinyc.deploy import svdcheck
-from tinyc.deploy.emulator import QemuSession, run_to_exit
+from tinyc.deploy.emulator import run_to_exit
 from tinyc.deploy.platformio import build
-from tinyc.deploy.project import render_harness_project, render_project
+from tinyc.deploy.project import render_project
 
 BOARD = "microbit"
 HELLO = paths.firmware_dir() / "apps" / "hello" / "main.c"
@@ -163,25 +161,6 @@ def test_a_hard_fault_is_reported_on_the_console(probe_elfs):
 
 @pytest.mark.toolchain
 @pytest.mark.emulator
-def test_harness_serves_the_link_exactly(tmp_path):
-    _tools()
-    board = get_board(BOARD)
-    project = render_harness_project(tmp_path / "fw", board, fm.SOURCES, fm.INCLUDE_DIRS, fm.INPUT_BYTES,
-                                     emulate=True)
-    with QemuSession(board, build(project).elf) as q, q.link() as link:
-        info = link.sync()
-        assert (info.board, info.tick_hz, info.emulated) == (BOARD, TICK_HZ, True)
-        x = np.random.default_rng(11).integers(-128, 128, (1, 8, 8, 1), dtype=np.int8)
-        link.set_input(0, x)
-        runs = link.run(3)
-        assert link.output_array(0).tolist() == fm.transform(x).tolist()
-        assert len(set(runs.checksums)) == 1 and runs.min == runs.max > 0
-        link.exit(0x43)
-        assert q.wait_exit() == 0x43
-
-
-@pytest.mark.toolchain
-@pytest.mark.emulator
 def test_tinyc_build_runs_digits_bit_exact_with_identical_instruction_counts(tmp_path, digits_tflite):  # noqa: F811
     _tools()
     out = tmp_path / "b"
@@ -245,4 +224,5 @@ def test_per_layer_profile_steps_through_the_125_phases_of_a_tick(digits_tflite)
     assert all(x["cost"] == int(x["cost"]) for x in layers)  # half-instruction phases: whole instructions
     # the layers add up to the whole inference, less the call into the model and the outer readings
     # (the whole figure is exact to one 125-instruction tick)
-    assert 0 <= p["whole"] - p["layer_sum"] <= 125 + 200, (p["whole"], p["layer_sum"])
+    # the whole figure, one span read in whole ticks, lies within one tick of its true count either way
+    assert -125 < p["whole"] - p["layer_sum"] <= 125 + 200, (p["whole"], p["layer_sum"])

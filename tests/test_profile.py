@@ -108,5 +108,6 @@ def test_bench_per_layer_in_qemu():
     assert p["layer_sum"] == sum(x["cost"] for x in layers)
     # the layers add up to the whole inference, less the call into the model and the outer readings
     # (the whole figure is exact to one 40-instruction tick)
-    assert 0 <= p["whole"] - p["layer_sum"] <= 40 + 200, (p["whole"], p["layer_sum"])
+    # the whole figure, one span read in whole ticks, lies within one tick of its true count either way
+    assert -40 < p["whole"] - p["layer_sum"] <= 40 + 200, (p["whole"], p["layer_sum"])
     print(f"\nkws_dscnn on mps2-an386: layers {p['layer_sum']:,.0f}, whole {p['whole']:,} instructions")
