@@ -111,31 +111,18 @@ M4_MODELS = ("kws_dscnn", "vww_mobilenet", "ic_resnet8", "ad_autoencoder", "conv
 QEMU_CASES = [(n, "mps2-an500") for n in MODELS] + [(n, "mps2-an386") for n in M4_MODELS]
 
 
-@pytest.mark.slow
-@pytest.mark.emulator
-@pytest.mark.toolchain
-@pytest.mark.parametrize("name,board_id", QEMU_CASES)
-def test_dsp_kernels_bit_exact_in_qemu(name, board_id, tmp_path):
-    require_tool("qemu-system-arm")
-    require_tool("arm-none-eabi-gcc")
+def assert_bit_exact_in_qemu(gen, graph, path, board, runs: int, work, what: str):
+    """Build the generated model with MAIN for ``board``, run it in QEMU on ``runs`` LCG inputs and compare
+    every output byte with the TFLite Micro interpreter on the same inputs; returns the firmware."""
     from tinyc.deploy import emulator, platformio
     from tinyc.deploy.project import render_project
 
-    runs = MODELS[name]
-    path = zoo.build(name)
-    graph = load(path)
-    board = get_board(board_id)
-    gen = generate(graph, dsp_plan(graph), board, tmp_path / "model")
-    assert gen.variant == "arm_dsp"
-    body = (gen.out_dir / "tinyc_model.c").read_text()
-    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8")), f"{name}: no DSP kernel"
-
-    main = tmp_path / "dsp_check_main.c"
+    main = work / "check_main.c"
     main.write_text(MAIN.replace("RUNS", str(runs)))
-    proj = render_project(tmp_path / "fw", board, [main, *gen.sources], emulate=True, include_dirs=[gen.out_dir])
+    proj = render_project(work / "fw", board, [main, *gen.sources], emulate=True, include_dirs=[gen.out_dir])
     fw = platformio.build(proj)
     run = emulator.run_to_exit(proj.run_board, fw.elf, timeout=240)
-    assert run.exit_code == 0 and "DONE" in run.output, f"{name} on {board_id}: exit {run.exit_code}: {run.output[-400:]!r}"
+    assert run.exit_code == 0 and "DONE" in run.output, f"{what}: exit {run.exit_code}: {run.output[-400:]!r}"
     lines = re.findall(r"^OUT ([0-9a-f]*)\r?$", run.output, flags=re.M)
     n_out = len(graph.outputs)
     assert len(lines) == runs * n_out
@@ -147,9 +134,29 @@ def test_dsp_kernels_bit_exact_in_qemu(name, board_id, tmp_path):
             got = np.frombuffer(bytes.fromhex(lines[r * n_out + j]), dtype=ref.dtype).reshape(ref.shape)
             differing += int(np.count_nonzero(got != ref))
             total += ref.size
-    assert differing == 0, f"{name} on {board_id}: {differing} of {total} outputs differ from TFLite Micro"
+    assert differing == 0, f"{what}: {differing} of {total} outputs differ from TFLite Micro"
     flat = np.concatenate([np.asarray(rec[0], dtype=np.float64).reshape(-1) for rec in expected])
     assert np.unique(flat).size > 2, "the inputs do not drive the outputs"
+    return fw
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name,board_id", QEMU_CASES)
+def test_dsp_kernels_bit_exact_in_qemu(name, board_id, tmp_path):
+    require_tool("qemu-system-arm")
+    require_tool("arm-none-eabi-gcc")
+    runs = MODELS[name]
+    path = zoo.build(name)
+    graph = load(path)
+    board = get_board(board_id)
+    gen = generate(graph, dsp_plan(graph), board, tmp_path / "model")
+    assert gen.variant == "arm_dsp"
+    body = (gen.out_dir / "tinyc_model.c").read_text()
+    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8")), f"{name}: no DSP kernel"
+
+    assert_bit_exact_in_qemu(gen, graph, path, board, runs, tmp_path, f"{name} on {board_id}")
 
 
 # --- host-only checks of the generator's side -----------------------------------------------------------

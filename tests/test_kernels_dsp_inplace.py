@@ -5,13 +5,11 @@ to the TFLite Micro interpreter."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 from tests.conftest import require_tool
-from tests.test_kernels_dsp import MAIN, lcg_inputs, tflm_outputs
+from tests.test_kernels_dsp import assert_bit_exact_in_qemu, tflm_outputs
 from tinyc import zoo
 from tinyc.analyze import memory
 from tinyc.boards import get_board
@@ -109,28 +107,10 @@ def test_default_plan_dsp_on_the_host_models_of_the_instructions(name, tmp_path)
 def test_default_plan_dsp_bit_exact_in_qemu(name, board_id, tmp_path):
     require_tool("qemu-system-arm")
     require_tool("arm-none-eabi-gcc")
-    from tinyc.deploy import emulator, platformio
-    from tinyc.deploy.project import render_project
-
     runs = 3
     path = zoo.build(name)
     graph = load(path)
     board = get_board(board_id)
     gen = generate(graph, memory.plan_improved(graph), board, tmp_path / "model")
     assert gen.variant == "arm_dsp"
-    main = tmp_path / "dsp_check_main.c"
-    main.write_text(MAIN.replace("RUNS", str(runs)))
-    proj = render_project(tmp_path / "fw", board, [main, *gen.sources], emulate=True, include_dirs=[gen.out_dir])
-    fw = platformio.build(proj)
-    run = emulator.run_to_exit(proj.run_board, fw.elf, timeout=240)
-    assert run.exit_code == 0 and "DONE" in run.output, f"{name} on {board_id}: {run.output[-400:]!r}"
-    lines = re.findall(r"^OUT ([0-9a-f]*)\r?$", run.output, flags=re.M)
-    n_out = len(graph.outputs)
-    assert len(lines) == runs * n_out
-    expected = tflm_outputs(path, graph, lcg_inputs(graph, runs))
-    differing = 0
-    for r, rec in enumerate(expected):
-        for j, ref in enumerate(rec):
-            got = np.frombuffer(bytes.fromhex(lines[r * n_out + j]), dtype=ref.dtype).reshape(ref.shape)
-            differing += int(np.count_nonzero(got != ref))
-    assert differing == 0, f"{name} on {board_id}: {differing} outputs differ from TFLite Micro"
+    assert_bit_exact_in_qemu(gen, graph, path, board, runs, tmp_path, f"{name} on {board_id}")

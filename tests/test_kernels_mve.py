@@ -8,14 +8,13 @@ Also: the generator picks the MVE chain for the M55 only, and its weight packing
 
 from __future__ import annotations
 
-import re
 import subprocess
 
 import numpy as np
 import pytest
 
 from tests.conftest import require_tool
-from tests.test_kernels_dsp import MAIN, lcg_inputs, tflm_outputs
+from tests.test_kernels_dsp import assert_bit_exact_in_qemu
 from tinyc import zoo
 from tinyc.analyze.memory import plan_improved
 from tinyc.boards import get_board
@@ -68,9 +67,6 @@ def _scratch_bytes(elf) -> int:
 def test_mve_kernels_bit_exact_in_qemu(name, default_plan, tmp_path):
     require_tool("qemu-system-arm")
     require_tool("arm-none-eabi-gcc")
-    from tinyc.deploy import emulator, platformio
-    from tinyc.deploy.project import render_project
-
     runs = RUNS.get(name, 24)
     path = zoo.build(name)
     graph = load(path)
@@ -81,26 +77,7 @@ def test_mve_kernels_bit_exact_in_qemu(name, default_plan, tmp_path):
     if name != "dwconv_valid_dilated":
         assert any(k in MVE_KERNELS for k in gen.kernels), f"{name}: no MVE kernel in {gen.kernels}"
 
-    main = tmp_path / "mve_check_main.c"
-    main.write_text(MAIN.replace("RUNS", str(runs)))
-    proj = render_project(tmp_path / "fw", board, [main, *gen.sources], emulate=True, include_dirs=[gen.out_dir])
-    fw = platformio.build(proj)
-    run = emulator.run_to_exit(proj.run_board, fw.elf, timeout=240)
-    assert run.exit_code == 0 and "DONE" in run.output, f"{name}: exit {run.exit_code}: {run.output[-400:]!r}"
-    lines = re.findall(r"^OUT ([0-9a-f]*)\r?$", run.output, flags=re.M)
-    n_out = len(graph.outputs)
-    assert len(lines) == runs * n_out
-
-    expected = tflm_outputs(path, graph, lcg_inputs(graph, runs))
-    differing = total = 0
-    for r, rec in enumerate(expected):
-        for j, ref in enumerate(rec):
-            got = np.frombuffer(bytes.fromhex(lines[r * n_out + j]), dtype=ref.dtype).reshape(ref.shape)
-            differing += int(np.count_nonzero(got != ref))
-            total += ref.size
-    assert differing == 0, f"{name}: {differing} of {total} outputs differ from TFLite Micro"
-    flat = np.concatenate([np.asarray(rec[0], dtype=np.float64).reshape(-1) for rec in expected])
-    assert np.unique(flat).size > 2, "the inputs do not drive the outputs"
+    fw = assert_bit_exact_in_qemu(gen, graph, path, board, runs, tmp_path, name)
 
     # tinyc check's accounting for the board is the firmware's: constants and static kernel scratch
     low = footprint.lowering(graph, plan, board)
