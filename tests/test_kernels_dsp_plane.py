@@ -8,7 +8,9 @@ Each case goes through the real generator step (tinyc.codegen.specialize on a lo
 harness runs the reference out-of-place kernel, the reference in-place plane kernel and the DSP one on the
 same inputs, with plane buffers of exactly in_h * in_w bytes (as the plan reserves them): on the host under
 ASan/UBSan (portable models of the instructions), and in QEMU on the Cortex-M4, M7 and M55 (the real
-SMLAD/SMLABT/SMLATB/SXTB16/SMMULR). The reference depthwise kernel is the one checked against TFLite Micro."""
+SMLAD/SMLABT/SMLATB/SXTB16/SMMULR). On the M55 the Helium plane kernel (tinyc_arm_mve_depthwise_plane_inplace_s8,
+3x3 lines along an axis with stride 1 and padding 1) runs too, on the cases its generator step takes. The reference
+depthwise kernel is the one checked against TFLite Micro."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import pytest
 from tests.conftest import require_tool
 from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
 from tinyc.codegen.specialize import DSP_DW_PLANE_INPLACE, specialize
+from tinyc.codegen.specialize_mve import MVE_DW_PLANE_INPLACE
 from tinyc.model.inplace import depthwise_form
 
 # (in_h, in_w, channels, k_h, k_w, stride_h, stride_w, dil_h, dil_w, padding, act, per_channel)
@@ -75,6 +78,7 @@ class Case:
     consts: dict  # name -> (ctype, values)
     call: KernelCall  # the specialized call
     inputs: list
+    mve_call: KernelCall | None = None  # the Helium plane kernel's call, where its generator step takes it
 
 
 def make_case(i: int, spec, rng) -> Case:
@@ -106,6 +110,11 @@ def make_case(i: int, spec, rng) -> Case:
     assert spec_call.kernel == DSP_DW_PLANE_INPLACE, f"case {i}: the DSP plane kernel declined {spec}"
     for const in out.consts:
         consts.setdefault(const.name, (const.ctype, const.values))
+    mve = specialize(lowered, "arm_mve").lowered
+    mve_call = mve.calls[0] if mve.calls[0].kernel == MVE_DW_PLANE_INPLACE else None
+    if mve_call is not None:
+        for const in mve.consts:
+            consts.setdefault(const.name, (const.ctype, const.values))
     # the reference kernels read one multiplier per channel
     if not per_channel:
         consts[f"{n}_mref"] = ("int32_t", mult * c)
@@ -113,7 +122,7 @@ def make_case(i: int, spec, rng) -> Case:
     else:
         consts[f"{n}_mref"], consts[f"{n}_sref"] = consts[f"{n}_m"], consts[f"{n}_s"]
     inputs = [rng.integers(-128, 128, size=ih * iw * c).astype(np.int64) for _ in range(RUNS)]
-    return Case(n, p, consts, spec_call, inputs)
+    return Case(n, p, consts, spec_call, inputs, mve_call)
 
 
 def _arr(name: str, ctype: str, values) -> str:
@@ -121,11 +130,12 @@ def _arr(name: str, ctype: str, values) -> str:
     return f"static const {ctype} {name}[{len(values)}] = {{{vals}}};\n"
 
 
-def harness(cases: list[Case]) -> str:
+def harness(cases: list[Case], mve: bool = False) -> str:
     """A C program: per case and input, reference out of place vs reference plane in place vs DSP plane
-    in place; prints one line per case and exits with the number of mismatching bytes (capped)."""
+    in place (and, with ``mve``, the Helium plane kernel where it was specialized); prints one line per
+    case and exits with the number of mismatching bytes (capped)."""
     src = ['#include <stdint.h>\n#include <string.h>\n#include "tinyc_rt.h"\n#include "tinyc_rt_arm_dsp.h"\n',
-           "void tinyc_test_print(const char *s);\n"]
+           '#include "tinyc_rt_arm_mve.h"\n' if mve else "", "void tinyc_test_print(const char *s);\n"]
     body = []
     for cs in cases:
         n, p = cs.name, cs.params
@@ -138,11 +148,23 @@ def harness(cases: list[Case]) -> str:
         plane = p["in_h"] * p["in_w"]
         src.append(f"static int8_t {n}_io[{size}], {n}_ref[{osize}], {n}_plane[{plane}];\n")
         _, wn, bn, qn, _ = cs.call.args
+        run_mve = mve and cs.mve_call is not None
+        mve_decl = mve_run = ""
+        if run_mve:
+            mve_p = ", ".join(f".{k} = {v}" for k, v in cs.mve_call.params)
+            mve_decl = f"static const tinyc_mve_dwplane_params_t mp = {{{mve_p}}};"
+            _, mwn, mbn, mqn, _ = cs.mve_call.args
+            mve_run = f"""memcpy({n}_io, xs[r], {size});
+            tinyc_arm_mve_depthwise_plane_inplace_s8(&mp, {n}_io, {mwn}, {mbn}, {mqn}, {n}_plane);
+            for (int k = 0; k < {osize}; ++k) bad_mve += {n}_io[k] != {n}_ref[k];"""
+        mve_print = ('tinyc_test_print(bad_mve ? "MVE-BAD\\n" : "mve-ok\\n");' if run_mve
+                     else 'tinyc_test_print("\\n");')
         body.append(text := f"""    {{
         static const tinyc_dwconv_params_t rp = {{{ref_p}}};
         static const tinyc_dsp_dwconv_params_t dp = {{{dsp_p}}};
+        {mve_decl}
         const int8_t *xs[{len(cs.inputs)}] = {{{", ".join(f"{n}_x{r}" for r in range(len(cs.inputs)))}}};
-        int32_t bad_ref = 0, bad_dsp = 0;
+        int32_t bad_ref = 0, bad_dsp = 0, bad_mve = 0;
         for (int r = 0; r < {len(cs.inputs)}; ++r) {{
             tinyc_ref_depthwise_conv2d_s8(&rp, xs[r], {n}_w, {n}_b, {n}_mref, {n}_sref, {n}_ref);
             memcpy({n}_io, xs[r], {size});
@@ -151,11 +173,13 @@ def harness(cases: list[Case]) -> str:
             memcpy({n}_io, xs[r], {size});
             tinyc_arm_dsp_depthwise_plane_inplace_s8(&dp, {n}_io, {wn}, {bn}, {qn}, {n}_plane);
             for (int k = 0; k < {osize}; ++k) bad_dsp += {n}_io[k] != {n}_ref[k];
+            {mve_run}
         }}
         tinyc_test_print("{n} ");
         tinyc_test_print(bad_ref ? "REF-BAD " : "ref-ok ");
-        tinyc_test_print(bad_dsp ? "DSP-BAD\\n" : "dsp-ok\\n");
-        bad += bad_ref + bad_dsp;
+        tinyc_test_print(bad_dsp ? "DSP-BAD " : "dsp-ok ");
+        {mve_print}
+        bad += bad_ref + bad_dsp + bad_mve;
     }}
 """)
         used = set(re.findall(r"[A-Za-z_]\w*", text))
@@ -218,17 +242,23 @@ def test_plane_kernel_bit_exact_in_qemu(cases, board_id, tmp_path):
     from tinyc.deploy.project import render_project
 
     rt = runtime_dir()
+    mve = board_id == "mps3-an547"  # the M55: the Helium plane kernel too
     src = tmp_path / "src"
     src.mkdir()
-    for f in [*(rt / "include").glob("*.h"), rt / "kernels" / "inplace_rows.h", *(rt / "kernels" / "arm_dsp").glob("*.h")]:
+    headers = [*(rt / "include").glob("*.h"), rt / "kernels" / "inplace_rows.h", *(rt / "kernels" / "arm_dsp").glob("*.h")]
+    if mve:
+        headers += list((rt / "kernels" / "arm_mve").glob("*.h"))
+    for f in headers:
         shutil.copy(f, src / f.name)
     files = [rt / "quant.c", rt / "kernels" / "depthwise_conv2d.c", rt / "kernels" / "depthwise_conv2d_inplace.c",
              rt / "kernels" / "arm_dsp" / "depthwise_conv2d_arm_dsp.c"]
+    if mve:
+        files.append(rt / "kernels" / "arm_mve" / "depthwise_conv2d_arm_mve.c")
     for f in files:
         shutil.copy(f, src / f.name)
     (src / "tinyc_rt_config.h").write_text("#define TINYC_KERNELS_ARM_DSP 1\n")
     main = src / "plane_main.c"
-    main.write_text(harness(cases) + '#include "tinyc_port.h"\nvoid tinyc_test_print(const char *s) { port_puts(s); }\n'
+    main.write_text(harness(cases, mve=mve) + '#include "tinyc_port.h"\nvoid tinyc_test_print(const char *s) { port_puts(s); }\n'
                     "int main(void)\n{\n    const int bad = tinyc_plane_check();\n    port_puts(bad ? \"FAIL\\n\" : "
                     "\"DONE\\n\");\n    return bad;\n}\n")
     board = get_board(board_id)
@@ -238,3 +268,14 @@ def test_plane_kernel_bit_exact_in_qemu(cases, board_id, tmp_path):
     run = emulator.run_to_exit(proj.run_board, fw.elf, timeout=240)
     assert run.exit_code == 0 and "DONE" in run.output, f"{board_id}: exit {run.exit_code}: {run.output[-2000:]!r}"
     assert run.output.count("dsp-ok") == len(cases)
+    if mve:
+        assert run.output.count("mve-ok") == sum(c.mve_call is not None for c in cases), run.output[-3000:]
+
+
+def test_mve_plane_kernel_takes_the_3x3_lines_with_stride_1_and_padding_1(cases):
+    """The generator step hands the Helium plane kernel every 3x3 SAME case with an axis of stride 1
+    (KWS's columns of 25 included, lines of 1 to 25), and leaves the rest to the DSP plane kernel."""
+    taken = [i for i, c in enumerate(cases) if c.mve_call is not None]
+    assert taken == list(range(12)) + [15], taken
+    kws = cases[0].mve_call
+    assert dict(kws.params)["along_h"] == 1 and dict(cases[1].mve_call.params)["along_h"] == 0

@@ -23,7 +23,8 @@ from tinyc.codegen.generate import generate, plan_layout, variant_for
 from tinyc.codegen.lower import lower
 from tinyc.codegen.specialize import specialize
 from tinyc.codegen.specialize_mve import (MVE_ADD, MVE_ADD_INPLACE, MVE_CONV, MVE_CONV_PW_INPLACE,
-                                          MVE_CONV_ROWS_INPLACE, MVE_DW_ROWS_INPLACE, MVE_DWCONV, MVE_FC,
+                                          MVE_CONV_ROWS_INPLACE, MVE_DW_PLANE_INPLACE, MVE_DW_ROWS_INPLACE,
+                                          MVE_DWCONV, MVE_FC,
                                           MVE_KERNELS, pack_mve_weights, q4_table)
 from tinyc.model.graph import load
 
@@ -134,12 +135,13 @@ def test_default_plan_inplace_convolutions_run_on_mve():
         for ref, fast in (("TINYC_CONV2D_POINTWISE_INPLACE_S8", MVE_CONV_PW_INPLACE),
                           ("TINYC_CONV2D_INPLACE_S8", MVE_CONV_ROWS_INPLACE),
                           ("TINYC_DEPTHWISE_CONV2D_INPLACE_S8", MVE_DW_ROWS_INPLACE),
+                          ("TINYC_DEPTHWISE_CONV2D_INPLACE_S8", MVE_DW_PLANE_INPLACE),
                           ("TINYC_ADD_INPLACE_S8", MVE_ADD_INPLACE)):
-            # the depthwise "plane" scheme (ring rows "0", KWS) stays with the DSP set
-            before = sum(c.kernel == ref and not (fast == MVE_DW_ROWS_INPLACE and c.args[0] == "0")
-                         for c in lowered.calls)
+            # a depthwise call's ring row count says its scheme: "0" is the plane scheme (KWS), else rows (VWW)
+            before = sum(c.kernel == ref and (fast != MVE_DW_ROWS_INPLACE or c.args[0] != "0")
+                         and (fast != MVE_DW_PLANE_INPLACE or c.args[0] == "0") for c in lowered.calls)
             after = sum(c.kernel == fast for c in spec.lowered.calls)
-            assert after == before, f"{name}: {before - after} {ref} calls are not on MVE"
+            assert after == before, f"{name}: {before - after} {ref} calls are not on {fast}"
             if after:
                 seen.add(fast)
         # whatever the MVE set leaves goes on to the DSP specialization, never silently to nothing
@@ -147,4 +149,5 @@ def test_default_plan_inplace_convolutions_run_on_mve():
         for a, d in zip(spec.lowered.calls, dsp):
             if a.kernel not in MVE_KERNELS:
                 assert a.kernel == d.kernel, (name, a.index, a.kernel, d.kernel)
-    assert seen == {MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DW_ROWS_INPLACE, MVE_ADD_INPLACE}
+    assert seen == {MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DW_ROWS_INPLACE, MVE_DW_PLANE_INPLACE,
+                    MVE_ADD_INPLACE}

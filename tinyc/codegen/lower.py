@@ -57,6 +57,7 @@ KERNEL_SOURCES = {
     "TINYC_MVE_CONV_ROWS_INPLACE_S8": "conv2d.c",
     "TINYC_MVE_DEPTHWISE_CONV_S8": "depthwise_conv2d.c",
     "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8": "depthwise_conv2d.c",
+    "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8": "depthwise_conv2d.c",
     "TINYC_MVE_ADD_S8": "add.c",
     "TINYC_MVE_ADD_INPLACE_S8": "add.c",
     # Packed weights (docs/compressed-weights.md): decoded one channel at a time by kernels/unpack.c.

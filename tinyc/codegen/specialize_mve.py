@@ -26,10 +26,11 @@ MVE_CONV_PW_INPLACE = "TINYC_MVE_CONV_POINTWISE_INPLACE_S8"
 MVE_CONV_ROWS_INPLACE = "TINYC_MVE_CONV_ROWS_INPLACE_S8"
 MVE_DWCONV = "TINYC_MVE_DEPTHWISE_CONV_S8"
 MVE_DW_ROWS_INPLACE = "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8"
+MVE_DW_PLANE_INPLACE = "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8"
 MVE_ADD = "TINYC_MVE_ADD_S8"
 MVE_ADD_INPLACE = "TINYC_MVE_ADD_INPLACE_S8"  # reads elements i..i+3 of both inputs before writing them
 MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_DW_ROWS_INPLACE,
-               MVE_ADD, MVE_ADD_INPLACE)
+               MVE_DW_PLANE_INPLACE, MVE_ADD, MVE_ADD_INPLACE)
 SCRATCH = "tinyc_mve_scratch"
 MAX_KH = 16  # TINYC_MVE_MAX_KH
 
@@ -77,7 +78,7 @@ class _MveSpecializer(_Specializer):
             elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
                 new = self.mve_dwconv(call)
             elif call.kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
-                new = self.mve_dwconv_rows_inplace(call)
+                new = self.mve_dwconv_rows_inplace(call) or self.mve_dwconv_plane_inplace(call)
             elif call.kernel == "TINYC_ADD_S8":
                 new = self.mve_add(call)
             elif call.kernel == "TINYC_ADD_INPLACE_S8":
@@ -242,6 +243,49 @@ class _MveSpecializer(_Specializer):
             return None
         _, wn, bn, qn, _, scr = new.args
         return dataclasses.replace(new, kernel=MVE_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
+
+    def mve_dwconv_plane_inplace(self, call: KernelCall):
+        """An in-place DEPTHWISE_CONV_2D with the plan's plane buffer (the "plane" scheme: ring rows "0"),
+        3x3, dilation 1, along an axis with stride 1, padding 1 and out == in: the one with fewer output
+        vectors of 4 (rows on a tie). The buffer is the plan's, as for the DSP kernel; other geometries
+        keep the DSP plane kernel."""
+        if len(call.args) != 7 or call.args[0] != "0":
+            return None
+        _, io, w, b, m, s, scr = call.args
+        p = dict(call.params)
+        if p["depth_multiplier"] != 1 or p["batches"] != 1 or (p["k_h"], p["k_w"], p["dil_h"], p["dil_w"]) != (3, 3, 1, 1):
+            return None
+        c, ih, iw = p["in_c"], p["in_h"], p["in_w"]
+        ok_w = p["stride_w"] == 1 and p["pad_w"] == 1 and p["out_w"] == iw
+        ok_h = p["stride_h"] == 1 and p["pad_h"] == 1 and p["out_h"] == ih
+        vec_w = p["out_h"] * -(-iw // 4) if ok_w else None
+        vec_h = p["out_w"] * -(-ih // 4) if ok_h else None
+        if vec_w is None and vec_h is None:
+            return None
+        along_h = vec_w is None or (vec_h is not None and vec_h < vec_w)
+        if 7 * (iw * c if along_h else c) >= 1 << 16:  # the gather's 16-bit offsets
+            return None
+        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if arrays is None:
+            return None
+        _, wv, bv, mv, sv, _ = arrays
+        wt = wv.reshape(9, c)
+        bias = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
+        bounds = np.abs(bias) + np.abs(wt).sum(axis=0) * _xmax(p["in_offset"])  # any partial sum too
+        if len(mv) == 1:
+            mv, sv = list(mv) * c, list(sv) * c
+        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
+        if q is None:
+            return None
+        n = call.index
+        wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", wt.T.reshape(-1))
+        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", bias) if bv is None else b
+        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", [v for t in q for v in t])
+        params = dict(in_h=ih, in_w=iw, channels=c, out_h=p["out_h"], out_w=p["out_w"], stride_h=p["stride_h"],
+                      stride_w=p["stride_w"], pad_h=p["pad_h"], pad_w=p["pad_w"], along_h=int(along_h),
+                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
+        return dataclasses.replace(call, kernel=MVE_DW_PLANE_INPLACE, params_type="tinyc_mve_dwplane_params_t",
+                                   params=tuple(params.items()), args=(io, wn, bn, qn, scr))
 
     # --- ADD ----------------------------------------------------------------------------------------------
 

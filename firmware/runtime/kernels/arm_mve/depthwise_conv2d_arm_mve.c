@@ -200,3 +200,238 @@ void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p,
         dw_row(p, rows, filter, bias, q, io + (size_t)oy * r.out_row, (int32_t *)scratch, zp);
     }
 }
+
+/* The plane scheme (tinyc/model/inplace.py, batch 1, depth multiplier 1, 3x3, dilation 1): channel by
+ * channel, the input plane is gathered into `plane` (in_h * in_w bytes, the plan's buffer) and that
+ * channel's outputs stored, which overwrite only its own bytes. The plane is laid out as lines along
+ * one axis (p->along_h: its columns, gathered transposed), one with stride 1, padding 1 and as many
+ * outputs as inputs, chosen by the generator. A line's outputs are computed 4 at a time in 32-bit
+ * lanes: per filter line, three VLDRB.S32 of the plane line at x-1, x, x+1 and VMLA by the doubled
+ * scalar weight, three vectors at a time (12 outputs) so that only one filter line's weights are live.
+ * The doubled bias has the input offset folded in for the taps each output reads (the first output of
+ * a line lacks tap 0, the last tap 2), so a tap in the padding loads 0 (a predicated lane, never read);
+ * lines of 5 or more end with a vector at len - 4, lines shorter than 5 are predicated throughout.
+ * Filter lines outside the input are left out. Requantization as dw_store, of the doubled accumulator
+ * (VRMULH(2 acc, mult)); the outputs of a vector are scattered with VSTRB.32. The gather takes 8 bytes
+ * per VLDRB.S16 gather (offsets < 2^16, checked by the generator). */
+
+TINYC_INLINE int32x4_t dwp_requant(int32x4_t acc2, const int32_t *qc, int32x4_t lo, int32x4_t hi)
+{
+    int32x4_t v = vrmulhq_s32(acc2, vdupq_n_s32(qc[0]));
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), qc[1]);
+    v = vshlq_r_s32(v, -qc[2]);
+    return vminq_s32(vmaxq_s32(v, lo), hi);
+}
+
+/* One output line from nk (1..3) plane lines r[k] with doubled weights w[3k + a] (a: along the line).
+ * bias: all taps' offsets folded; c0, c2: what the first / last output must take off (tap 0 / 2). */
+TINYC_INLINE void dwp_line(const int8_t *const *r, const int32_t *w, const int nk, int32_t len, int32_t bias,
+                           int32_t c0, int32_t c2, const int32_t *qc, int32x4_t lo, int32x4_t hi, int8_t *o,
+                           int32_t o_along, uint32x4_t o_offs)
+{
+    const int8_t *r0 = r[0], *r1 = r[nk > 1 ? 1 : 0], *r2 = r[nk > 2 ? 2 : 0];
+    const int32_t w00 = w[0], w01 = w[1], w02 = w[2];
+    const int32_t w10 = nk > 1 ? w[3] : 0, w11 = nk > 1 ? w[4] : 0, w12 = nk > 1 ? w[5] : 0;
+    const int32_t w20 = nk > 2 ? w[6] : 0, w21 = nk > 2 ? w[7] : 0, w22 = nk > 2 ? w[8] : 0;
+    const size_t ostep = (size_t)4 * o_along;
+    int32_t j = 0;
+    for (;;) { /* vectors at the ends of the line, predicated: j == 0 and j + 5 > len */
+        const mve_pred16_t in = vctp32q((uint32_t)(len - j)), p2 = vctp32q((uint32_t)(len - j - 1));
+        const mve_pred16_t p0 = j == 0 ? (mve_pred16_t)(vctp32q((uint32_t)(len + 1)) & 0xFFF0u)
+                                       : vctp32q((uint32_t)(len - j + 1));
+        /* (no constant predicate: GCC 12.2 materializes a 32-bit-lane one as all lanes, PR 108443) */
+        int32x4_t acc = vdupq_n_s32(bias);
+        if (j == 0) acc = vsetq_lane_s32(bias - c0, acc, 0);
+        acc = vsubq_m_n_s32(acc, acc, c2, (mve_pred16_t)(in & ~p2));
+        acc = vmlaq_n_s32(acc, vldrbq_z_s32(r0 + j - 1, p0), w00);
+        acc = vmlaq_n_s32(acc, vldrbq_z_s32(r0 + j, in), w01);
+        acc = vmlaq_n_s32(acc, vldrbq_z_s32(r0 + j + 1, p2), w02);
+        if (nk > 1) {
+            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r1 + j - 1, p0), w10);
+            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r1 + j, in), w11);
+            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r1 + j + 1, p2), w12);
+        }
+        if (nk > 2) {
+            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r2 + j - 1, p0), w20);
+            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r2 + j, in), w21);
+            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r2 + j + 1, p2), w22);
+        }
+        vstrbq_scatter_offset_p_s32(o + (size_t)j * o_along, o_offs, dwp_requant(acc, qc, lo, hi), in);
+        j += 4;
+        if (j >= len) return;
+        if (j + 5 > len) continue;
+        /* inner vectors: every tap inside the line */
+        const int8_t *x0 = r0 + j, *x1 = r1 + j, *x2 = r2 + j;
+        int8_t *oo = o + (size_t)j * o_along;
+        const int32_t n = (len - j - 1) / 4;
+        for (int32_t i = 0; i < n; ++i, x0 += 4, x1 += 4, x2 += 4, oo += ostep) {
+            int32x4_t a = vmlaq_n_s32(vdupq_n_s32(bias), vldrbq_s32(x0 - 1), w00);
+            a = vmlaq_n_s32(a, vldrbq_s32(x0), w01);
+            a = vmlaq_n_s32(a, vldrbq_s32(x0 + 1), w02);
+            if (nk > 1) {
+                a = vmlaq_n_s32(a, vldrbq_s32(x1 - 1), w10);
+                a = vmlaq_n_s32(a, vldrbq_s32(x1), w11);
+                a = vmlaq_n_s32(a, vldrbq_s32(x1 + 1), w12);
+            }
+            if (nk > 2) {
+                a = vmlaq_n_s32(a, vldrbq_s32(x2 - 1), w20);
+                a = vmlaq_n_s32(a, vldrbq_s32(x2), w21);
+                a = vmlaq_n_s32(a, vldrbq_s32(x2 + 1), w22);
+            }
+            vstrbq_scatter_offset_s32(oo, o_offs, dwp_requant(a, qc, lo, hi));
+        }
+        j += 4 * n;
+        if (j >= len) return;
+    }
+}
+
+TINYC_INLINE int32x4_t dwp_rq(int32x4_t acc2, int32x4_t mult, int32_t add, int32_t nshift, int32x4_t lo,
+                              int32x4_t hi)
+{
+    int32x4_t v = vrmulhq_s32(acc2, mult);
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), add);
+    return vminq_s32(vmaxq_s32(vshlq_r_s32(v, nshift), lo), hi);
+}
+
+/* One filter line (weights w0, w1, w2) on g (1..3) vectors of 4 outputs at x, x + 4, x + 8, every tap
+ * inside the line: VLDRB.S32 with immediate offsets from a low register (GCC 12 computes each address in two instructions
+ * from the intrinsics) and VMLA by the scalar weight. */
+#define DWP_V(a, o0, o1, o2)                                                                              \
+    "vldrb.s32 %q[t], [%[x], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w0]\n\t"                           \
+    "vldrb.s32 %q[t], [%[x], #" #o1 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w1]\n\t"                           \
+    "vldrb.s32 %q[t], [%[x], #" #o2 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w2]\n\t"
+
+TINYC_INLINE void dwp_fline(int32x4_t *a0, int32x4_t *a1, int32x4_t *a2, const int8_t *x, const int32_t *w,
+                            const int g)
+{
+    int32x4_t t;
+    if (g == 3)
+        __asm__(DWP_V(a0, -1, 0, 1) DWP_V(a1, 3, 4, 5) DWP_V(a2, 7, 8, 9)
+                : [a0] "+w"(*a0), [a1] "+w"(*a1), [a2] "+w"(*a2), [t] "=&w"(t)
+                : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[11])(x - 1)));
+    else if (g == 2)
+        __asm__(DWP_V(a0, -1, 0, 1) DWP_V(a1, 3, 4, 5)
+                : [a0] "+w"(*a0), [a1] "+w"(*a1), [t] "=&w"(t)
+                : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[7])(x - 1)));
+    else
+        __asm__(DWP_V(a0, -1, 0, 1)
+                : [a0] "+w"(*a0), [t] "=&w"(t)
+                : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[3])(x - 1)));
+}
+
+/* g (1..3) vectors at x, x + 4, x + 8 of nk filter lines (plane lines len apart) with every tap inside
+ * the line; or one vector (g == 1) that is the line's first (tap 0 loaded under pf, lanes 1..3) or its
+ * last (tap 2 under pl, lanes 0..2). b0: vector 0's bias. */
+TINYC_INLINE void dwp_group(const int8_t *x, int32_t len, const int32_t *w, const int nk, const int g,
+                            const int first, const int last, int32x4_t b0, int32x4_t bv, mve_pred16_t pf,
+                            mve_pred16_t pl, int32x4_t mult, int32_t add, int32_t nshift, int32x4_t lo,
+                            int32x4_t hi, int8_t *o, size_t ostep, uint32x4_t o_offs)
+{
+    int32x4_t a0 = b0, a1 = bv, a2 = bv;
+    if (first || last) {
+        for (int k = 0; k < nk; ++k, x += len, w += 3) {
+            a0 = vmlaq_n_s32(a0, first ? vldrbq_z_s32(x - 1, pf) : vldrbq_s32(x - 1), w[0]);
+            a0 = vmlaq_n_s32(a0, vldrbq_s32(x), w[1]);
+            a0 = vmlaq_n_s32(a0, last ? vldrbq_z_s32(x + 1, pl) : vldrbq_s32(x + 1), w[2]);
+        }
+    } else {
+        dwp_fline(&a0, &a1, &a2, x, w, g);
+        if (nk > 1) dwp_fline(&a0, &a1, &a2, x + len, w + 3, g);
+        if (nk > 2) dwp_fline(&a0, &a1, &a2, x + 2 * len, w + 6, g);
+    }
+    vstrbq_scatter_offset_s32(o, o_offs, dwp_rq(a0, mult, add, nshift, lo, hi));
+    if (g > 1) vstrbq_scatter_offset_s32(o + ostep, o_offs, dwp_rq(a1, mult, add, nshift, lo, hi));
+    if (g > 2) vstrbq_scatter_offset_s32(o + 2 * ostep, o_offs, dwp_rq(a2, mult, add, nshift, lo, hi));
+}
+
+/* One output line of len >= 5 from nk plane lines from r0: vectors at 0, 4, ... while every tap of the
+ * later ones is inside the line (three at a time), then the last at len - 4, which may store some
+ * outputs again (the same values: the plane is the input). pf: lanes 1..3 (a run-time value, above). */
+TINYC_INLINE void dwp_line_long(const int8_t *r0, const int32_t *w, const int nk, int32_t len, int32_t bias,
+                                int32_t c0, int32_t c2, const int32_t *qc, int32x4_t lo, int32x4_t hi, int8_t *o,
+                                int32_t o_along, uint32x4_t o_offs, mve_pred16_t pf)
+{
+    const int32x4_t mult = vdupq_n_s32(qc[0]), bv = vdupq_n_s32(bias);
+    const int32_t add = qc[1], nshift = -qc[2];
+    const mve_pred16_t pl = (mve_pred16_t)(pf >> 4); /* lanes 0..2 */
+    const size_t ostep = (size_t)4 * o_along;
+    dwp_group(r0, len, w, nk, 1, 1, 0, vsetq_lane_s32(bias - c0, bv, 0), bv, pf, pl, mult, add, nshift, lo, hi, o,
+              ostep, o_offs);
+    int32_t nv = (len - 5) / 4; /* inner vectors, from 4 */
+    const int8_t *x = r0 + 4;
+    int8_t *oo = o + ostep;
+    for (; nv >= 3; nv -= 3, x += 12, oo += 3 * ostep)
+        dwp_group(x, len, w, nk, 3, 0, 0, bv, bv, pf, pl, mult, add, nshift, lo, hi, oo, ostep, o_offs);
+    if (nv == 2) dwp_group(x, len, w, nk, 2, 0, 0, bv, bv, pf, pl, mult, add, nshift, lo, hi, oo, ostep, o_offs);
+    if (nv == 1) dwp_group(x, len, w, nk, 1, 0, 0, bv, bv, pf, pl, mult, add, nshift, lo, hi, oo, ostep, o_offs);
+    dwp_group(r0 + len - 4, len, w, nk, 1, 0, 1, vsetq_lane_s32(bias - c2, bv, 3), bv, pf, pl, mult, add, nshift,
+              lo, hi, o + (size_t)(len - 4) * o_along, ostep, o_offs);
+}
+
+/* plane[l * len + j] = src[l * across + j * along], 8 bytes per gather (7 * along < 2^16). */
+static void dwp_gather(int8_t *plane, const int8_t *src, int32_t n_lines, int32_t len, int32_t along,
+                       int32_t across)
+{
+    const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)along);
+    for (int32_t l = 0; l < n_lines; ++l, src += across, plane += len) {
+        const int8_t *s = src;
+        for (int32_t j = 0; j < len; j += 8, s += 8 * along) {
+            const mve_pred16_t p = vctp16q((uint32_t)(len - j));
+            vstrbq_p_s16(plane + j, vldrbq_gather_offset_z_s16(s, offs, p), p);
+        }
+    }
+}
+
+void tinyc_arm_mve_depthwise_plane_inplace_s8(const tinyc_mve_dwplane_params_t *p, int8_t *io, const int8_t *filter,
+                                              const int32_t *bias, const int32_t *q, int8_t *plane)
+{
+    const int32_t C = p->channels, ah = p->along_h;
+    const int32_t len = ah ? p->in_h : p->in_w, n_in = ah ? p->in_w : p->in_h, n_out = ah ? p->out_w : p->out_h;
+    const int32_t stride = ah ? p->stride_w : p->stride_h, pad = ah ? p->pad_w : p->pad_h;
+    const int32_t w_along = ah ? 3 : 1, w_across = ah ? 1 : 3;
+    const int32_t o_along = ah ? p->out_w * C : C, o_across = ah ? C : p->out_w * C;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    const uint32x4_t o_offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)o_along);
+    const uint32_t off = (uint32_t)p->in_offset;
+    const mve_pred16_t pf = (mve_pred16_t)(vctp32q((uint32_t)(len + 1)) & 0xFFF0u); /* lanes 1..3 when len >= 3 */
+    for (int32_t ch = 0; ch < C; ++ch, filter += 9, q += 3) {
+        if (ah) dwp_gather(plane, io + ch, n_in, len, p->in_w * C, C);
+        else dwp_gather(plane, io + ch, 1, n_in * len, C, 0);
+        int32_t wd[9];      /* doubled, [filter line][along] */
+        uint32_t ls[3], e0[3], e2[3];
+        for (int32_t k = 0; k < 3; ++k) {
+            for (int32_t a = 0; a < 3; ++a) wd[3 * k + a] = 2 * filter[k * w_across + a * w_along];
+            e0[k] = (uint32_t)wd[3 * k];
+            e2[k] = (uint32_t)wd[3 * k + 2];
+            ls[k] = e0[k] + (uint32_t)wd[3 * k + 1] + e2[k];
+        }
+        int8_t *o = io + ch;
+        for (int32_t ol = 0; ol < n_out; ++ol, o += o_across) {
+            const int32_t first = ol * stride - pad;
+            const int32_t k0 = first < 0 ? -first : 0, k1 = tinyc_min32(3, n_in - first);
+            const int8_t *r[3];
+            uint32_t s = 0, s0 = 0, s2 = 0;
+            for (int32_t k = k0; k < k1; ++k) {
+                r[k - k0] = plane + (size_t)(first + k) * len;
+                s += ls[k], s0 += e0[k], s2 += e2[k];
+            }
+            const int32_t b = (int32_t)(2u * (uint32_t)bias[ch] + off * s);
+            const int32_t c0 = (int32_t)(off * s0), c2 = (int32_t)(off * s2);
+            if (len >= 5) {
+                switch (k1 - k0) {
+                case 3: dwp_line_long(r[0], wd + 3 * k0, 3, len, b, c0, c2, q, lo, hi, o, o_along, o_offs, pf); break;
+                case 2: dwp_line_long(r[0], wd + 3 * k0, 2, len, b, c0, c2, q, lo, hi, o, o_along, o_offs, pf); break;
+                case 1: dwp_line_long(r[0], wd + 3 * k0, 1, len, b, c0, c2, q, lo, hi, o, o_along, o_offs, pf); break;
+                default: break;
+                }
+                continue;
+            }
+            switch (k1 - k0) {
+            case 3: dwp_line(r, wd + 3 * k0, 3, len, b, c0, c2, q, lo, hi, o, o_along, o_offs); break;
+            case 2: dwp_line(r, wd + 3 * k0, 2, len, b, c0, c2, q, lo, hi, o, o_along, o_offs); break;
+            case 1: dwp_line(r, wd + 3 * k0, 1, len, b, c0, c2, q, lo, hi, o, o_along, o_offs); break;
+            default: break;
+            }
+        }
+    }
+}

@@ -76,6 +76,17 @@ void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p,
                                              const int8_t *filter, const int32_t *bias, const tinyc_mve_q4_t *q,
                                              void *scratch, int8_t *ring);
 
+/* The same in place with the plan's plane buffer (the "plane" scheme: batch 1, one channel plane of
+ * in_h * in_w bytes at a time), 3x3, dilation 1, lines along an axis with stride 1, padding 1 and out ==
+ * in (along_h: the columns); weights [C][9], the model's bias, q: (mult, add, rshift) per channel. */
+typedef struct {
+    int32_t in_h, in_w, channels, out_h, out_w, stride_h, stride_w, pad_h, pad_w, along_h;
+    int32_t in_offset, act_min, act_max;
+} tinyc_mve_dwplane_params_t;
+
+void tinyc_arm_mve_depthwise_plane_inplace_s8(const tinyc_mve_dwplane_params_t *p, int8_t *io, const int8_t *filter,
+                                              const int32_t *bias, const int32_t *q, int8_t *plane);
+
 /* ADD of two same-shape int8 tensors, four elements per vector (add_arm_mve.c): each input rescaled
  * as TFLite does ((x + offset) << lshift, VQRDMULH, a rounding right shift >= 1), the sum requantized. */
 typedef struct {
@@ -95,6 +106,7 @@ void tinyc_arm_mve_add_s8(const tinyc_mve_add_params_t *p, const int8_t *in1, co
 #define TINYC_MVE_CONV_ROWS_INPLACE_S8 tinyc_arm_mve_conv_rows_inplace_s8
 #define TINYC_MVE_DEPTHWISE_CONV_S8 tinyc_arm_mve_depthwise_conv_s8
 #define TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_mve_depthwise_rows_inplace_s8
+#define TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_mve_depthwise_plane_inplace_s8
 
 #ifdef __cplusplus
 }
