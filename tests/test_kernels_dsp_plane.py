@@ -50,6 +50,10 @@ CASES = [
     (9, 7, 4, 5, 5, 1, 1, 1, 1, "SAME", "relu6", True),      # 5x5: generic loop
     (9, 8, 3, 3, 3, 1, 1, 2, 2, "SAME", "relu", False),      # dilation 2: generic loop
     (8, 5, 6, 3, 1, 1, 1, 1, 1, "SAME", "none", True),       # 3x1: generic loop
+    # for the Helium kernel's vector counts per line (first, inner 3 at a time, last at len - 4)
+    (5, 12, 4, 3, 3, 1, 1, 1, 1, "SAME", "relu", True),      # rows of 12: one inner vector
+    (21, 3, 4, 3, 3, 1, 1, 1, 1, "SAME", "none", True),      # columns of 21: 3 + 1 inner vectors
+    (5, 5, 3, 3, 3, 1, 1, 1, 1, "SAME", "relu6", False),     # rows of 5: no inner vector
 ]
 RUNS = 2  # random inputs per case
 
@@ -276,6 +280,6 @@ def test_mve_plane_kernel_takes_the_3x3_lines_with_stride_1_and_padding_1(cases)
     """The generator step hands the Helium plane kernel every 3x3 SAME case with an axis of stride 1
     (KWS's columns of 25 included, lines of 1 to 25), and leaves the rest to the DSP plane kernel."""
     taken = [i for i, c in enumerate(cases) if c.mve_call is not None]
-    assert taken == list(range(12)) + [15], taken
+    assert taken == list(range(12)) + [15, 19, 20, 21], taken
     kws = cases[0].mve_call
     assert dict(kws.params)["along_h"] == 1 and dict(cases[1].mve_call.params)["along_h"] == 0

@@ -346,7 +346,7 @@ TINYC_INLINE void dwp_group(const int8_t *x, int32_t len, const int32_t *w, cons
 
 /* One output line of len >= 5 from nk plane lines from r0: vectors at 0, 4, ... while every tap of the
  * later ones is inside the line (three at a time), then the last at len - 4, which may store some
- * outputs again (the same values: the plane is the input). pf: lanes 1..3 (a run-time value, above). */
+ * outputs again (the same values: the plane is the input). pf: lanes 1..3 (not a constant: see the caller). */
 TINYC_INLINE void dwp_line_long(const int8_t *r0, const int32_t *w, const int nk, int32_t len, int32_t bias,
                                 int32_t c0, int32_t c2, const int32_t *qc, int32x4_t lo, int32x4_t hi, int8_t *o,
                                 int32_t o_along, uint32x4_t o_offs, mve_pred16_t pf)
@@ -393,7 +393,11 @@ void tinyc_arm_mve_depthwise_plane_inplace_s8(const tinyc_mve_dwplane_params_t *
     const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
     const uint32x4_t o_offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)o_along);
     const uint32_t off = (uint32_t)p->in_offset;
-    const mve_pred16_t pf = (mve_pred16_t)(vctp32q((uint32_t)(len + 1)) & 0xFFF0u); /* lanes 1..3 when len >= 3 */
+    /* lanes 1..3, opaque to the compiler: GCC 12.2 materializes a constant 32-bit-lane predicate as all
+     * lanes (PR 108443), which it could fold this into were the parameters known */
+    uint32_t lanes123 = 0xFFF0u;
+    __asm__("" : "+r"(lanes123));
+    const mve_pred16_t pf = (mve_pred16_t)lanes123;
     for (int32_t ch = 0; ch < C; ++ch, filter += 9, q += 3) {
         if (ah) dwp_gather(plane, io + ch, n_in, len, p->in_w * C, C);
         else dwp_gather(plane, io + ch, 1, n_in * len, C, 0);
