@@ -375,7 +375,9 @@ static void dwp_gather(int8_t *plane, const int8_t *src, int32_t n_lines, int32_
     const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)along);
     for (int32_t l = 0; l < n_lines; ++l, src += across, plane += len) {
         const int8_t *s = src;
-        for (int32_t j = 0; j < len; j += 8, s += 8 * along) {
+        int32_t j = 0;
+        for (; j + 8 <= len; j += 8, s += 8 * along) vstrbq_s16(plane + j, vldrbq_gather_offset_s16(s, offs));
+        if (j < len) {
             const mve_pred16_t p = vctp16q((uint32_t)(len - j));
             vstrbq_p_s16(plane + j, vldrbq_gather_offset_z_s16(s, offs, p), p);
         }
