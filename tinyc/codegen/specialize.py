@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -99,37 +99,41 @@ class _Specializer:
         self.consts[name] = ConstArray(name, ctype, tuple(int(v) for v in np.asarray(values).reshape(-1)))
         return name
 
-    def run(self) -> LoweredModel:
-        calls = []
-        for call in self.m.calls:
-            new = None
-            if call.kernel == "TINYC_CONV2D_S8":
-                new = self.conv(call)
-            elif call.kernel == "TINYC_FULLY_CONNECTED_S8":
-                new = self.fc(call)
-            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
-                new = self.dwconv(call)
-            elif call.kernel == "TINYC_ADD_S8":
-                new = self.add(call)
-            elif call.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8":
-                new = self.conv_pointwise_inplace(call)
-            elif call.kernel == "TINYC_ADD_INPLACE_S8":
-                new = self.add(call)
-                new = None if new is None else dataclasses.replace(new, kernel=DSP_ADD_INPLACE)
-            elif call.kernel == "TINYC_CONV2D_INPLACE_S8":
-                new = self.conv_rows_inplace(call)
-            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
-                new = self.dwconv_inplace(call)
+    def handlers(self) -> dict[str, Callable[[KernelCall], KernelCall | None]]:
+        """Reference kernel macro -> the method that rewrites such a call (None: not covered)."""
+        return {"TINYC_CONV2D_S8": self.conv, "TINYC_FULLY_CONNECTED_S8": self.fc,
+                "TINYC_DEPTHWISE_CONV2D_S8": self.dwconv, "TINYC_ADD_S8": self.add,
+                "TINYC_CONV2D_POINTWISE_INPLACE_S8": self.conv_pointwise_inplace,
+                "TINYC_ADD_INPLACE_S8": self.add_inplace, "TINYC_CONV2D_INPLACE_S8": self.conv_rows_inplace,
+                "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": self.dwconv_inplace}
+
+    def rewrite(self, calls, handlers, done: list[int]) -> list[KernelCall]:
+        """``calls`` with every call a handler covers rewritten; their operator indices go to ``done``."""
+        out = []
+        for call in calls:
+            handler = handlers.get(call.kernel)
+            new = handler(call) if handler else None
             if new is not None:
-                self.specialized.append(call.index)
-            calls.append(new or call)
-        if self.scratch:
-            words = (self.scratch + 3) // 4
-            decl = (f"static int32_t {SCRATCH}[{words}]; /* DSP kernels' scratch (im2col columns, tap "
-                    f"pointers): {words * 4} bytes */")
-            users = (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_CONV_PW_INPLACE, DSP_DW_ROWS_INPLACE, DSP_CONV_ROWS_INPLACE)
-            first = next(i for i, c in enumerate(calls) if c.kernel in users)
-            calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
+                done.append(call.index)
+            out.append(new or call)
+        return out
+
+    @staticmethod
+    def declare_scratch(calls: list[KernelCall], name: str, nbytes: int, what: str) -> list[KernelCall]:
+        """Declare the static scratch array ``name`` beside the first call that uses it."""
+        if not nbytes:
+            return calls
+        words = (nbytes + 3) // 4
+        decl = f"static int32_t {name}[{words}]; /* {what}: {words * 4} bytes */"
+        first = next(i for i, c in enumerate(calls) if any(name in _IDENT.findall(a) for a in c.args))
+        calls = list(calls)
+        calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
+        return calls
+
+    def run(self) -> LoweredModel:
+        calls = self.rewrite(self.m.calls, self.handlers(), self.specialized)
+        calls = self.declare_scratch(calls, SCRATCH, self.scratch,
+                                     "DSP kernels' scratch (im2col columns, tap pointers)")
         used = set()
         for c in calls:
             for text in (*c.args, *c.extra):
@@ -311,6 +315,11 @@ class _Specializer:
                                    args=(io, wn, bn, f"(const tinyc_dsp_q_t *){qn}", scr))
 
     # --- ADD ----------------------------------------------------------------------------------------------
+
+    def add_inplace(self, call: KernelCall):
+        """The table ADD is safe in place: element i is read before it is written."""
+        new = self.add(call)
+        return None if new is None else dataclasses.replace(new, kernel=DSP_ADD_INPLACE)
 
     def add(self, call: KernelCall):
         from tinyc.codegen import quant as Q

@@ -64,35 +64,14 @@ class _MveSpecializer(_Specializer):
         self.mve_specialized: list[int] = []
 
     def run(self) -> LoweredModel:
-        calls = list(self.m.calls)
-        for i, call in enumerate(calls):
-            new = None
-            if call.kernel == "TINYC_CONV2D_S8":
-                new = self.mve_conv(call)
-            elif call.kernel == "TINYC_FULLY_CONNECTED_S8":
-                new = self.mve_fc(call)
-            elif call.kernel == "TINYC_CONV2D_POINTWISE_INPLACE_S8":
-                new = self.mve_pointwise_inplace(call)
-            elif call.kernel == "TINYC_CONV2D_INPLACE_S8":
-                new = self.mve_conv_rows_inplace(call)
-            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_S8":
-                new = self.mve_dwconv(call)
-            elif call.kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
-                new = self.mve_dwconv_rows_inplace(call) or self.mve_dwconv_plane_inplace(call)
-            elif call.kernel == "TINYC_ADD_S8":
-                new = self.mve_add(call)
-            elif call.kernel == "TINYC_ADD_INPLACE_S8":
-                new = self.mve_add(call)
-                new = None if new is None else dataclasses.replace(new, kernel=MVE_ADD_INPLACE)
-            if new is not None:
-                calls[i] = new
-                self.mve_specialized.append(call.index)
-        if self.mve_scratch:
-            words = (self.mve_scratch + 3) // 4
-            decl = (f"static int32_t {SCRATCH}[{words}]; /* MVE kernels' scratch (columns, accumulators): "
-                    f"{words * 4} bytes */")
-            first = next(i for i, c in enumerate(calls) if SCRATCH in " ".join(c.args))
-            calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
+        mve = {"TINYC_CONV2D_S8": self.mve_conv, "TINYC_FULLY_CONNECTED_S8": self.mve_fc,
+               "TINYC_CONV2D_POINTWISE_INPLACE_S8": self.mve_pointwise_inplace,
+               "TINYC_CONV2D_INPLACE_S8": self.mve_conv_rows_inplace, "TINYC_DEPTHWISE_CONV2D_S8": self.mve_dwconv,
+               "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
+                   lambda c: self.mve_dwconv_rows_inplace(c) or self.mve_dwconv_plane_inplace(c),
+               "TINYC_ADD_S8": self.mve_add, "TINYC_ADD_INPLACE_S8": self.mve_add_inplace}
+        calls = self.rewrite(self.m.calls, mve, self.mve_specialized)
+        calls = self.declare_scratch(calls, SCRATCH, self.mve_scratch, "MVE kernels' scratch (columns, accumulators)")
         self.m = dataclasses.replace(self.m, calls=tuple(calls))
         return super().run()  # the DSP chain on the rest (it leaves the MVE calls as they are)
 
@@ -288,6 +267,11 @@ class _MveSpecializer(_Specializer):
                                    params=tuple(params.items()), args=(io, wn, bn, qn, scr))
 
     # --- ADD ----------------------------------------------------------------------------------------------
+
+    def mve_add_inplace(self, call: KernelCall):
+        """The MVE ADD reads elements i..i+3 of both inputs before writing them: safe in place."""
+        new = self.mve_add(call)
+        return None if new is None else dataclasses.replace(new, kernel=MVE_ADD_INPLACE)
 
     def mve_add(self, call: KernelCall):
         """Same-shape ADD: each input's rescale step as the kernel computes it (a left shift, VQRDMULH, a
