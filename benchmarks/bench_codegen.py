@@ -183,7 +183,7 @@ def markdown(rows: list[dict], versions: dict[str, str], date: str, plan: str) -
         f"tinyc commit {versions['tinyc_commit']} (plus the working tree the command ran on). "
         f"Command: `{versions['command']}`.", "",
         "Instructions are exact emulated instruction counts (not cycles) of one `tinyc_model_invoke()`, the "
-        "median of the runs (min-max shown where the inputs changed the count); resolution one SysTick tick (40 "
+        "median of the runs (where the inputs changed the count, how far apart the runs were); resolution one SysTick tick (40 "
         "instructions on mps2, 31.25 on mps3). TFLM figures: issue 8 (TFLite Micro, same QEMU and compiler); "
         "TFLM head: its activation plan recorded by the tflite-micro interpreter. `opt` = the kernel set tinyc "
         "picks for the core (arm_dsp on M4/M7, arm_mve then arm_dsp on M55). Arena = tinyc's static arena "
@@ -198,7 +198,8 @@ def markdown(rows: list[dict], versions: dict[str, str], date: str, plan: str) -
     def instr(r):
         if r is None:
             return "-"
-        spread = "" if r["all_runs_equal"] else f" ({fmt_m(r['instructions_min'])}-{fmt_m(r['instructions_max'])})"
+        spread = r["instructions_max"] - r["instructions_min"]
+        spread = f" (runs within {spread:,})" if spread else ""
         return fmt_m(r["instructions"]) + spread
 
     for model, board in sorted({(m, b) for m, b, _ in by}):
