@@ -222,7 +222,9 @@ class _Specializer:
         x, wn, bn, qn, _, scr = new.args
         return dataclasses.replace(new, kernel=DSP_CONV_PW_INPLACE, args=(io, wn, bn, qn, scr))
 
-    def fc(self, call: KernelCall):
+    def fc_as_conv(self, call: KernelCall):
+        """A FULLY_CONNECTED call as the 1x1 convolution the matmul kernels run: (conv params, x, weights
+        [out, K], bias, multipliers, shifts, y), or None (a filter offset, or not plain constants)."""
         p = dict(call.params)
         if p["filter_offset"] != 0:
             return None
@@ -235,10 +237,14 @@ class _Specializer:
                     k_h=1, k_w=1, stride_h=1, stride_w=1, dil_h=1, dil_w=1, pad_h=0, pad_w=0,
                     in_offset=p["in_offset"], out_offset=p["out_offset"], act_min=p["act_min"],
                     act_max=p["act_max"])
-        if p["per_channel"]:
-            mv, sv = mv[:p["out_depth"]], sv[:p["out_depth"]]
-        else:
-            mv, sv = mv[:1], sv[:1]
+        n = p["out_depth"] if p["per_channel"] else 1
+        return conv, x, w, bv, mv[:n], sv[:n], y
+
+    def fc(self, call: KernelCall):
+        args = self.fc_as_conv(call)
+        if args is None:
+            return None
+        conv, x, w, bv, mv, sv, y = args
         new = self._matmul(call, conv, w, bv, mv, sv, x, y)
         return None if new is None else dataclasses.replace(new, kernel=DSP_FC)
 

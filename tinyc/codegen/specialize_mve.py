@@ -123,20 +123,11 @@ class _MveSpecializer(_Specializer):
         return self._mve_matmul(call, p, w, bv, mv, sv, x, y, scratch=not direct)
 
     def mve_fc(self, call: KernelCall):
-        p = dict(call.params)
-        if p["filter_offset"] != 0:
+        args = self.fc_as_conv(call)
+        if args is None:
             return None
-        arrays = self._arrays(call)
-        if arrays is None:
-            return None
-        x, wv, bv, mv, sv, y = arrays
-        w = wv.reshape(p["out_depth"], p["accum_depth"])
-        conv = dict(batches=1, in_h=1, in_w=p["batches"], in_c=p["accum_depth"], out_h=1, out_w=p["batches"],
-                    k_h=1, k_w=1, stride_h=1, stride_w=1, dil_h=1, dil_w=1, pad_h=0, pad_w=0,
-                    in_offset=p["in_offset"], out_offset=p["out_offset"], act_min=p["act_min"],
-                    act_max=p["act_max"])
-        n = p["out_depth"] if p["per_channel"] else 1
-        new = self._mve_matmul(call, conv, w, bv, mv[:n], sv[:n], x, y, scratch=False)
+        conv, x, w, bv, mv, sv, y = args
+        new = self._mve_matmul(call, conv, w, bv, mv, sv, x, y, scratch=False)
         return None if new is None else dataclasses.replace(new, kernel=MVE_FC)
 
     def mve_pointwise_inplace(self, call: KernelCall):
