@@ -212,6 +212,7 @@ class Generated:
     kernel_set: str
     kernel_files: tuple[str, ...]
     packed_layers: int
+    repack_bytes: int = 0  # what re-packing for the optimized kernel set adds to the constants (may be < 0)
 
 
 def _generated_flash_items(gen: Generated, estimated: list[Item]) -> list[Item]:
@@ -221,8 +222,10 @@ def _generated_flash_items(gen: Generated, estimated: list[Item]) -> list[Item]:
                     note=f"{gen.kernel_set} kernels compiled for this core ({len(gen.kernel_files)} files, -O2); "
                          f"the linker drops functions no call uses")
     packed = f", {gen.packed_layers} filters packed" if gen.packed_layers else ""
+    repack = f"; {gen.kernel_set} re-packing {gen.repack_bytes:+,} B of it" if gen.repack_bytes else ""
     return [Item("weights", gen.constants,
-                 note=f"every constant array as generated: weights{packed}, biases, requantization constants")]\
+                 note=f"every constant array as generated: weights{packed}, biases, requantization constants"
+                      f"{repack}")]\
         + [code] + [i for i in estimated if i.name == "runtime code"]
 
 

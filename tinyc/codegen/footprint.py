@@ -78,6 +78,7 @@ class Lowering:
     defines: tuple[str, ...]
     scratch_bytes: int  # the optimized kernel set's static scratch
     files: tuple[Path, ...]
+    repack_bytes: int = 0  # constants the optimized kernel set's re-packing adds (may be negative)
 
 
 def lowering(graph: Graph, plan, board: Board, weights: str = "auto") -> Lowering:
@@ -86,14 +87,15 @@ def lowering(graph: Graph, plan, board: Board, weights: str = "auto") -> Lowerin
     variant, defines = variant_for(board)
     spec = specialize(lowered, variant)
     return Lowering(spec.lowered, variant, tuple(defines), spec.scratch_bytes,
-                    tuple(runtime_files(spec.lowered, variant)))
+                    tuple(runtime_files(spec.lowered, variant)), spec.flash_delta)
 
 
 def generated(low: Lowering, board: Board) -> budgetmod.Generated:
     return budgetmod.Generated(
         constants=low.lowered.weights_bytes, static_ram=low.lowered.weight_scratch + low.scratch_bytes,
         kernel_code=code_bytes(list(low.files), board, low.defines), kernel_set=low.variant,
-        kernel_files=tuple(f.name for f in low.files if f.suffix == ".c"), packed_layers=len(low.lowered.packed))
+        kernel_files=tuple(f.name for f in low.files if f.suffix == ".c"), packed_layers=len(low.lowered.packed),
+        repack_bytes=low.repack_bytes)
 
 
 def check(graph: Graph, board: Board, planner: str = "improved", tflm_recorded: dict | None = None,
