@@ -60,6 +60,22 @@ def test_flash_constants_are_exactly_what_generate_emits(zoo_paths, tmp_path):
         assert weights["bytes"] == gen.weights_bytes and weights["estimate"] is False
 
 
+def test_weights_row_reports_the_cost_of_re_packing_for_the_optimized_kernels(zoo_paths):
+    """The weights row says how many of its bytes the core's kernel set added by re-packing: the difference
+    from the same model checked for a core that runs the reference kernels."""
+    g = graph.load(zoo_paths["kws_dscnn"])
+    by_board = {}
+    for board_id in ("nucleo-f746", "mps3-an547", "mps2-an385"):  # arm_dsp, arm_mve, reference
+        b = footprint.check(g, get_board(board_id), suggest_boards=False)
+        by_board[board_id] = next(i for i in b.flash_items if i.name == "weights")
+    ref = by_board["mps2-an385"]
+    assert "re-packing" not in ref.note
+    for board_id, kernel_set in (("nucleo-f746", "arm_dsp"), ("mps3-an547", "arm_mve")):
+        delta = by_board[board_id].bytes - ref.bytes
+        assert delta != 0
+        assert f"{kernel_set} re-packing {delta:+,} B" in by_board[board_id].note, by_board[board_id].note
+
+
 def test_json_output(zoo_paths):
     r = _run("check", zoo_paths["ic_resnet8"], "--board", "nucleo-f746", "--json")
     assert r.exit_code == 0, r.output
