@@ -54,8 +54,9 @@ def instrument(model_c: str) -> str:
     return src
 
 
-def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0) -> dict[int, int]:
-    """op index -> measured units (instructions when emulated) of one inference, per layer."""
+def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inplace: bool = True) -> dict[int, int]:
+    """op index -> measured units (instructions when emulated) of one inference, per layer; ``inplace``:
+    the plan tinyc build uses (False: the plan without in-place layers)."""
     from tinyc.analyze.memory import plan_improved
     from tinyc.codegen.generate import generate
     from tinyc.deploy import emulator, platformio
@@ -72,7 +73,7 @@ def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0) -> d
     roomy = dataclasses.replace(board, regions=tuple(regions)) if run_board is not board else board
     with tempfile.TemporaryDirectory(prefix="tinyc-fit-profile-") as tmp:
         tmp = Path(tmp)
-        gm = generate(g, plan_improved(g), board, tmp / "model")
+        gm = generate(g, plan_improved(g, inplace=inplace), board, tmp / "model")
         model_c = gm.out_dir / "tinyc_model.c"
         model_c.write_text(instrument(model_c.read_text()))
         main_c = tmp / "fit_profile_main.c"
