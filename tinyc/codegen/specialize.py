@@ -281,6 +281,25 @@ class _Specializer:
                                    params=tuple(params.items()), args=args)
 
 
+    def plane_constants(self, call: KernelCall):
+        """An in-place depthwise call's weights [taps, C], bias (zeros when the model has none) and
+        per-channel requantization proven exact for every partial sum, or None; shared by the DSP and MVE
+        plane kernels."""
+        _, io, w, b, m, s, _ = call.args
+        p = dict(call.params)
+        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if arrays is None:
+            return None
+        _, wv, bv, mv, sv, _ = arrays
+        c, taps = p["in_c"], p["k_h"] * p["k_w"]
+        wt = wv.reshape(taps, c)
+        bias = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
+        bounds = np.abs(bias) + np.abs(wt).sum(axis=0) * _xmax(p["in_offset"])  # any partial sum too
+        if len(mv) == 1:
+            mv, sv = list(mv) * c, list(sv) * c
+        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
+        return None if q is None else (wt, bias, q)
+
     def dwconv_inplace(self, call: KernelCall):
         """An in-place DEPTHWISE_CONV_2D. Rows scheme: the DSP depthwise loop over tap pointers into the
         plan's row ring (channels % 4 == 0). Plane scheme: one channel plane at a time in the plan's
@@ -295,22 +314,14 @@ class _Specializer:
         p = dict(call.params)
         if p["depth_multiplier"] != 1 or p["batches"] != 1:
             return None
-        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
-        if arrays is None:
+        consts = self.plane_constants(call)
+        if consts is None:
             return None
-        _, wv, bv, mv, sv, _ = arrays
-        c, taps = p["in_c"], p["k_h"] * p["k_w"]
-        wt = wv.reshape(taps, c)
-        bias = np.zeros(c, dtype=np.int64) if bv is None else bv
-        bounds = np.abs(bias) + np.abs(wt).sum(axis=0) * _xmax(p["in_offset"])  # any partial sum too
-        if len(mv) == 1:
-            mv, sv = list(mv) * c, list(sv) * c
-        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
-        if q is None:
-            return None
+        wt, bias, q = consts
+        c = p["in_c"]
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", wt.T.reshape(-1))
-        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", bias) if bv is None else b
+        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", bias) if b == "NULL" else b
         qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
         params = dict(batches=1, in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],

@@ -235,21 +235,13 @@ class _MveSpecializer(_Specializer):
         along_h = vec_w is None or (vec_h is not None and vec_h < vec_w)
         if 7 * (iw * c if along_h else c) >= 1 << 16:  # the gather's 16-bit offsets
             return None
-        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
-        if arrays is None:
+        consts = self.plane_constants(call)
+        if consts is None:
             return None
-        _, wv, bv, mv, sv, _ = arrays
-        wt = wv.reshape(9, c)
-        bias = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
-        bounds = np.abs(bias) + np.abs(wt).sum(axis=0) * _xmax(p["in_offset"])  # any partial sum too
-        if len(mv) == 1:
-            mv, sv = list(mv) * c, list(sv) * c
-        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
-        if q is None:
-            return None
+        wt, bias, q = consts
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", wt.T.reshape(-1))
-        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", bias) if bv is None else b
+        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", bias) if b == "NULL" else b
         qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", [v for t in q for v in t])
         params = dict(in_h=ih, in_w=iw, channels=c, out_h=p["out_h"], out_w=p["out_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], pad_h=p["pad_h"], pad_w=p["pad_w"], along_h=int(along_h),
