@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from tinyc import paths
 from tinyc.boards import Board, emulation_target, get_board
+from tinyc.buildkey import firmware_key
 from tinyc.errors import DoesNotFit, TinycError
 
 BUILD_FILE = "tinyc-build.json"
@@ -180,24 +181,8 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
                  profile: bool = False):
     """A build of ``model`` for the board, reused while the model, tinyc's firmware and templates are unchanged
     (``profile``: with per-layer profiling, a separate build)."""
-    from tinyc.codegen.generate import source_hash
-
-    h = hashlib.sha256()
-    h.update(Path(model).read_bytes())
-    h.update(f"{board_id}|{emulate}|{source_hash()}".encode() + (b"|profile" if profile else b""))
-    for base in (paths.firmware_dir() / "ports", paths.firmware_dir() / "apps" / "harness",
-                 paths.firmware_dir() / "include", paths.templates_dir() / "project", paths.boards_dir()):
-        for f in sorted(base.rglob("*")):
-            if f.is_file():
-                h.update(str(f.relative_to(base)).encode() + b"\0" + f.read_bytes())
-    for mod in ("pipeline", "project"):
-        h.update((Path(__file__).parent / f"{mod}.py").read_bytes())
-    # the planner and the code generator decide the arena, the layers in place and the calls
-    pkg = Path(__file__).parents[1]
-    for sub in ("analyze", "codegen", "model"):
-        for f in sorted((pkg / sub).glob("*.py")):
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
-    out = paths.cache_dir() / "firmware" / h.hexdigest()[:16]
+    # every input of the build: model, board files, templates, firmware/, tinyc's code, tools, options
+    out = paths.cache_dir() / "firmware" / firmware_key(model, board_id, emulate=emulate, profile=profile)
     if (out / BUILD_FILE).is_file():
         try:
             return load_build(out)
