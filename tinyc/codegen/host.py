@@ -1,14 +1,14 @@
 """Compile generated model code with the host gcc and run it on batches of inputs (verification).
 
-The runtime is compiled once per source hash into ``paths.cache_dir()/host-runtime`` (a static
-library per flag set); each model then compiles only its two generated files and the driver in
-firmware/runtime/host/. Warnings are errors, and the sanitizers (address, undefined) are on by default.
+The runtime is compiled once per key (tinyc.buildkey.host_runtime_key: its sources, the compiler's version,
+the flags) into ``paths.cache_dir()/host-runtime`` (a static library per flag set); each model then
+compiles only its two generated files and the driver in firmware/runtime/host/. Warnings are errors, and
+the sanitizers (address, undefined) are on by default.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyc import paths
-from tinyc.codegen.generate import GeneratedModel, runtime_dir, source_hash
+from tinyc.buildkey import host_runtime_key
+from tinyc.codegen.generate import GeneratedModel, runtime_dir
 from tinyc.errors import TinycError
 
 WARN = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
@@ -41,8 +42,7 @@ def _run(cmd: list[str], cwd: Path | None = None) -> None:
 def runtime_library(sanitize: bool = True, opt: str = "-O1") -> Path:
     """The whole runtime as a static library, built once per (sources, flags)."""
     flags = [*WARN, opt, *(SANITIZE if sanitize else ())]
-    key = hashlib.sha256((source_hash() + " ".join(flags)).encode()).hexdigest()[:16]
-    out = paths.cache_dir() / "host-runtime" / key
+    out = paths.cache_dir() / "host-runtime" / host_runtime_key(_cc(), flags)
     lib = out / "libtinyc_rt.a"
     if lib.is_file():
         return lib

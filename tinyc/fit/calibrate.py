@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -68,12 +67,12 @@ def variants(model, layers: list[str], train, calib):
 
 
 def cache_key(board, run_board, arch: str) -> str:
-    from tinyc.codegen.generate import source_hash
+    """The latency model is measured on firmware built from the variants of ``arch``: keyed by everything
+    such a build depends on (tinyc.buildkey; this module's code is part of it) but a model file."""
+    from tinyc.buildkey import firmware_key
 
-    h = hashlib.sha256(f"{board.id}|{run_board.id}|{source_hash()}|{arch}|{WIDTHS}|{STORAGE}|v1".encode())
-    for f in ("calibrate.py", "profile.py", "cost.py"):
-        h.update((Path(__file__).parent / f).read_bytes())
-    return h.hexdigest()[:16]
+    return firmware_key(None, board, emulate=run_board is not board,
+                        calibration=[arch, list(WIDTHS), list(STORAGE)])
 
 
 def architecture(model) -> str:

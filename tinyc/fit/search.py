@@ -499,17 +499,10 @@ def _measure(c: Candidate, board, run_board, req: FitRequest, progress, allow_ov
 def firmware(tflite: Path, board_id: str, emulate: bool):
     """A cached build of the candidate that goes past tinyc check (whose flash figure counts weights dense)
     to the linker, which sees the packed weights."""
-    from tinyc.codegen.generate import source_hash
+    from tinyc.buildkey import firmware_key
     from tinyc.deploy import pipeline
 
-    h = hashlib.sha256(tflite.read_bytes())
-    h.update(f"{board_id}|{emulate}|{source_hash()}".encode())
-    for base in (paths.firmware_dir() / "ports", paths.firmware_dir() / "apps" / "harness",
-                 paths.firmware_dir() / "include", paths.templates_dir() / "project", paths.boards_dir()):
-        for f in sorted(base.rglob("*")):
-            if f.is_file():
-                h.update(str(f.relative_to(base)).encode() + b"\0" + f.read_bytes())
-    out = paths.cache_dir() / "fit" / "firmware" / h.hexdigest()[:16]
+    out = paths.cache_dir() / "fit" / "firmware" / firmware_key(tflite, board_id, emulate=emulate, skip_check=True)
     if (out / pipeline.BUILD_FILE).is_file():
         try:
             return pipeline.load_build(out)
