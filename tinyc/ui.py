@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape as _escape_markup
 
 
 @dataclass
@@ -18,8 +20,9 @@ class Output:
     def __post_init__(self) -> None:
         # Piped output (logs, CI) gets a wide virtual terminal so tables are not cut to 80 columns.
         width = None if sys.stdout.isatty() else 160
-        self.console = Console(highlight=False, soft_wrap=False, width=width)
-        self.err = Console(stderr=True, highlight=False)
+        # emoji=False: a name such as ":warning:" in a model prints as written, not as an emoji.
+        self.console = Console(highlight=False, soft_wrap=False, width=width, emoji=False)
+        self.err = Console(stderr=True, highlight=False, emoji=False)
 
     def print(self, *objects: Any, **kw: Any) -> None:
         if self.verbosity >= 0 and not self.json:
@@ -40,6 +43,26 @@ class Output:
     def emit_json(self, data: Any) -> None:
         json.dump(data, sys.stdout, indent=2, default=_default)
         sys.stdout.write("\n")
+
+
+def printable(text: Any) -> str:
+    """``text`` with every control or format character (escape sequences, newlines, bidi overrides) shown
+    as a visible escape such as \\x1b, so a name from a model or a board file cannot drive the terminal
+    or break a one-line message. Other characters, backslashes included, are kept as they are."""
+    out = []
+    for ch in str(text):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def plain(text: Any) -> str:
+    """Text from a model, a path or a board file, made safe to embed in a rich markup string: control
+    characters shown as escapes (printable) and markup such as "[/bold]" escaped, so it prints as written."""
+    return _escape_markup(printable(text))
 
 
 def _default(obj: Any) -> Any:

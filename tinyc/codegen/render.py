@@ -6,7 +6,7 @@ from functools import cache
 
 import numpy as np
 
-from tinyc.render import environment
+from tinyc.render import c_ident, environment
 
 
 def c_literal(v) -> str:
@@ -25,16 +25,13 @@ def c_literal(v) -> str:
 
 
 def c_init(fields) -> str:
-    """A C99 designated initializer from (name, value) pairs."""
-    return "{" + ", ".join(f".{k} = {c_literal(v)}" for k, v in fields) + "}"
+    """A C99 designated initializer from (name, value) pairs: field names checked as identifiers, values
+    numbers (c_literal refuses anything else), so it is a numeric filter for the escaping rule."""
+    return "{" + ", ".join(f".{c_ident(k)} = {c_literal(v)}" for k, v in fields) + "}"
 
 
 def c_float(v) -> str:
     return f"{float(np.float32(v)):.9e}f"
-
-
-def c_string(s: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in " _-./:;,()[]+=" else f"\\{ord(ch):03o}" for ch in str(s))
 
 
 def dims6(dims) -> str:
@@ -53,10 +50,15 @@ def c_values(values, ctype: str, per_line: int = 16) -> str:
     return "\n".join(lines)
 
 
+# Numeric filters of the codegen templates (the escaping ones, c_string for tensor names included, are
+# tinyc.render's).
+CODEGEN_NUMERIC_FILTERS = {"cinit": c_init, "cfloat": c_float, "dims6": dims6, "cvalues": c_values}
+
+
 @cache
 def codegen_environment():
     env = environment().overlay()
-    env.filters.update(cinit=c_init, cfloat=c_float, cstr=c_string, dims6=dims6, cvalues=c_values)
+    env.filters.update(CODEGEN_NUMERIC_FILTERS)
     return env
 
 
