@@ -12,7 +12,7 @@ import click
 
 from tinyc import __version__
 from tinyc.errors import TinycError
-from tinyc.ui import Output, fmt_bytes, fmt_hz
+from tinyc.ui import Output, fmt_bytes, fmt_hz, plain, printable
 
 
 class _Group(click.Group):
@@ -22,7 +22,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TinycError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(exc)}", err=True)  # a name from a model stays one visible line
             sys.exit(exc.exit_code)
 
 
@@ -74,8 +74,8 @@ def boards_cmd(ctx: click.Context, as_json: bool) -> None:
     for kind in ("real", "emulated"):
         for b in (b for b in boards.values() if b.kind == kind):
             core = b.core + ("+DSP" if b.dsp and not b.helium else "") + ("+MVE" if b.helium else "")
-            table.add_row(b.id, b.mcu, core, fmt_hz(b.clock_hz), fmt_bytes(b.flash), fmt_bytes(b.sram),
-                          b.emulator, b.port_check)
+            table.add_row(plain(b.id), plain(b.mcu), core, fmt_hz(b.clock_hz), fmt_bytes(b.flash),
+                          fmt_bytes(b.sram), plain(b.emulator), b.port_check)
     out.print(table)
 
 
@@ -93,7 +93,7 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
     if as_json:
         out.emit_json(b.to_json())
         return
-    out.print(f"[bold]{b.id}[/bold]: {b.name} ({b.vendor})")
+    out.print(f"[bold]{plain(b.id)}[/bold]: {plain(b.name)} ({plain(b.vendor)})")
     facts = Table(show_header=False, box=None, pad_edge=False)
     facts.add_column(style="bold")
     facts.add_column()
@@ -118,17 +118,17 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
     if b.notes:
         rows.append(("notes", b.notes))
     for k, v in rows:
-        facts.add_row(k, v)
+        facts.add_row(k, plain(v))
     out.print(facts)
     regions = Table(title="memory regions", title_justify="left")
     for col in ("name", "kind", "origin", "size", "note"):
         regions.add_column(col)
     for r in b.regions:
-        regions.add_row(r.name, r.kind, f"{r.origin:#010x}", fmt_bytes(r.size), r.note)
+        regions.add_row(plain(r.name), r.kind, f"{r.origin:#010x}", fmt_bytes(r.size), plain(r.note))
     out.print(regions)
     if b.emulation.qemu_memory:
         q = ", ".join(f"{r.name} {fmt_bytes(r.size)} @ {r.origin:#010x}" for r in b.emulation.qemu_memory)
-        out.print(f"QEMU's map differs from the chip: {q}")
+        out.print(f"QEMU's map differs from the chip: {plain(q)}")
 
 
 @cli.command("check")
@@ -615,11 +615,11 @@ def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bo
     if as_json:
         out.emit_json(gm.to_json())
         return
-    out.print(f"{gm.out_dir}: {len(gm.sources)} C files for {gm.model_name} on {board.id} "
+    out.print(f"{plain(gm.out_dir)}: {len(gm.sources)} C files for {plain(gm.model_name)} on {plain(board.id)} "
               f"({gm.num_calls} kernel calls, {gm.macs} MACs, arena {fmt_bytes(gm.arena_size)}, "
               f"constants {fmt_bytes(gm.weights_bytes)}, {gm.variant} kernels)")
     for p in gm.packed_layers:
-        out.print(f"  op {p.op_index} {p.op} {p.tensor}: {p.mode} {p.bits_per_weight:.3f} bits/weight, "
+        out.print(f"  op {p.op_index} {plain(p.op)} {plain(p.tensor)}: {p.mode} {p.bits_per_weight:.3f} bits/weight, "
                   f"{fmt_bytes(p.dense_bytes)} -> {fmt_bytes(p.packed_bytes)}")
     if gm.weight_scratch:
         out.print(f"  packed weights decode one channel at a time: {fmt_bytes(gm.weight_scratch)} static RAM "

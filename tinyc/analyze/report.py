@@ -7,7 +7,7 @@ from typing import Any
 from tinyc.analyze.budget import Budget
 from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph
-from tinyc.ui import fmt_bytes
+from tinyc.ui import fmt_bytes, plain
 
 
 def _b(n: int) -> str:
@@ -21,7 +21,7 @@ def _shape(s) -> str:
 def render_check(out, b: Budget) -> None:
     from rich.table import Table
 
-    out.print(f"[bold]{b.model}[/bold] on [bold]{b.board}[/bold]: {len(b.layers)} ops, "
+    out.print(f"[bold]{plain(b.model)}[/bold] on [bold]{plain(b.board)}[/bold]: {len(b.layers)} ops, "
               f"{b.total_params:,} params, {b.total_macs:,} MACs")
     regions = Table(title="memory budget", title_justify="left")
     for col, j in (("memory", "left"), ("region", "left"), ("used", "right"), ("available", "right"),
@@ -33,10 +33,10 @@ def render_check(out, b: Budget) -> None:
             ("SRAM", b.ram_region, b.sram_used, b.sram_available, b.sram_headroom,
              any(i.estimate for i in b.sram_items))):
         style = "green" if head >= 0 else "bold red"
-        regions.add_row(name, f"{region.name} @ {region.origin:#010x}", _b(used), _b(avail),
+        regions.add_row(name, f"{plain(region.name)} @ {region.origin:#010x}", _b(used), _b(avail),
                         f"[{style}]{_b(head)}[/{style}]", "includes estimates" if est else "")
     for r in b.other_regions:
-        regions.add_row("flash" if r.kind == "flash" else "SRAM", f"{r.name} @ {r.origin:#010x}", "0 B",
+        regions.add_row("flash" if r.kind == "flash" else "SRAM", f"{plain(r.name)} @ {r.origin:#010x}", "0 B",
                         _b(r.size), _b(r.size), "not used by tinyc's linker script")
     out.print(regions)
 
@@ -45,24 +45,24 @@ def render_check(out, b: Budget) -> None:
         items.add_column(col, justify=j)
     for mem, lst in (("flash", b.flash_items), ("SRAM", b.sram_items)):
         for i in lst:
-            items.add_row(mem, i.name, f"{i.bytes:,}", "[yellow]estimate[/yellow]" if i.estimate else "exact",
-                          i.note)
+            items.add_row(mem, plain(i.name), f"{i.bytes:,}",
+                          "[yellow]estimate[/yellow]" if i.estimate else "exact", plain(i.note))
     out.print(items)
 
     rec = b.tflm_recorded
-    arena = f"arena: tinyc plan {b.plan.arena_size:,} B ({b.plan.detail}); TFLM-equivalent {b.tflm_plan.arena_size:,} B"
+    arena = f"arena: tinyc plan {b.plan.arena_size:,} B ({plain(b.plan.detail)}); TFLM-equivalent {b.tflm_plan.arena_size:,} B"
     if rec:
         arena += f"; TFLM recorded head {rec['head']:,} B, total {rec['total']:,} B (x86 host)"
     out.print(arena)
     for n in b.plan.notes:
-        out.print(f"  {n}")
-    out.print(f"peak SRAM at {b.peak_op_name}: {b.plan.peak_live_bytes:,} B of tensors live")
+        out.print(f"  {plain(n)}")
+    out.print(f"peak SRAM at {plain(b.peak_op_name)}: {b.plan.peak_live_bytes:,} B of tensors live")
 
     largest = Table(title="largest tensors", title_justify="left")
     for col, j in (("tensor", "right"), ("name", "left"), ("shape", "left"), ("bytes", "right")):
         largest.add_column(col, justify=j)
     for i, n, s, nb in b.largest_tensors:
-        largest.add_row(str(i), n[:48], _shape(s), f"{nb:,}")
+        largest.add_row(str(i), plain(n[:48]), _shape(s), f"{nb:,}")
     out.print(largest)
 
     layers = Table(title="layers", title_justify="left")
@@ -71,7 +71,7 @@ def render_check(out, b: Budget) -> None:
         layers.add_column(col, justify=j)
     for r in b.layers:
         mark = " [bold]<- peak[/bold]" if r.index == b.peak_op else ""
-        layers.add_row(str(r.index), r.op + mark, _shape(r.output_shape), f"{r.macs:,}", f"{r.params:,}",
+        layers.add_row(str(r.index), plain(r.op) + mark, _shape(r.output_shape), f"{r.macs:,}", f"{r.params:,}",
                        f"{r.weight_bytes:,}")
     out.print(layers)
 
@@ -79,7 +79,7 @@ def render_check(out, b: Budget) -> None:
         out.print("[yellow]code size, runtime state, stack and I/O buffers are estimates until the C runtime "
                   "reports its build sizes[/yellow]")
     if b.fits:
-        out.print(f"[bold green]fits[/bold green] {b.board}: flash headroom {_b(b.flash_headroom)}, "
+        out.print(f"[bold green]fits[/bold green] {plain(b.board)}: flash headroom {_b(b.flash_headroom)}, "
                   f"SRAM headroom {_b(b.sram_headroom)}")
     else:
         parts = []
@@ -87,11 +87,11 @@ def render_check(out, b: Budget) -> None:
             parts.append(f"flash by {-b.flash_headroom:,} B")
         if b.sram_headroom < 0:
             parts.append(f"SRAM by {-b.sram_headroom:,} B")
-        out.print(f"[bold red]does not fit[/bold red] {b.board}: over {' and '.join(parts)}")
+        out.print(f"[bold red]does not fit[/bold red] {plain(b.board)}: over {' and '.join(parts)}")
         for a in b.advice:
-            out.print(f"  - {a}")
+            out.print(f"  - {plain(a)}")
         if b.fitting_boards:
-            out.print(f"  - boards it fits: {', '.join(b.fitting_boards)}")
+            out.print(f"  - boards it fits: {plain(', '.join(b.fitting_boards))}")
 
 
 def inspect_json(g: Graph) -> dict[str, Any]:
@@ -123,8 +123,8 @@ def render_inspect(out, g: Graph) -> None:
         opsmod.check_supported(g)
         verdict = "[green]runs on tinyc (int8, supported ops)[/green]"
     except TinycError as exc:
-        verdict = f"[red]not runnable by tinyc:[/red] {str(exc).split(': ', 1)[-1]}"
-    out.print(f"[bold]{g.name}[/bold] ({g.file_size:,} B, sha256 {g.sha256[:12]}): {len(g.operators)} ops, "
+        verdict = f"[red]not runnable by tinyc:[/red] {plain(str(exc).split(': ', 1)[-1])}"
+    out.print(f"[bold]{plain(g.name)}[/bold] ({g.file_size:,} B, sha256 {g.sha256[:12]}): {len(g.operators)} ops, "
               f"{len(g.tensors)} tensors, {d['total_params']:,} params, {d['total_macs']:,} MACs")
     out.print(verdict)
     io = Table(title="inputs and outputs", title_justify="left")
@@ -133,7 +133,7 @@ def render_inspect(out, g: Graph) -> None:
     for kind, idx in (("input", g.inputs), ("output", g.outputs)):
         for i in idx:
             t = g.tensor(i)
-            io.add_row(kind, str(i), t.name[:40], _shape(t.shape), t.dtype, _q(t))
+            io.add_row(kind, str(i), plain(t.name[:40]), _shape(t.shape), plain(t.dtype), _q(t))
     out.print(io)
     table = Table(title="operators (execution order)", title_justify="left")
     for col, j in (("#", "right"), ("op", "left"), ("v", "right"), ("inputs", "left"), ("output", "left"),
@@ -148,8 +148,8 @@ def render_inspect(out, g: Graph) -> None:
             "fused_activation_function", "filter_width", "filter_height", "keep_num_dims", "axis", "beta",
             "keep_dims")}
         wq = _q(g.tensor(op.inputs[1])) if len(op.inputs) > 1 and op.inputs[1] >= 0 else ""
-        table.add_row(str(op.index), op.op, str(op.version), ins, outs,
+        table.add_row(str(op.index), plain(op.op), str(op.version), ins, outs,
                       f"out {_q(g.tensor(op.outputs[0]))}" + (f"; w {wq}" if wq and wq != "-" else "")
-                      if op.outputs else "", " ".join(f"{k}={v}" for k, v in opts.items()),
+                      if op.outputs else "", plain(" ".join(f"{k}={v}" for k, v in opts.items())),
                       f"{od['macs']:,}", f"{od['params']:,}")
     out.print(table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyc.ui import Output, fmt_bytes
+from tinyc.ui import Output, fmt_bytes, plain
 
 # How tinyc check's budget items (tinyc/analyze/budget.py) line up with what the linker placed.
 _FLASH_ROWS = (
@@ -45,7 +45,7 @@ def memory_rows(budget, memory) -> list[dict[str, Any]]:
 def render_memory(out: Output, built) -> None:
     from rich.table import Table
 
-    t = Table(title=f"memory on {built.board.id}: tinyc check's prediction vs the linked firmware",
+    t = Table(title=f"memory on {plain(built.board.id)}: tinyc check's prediction vs the linked firmware",
               title_justify="left")
     for col, just in (("", "left"), ("part", "left"), ("predicted", "right"), ("linked", "right"),
                       ("difference", "right")):
@@ -54,8 +54,8 @@ def render_memory(out: Output, built) -> None:
         pred = "-" if r["predicted"] is None else f"{r['predicted']:,} B" + (" (est.)" if r["estimate"] else "")
         diff = "-" if r["predicted"] is None else f"{r['linked'] - r['predicted']:+,} B"
         style = "bold" if r["what"] == "total" else None
-        t.add_row("flash" if r["memory"] == "flash" else "SRAM", r["what"], pred, f"{r['linked']:,} B", diff,
-                  style=style)
+        t.add_row("flash" if r["memory"] == "flash" else "SRAM", plain(r["what"]), pred, f"{r['linked']:,} B",
+                  diff, style=style)
     out.print(t)
     mem = built.memory
     out.print(f"linked: flash {fmt_bytes(mem.flash)} of {fmt_bytes(built.board.flash)}, "
@@ -72,7 +72,7 @@ def render_memory(out: Output, built) -> None:
 def render_measurement(out: Output, m) -> None:
     from rich.table import Table
 
-    t = Table(title=f"cost of one inference on {m.board}" + (" (emulated)" if m.emulated else ""),
+    t = Table(title=f"cost of one inference on {plain(m.board)}" + (" (emulated)" if m.emulated else ""),
               title_justify="left", show_header=False)
     t.add_column(style="bold")
     t.add_column()
@@ -86,12 +86,12 @@ def render_measurement(out: Output, m) -> None:
     t.add_row("outputs per run", "identical checksum every run" if m.checksums_identical
               else "CHECKSUMS DIFFER between runs")
     if m.outputs_match is not None:
-        t.add_row("vs TFLite Micro", "bit-identical" if m.outputs_match else "; ".join(m.mismatches))
+        t.add_row("vs TFLite Micro", "bit-identical" if m.outputs_match else plain("; ".join(m.mismatches)))
     out.print(t)
 
 
 def render_validation(out: Output, v) -> None:
-    out.print(f"[bold]{v.samples}[/bold] samples from {v.data} on {v.board}: "
+    out.print(f"[bold]{v.samples}[/bold] samples from {plain(v.data)} on {plain(v.board)}: "
               f"target accuracy [bold]{v.target_accuracy:.2%}[/bold], host (TFLite Micro) {v.host_accuracy:.2%}; "
               f"{v.identical}/{v.samples} outputs bit-identical to the host"
               + (f" (first differing samples: {list(v.first_mismatches)})" if v.first_mismatches else ""))
@@ -103,13 +103,14 @@ def render_layer_profile(out: Output, p) -> None:
 
     unit = "instructions" if p.emulated else "cycles"
     short = "instr" if p.emulated else "cycles"
-    t = Table(title=f"per-layer cost of one inference of {p.model_name or p.model_hash} on {p.board}"
+    name = plain(p.model_name or p.model_hash)
+    t = Table(title=f"per-layer cost of one inference of {name} on {plain(p.board)}"
               + (" (emulated: QEMU instruction counts, not cycles)" if p.emulated else ""), title_justify="left")
     for col in ("#", "op", "layer", "kernel", unit, "share", "MACs", f"{short}/MAC"):
         t.add_column(col, justify="left" if col in ("layer", "kernel") else "right")
     for x in p.layers:
-        t.add_row(str(x.layer), str(x.op_index), x.op, x.kernel.removeprefix("TINYC_"), f"{x.cost:,.0f}",
-                  f"{x.share:.1%}", "-" if x.macs is None else f"{x.macs:,}",
+        t.add_row(str(x.layer), str(x.op_index), plain(x.op), plain(x.kernel.removeprefix("TINYC_")),
+                  f"{x.cost:,.0f}", f"{x.share:.1%}", "-" if x.macs is None else f"{x.macs:,}",
                   "-" if x.per_mac is None else f"{x.per_mac:.2f}")
     macs = "-" if p.macs is None else f"{p.macs:,}"
     per_mac = f"{p.layer_sum / p.macs:.2f}" if p.macs else "-"

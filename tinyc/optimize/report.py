@@ -49,25 +49,24 @@ def _pct(v: float | None) -> str:
 
 def render(report: OptimizeReport):
     """Rich tables: one row per step, then the final model's weight tensors."""
-    from rich.markup import escape
     from rich.table import Table
 
-    from tinyc.ui import fmt_bytes
+    from tinyc.ui import fmt_bytes, plain
 
-    steps = Table(title=escape(f"tinyc optimize {report.model} -> {report.output}"), title_justify="left")
+    steps = Table(title=plain(f"tinyc optimize {report.model} -> {report.output}"), title_justify="left")
     for col in ("step", "float acc", "int8 acc (TFLM)", "float32", ".tflite", "packed (MCU)", "sparsity",
                 "max unique/ch", "MACs", "arena plan", "TFLM arena"):
         steps.add_column(col, justify="left" if col == "step" else "right")
     for s in report.steps:
         f = s.figures
         steps.add_row(
-            s.name, _pct(s.float_accuracy), _pct(s.int8_accuracy), fmt_bytes(s.float_bytes),
+            plain(s.name), _pct(s.float_accuracy), _pct(s.int8_accuracy), fmt_bytes(s.float_bytes),
             fmt_bytes(f.tflite_bytes) if f else "-", fmt_bytes(f.packed_bytes) if f else "-",
             f"{100 * f.sparsity:.1f}%" if f else "-",
             str(max((l.unique_per_channel for l in f.layers), default=0)) if f else "-",
             f"{f.macs:,}" if f else "-", f"{s.planned_arena_bytes:,} B" if s.planned_arena_bytes else "-",
             f"{s.arena_bytes:,} B" if s.arena_bytes else "-")
-    steps.caption = (f"accuracy on {escape(report.data.get('test', 'none'))} (held out: never trained or calibrated on); "
+    steps.caption = (f"accuracy on {plain(report.data.get('test', 'none'))} (held out: never trained or calibrated on); "
                      "float acc: the Keras model after the step; int8 acc: that step converted to int8 and run "
                      "by the TFLite Micro interpreter; packed: weights stored in tinyc's packed format "
                      "(docs/compressed-weights.md); arena plan: tinyc's tensor arena; TFLM arena: the recorded "
@@ -78,7 +77,7 @@ def render(report: OptimizeReport):
         layers.add_column(col, justify="left" if col in ("tensor", "op", "packing") else "right")
     if report.final.figures:
         for l in report.final.figures.layers:
-            layers.add_row(escape(l.tensor[-40:]), l.op, "x".join(map(str, l.shape)), f"{l.weights:,}",
-                           f"{100 * l.sparsity:.1f}%", str(l.unique), str(l.unique_per_channel), l.packing,
+            layers.add_row(plain(l.tensor[-40:]), plain(l.op), "x".join(map(str, l.shape)), f"{l.weights:,}",
+                           f"{100 * l.sparsity:.1f}%", str(l.unique), str(l.unique_per_channel), plain(l.packing),
                            f"{l.raw_bytes:,} B", f"{l.packed_bytes:,} B", f"{l.bits_per_weight:.3f}")
     return steps, layers
