@@ -3,6 +3,12 @@
 Board facts live in those files, never in code. Sizes are written with units ("320 KiB",
 "1 MiB"; KB and MB mean 1024 and 1024*1024 bytes, as in microcontroller datasheets) and
 frequencies as "216 MHz" or plain Hz, so a wrong unit is caught when the file is loaded.
+
+Board fields end up in generated C, linker scripts, platformio.ini and Renode scripts, and in the
+terminal, so a file is validated when it is loaded (rules in boards/README.md): names are identifiers
+of a safe character set, ``family`` is one of the port folders, addresses and sizes fit 32 bits
+without overlapping, and clocks and baud rates are in sane ranges. A bad file is one line naming the
+file, the field, the problem and the fix, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,10 +31,43 @@ REGION_KINDS = ("flash", "ram")
 KINDS = ("real", "emulated")
 _SIZE_UNITS = {"B": 1, "KIB": 1024, "KB": 1024, "K": 1024, "MIB": 1 << 20, "MB": 1 << 20, "M": 1 << 20}
 _FREQ_UNITS = {"HZ": 1, "KHZ": 1_000, "MHZ": 1_000_000, "GHZ": 1_000_000_000}
+ADDRESS_SPACE = 1 << 32  # every supported core is 32-bit: no address or size reaches past 4 GiB
+
+# Names that reach generated files unquoted (linker comments, -D flags, ini sections, Renode peripherals):
+# each field's pattern, and how to say it in an error.
+_NAME_RULES = {
+    "id": (r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", "letters, digits, '-' and '_' (starting with a letter or digit)"),
+    "region": (r"[A-Za-z_][A-Za-z0-9_]{0,31}", "an identifier: letters, digits and '_', e.g. SRAM1"),
+    "uart": (r"[A-Za-z_][A-Za-z0-9_]{0,31}", "an identifier as the reference manual names it, e.g. USART3"),
+    "pin": (r"[A-Za-z][A-Za-z0-9_.]{0,15}", "a pin name as the vendor writes it, e.g. PD8, P1.03, GP0"),
+    "pio_board": (r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", "a PlatformIO board id, e.g. nucleo_f746zg"),
+    "protocol": (r"[a-z0-9][a-z0-9_-]{0,31}", "a lower-case name, e.g. stlink"),
+    "qemu": (r"[a-z0-9][a-z0-9_.-]{0,63}", "a QEMU machine name, e.g. mps2-an500"),
+    "renode": (r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.repl",
+               "a .repl path inside Renode's tree, e.g. platforms/cpus/stm32f746.repl"),
+}
+BAUD_RANGE = (300, 12_000_000)
+CLOCK_RANGE = (1_000_000, 1_000_000_000)  # cpu.clock
+CRYSTAL_RANGE = (1_000_000, 100_000_000)  # cpu.crystal
+TICK_RANGE = (1_000, 1_000_000_000)  # emulation.systick_clock / timer_clock
 
 
 class BoardError(TinycError):
     pass
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    """A value for an error message: a 400-digit size or a nested array is cut, not printed whole."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def port_families() -> tuple[str, ...]:
+    """The MCU families with a firmware port: the folders of firmware/ports/ other than the shared ones
+    (cortex-m, <vendor>-common)."""
+    ports = paths.firmware_dir() / "ports"
+    return tuple(sorted(d.name for d in ports.iterdir()
+                        if d.is_dir() and d.name != "cortex-m" and not d.name.endswith("-common")))
 
 
 @dataclass(frozen=True)
@@ -135,6 +175,10 @@ class Board:
         return d
 
 
+def regions_of(regions: tuple[MemoryRegion, ...], kind: str) -> tuple[MemoryRegion, ...]:
+    return tuple(r for r in regions if r.kind == kind)
+
+
 def contiguous_ram(regions: tuple[MemoryRegion, ...]) -> MemoryRegion:
     """The largest run of back-to-back RAM regions, which one linker RAM region can span
     (e.g. the F746's DTCM+SRAM1+SRAM2 = 320 KiB): what the firmware links its data and arena into."""
@@ -153,33 +197,47 @@ def contiguous_ram(regions: tuple[MemoryRegion, ...]) -> MemoryRegion:
     return best
 
 
-def parse_size(value: Any, where: str) -> int:
+def _with_unit(value: Any, units: dict[str, int]) -> Fraction | None:
+    """An integer, or a decimal number and a unit, read exactly (no float: "1e400" digits stay digits)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if value <= 0:
-            raise BoardError(f"{where}: size must be positive, got {value}")
-        return value
+        return Fraction(value)
     if isinstance(value, str):
         m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*", value)
-        if m and m.group(2).upper() in _SIZE_UNITS:
-            n = float(m.group(1)) * _SIZE_UNITS[m.group(2).upper()]
-            if n == int(n) and n > 0:
-                return int(n)
-    raise BoardError(
-        f"{where}: {value!r} is not a size; write bytes as an integer or a number with a unit "
-        f"(B, KiB, MiB; KB/MB mean KiB/MiB), e.g. \"320 KiB\""
-    )
+        if m and m.group(2).upper() in units:
+            return Fraction(m.group(1)) * units[m.group(2).upper()]
+    return None
 
 
-def parse_freq(value: Any, where: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*", value)
-        if m and m.group(2).upper() in _FREQ_UNITS:
-            n = float(m.group(1)) * _FREQ_UNITS[m.group(2).upper()]
-            if n == int(n) and n > 0:
-                return int(n)
-    raise BoardError(f"{where}: {value!r} is not a frequency; write Hz as an integer or e.g. \"216 MHz\"")
+def parse_size(value: Any, where: str) -> int:
+    n = _with_unit(value, _SIZE_UNITS)
+    if n is None:
+        raise BoardError(
+            f"{where}: {_show(value)} is not a size; write bytes as an integer or a number with a unit "
+            f"(B, KiB, MiB; KB/MB mean KiB/MiB), e.g. \"320 KiB\"")
+    if n <= 0 or n.denominator != 1:
+        raise BoardError(f"{where}: size {_show(value)} is not a positive whole number of bytes; write one, "
+                         f"e.g. \"320 KiB\"")
+    if n > ADDRESS_SPACE:
+        raise BoardError(f"{where}: size {_show(value)} is more than 4 GiB, beyond a 32-bit address space; "
+                         f"write the real size")
+    return int(n)
+
+
+def parse_freq(value: Any, where: str, limits: tuple[int, int] | None = None) -> int:
+    n = _with_unit(value, _FREQ_UNITS)
+    if n is None or n <= 0 or n.denominator != 1:
+        raise BoardError(f"{where}: {_show(value)} is not a frequency; write Hz as an integer or e.g. \"216 MHz\"")
+    if limits and not limits[0] <= n <= limits[1]:
+        raise BoardError(f"{where}: {_show(value)} is outside {_hz(limits[0])} to {_hz(limits[1])}; "
+                         f"write the real frequency with its unit, e.g. \"216 MHz\"")
+    return int(n)
+
+
+def _hz(n: int) -> str:
+    for unit, scale in (("GHz", 10**9), ("MHz", 10**6), ("kHz", 10**3)):
+        if n >= scale:
+            return f"{n / scale:g} {unit}"
+    return f"{n} Hz"
 
 
 class _Reader:
@@ -199,10 +257,34 @@ class _Reader:
         value = self.table[key]
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
-            raise BoardError(f"{self._where(key)} must be {names}, got {value!r}")
+            raise BoardError(f"{self._where(key)} must be {names}, got {_show(value)}")
         if choices is not None and value not in choices:
-            raise BoardError(f"{self._where(key)}: unknown value {value!r}; expected one of {', '.join(choices)}")
+            raise BoardError(f"{self._where(key)}: unknown value {_show(value)}; expected one of {', '.join(choices)}")
+        if isinstance(value, str) and any(not ch.isprintable() for ch in value):
+            raise BoardError(f"{self._where(key)} contains a line break or control character; write it as "
+                             f"plain text on one line")
         return value
+
+    def name(self, key: str, rule: str, default: Any = ...) -> str:
+        """A name that generated files use unquoted: it must match its rule's pattern (or be empty when
+        the field is optional and left empty)."""
+        value = self.get(key, str, default)
+        pattern, what = _NAME_RULES[rule]
+        if (value or default is ...) and not re.fullmatch(pattern, value):
+            raise BoardError(f"{self._where(key)} is {_show(value)}; write it as {what}")
+        return value
+
+    def address(self, key: str, default: Any = ...) -> int | None:
+        """An address in the 32-bit space."""
+        value = self.get(key, int, default)
+        if value is not None and not 0 <= value < ADDRESS_SPACE:
+            raise BoardError(f"{self._where(key)} is {_show(value)}, outside the 32-bit address space "
+                             f"(0 to 0xFFFFFFFF); write the real address")
+        return value
+
+    def frequency(self, key: str, limits: tuple[int, int], default: Any = ...) -> int | None:
+        value = self.get(key, (int, str), default)
+        return None if value is None else parse_freq(value, self._where(key), limits)
 
     def size(self, key: str) -> int:
         return parse_size(self.get(key, (int, str)), self._where(key))
@@ -210,6 +292,9 @@ class _Reader:
     def sub(self, key: str, required: bool = True) -> "_Reader":
         t = self.get(key, dict) if required else self.get(key, dict, {})
         return _Reader(self.path, t, f"{self.prefix}{key}.")
+
+    def where(self, key: str) -> str:
+        return self._where(key)
 
     def subs(self, key: str, required: bool = True) -> list["_Reader"]:
         items = self.get(key, list) if required else self.get(key, list, [])
@@ -226,14 +311,27 @@ class _Reader:
             raise BoardError(f"{self._where(extra[0])} is not a known field; check its spelling")
 
 
-def _regions(readers: list[_Reader]) -> tuple[MemoryRegion, ...]:
+def _regions(readers: list[_Reader], parent: _Reader, key: str) -> tuple[MemoryRegion, ...]:
+    """A region list: names unique identifiers, each region inside 32 bits, no two overlapping."""
     regions = []
     for r in readers:
         r.unknown({"name", "kind", "origin", "size", "note"})
-        regions.append(MemoryRegion(
-            name=r.get("name", str), kind=r.get("kind", str, choices=REGION_KINDS),
-            origin=r.get("origin", int), size=r.size("size"), note=r.get("note", str, ""),
-        ))
+        region = MemoryRegion(
+            name=r.name("name", "region"), kind=r.get("kind", str, choices=REGION_KINDS),
+            origin=r.address("origin"), size=r.size("size"), note=r.get("note", str, ""),
+        )
+        if region.end > ADDRESS_SPACE:
+            raise BoardError(f"{r.where('size')}: region {region.name} at 0x{region.origin:08X} of {region.size} B "
+                             f"ends past 0xFFFFFFFF, the end of the 32-bit address space; fix its origin or size")
+        if any(x.name == region.name for x in regions):
+            raise BoardError(f"{r.where('name')}: a second region is named {region.name}; give each region "
+                             f"its own name")
+        regions.append(region)
+    ordered = sorted(regions, key=lambda x: x.origin)
+    for a, b in zip(ordered, ordered[1:]):
+        if a.end > b.origin:
+            raise BoardError(f"{parent.where(key)}: regions {a.name} (0x{a.origin:08X}-0x{a.end - 1:08X}) and "
+                             f"{b.name} (0x{b.origin:08X}-0x{b.end - 1:08X}) overlap; fix their origin or size")
     return tuple(regions)
 
 
@@ -245,6 +343,12 @@ def load_board(path: Path) -> Board:
         raise BoardError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BoardError(f"{path}: cannot read board file ({exc})") from None
+    except RecursionError:
+        raise BoardError(f"{path}: arrays or tables nested too deeply to read; a board file needs at most "
+                         f"two levels (see boards/README.md)") from None
+    except ValueError as exc:  # an integer of thousands of digits (Python's int limit)
+        raise BoardError(f"{path}: a number too long to read ({str(exc).split(':')[0]}); write the real "
+                         f"value") from None
     top = _Reader(path, data)
     top.unknown({"id", "name", "vendor", "mcu", "family", "kind", "notes", "cpu", "memory", "console",
                  "upload", "emulation", "svd", "svd_note"})
@@ -255,7 +359,7 @@ def load_board(path: Path) -> Board:
     up.unknown({"platformio_board", "protocol", "offset"})
     emu.unknown({"qemu_machine", "stand_in", "renode_platform", "memory", "systick_clock", "timer_clock"})
 
-    board_id = top.get("id", str)
+    board_id = top.name("id", "id")
     if board_id != path.stem:
         raise BoardError(f"{path}: field 'id' is {board_id!r} but the file is named {path.name}; make them match")
     core = cpu.get("core", str, choices=CORES)
@@ -267,7 +371,7 @@ def load_board(path: Path) -> Board:
     if dsp and core in ("cortex-m0", "cortex-m0plus", "cortex-m3"):
         raise BoardError(f"{path}: field 'cpu.dsp' is true but {core} has no DSP extension; set it to false")
 
-    regions = _regions(mem.subs("regions"))
+    regions = _regions(mem.subs("regions"), mem, "regions")
     flash, sram = mem.size("flash"), mem.size("sram")
     for kind, total in (("flash", flash), ("ram", sram)):
         listed = sum(r.size for r in regions if r.kind == kind)
@@ -278,37 +382,52 @@ def load_board(path: Path) -> Board:
             raise BoardError(f"{path}: field 'memory.{name}' is {total} B but its {kind} regions add up to "
                              f"{listed} B; make them agree")
 
-    qemu = emu.get("qemu_machine", str, "") or None
-    emu_regions = _regions(emu.subs("memory", required=False))
-    systick = emu.get("systick_clock", (int, str), None)
-    timer = emu.get("timer_clock", (int, str), None)
+    qemu = emu.name("qemu_machine", "qemu", "") or None
+    emu_regions = _regions(emu.subs("memory", required=False), emu, "memory")
+    for kind in REGION_KINDS if emu_regions else ():
+        if not any(r.kind == kind for r in emu_regions):
+            raise BoardError(f"{path}: field 'emulation.memory' has no {kind} region; add one (the emulator's "
+                             f"map needs both flash and ram) or remove emulation.memory")
+    systick = emu.frequency("systick_clock", TICK_RANGE, None)
+    timer = emu.frequency("timer_clock", TICK_RANGE, None)
     if systick and timer:
         raise BoardError(f"{path}: fields 'emulation.systick_clock' and 'emulation.timer_clock' are both set; "
                          f"keep the one the port times with")
-    crystal = cpu.get("crystal", (int, str), None)
+    family = top.get("family", str)
+    families = port_families()
+    if family not in families:
+        raise BoardError(f"{path}: field 'family' is {_show(family)}, not a firmware port; write one of "
+                         f"{', '.join(families)} (the folders of firmware/ports/)")
+    baud = con.get("baud", int)
+    if not BAUD_RANGE[0] <= baud <= BAUD_RANGE[1]:
+        raise BoardError(f"{path}: field 'console.baud' is {_show(baud)}, outside {BAUD_RANGE[0]:,} to "
+                         f"{BAUD_RANGE[1]:,} baud; write the console's real baud rate, e.g. 115200")
+    offset = up.address("offset", 0)
+    if offset >= regions_of(regions, "flash")[0].size:
+        raise BoardError(f"{path}: field 'upload.offset' is 0x{offset:X}, past the end of the first flash region "
+                         f"({regions_of(regions, 'flash')[0].size} B); write where the application starts in it")
     svd = top.get("svd", str, "")
     if svd and not re.fullmatch(r"[\w.-]+:[\w./-]+\.(svd|xml)", svd):
         raise BoardError(f"{path}: field 'svd' is {svd!r}; write it as \"<PyPI package>:<file in its SVD data>\", "
                          f"e.g. \"cmsis-svd:STMicro/STM32F401xE.svd\"")
     return Board(
         id=board_id, name=top.get("name", str), vendor=top.get("vendor", str), mcu=top.get("mcu", str),
-        family=top.get("family", str), kind=top.get("kind", str, choices=KINDS),
+        family=family, kind=top.get("kind", str, choices=KINDS),
         core=core, fpu=fpu, dsp=dsp, helium=helium,
-        clock_hz=parse_freq(cpu.get("clock", (int, str)), f"{path}: field 'cpu.clock'"),
+        clock_hz=cpu.frequency("clock", CLOCK_RANGE),
         flash=flash, sram=sram, memory_source=mem.get("source", str), regions=regions,
-        console=Console(uart=con.get("uart", str), baud=con.get("baud", int), tx_pin=con.get("tx_pin", str, ""),
-                        rx_pin=con.get("rx_pin", str, ""), base=con.get("base", int, None),
+        console=Console(uart=con.name("uart", "uart"), baud=baud, tx_pin=con.name("tx_pin", "pin", ""),
+                        rx_pin=con.name("rx_pin", "pin", ""), base=con.address("base", None),
                         note=con.get("note", str, "")),
-        upload=Upload(platformio_board=up.get("platformio_board", str, ""), protocol=up.get("protocol", str),
-                      offset=up.get("offset", int, 0)),
+        upload=Upload(platformio_board=up.name("platformio_board", "pio_board", ""),
+                      protocol=up.name("protocol", "protocol"), offset=offset),
         emulation=Emulation(
             qemu_machine=qemu, stand_in=emu.get("stand_in", bool, False),
-            renode_platform=emu.get("renode_platform", str, "") or None, qemu_memory=emu_regions,
-            systick_hz=parse_freq(systick, f"{path}: field 'emulation.systick_clock'") if systick else None,
-            timer_hz=parse_freq(timer, f"{path}: field 'emulation.timer_clock'") if timer else None,
+            renode_platform=emu.name("renode_platform", "renode", "") or None, qemu_memory=emu_regions,
+            systick_hz=systick, timer_hz=timer,
         ),
         path=path, notes=top.get("notes", str, ""),
-        crystal_hz=parse_freq(crystal, f"{path}: field 'cpu.crystal'") if crystal else None,
+        crystal_hz=cpu.frequency("crystal", CRYSTAL_RANGE, None),
         svd=svd, svd_note=top.get("svd_note", str, ""),
     )
 
