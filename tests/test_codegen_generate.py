@@ -44,7 +44,9 @@ def test_generate_refuses_a_non_empty_directory(tmp_path):
     assert r.output.count("\n") == 1 and "--force" in r.output and str(out) in r.output
     assert (out / "mine.txt").read_text() == "user file" and (out / "tinyc_model.c").read_text() == before
     r = CliRunner().invoke(cli, ["generate", model, "--board", "mps2-an386", "-o", str(out), "--force"])
-    assert r.exit_code == 0 and not (out / "mine.txt").exists()
+    assert r.exit_code == 0, r.output
+    assert (out / "mine.txt").read_text() == "user file"  # --force replaces tinyc's files only
+    assert (out / "tinyc_model.c").read_text() == before
 
 
 def test_generate_bad_model_is_one_line(tmp_path):

@@ -16,7 +16,28 @@ from tinyc.ui import Output, fmt_bytes, fmt_hz, plain, printable
 
 
 class _Group(click.Group):
-    """Turns a user mistake (TinycError) into one line on stderr and its exit code."""
+    """Turns a user mistake (TinycError, or a usage error click finds) into one line on stderr and its exit
+    code."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # plain `tinyc`: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "tinyc"
+            click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -206,7 +227,7 @@ def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
 @click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning (keeps pruning/clusters).")
 @click.option("--epochs", type=int, default=3, show_default=True, help="Fine-tuning epochs per step.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if tinyc wrote it (never a file of yours).")
 @json_option
 @click.pass_obj
 def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, test_data, holdout, prune,
@@ -261,6 +282,15 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
         rec = pipeline.load_build(Path(firmware_dir))
         if rec.board.id != board_id:
             raise TinycError(f"{firmware_dir}: built for {rec.board.id}, not {board_id}; pass --board {rec.board.id}")
+        if model is not None:  # a firmware of another model would be compared with this one's outputs
+            try:
+                same = pipeline.model_hash(Path(model)) == rec.model_hash
+            except OSError as exc:
+                raise TinycError(f"{model}: cannot read it ({exc.strerror})") from None
+            if not same:
+                raise TinycError(f"{firmware_dir}: built from another model than {model} (or the model changed "
+                                 f"since); rebuild it with 'tinyc build {model} --board {board_id} -o "
+                                 f"{firmware_dir} --force', or leave out MODEL to use the one it was built from")
         return rec
     if model is None:
         raise TinycError("give a MODEL (.tflite) to build, or --firmware DIR from an earlier `tinyc build`")
@@ -415,7 +445,8 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
 @click.option("--emulate", is_flag=True, help="Build for the real board, run on its emulated stand-in.")
 @click.option("--port", default=None, help="Real boards: the board's serial port (e.g. /dev/ttyACM0); the firmware is "
               "uploaded, then measured over it.")
-@click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
+@click.option("--force", is_flag=True, help="Replace tinyc's earlier output there and write beside other files "
+              "(tinyc never removes or overwrites a file it did not write).")
 @click.option("--force-build", is_flag=True, help="Build even when tinyc check says it does not fit "
               "(the linker then has the last word).")
 @click.option("--runs", type=click.IntRange(1, 64), default=10, show_default=True, help="Timed inferences.")
@@ -443,7 +474,14 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
 
         if model.endswith(".tflite") or prune or cluster or not data:
             raise TinycError("--fit needs the Keras model and --data D.npz, and replaces --prune/--cluster")
-        dest = Path(out_dir) if out_dir else Path("tinyc-build") / f"{Path(model).stem}-{board_id}"
+        import os
+
+        from tinyc.deploy.pipeline import BUILD_ENTRIES
+        from tinyc.outputs import OutputDir
+
+        dest = Path(os.path.abspath(out_dir or Path("tinyc-build") / f"{Path(model).stem}-{board_id}"))
+        with OutputDir(dest, force=force, inputs=[model], planned=BUILD_ENTRIES, shown=out_dir):
+            pass  # the build's folder is checked before the search, not after it
         result, files = _run_fit(out, model, board_id, data, test_data, max_latency, None, None, None, None, None,
                                  budget_time, None, None, 2, 0, False, str(dest.with_name(dest.name + ".fit")),
                                  force)
@@ -527,7 +565,8 @@ def _latency_option(value: str | None, board_id: str, emulate: bool) -> float | 
 @click.option("--recalibrate", is_flag=True, help="Profile the board's kernels again for the latency model.")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=str), default=None,
               help="Output directory [default: tinyc-fit/<model>-<board>].")
-@click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
+@click.option("--force", is_flag=True, help="Replace tinyc's earlier output there and write beside other files "
+              "(tinyc never removes or overwrites a file it did not write).")
 @json_option
 @click.pass_obj
 def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
@@ -555,12 +594,12 @@ def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_acc
 
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from tinyc.fit.report import summary_lines, write_outputs
+    from tinyc.fit.report import FIT_FILES, summary_lines, write_outputs
     from tinyc.fit.search import FitRequest, run_fit
 
+    from tinyc.outputs import OutputDir
+
     dest = Path(out_dir) if out_dir else Path("tinyc-fit") / f"{Path(model).stem}-{board_id}"
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())) and not force:
-        raise TinycError(f"{dest}: exists and is not empty; pass --force to replace it or choose another -o")
     req = FitRequest(model=model, board=board_id, data=data, test_data=test_data,
                      max_latency=_latency_option(max_latency, board_id, emulate),
                      max_accuracy_drop=max_accuracy_drop,
@@ -572,10 +611,13 @@ def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_acc
                      emulate=emulate, recalibrate=recalibrate)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=out.err, transient=True, disable=out.verbosity < 0)
-    with progress:
-        result = run_fit(req, progress=progress, say=out.info)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    files = write_outputs(result, dest, force=force)
+    inputs = [model, data] + ([test_data] if test_data else [])
+    with OutputDir(dest, force=force, inputs=inputs, planned=FIT_FILES) as folder:  # checked before the search
+        with progress:
+            result = run_fit(req, progress=progress, say=out.info)
+        staged = write_outputs(result, folder.stage)
+        folder.commit()
+    files = {name: dest / name for name in staged}
     if not out.json:
         for line in summary_lines(result):
             out.print(line, markup=False)
@@ -587,8 +629,9 @@ def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_acc
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--board", "board_id", required=True, help="Board id (see `tinyc boards`).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
-              help="Directory for the C sources (must be empty or new).")
-@click.option("--force", is_flag=True, help="Overwrite a non-empty output directory.")
+              help="Directory for the C sources (new or empty, unless --force).")
+@click.option("--force", is_flag=True, help="Replace tinyc's earlier output there and write beside other files "
+              "(tinyc never removes or overwrites a file it did not write).")
 @click.option("--weights", "weights", type=click.Choice(["auto", "packed", "dense"]), default="auto",
               show_default=True,
               help="Conv/FC weights in flash: packed (clustered/pruned/binary, decoded per channel), dense "
@@ -605,13 +648,15 @@ def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bo
     from tinyc.codegen import generate
     from tinyc.model import graph, ops
 
+    from tinyc.outputs import OutputDir
+
     board = get_board(board_id)
-    target = Path(out_dir)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
-        raise TinycError(f"{out_dir}: exists and is not empty; pass --force to overwrite it")
-    g = graph.load(model)
-    ops.check_supported(g)
-    gm = generate(g, plan_improved(g), board, target, force=force, weights=weights)
+    with OutputDir(out_dir, force=force, inputs=[model]) as dest:
+        g = graph.load(model)
+        ops.check_supported(g)
+        gm = generate(g, plan_improved(g), board, dest.stage, weights=weights)
+        dest.commit()
+    gm = gm.moved_to(Path(out_dir))
     if as_json:
         out.emit_json(gm.to_json())
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,12 @@ class GeneratedModel:
     weight_scratch: int = 0  # bytes of static RAM (outside the arena) decoding packed weights
     packed_layers: tuple = ()  # lower.PackedWeight per filter stored packed
     profile: bool = False  # tinyc_model_invoke() records per-layer ticks (TINYC_MODEL_PROFILE)
+
+    def moved_to(self, out_dir: Path) -> "GeneratedModel":
+        """The same sources after their folder moved (from an output's stage to its place)."""
+        out_dir = Path(out_dir)
+        return replace(self, out_dir=out_dir, sources=tuple(out_dir / p.name for p in self.sources),
+                       headers=tuple(out_dir / p.name for p in self.headers), include_dirs=(out_dir,))
 
     def to_json(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "sources": [str(p) for p in self.sources],
@@ -123,9 +129,9 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     return files
 
 
-def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str = "auto",
-             profile: bool = False) -> GeneratedModel:
-    """Write the model's C sources into ``out_dir`` (refusing a non-empty one unless ``force``).
+def generate(graph, plan, board, out_dir, *, weights: str = "auto", profile: bool = False) -> GeneratedModel:
+    """Write the model's C sources into ``out_dir``, a new or empty folder: a library call that writes plainly,
+    where the commands write through ``tinyc.outputs.OutputDir`` (staged, swapped in atomically).
 
     ``weights``: "auto" stores a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filter in tinyc's packed
     format where that is smaller than int8 (clustered, pruned, binarized weights), "packed" always,
@@ -134,8 +140,8 @@ def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str =
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TinycError(f"{out_dir}: exists and is not a directory; pass a directory for the sources")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
-        raise TinycError(f"{out_dir}: directory is not empty; pass --force to overwrite it or choose another")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise TinycError(f"{out_dir}: directory is not empty; choose another")
     offsets, arena, order = plan_layout(graph, plan)
     lowered = lower(graph, offsets, arena, order, weights=weights)  # raises before anything is written
     variant, defines = variant_for(board)
@@ -143,29 +149,11 @@ def generate(graph, plan, board, out_dir, *, force: bool = False, weights: str =
     texts = render_sources(lowered, variant, profile)
     files = runtime_files(lowered, variant)
 
-    tmp = out_dir.with_name(f".{out_dir.name}.tinyc-tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        for name, text in texts.items():
-            (tmp / name).write_text(text)
-        for f in files:
-            shutil.copy2(f, tmp / f.name)
-        if out_dir.is_dir():
-            for child in out_dir.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-            for child in tmp.iterdir():
-                shutil.move(str(child), out_dir / child.name)
-            tmp.rmdir()
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        (out_dir / name).write_text(text)
+    for f in files:
+        shutil.copyfile(f, out_dir / f.name)
     names = sorted(p.name for p in out_dir.iterdir())
     return GeneratedModel(
         out_dir=out_dir, sources=tuple(out_dir / n for n in names if n.endswith(".c")),

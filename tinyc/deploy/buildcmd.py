@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyc.errors import TinycError
+from tinyc.outputs import OutputDir
 from tinyc.ui import Output, fmt_bytes
 
 
@@ -30,17 +31,15 @@ class _Steps:
         self.current = None
 
 
-def _optimize(model: Path, out_dir: Path, prune, cluster, data, calibration_data, test_data,
-              out: Output) -> Path:
+def _optimize(model: Path, out: Path, prune, cluster, data, calibration_data, test_data, output: Output) -> Path:
     from tinyc.optimize.pipeline import Options, optimize
 
-    tflite = out_dir.with_name(f".{out_dir.name}.optimized.tflite")
-    report = optimize(model, tflite, Options(prune=prune, cluster=cluster), data=data,
-                      calibration_data=calibration_data, test_data=test_data, force=True, warn=out.warn)
+    report = optimize(model, out, Options(prune=prune, cluster=cluster), data=data,
+                      calibration_data=calibration_data, test_data=test_data, warn=output.warn)
     from tinyc.optimize.report import render
 
-    out.print(render(report)[0])  # the per-step table: what optimizing did to size and accuracy
-    return tflite
+    output.print(render(report)[0])  # the per-step table: what optimizing did to size and accuracy
+    return out
 
 
 def _upload(out: Output, board, elf: Path, port: str) -> None:
@@ -65,39 +64,37 @@ def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, em
     on_hardware = run_board.kind != "emulated"
     if will_run and on_hardware and not port:
         pipeline.require_runnable(board, run_board)
-    dest = Path(out_dir) if out_dir else Path("tinyc-build") / f"{src.stem}-{board.id}"
+    dest_path = Path(out_dir) if out_dir else Path("tinyc-build") / f"{src.stem}-{board.id}"
     needs_opt = src.suffix != ".tflite"
     if not needs_opt and (prune or cluster):
         raise TinycError(f"{src}: --prune/--cluster need the Keras model; a .tflite is already converted")
     names = (["optimize"] if needs_opt else []) + ["check", "generate", "build"] + (["run + bench"] if will_run else [])
     steps = _Steps(out, names)
     t_start = time.monotonic()
-    if needs_opt:
-        steps("optimize")
-        if dest.exists() and any(dest.iterdir()) and not force:
-            raise TinycError(f"{dest}: exists and is not empty; pass --force to replace it or choose another -o")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tflite = _optimize(src, dest, prune, cluster, data, calibration_data, test_data, out)
-    else:
-        tflite = src
-    built = pipeline.build_model_firmware(tflite, board_id, dest, emulate=emulate, force=force,
-                                          skip_check=force_build, step=steps)
-    if needs_opt:  # keep the optimized model with the build it made
-        kept = dest / f"{src.stem}.int8.tflite"
-        tflite.replace(kept)
-        built = type(built)(**{**built.__dict__, "model": kept.resolve()})
-        import json
+    kept = f"{src.stem}.int8.tflite"  # a Keras model's int8 form, kept with the build it made
+    inputs = [src] + [p for p in (data, calibration_data, test_data) if p and Path(p).exists()]
+    with OutputDir(dest_path, force=force, inputs=inputs,
+                   planned=pipeline.BUILD_ENTRIES + ((kept,) if needs_opt else ())) as dest:
+        if needs_opt:
+            steps("optimize")
+            tflite = _optimize(src, dest.stage / kept, prune, cluster, data, calibration_data, test_data, out)
+        else:
+            tflite = src
+        built = pipeline.build_into(tflite, board_id, dest, emulate=emulate, skip_check=force_build, step=steps,
+                                    model_recorded=dest.final(kept) if needs_opt else None,
+                                    source=src if needs_opt else None)
+        dest.commit()
+        measurement = None
+        if will_run:  # still holding the folder: nobody replaces the firmware while it runs
+            from tinyc.deploy.bench import bench_link, open_target
 
-        (dest / pipeline.BUILD_FILE).write_text(json.dumps(built.to_json(), indent=2))
-    measurement = None
-    if will_run:
-        from tinyc.deploy.bench import bench_link, open_target
-
-        steps("run + bench")
-        if on_hardware:
-            _upload(out, board, built.elf, port)
-        with open_target(None if on_hardware else built.elf, built.run_board, port if on_hardware else None) as link:
-            measurement = bench_link(link, built.model, runs=runs)
+            steps("run + bench")
+            if on_hardware:
+                _upload(out, board, built.elf, port)
+            with open_target(None if on_hardware else built.elf, built.run_board,
+                             port if on_hardware else None) as link:
+                measurement = bench_link(link, built.model, runs=runs)
+    dest = dest_path
     steps.done()
 
     from tinyc.deploy.report import render_measurement, render_memory

@@ -1,9 +1,9 @@
 """From an int8 .tflite to linked firmware for a board: check -> generate -> render -> build.
 
 The output directory holds ``model/`` (the generated C), ``firmware/`` (the PlatformIO project) and
-``tinyc-build.json`` (what was built, for ``tinyc flash`` / ``bench`` / ``validate``). It is
-written beside its final place and renamed at the end, so a failed build never leaves a half-written
-directory where the user asked for one.
+``tinyc-build.json`` (what was built, for ``tinyc flash`` / ``bench`` / ``validate``). It is written
+through ``tinyc.outputs.OutputDir``: made in the folder's own temp area and swapped in at the end, so a
+failed or killed build never leaves a half-written output, and only tinyc's own files are ever replaced.
 """
 
 from __future__ import annotations
@@ -71,21 +71,48 @@ def check_budget(graph, board: Board):
     return footprint.check(graph, board)
 
 
-def does_not_fit_message(model: Path, b) -> str:
+def does_not_fit_message(model: Path, b, source: Path | None = None) -> str:
+    """``source``: the Keras model ``model`` was optimized from (the int8 file is then not kept)."""
     parts = []
     if b.flash_headroom < 0:
         parts.append(f"flash by {-b.flash_headroom} B")
     if b.sram_headroom < 0:
         parts.append(f"SRAM by {-b.sram_headroom} B")
+    if source is not None:
+        int8 = f"{Path(source).stem}.int8.tflite"
+        return (f"{source} does not fit {b.board} once optimized to int8: over {' and '.join(parts)} ('tinyc "
+                f"optimize {source} -o {int8}' then 'tinyc check {int8} --board {b.board}' says what would make "
+                f"it fit; --force-build builds anyway and lets the linker decide)")
     return (f"{model} does not fit {b.board}: over {' and '.join(parts)} (tinyc check {model} --board {b.board} "
             f"says what would make it fit; --force-build builds anyway and lets the linker decide)")
 
 
 def build_model_firmware(model: Path, board_id: str, out_dir: Path, *, emulate: bool = False, force: bool = False,
                          skip_check: bool = False, test_hooks: bool = False,
-                         step: Callable[[str], None] = lambda s: None, profile: bool = False) -> BuiltFirmware:
-    """Check, generate and build. ``skip_check`` goes past a failed budget check to the linker; ``profile``
-    generates the model with per-layer profiling (the harness's PROFILE command)."""
+                         step: Callable[[str], None] = lambda s: None, profile: bool = False,
+                         wait: bool = False) -> BuiltFirmware:
+    """Check, generate and build into ``out_dir`` (``tinyc.outputs.OutputDir``: staged, swapped in whole,
+    ``force`` replacing only tinyc's earlier output; ``wait`` waits for another writer, for cache folders)."""
+    from tinyc.outputs import OutputDir
+
+    with OutputDir(out_dir, force=force, inputs=[model], planned=BUILD_ENTRIES, wait=wait) as dest:
+        built = build_into(model, board_id, dest, emulate=emulate, skip_check=skip_check, test_hooks=test_hooks,
+                           step=step, profile=profile)
+        dest.commit()
+    return built
+
+
+BUILD_ENTRIES = ("model", "firmware", BUILD_FILE)
+
+
+def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_check: bool = False,
+               test_hooks: bool = False, step: Callable[[str], None] = lambda s: None, profile: bool = False,
+               model_recorded: Path | None = None, source: Path | None = None) -> BuiltFirmware:
+    """Check, generate and build into ``dest.stage`` (an open ``OutputDir``): ``model/`` (the generated C),
+    ``firmware/`` (the PlatformIO project) and ``tinyc-build.json``, which describes them where they will be
+    once ``dest`` commits. ``skip_check`` goes past a failed budget check to the linker; ``profile`` generates
+    the model with per-layer profiling (the harness's PROFILE command); ``model_recorded`` is where the model
+    will be when it is itself part of the output, ``source`` the Keras model it was optimized from."""
     from tinyc.analyze.memory import plan_improved
     from tinyc.codegen.generate import generate
     from tinyc.deploy import memuse
@@ -95,24 +122,18 @@ def build_model_firmware(model: Path, board_id: str, out_dir: Path, *, emulate: 
     from tinyc.model import ops
 
     model = Path(model)
-    out_dir = Path(out_dir)
     board, run_board = resolve_boards(board_id, emulate)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise TinycError(f"{out_dir}: exists and is not empty; pass --force to replace it or choose another -o")
+    stage = dest.stage
 
     step("check")
     g = graphmod.load(model)
     ops.check_supported(g)
     budget = check_budget(g, board)
     if not budget.fits and not skip_check:
-        raise DoesNotFit(does_not_fit_message(model, budget))
+        raise DoesNotFit(does_not_fit_message(model, budget, source))
 
-    tmp = out_dir.with_name(f".{out_dir.name}.tinyc-tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     step("generate")
-    gm = generate(g, plan_improved(g), board, tmp / "model", profile=profile)
+    gm = generate(g, plan_improved(g), board, stage / "model", profile=profile)
     input_bytes = sum(g.tensor(i).nbytes for i in g.inputs)
     step("build")
     # A copy of the input lets the firmware refill it before each timed run; tinyc check does not
@@ -120,27 +141,24 @@ def build_model_firmware(model: Path, board_id: str, out_dir: Path, *, emulate: 
     copy = budget.sram_headroom >= input_bytes + HARNESS_RAM_MARGIN
     emulated_run = run_board is not board or board.kind == "emulated"
     while True:
-        project = render_harness_project(tmp / "firmware", board, list(gm.sources), list(gm.include_dirs),
+        project = render_harness_project(stage / "firmware", board, list(gm.sources), list(gm.include_dirs),
                                          input_bytes if copy else 0, emulate=emulated_run, test_hooks=test_hooks)
         try:
-            build(project)  # raises (and keeps tmp for a look) when it fails
+            build(project)
             break
         except LinkOverflow as exc:
             if not (copy and "region RAM" in str(exc)):
                 raise
             copy = False
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
+            shutil.rmtree(stage / "firmware")
+    staged_elf = stage / "firmware" / ".pio" / "build" / project.env_name / "firmware.elf"
+    memory = memuse.measure(staged_elf, list(gm.sources))
     # PlatformIO's build dir holds absolute paths only in its caches; the ELF and map move fine.
-    tmp.rename(out_dir)
-    elf = out_dir / "firmware" / ".pio" / "build" / project.env_name / "firmware.elf"
-    sources = [out_dir / "model" / Path(s).name for s in gm.sources]
-    memory = memuse.measure(elf, sources)
-    gm = type(gm)(**{**gm.__dict__, "out_dir": out_dir / "model", "sources": tuple(sources),
-                     "headers": tuple(out_dir / "model" / Path(h).name for h in gm.headers),
-                     "include_dirs": (out_dir / "model",)})
-    built = BuiltFirmware(out_dir, model.resolve(), gm.model_hash, board, run_board, elf, gm, budget, memory, copy)
-    (out_dir / BUILD_FILE).write_text(json.dumps(built.to_json(), indent=2))
+    elf = dest.final("firmware", ".pio", "build", project.env_name, "firmware.elf")
+    gm = gm.moved_to(dest.final("model"))
+    recorded = Path(model_recorded) if model_recorded else model.resolve()
+    built = BuiltFirmware(dest.final(), recorded, gm.model_hash, board, run_board, elf, gm, budget, memory, copy)
+    (stage / BUILD_FILE).write_text(json.dumps(built.to_json(), indent=2))
     return built
 
 
@@ -162,6 +180,9 @@ class BuildRecord:
 
 
 def load_build(out_dir: Path) -> BuildRecord:
+    from tinyc.outputs import recover
+
+    recover(out_dir)  # a build a kill interrupted mid-swap is finished first
     f = Path(out_dir) / BUILD_FILE
     try:
         d = json.loads(f.read_text())
@@ -171,6 +192,10 @@ def load_build(out_dir: Path) -> BuildRecord:
     except json.JSONDecodeError as exc:
         raise TinycError(f"{f}: not valid JSON ({exc}); rebuild with 'tinyc build'") from None
     elf = Path(d["elf"])
+    try:  # a build folder that was moved or copied: its firmware is where the folder is now
+        elf = Path(out_dir).absolute() / elf.relative_to(d["out_dir"])
+    except (KeyError, TypeError, ValueError):
+        pass
     if not elf.is_file():
         raise TinycError(f"{elf}: the firmware is missing; rebuild with 'tinyc build'")
     return BuildRecord(Path(out_dir), Path(d["model"]), d["model_hash"], get_board(d["board"]),
@@ -179,8 +204,9 @@ def load_build(out_dir: Path) -> BuildRecord:
 
 def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[str], None] = lambda s: None,
                  profile: bool = False):
-    """A build of ``model`` for the board, reused while the model, tinyc's firmware and templates are unchanged
-    (``profile``: with per-layer profiling, a separate build)."""
+    """A build of ``model`` for the board, reused while every input of it is unchanged (``tinyc.buildkey``;
+    ``profile``: with per-layer profiling, a separate build). Processes asking for the same build at once
+    wait for the one that builds it."""
     # every input of the build: model, board files, templates, firmware/, tinyc's code, tools, options
     out = paths.cache_dir() / "firmware" / firmware_key(model, board_id, emulate=emulate, profile=profile)
     if (out / BUILD_FILE).is_file():
@@ -188,7 +214,12 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
             return load_build(out)
         except TinycError:
             pass
-    build_model_firmware(model, board_id, out, emulate=emulate, force=True, step=step, profile=profile)
+    from tinyc.outputs import OutputDir
+
+    with OutputDir(out, force=True, wait=True, inputs=[model]) as dest:  # one builder per key; others wait
+        if BUILD_FILE not in dest.owned:
+            build_into(model, board_id, dest, emulate=emulate, step=step, profile=profile)
+            dest.commit()
     return load_build(out)
 
 

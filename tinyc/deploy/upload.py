@@ -295,8 +295,11 @@ def hello_firmware(board: Board) -> Path:
     from tinyc.deploy.platformio import build
     from tinyc.deploy.project import render_project
 
-    out = paths.cache_dir() / "hello" / board.id
-    if out.exists():
-        shutil.rmtree(out)
-    project = render_project(out, board, [paths.firmware_dir() / "apps" / "hello" / "main.c"], emulate=False)
-    return build(project).elf
+    from tinyc.outputs import OutputDir
+
+    with OutputDir(paths.cache_dir() / "hello" / board.id, force=True, wait=True) as out:
+        project = render_project(out.stage / "project", board, [paths.firmware_dir() / "apps" / "hello" / "main.c"],
+                                 emulate=False)
+        staged = build(project).elf
+        out.commit()
+    return out.final("project", *staged.relative_to(out.stage / "project").parts)

@@ -13,6 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from tinyc import paths
 from tinyc.errors import TinycError
 
 MAIN = r"""#include <stdint.h>
@@ -71,7 +72,9 @@ def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inpl
     g = parse(tflite)
     regions = run_board.emulation.qemu_memory or run_board.regions
     roomy = dataclasses.replace(board, regions=tuple(regions)) if run_board is not board else board
-    with tempfile.TemporaryDirectory(prefix="tinyc-fit-profile-") as tmp:
+    scratch = paths.cache_dir() / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fit-profile-", dir=scratch) as tmp:
         tmp = Path(tmp)
         gm = generate(g, plan_improved(g, inplace=inplace), board, tmp / "model")
         model_c = gm.out_dir / "tinyc_model.c"

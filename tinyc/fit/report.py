@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 from pathlib import Path
 
-from tinyc.errors import TinycError
 from tinyc.fit.pareto import OBJECTIVES, front
 
 CSV_COLUMNS = ("trial", "key", "config", "accuracy", "latency", "flash", "sram", "feasible", "measured_latency",
@@ -77,32 +75,23 @@ def read_plot_points(path: Path) -> list[dict]:
         return json.loads(im.text[PLOT_KEY])
 
 
-def write_outputs(result, out_dir: Path, force: bool = False) -> dict[str, Path]:
+FIT_FILES = ("model.tflite", "candidates.csv", "pareto.csv", "pareto.png", "fit-report.json", "fit-report.md")
+
+
+def write_outputs(result, out_dir: Path) -> dict[str, Path]:
     """model.tflite (the answer, or nothing when none fits), fit-report.json/.md, candidates.csv,
-    pareto.csv, pareto.png; written beside the target and renamed, so a failure leaves no half directory."""
+    pareto.csv, pareto.png, into ``out_dir`` (the stage of the command's ``tinyc.outputs.OutputDir``)."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise TinycError(f"{out_dir}: exists and is not empty; pass --force to replace it or choose another -o")
-    tmp = out_dir.with_name(f".{out_dir.name}.tinyc-tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        rows = [c.row() for c in result.candidates]
-        write_csv(rows, tmp / "candidates.csv")
-        pts = plot(rows, tmp / "pareto.png", result.unit, result.flash_budget,
-                   result.chosen.key if result.chosen else None, result.latency_target)
-        write_csv(pts, tmp / "pareto.csv")
-        if result.chosen is not None:
-            shutil.copyfile(result.chosen.tflite, tmp / "model.tflite")
-        (tmp / "fit-report.json").write_text(json.dumps(result.to_json(), indent=2, default=str))
-        (tmp / "fit-report.md").write_text(markdown(result, pts))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [c.row() for c in result.candidates]
+    write_csv(rows, out_dir / "candidates.csv")
+    pts = plot(rows, out_dir / "pareto.png", result.unit, result.flash_budget,
+               result.chosen.key if result.chosen else None, result.latency_target)
+    write_csv(pts, out_dir / "pareto.csv")
+    if result.chosen is not None:
+        shutil.copyfile(result.chosen.tflite, out_dir / "model.tflite")
+    (out_dir / "fit-report.json").write_text(json.dumps(result.to_json(), indent=2, default=str))
+    (out_dir / "fit-report.md").write_text(markdown(result, pts))
     names = ["candidates.csv", "pareto.csv", "pareto.png", "fit-report.json", "fit-report.md"]
     if result.chosen is not None:
         names.insert(0, "model.tflite")

@@ -508,5 +508,6 @@ def firmware(tflite: Path, board_id: str, emulate: bool):
             return pipeline.load_build(out)
         except TinycError:
             pass
-    pipeline.build_model_firmware(tflite, board_id, out, emulate=emulate, force=True, skip_check=True)
+    pipeline.build_model_firmware(tflite, board_id, out, emulate=emulate, force=True, skip_check=True,
+                                  wait=True)  # another process building the same candidate: wait for it
     return pipeline.load_build(out)

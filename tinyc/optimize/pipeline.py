@@ -7,8 +7,6 @@ that no step trains or calibrates on.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +64,15 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
     out = Path(out_path)
     if out.suffix != ".tflite":
         raise TinycError(f"{out}: the output must be a .tflite file")
-    if out.exists() and not force:
-        raise TinycError(f"{out} exists; pass --force to overwrite it or choose another -o path")
-    if not out.parent.is_dir():
-        raise TinycError(f"{out.parent}: the output directory does not exist")
+    from tinyc.outputs import OutputFile
 
+    inputs = [model_path] + [p for p in (data, calibration_data, test_data) if p and Path(p).exists()]
+    with OutputFile(out, force=force, inputs=inputs) as target:  # checked and locked before the slow work
+        return _optimize(model_path, out, target, options, data, calibration_data, test_data, warn, progress)
+
+
+def _optimize(model_path, out: Path, target, options: Options, data, calibration_data, test_data, warn,
+              progress) -> OptimizeReport:
     from tinyc.optimize import data as D
     from tinyc.optimize.load import load_model, refuse_tflite_training
 
@@ -119,7 +121,7 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
 
     seed_everything(options.seed)
     if loaded.kind == "tflite":
-        return _quantize_tflite(loaded, calib, test, out, roles, options.seed, warnings, progress)
+        return _quantize_tflite(loaded, calib, test, out, target, roles, options.seed, warnings, progress)
     from tinyc.optimize.quantize import check_convertible
 
     check_convertible(model)
@@ -170,7 +172,7 @@ def optimize(model_path: str | Path, out_path: str | Path, options: Options, dat
         qmodel, name = qat(model, train, o.epochs, pruned, clustered, progress)
         tflite = record(name, "quantization-aware fine-tuning", qmodel, params_of=model)
 
-    _write_atomic(out, tflite)
+    target.write(tflite)
     return OptimizeReport(str(model_path), str(out), o.seed, roles, tuple(steps), tuple(warnings))
 
 
@@ -187,7 +189,7 @@ def _tflite_input_shape(loaded) -> tuple:
     return (None, *t.shape[1:])
 
 
-def _quantize_tflite(loaded, calib, test, out: Path, roles, seed, warnings, progress) -> OptimizeReport:
+def _quantize_tflite(loaded, calib, test, out: Path, target, roles, seed, warnings, progress) -> OptimizeReport:
     """A float .tflite: post-training int8 quantization only, measured like every other step."""
     from tinyc.optimize import measure
     from tinyc.optimize.quantize import tflite_to_int8
@@ -201,7 +203,7 @@ def _quantize_tflite(loaded, calib, test, out: Path, roles, seed, warnings, prog
         planned = measure.planned_arena(tflite)
     step = StepReport("float .tflite -> int8 (PTQ)", "ai-edge-quantizer static int8 (weights and activations)",
                       float_acc, int8_acc, len(loaded.tflite), figs, arena, head, planned)
-    _write_atomic(out, tflite)
+    target.write(tflite)
     return OptimizeReport(str(loaded.path), str(out), seed, roles, (step,), tuple(warnings))
 
 
@@ -217,16 +219,3 @@ def _task(progress, label: str):
             progress.update(self.id, total=1, completed=1)
 
     return _Spin()
-
-
-def _write_atomic(out: Path, data: bytes) -> None:
-    """Write beside the target, then rename: a failure never leaves a partial output file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
