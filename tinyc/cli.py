@@ -29,10 +29,10 @@ class _Group(click.Group):
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else "tinyc"
-            click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
+            click.echo(f"error: {printable(exc.format_message())} (see '{where} --help')", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
+            click.echo(f"error: {printable(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("error: aborted", err=True)
@@ -346,14 +346,14 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
             return
         with open_target(None, board, port) as link:
             info = link.sync()
-        out.print(f"{info.board}: running model {info.model_hash} ({info.model_name}) on hardware; "
+        out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) on hardware; "
                   f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
         return
     pipeline.require_runnable(board, run_board)
     rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer)
     with open_target(rec.elf, rec.run_board, port) as link:
         info = link.sync()
-    out.print(f"{info.board}: running model {info.model_hash} ({info.model_name}) in "
+    out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) in "
               f"{'QEMU ' + rec.run_board.emulation.qemu_machine if info.emulated else 'hardware'}; "
               f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
 

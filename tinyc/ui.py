@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape as _escape_markup
+from rich.text import Text
 
 
 @dataclass
@@ -29,16 +30,17 @@ class Output:
             self.console.print(*objects, **kw)
 
     def info(self, message: str) -> None:
-        """Progress chatter: on stderr, so stdout stays clean for --json."""
+        """Progress chatter: on stderr, so stdout stays clean for --json. Messages are plain text (they quote
+        paths and names from models), never markup."""
         if self.verbosity >= 0:
-            self.err.print(message)
+            self.err.print(Text(_lines(message)))
 
     def debug(self, message: str) -> None:
         if self.verbosity > 0:
-            self.err.print(f"[dim]{message}[/dim]")
+            self.err.print(Text(_lines(message), style="dim"))
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[bold yellow]warning:[/bold yellow] {message}")
+        self.err.print(Text.assemble(("warning:", "bold yellow"), " ", _lines(message)))
 
     def emit_json(self, data: Any) -> None:
         json.dump(data, sys.stdout, indent=2, default=_default)
@@ -57,6 +59,11 @@ def printable(text: Any) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _lines(text: Any) -> str:
+    """tinyc's own multi-line message: its line breaks kept, any other control character made visible."""
+    return "\n".join(printable(line) for line in str(text).split("\n"))
 
 
 def plain(text: Any) -> str:
