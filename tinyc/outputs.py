@@ -65,7 +65,9 @@ def checkpoint() -> None:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", text)
+    from tinyc.ui import printable
+
+    return printable(text)
 
 
 def _os_error(path: Path, exc: OSError, doing: str) -> OutputError:
@@ -290,7 +292,33 @@ def _under(path: Path, entry: Path) -> bool:
     return p == e or p.startswith(e.rstrip(os.sep) + os.sep)
 
 
-class OutputDir:
+class _Output:
+    """Opened (checked, locked) on entering a with-block; what a failed or killed run left is cleaned on leaving."""
+
+    shown: str
+
+    def __enter__(self):
+        try:
+            self._open()
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._close()
+
+    def _fail(self, problem: str) -> OutputError:
+        return OutputError(f"{_clean(self.shown)}: {problem}")
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+
+class OutputDir(_Output):
     """A folder tinyc writes: opened (checked, locked, recovered) before any work, filled in ``stage``, swapped
     in by ``commit``. ``force`` lets it replace tinyc's own earlier output there and write beside foreign files;
     ``inputs`` are never replaced; ``planned`` names the entries the output will have, when known, so a
@@ -310,20 +338,6 @@ class OutputDir:
         self._txn: Path | None = None
 
     # -- opening -------------------------------------------------------------------------------------------
-
-    def __enter__(self) -> "OutputDir":
-        try:
-            self._open()
-        except BaseException:
-            self._close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._close()
-
-    def _fail(self, problem: str) -> OutputError:
-        return OutputError(f"{_clean(self.shown)}: {problem}")
 
     def _open(self) -> None:
         root = self.root
@@ -489,7 +503,7 @@ def written_by_tinyc(target: Path) -> bool:
         return False
 
 
-class OutputFile:
+class OutputFile(_Output):
     """One file tinyc writes: checked, locked and its temporary file created (which proves the folder writable)
     when opened, before any work; ``write`` renames the finished file over the target in one step."""
 
@@ -502,20 +516,6 @@ class OutputFile:
         self.written = False
         self._tmp: Path | None = None
         self._lock: _Lock | None = None
-
-    def _fail(self, problem: str) -> OutputError:
-        return OutputError(f"{_clean(self.shown)}: {problem}")
-
-    def __enter__(self) -> "OutputFile":
-        try:
-            self._open()
-        except BaseException:
-            self._close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._close()
 
     def _open(self) -> None:
         t = self.target
