@@ -137,11 +137,11 @@ def _fake_compiler(bindir: Path, name: str, version: str) -> None:
 @pytest.fixture
 def fresh_versions():
     """The tool versions are asked once per process: forget them around a test that swaps the tools."""
-    buildkey.toolchain.cache_clear()
-    buildkey.compiler_version.cache_clear()
+    for f in (buildkey.toolchain, buildkey.compiler_version, buildkey.c_library):
+        f.cache_clear()
     yield
-    buildkey.toolchain.cache_clear()
-    buildkey.compiler_version.cache_clear()
+    for f in (buildkey.toolchain, buildkey.compiler_version, buildkey.c_library):
+        f.cache_clear()
 
 
 def test_the_toolchain_version_changes_the_key(tree, tmp_path, monkeypatch, fresh_versions):
@@ -155,6 +155,24 @@ def test_the_toolchain_version_changes_the_key(tree, tmp_path, monkeypatch, fres
     buildkey.compiler_version.cache_clear()
     assert buildkey.toolchain()["arm-none-eabi-gcc"] == "arm-none-eabi-gcc (fake) 99.0.0"
     assert _key() != key  # ... and a new process sees the new toolchain
+
+
+def test_the_c_library_changes_the_key(tree, tmp_path, monkeypatch, fresh_versions):
+    """newlib is packaged apart from gcc: the same compiler version line with another libc.a is another build."""
+    libc = tmp_path / "libc.a"
+    libc.write_bytes(b"!<arch>\nnewlib one")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    exe = bindir / "arm-none-eabi-gcc"
+    exe.write_text(f"#!/bin/sh\ncase \"$1\" in -print-file-name=*) echo '{libc}';; *) echo 'gcc 1';; esac\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    key = _key()
+    assert buildkey.toolchain()["libc.a"] == buildkey.file_digest(libc)
+    libc.write_bytes(b"!<arch>\nnewlib two")
+    for f in (buildkey.toolchain, buildkey.compiler_version, buildkey.c_library):
+        f.cache_clear()
+    assert _key() != key
 
 
 def test_host_runtime_key(tree, tmp_path, fresh_versions):

@@ -14,7 +14,8 @@ input, not the ones we remember to list:
   ``boards.py``'s derived fields, ``render.py``'s filters), spread over most of the package. A list of
   "the modules that matter" goes stale silently the day a build starts depending on one more, and then
   serves stale firmware; hashing them all costs at worst one needless rebuild after an unrelated edit;
-- the tinyc version, the cross toolchain (``arm-none-eabi-gcc --version``, first line), and the versions of
+- the tinyc version, the cross toolchain (``arm-none-eabi-gcc --version``, first line, and the digest of the
+  ``libc.a`` it links, since newlib is packaged apart from gcc), and the versions of
   the Python packages that take part (PlatformIO, SCons, Jinja2, NumPy, tflite-micro);
 - the build options (emulate, profile, skip_check, test_hooks, and whatever else a caller passes).
 
@@ -103,9 +104,22 @@ def compiler_version(cc: str) -> str:
 
 
 @cache
+def c_library() -> str:
+    """The digest of the C library the cross compiler links (newlib is packaged apart from gcc, so gcc's
+    version line does not tell an upgrade of it), once per process."""
+    try:
+        r = subprocess.run([CROSS_CC, "-print-file-name=libc.a"], capture_output=True, text=True, timeout=30)
+        libc = Path(r.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return "not found"
+    return file_digest(libc) if libc.is_absolute() and libc.is_file() else "not found"
+
+
+@cache
 def toolchain() -> dict[str, str]:
-    """The cross compiler and the Python packages that render and drive a build, once per process."""
-    out = {CROSS_CC: compiler_version(CROSS_CC)}
+    """The cross compiler, its C library and the Python packages that render and drive a build, once per
+    process."""
+    out = {CROSS_CC: compiler_version(CROSS_CC), "libc.a": c_library()}
     for dist in PYTHON_DEPENDENCIES:
         try:
             out[dist] = importlib.metadata.version(dist)
