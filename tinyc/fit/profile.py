@@ -55,9 +55,11 @@ def instrument(model_c: str) -> str:
     return src
 
 
-def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inplace: bool = True) -> dict[int, int]:
+def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inplace: bool = True,
+                   weights="auto") -> dict[int, int]:
     """op index -> measured units (instructions when emulated) of one inference, per layer; ``inplace``:
-    the plan tinyc build uses (False: the plan without in-place layers)."""
+    the plan tinyc build uses (False: the plan without in-place layers); ``weights``: the filters' storage
+    (tinyc.codegen.generate.generate's; calibration forces "packed" to measure the packed kernels)."""
     from tinyc.analyze.memory import plan_improved
     from tinyc.codegen.generate import generate
     from tinyc.deploy import emulator, platformio
@@ -76,7 +78,7 @@ def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inpl
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fit-profile-", dir=scratch) as tmp:
         tmp = Path(tmp)
-        gm = generate(g, plan_improved(g, inplace=inplace), board, tmp / "model")
+        gm = generate(g, plan_improved(g, inplace=inplace), board, tmp / "model", weights=weights)
         model_c = gm.out_dir / "tinyc_model.c"
         model_c.write_text(instrument(model_c.read_text()))
         main_c = tmp / "fit_profile_main.c"
