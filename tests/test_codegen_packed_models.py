@@ -1,5 +1,5 @@
 """Packed weights end to end: clustered, pruned+clustered and binarized digits models from `tinyc optimize`,
-generated with `--weights auto` (packed where smaller), compiled for the host with -Werror and ASan/UBSan,
+generated with `--weights packed` (packed where smaller), compiled for the host with -Werror and ASan/UBSan,
 give outputs bit-identical to the TFLite Micro interpreter on the real test split plus random int8 inputs;
 zoo models whose filters are rewritten to clustered / sparse / binary values do too (every packed kernel x
 every mode, depthwise included); the packed data is smaller in a cross-compiled object, and the generated
@@ -139,7 +139,7 @@ def packed_weights_are_not_dense(gen, graph) -> None:
 def test_optimized_digits_packed_are_bit_exact(name, digits_models, tmp_path):
     path = digits_models[name]
     graph = load(path)
-    gen = generate(graph, plan_improved(graph), get_board(BOARD), tmp_path / "gen", weights="auto")
+    gen = generate(graph, plan_improved(graph), get_board(BOARD), tmp_path / "gen", weights="packed")
     expected = VARIANTS[name][1]
     big_ops = [op for op in graph.operators if op.op in WEIGHT_OPS and graph.op_inputs(op)[1].size >= 4096]
     assert len(big_ops) == 2
@@ -199,7 +199,7 @@ def test_every_packed_kernel_and_mode_is_bit_exact(name, kind, mode, tmp_path):
     path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
     graph = load(path)
     # The TFLM-equivalent plan runs no layer in place, so every filter goes through a packed kernel.
-    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="all")
     assert len(gen.packed_layers) == sum(op.op in WEIGHT_OPS for op in graph.operators)
     packed = packed_or_in_place(gen, [op for op in graph.operators if op.op in WEIGHT_OPS])
     # A filter may be cheaper raw; the others are in the intended mode.
@@ -212,13 +212,13 @@ def test_every_packed_kernel_and_mode_is_bit_exact(name, kind, mode, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["kws_dscnn"])
 def test_forced_packing_of_incompressible_weights_is_bit_exact(name, tmp_path):
-    """--weights packed on ordinary int8 weights (RAW records), and auto leaves them dense."""
+    """Every filter packed ("all") on ordinary int8 weights (RAW records), and auto leaves them dense."""
     path = zoo.build(name)
     graph = load(path)
     auto = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / "auto")
     assert auto.packed_layers == () and auto.weight_scratch == 0
     assert "unpack.c" not in {f.name for f in auto.out_dir.iterdir()}
-    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="all")
     assert len(gen.packed_layers) == sum(op.op in WEIGHT_OPS for op in graph.operators) and {p.mode for p in gen.packed_layers} <= {"raw", "lut"}
     assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=5), tmp_path, name)
 
@@ -242,19 +242,19 @@ def test_packed_data_is_smaller_in_flash(name, digits_models, tmp_path):
     flags = [*CORES["cortex-m4"], "-std=c99", "-Os", "-Wall", "-Wextra", "-Werror"]
     graph = load(digits_models[name])
     sizes = {}
-    for mode in ("dense", "auto"):
+    for mode in ("dense", "packed"):
         gen = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / mode, weights=mode)
         sizes[mode] = _cross_size(gcc, flags, gen.out_dir / "tinyc_model_data.c", gen.out_dir,
                                   tmp_path / f"{mode}_data.o")
-        if mode == "auto":
+        if mode == "packed":
             layers = gen.packed_layers
             code = sum(_cross_size(gcc, flags, gen.out_dir / f, gen.out_dir, tmp_path / f"{f}.o")
                        for f in ("unpack.c", "conv2d_packed.c", "fully_connected_packed.c")
                        if (gen.out_dir / f).is_file())
     saving = sum(p.dense_bytes - p.packed_bytes for p in layers)
-    print(f"{name}: tinyc_model_data.o {sizes['dense']} B dense -> {sizes['auto']} B packed "
-          f"({sizes['auto'] / sizes['dense']:.1%}); layers save {saving} B; decoder+packed kernels {code} B")
-    assert abs((sizes["dense"] - sizes["auto"]) - saving) <= 16 * len(layers)
+    print(f"{name}: tinyc_model_data.o {sizes['dense']} B dense -> {sizes['packed']} B packed "
+          f"({sizes['packed'] / sizes['dense']:.1%}); layers save {saving} B; decoder+packed kernels {code} B")
+    assert abs((sizes["dense"] - sizes["packed"]) - saving) <= 16 * len(layers)
     assert code < saving / 4
 
 
@@ -267,7 +267,7 @@ def test_packed_code_cross_compiles_without_warnings(core, digits_models, tmp_pa
     flags = [*CORES[core], "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-ffunction-sections"]
     for name, path in digits_models.items():
         g = load(path)
-        gm = generate(g, plan_improved(g), board, tmp_path / name)
+        gm = generate(g, plan_improved(g), board, tmp_path / name, weights="packed")
         assert gm.packed_layers
         for s in gm.sources:
             r = subprocess.run([gcc, *flags, f"-I{gm.out_dir}", "-c", str(s), "-o", str(s.with_suffix(".o"))],
@@ -296,14 +296,17 @@ def test_cli_weights_option_reports_packing_and_scratch(tmp_path):
                                      "--weights", mode, "--json"])
         assert r.exit_code == 0, r.output
         runs[mode] = json.loads(r.stdout)
-    assert runs["dense"]["packed_layers"] == [] and runs["dense"]["weight_scratch"] == 0
-    for mode in ("auto", "packed"):
+    # auto: the model fits the board dense, so it stays dense (the faster kernels)
+    for mode in ("dense", "auto"):
+        assert runs[mode]["packed_layers"] == [] and runs[mode]["weight_scratch"] == 0
+    for mode in ("packed",):
         (layer,) = runs[mode]["packed_layers"]
         assert layer["mode"] == "lut" and layer["dense_bytes"] == 13 * 37
         assert layer["packed_bytes"] == 12 + 13 * (4 + (37 * 2 + 7) // 8)  # header + codebook + 2-bit indices
         assert runs[mode]["weight_scratch"] == 37
-    assert runs["auto"]["weights_bytes"] < runs["dense"]["weights_bytes"]
-    r = CliRunner().invoke(cli, ["generate", str(model), "--board", "lm3s6965evb", "-o", str(tmp_path / "text")])
+    assert runs["packed"]["weights_bytes"] < runs["dense"]["weights_bytes"] == runs["auto"]["weights_bytes"]
+    r = CliRunner().invoke(cli, ["generate", str(model), "--board", "lm3s6965evb", "-o", str(tmp_path / "text"),
+                                 "--weights", "packed"])
     assert r.exit_code == 0 and "lut 3.227 bits/weight, 481 B -> 194 B" in r.output and "37 B static RAM outside the arena" in r.output
     r = CliRunner().invoke(cli, ["generate", str(model), "--board", "lm3s6965evb", "-o", str(tmp_path / "bad"),
                                  "--weights", "zip"])
@@ -316,7 +319,7 @@ def test_an_all_minus_128_filter_is_generated_and_bit_exact(tmp_path):
     such a filter dense instead of failing (or packs it once packing can), and the model stays bit-exact."""
     path = rewritten_model("fc_odd", "min", tmp_path / "fc_min.tflite")
     graph = load(path)
-    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="packed")
+    gen = generate(graph, plan_tflm(graph), get_board("lm3s6965evb"), tmp_path / "gen", weights="all")
     assert gen.weight_scratch == (37 if gen.packed_layers else 0)
     assert_bit_exact(path, gen, graph, random_inputs(graph, 100, seed=9), tmp_path, "fc_odd/-128")
 
@@ -366,7 +369,7 @@ def test_packed_firmware_is_bit_exact_in_the_emulator(name, board_id, digits_mod
     path = digits_models[name]
     graph = load(path)
     board = get_board(board_id)
-    gen = generate(graph, plan_improved(graph), board, tmp_path / "model")
+    gen = generate(graph, plan_improved(graph), board, tmp_path / "model", weights="packed")
     assert gen.packed_layers
     main_c = tmp_path / "packed_main.c"
     main_c.write_text(EMU_MAIN.replace("NREC", str(n)))

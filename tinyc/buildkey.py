@@ -48,7 +48,8 @@ CROSS_CC = "arm-none-eabi-gcc"
 PYTHON_DEPENDENCIES = ("platformio", "scons", "jinja2", "numpy", "tflite-micro")
 # A build's options as build_model_firmware defaults them: a caller that leaves one out gets the same key
 # as one that passes the default.
-DEFAULT_OPTIONS: Mapping[str, Any] = {"emulate": False, "profile": False, "skip_check": False, "test_hooks": False}
+DEFAULT_OPTIONS: Mapping[str, Any] = {"emulate": False, "profile": False, "skip_check": False, "test_hooks": False,
+                                      "weights": "auto"}
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # the tinyc package (tests point it at a copy)
 

@@ -67,6 +67,17 @@ def _json_mode(ctx: click.Context, _param, value: bool) -> bool:
     return value
 
 
+WEIGHTS_HELP = ("How Conv/FC filters are stored in flash: auto (dense, which the fast kernels run, while the model "
+                "fits the board dense; else pack the filters that save the most flash per instruction added until "
+                "it fits), packed (packed wherever smaller: clustered/pruned/binary weights, portable kernels), or "
+                "dense.")
+
+
+def weights_option(f):
+    return click.option("--weights", "weights", type=click.Choice(["auto", "packed", "dense"]), default="auto",
+                        show_default=True, help=WEIGHTS_HELP)(f)
+
+
 def json_option(f):
     return click.option("--json", "as_json", is_flag=True, callback=_json_mode,
                         help="Print the result as JSON.")(f)
@@ -159,9 +170,11 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
               help="Arena plan: tinyc's improved plan, or the TFLM-equivalent greedy plan.")
 @click.option("--tflm", "record_tflm", is_flag=True,
               help="Also run the TFLite Micro interpreter to record its own arena (slower).")
+@weights_option
 @json_option
 @click.pass_obj
-def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm: bool, as_json: bool) -> None:
+def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm: bool, as_json: bool,
+              weights: str = "auto") -> None:
     """Check a .tflite model's flash and SRAM needs against a board (exit 1 if it does not fit)."""
     from tinyc.boards import get_board
     from tinyc.codegen import footprint
@@ -176,7 +189,7 @@ def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm:
         from tinyc.model import reference
 
         recorded = reference.arena_record(model).to_json()
-    b = footprint.check(g, board, planner=planner, tflm_recorded=recorded)
+    b = footprint.check(g, board, planner=planner, tflm_recorded=recorded, weights=weights)
     if as_json:
         out.emit_json(b.to_json())
     else:
@@ -247,6 +260,11 @@ def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, t
     with progress:
         report = optimize(model, output, options, data=data, calibration_data=calibration_data,
                           test_data=test_data, force=force, warn=out.warn, progress=progress)
+    from tinyc.optimize.storage_note import dense_storage_note
+
+    note = dense_storage_note(report)  # where the compressed weights end up on a board (stderr)
+    if note:
+        out.warn(note)
     if as_json:
         out.emit_json(report)
         return
@@ -268,12 +286,14 @@ def _target_options(f):
                      "(e.g. /dev/ttyACM0); the board must already be flashed.")(f)
     f = click.option("--timeout", type=float, default=60.0, show_default=True,
                      help="Seconds to wait for one inference before calling the target hung.")(f)
+    f = weights_option(f)
     return f
 
 
 def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None,
-                  per_layer: bool = False):
-    """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling)."""
+                  per_layer: bool = False, weights: str = "auto"):
+    """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling;
+    ``weights``: the filters' storage, --weights)."""
     from pathlib import Path
 
     from tinyc.deploy import pipeline
@@ -299,7 +319,7 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
                          f"Keras models")
     out.info(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if per_layer else "")
              + " (cached while nothing changes)")
-    return pipeline.cached_build(Path(model), board_id, emulate=emulate, profile=per_layer)
+    return pipeline.cached_build(Path(model), board_id, emulate=emulate, profile=per_layer, weights=weights)
 
 
 @cli.command("flash")
@@ -312,7 +332,7 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
 @click.option("--per-layer", is_flag=True, help="Build MODEL with per-layer profiling (for tinyc bench --per-layer).")
 @click.pass_obj
 def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, dry_run=False, tool=None,
-              per_layer=False) -> None:
+              per_layer=False, weights="auto") -> None:
     """Run tinyc firmware on the board: in QEMU for emulated boards (and --emulate); a real board gets it
     uploaded (OpenOCD/pyOCD, bossac, UF2 copy), --port naming its serial port or, for a Pico, its boot
     drive. Without MODEL or --firmware a real board gets the hello-world firmware."""
@@ -324,7 +344,7 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         from tinyc.deploy import upload
 
         device = port if dry_run else upload.detect(board, port=port, tool=tool)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer) \
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights) \
             if (model or firmware_dir) else None
         elf = rec.elf if rec else upload.hello_firmware(board)
         plan = upload.plan_upload(board, elf, device=device, tool=tool)
@@ -350,7 +370,7 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
                   f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
         return
     pipeline.require_runnable(board, run_board)
-    rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer)
+    rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
     with open_target(rec.elf, rec.run_board, port) as link:
         info = link.sync()
     out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) in "
@@ -371,7 +391,7 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
 @json_option
 @click.pass_obj
 def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json, per_layer=False,
-              layer_runs=None) -> None:
+              layer_runs=None, weights="auto") -> None:
     """Measure one inference on the target: instructions when emulated, cycles and ms on hardware."""
     from pathlib import Path
 
@@ -383,7 +403,7 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
     if not port:
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer)
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
     ref = Path(model) if model else (rec.model if rec else None)
     with open_target(rec.elf if rec else None, rec.run_board if rec else None, port) as link:
         m = bench_link(link, ref, runs=runs, timeout=timeout)
@@ -412,7 +432,8 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
 @click.option("--limit", type=int, default=None, help="Only the first N samples.")
 @json_option
 @click.pass_obj
-def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, data, limit, as_json) -> None:
+def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, data, limit, as_json,
+                 weights="auto") -> None:
     """Stream a test set to the target; compare every output with TFLite Micro on the host; report accuracy."""
     from pathlib import Path
 
@@ -425,7 +446,7 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
     if not port:
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir)
+        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, weights=weights)
     # Outputs only: QEMU runs without -icount (faster; its timings would mean nothing, none are reported).
     with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timing=False) as link:
         v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout)
@@ -461,11 +482,12 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
               "model's accuracy (and, with --fit, the accuracy drop) is measured.")
 @click.option("--max-latency", default=None, help="--fit: latency target (instructions when emulated).")
 @click.option("--budget-time", type=float, default=300.0, show_default=True, help="--fit: seconds of search.")
+@weights_option
 @json_option
 @click.pass_obj
 def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build, runs, no_run, prune, cluster,
               data, calibration_data, as_json, fit=False, test_data=None, max_latency=None,
-              budget_time=300.0, port=None) -> None:
+              budget_time=300.0, port=None, weights="auto") -> None:
     """The whole pipeline: optimize (Keras models) -> check -> generate -> build -> run -> bench."""
     from tinyc.deploy.buildcmd import run_build
 
@@ -484,7 +506,7 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
             pass  # the build's folder is checked before the search, not after it
         result, files = _run_fit(out, model, board_id, data, test_data, max_latency, None, None, None, None, None,
                                  budget_time, None, None, 2, 0, False, str(dest.with_name(dest.name + ".fit")),
-                                 force)
+                                 force, weights=weights)
         if not result.fits:
             from tinyc.errors import DoesNotFit
 
@@ -493,7 +515,8 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
         force_build = True  # fit already linked and measured this model on the board: the linker had the last word
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
-                       data=data, calibration_data=calibration_data, test_data=test_data, port=port)
+                       data=data, calibration_data=calibration_data, test_data=test_data, port=port,
+                       weights=weights)
     if as_json:
         out.emit_json(result)
 
@@ -567,17 +590,18 @@ def _latency_option(value: str | None, board_id: str, emulate: bool) -> float | 
               help="Output directory [default: tinyc-fit/<model>-<board>].")
 @click.option("--force", is_flag=True, help="Replace tinyc's earlier output there and write beside other files "
               "(tinyc never removes or overwrites a file it did not write).")
+@weights_option
 @json_option
 @click.pass_obj
 def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
             budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs, seed, recalibrate,
-            out_dir, force, as_json) -> None:
+            out_dir, force, as_json, weights="auto") -> None:
     """Search compressions (int8/binary, per-layer filter pruning, sparsity, clusters, QAT) for the most
     accurate model that fits the board; write it with its report, every candidate and the Pareto front."""
     out.json = out.json or as_json
     result, files = _run_fit(out, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
                              budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs,
-                             seed, recalibrate, out_dir, force)
+                             seed, recalibrate, out_dir, force, weights=weights)
     if as_json:
         out.emit_json({**result.to_json(), "files": {k: str(v) for k, v in files.items()}})
     if not result.fits:
@@ -589,7 +613,7 @@ def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accu
 
 def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
              budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs, seed, recalibrate,
-             out_dir, force, emulate: bool = True):
+             out_dir, force, emulate: bool = True, weights: str = "auto"):
     from pathlib import Path
 
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -608,7 +632,7 @@ def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_acc
                      reserve_flash=_size_option(reserve_flash, "--reserve-flash") or 0,
                      reserve_sram=_size_option(reserve_sram, "--reserve-sram") or 0,
                      budget_time=budget_time, trials=trials, study_db=study_db, epochs=epochs, seed=seed,
-                     emulate=emulate, recalibrate=recalibrate)
+                     emulate=emulate, recalibrate=recalibrate, weights=weights)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=out.err, transient=True, disable=out.verbosity < 0)
     inputs = [model, data] + ([test_data] if test_data else [])
@@ -632,10 +656,7 @@ def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_acc
               help="Directory for the C sources (new or empty, unless --force).")
 @click.option("--force", is_flag=True, help="Replace tinyc's earlier output there and write beside other files "
               "(tinyc never removes or overwrites a file it did not write).")
-@click.option("--weights", "weights", type=click.Choice(["auto", "packed", "dense"]), default="auto",
-              show_default=True,
-              help="Conv/FC weights in flash: packed (clustered/pruned/binary, decoded per channel), dense "
-                   "int8, or auto (packed where smaller).")
+@weights_option
 @json_option
 @click.pass_obj
 def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bool, weights: str,

@@ -3,6 +3,8 @@
 Measured from the model: weights, biases, quantization data (from the .tflite), the arena (from the
 memory plan, kernel scratch included). Estimated until the C runtime's build reports real sizes, and
 labelled ``estimate`` wherever they appear: kernel code, runtime code, runtime state, stack, I/O buffers.
+The SRAM lines add up to what the linker places (.data + .bss + arena + stack, within a few dozen bytes):
+the harness's own buffers and its copy of the input are counted as the harness declares them.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tinyc.analyze.memory import MemoryPlan, plan_improved, plan_tflm
+from tinyc.analyze.weights import WeightPlan
 from tinyc.boards import Board, MemoryRegion, all_boards, contiguous_ram
 from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph
 
-__all__ = ["Item", "LayerRow", "Budget", "compute", "arena_region"]
+__all__ = ["Item", "LayerRow", "LayerCode", "Budget", "compute", "arena_region", "flash_region", "flash_needed"]
 
 # Kernel code estimates (bytes of .text): firmware/runtime/kernels/*.c compiled on their own with
 # arm-none-eabi-gcc 12.2 -Os -mthumb (reference: -mcpu=cortex-m4; DSP variants in kernels/arm_dsp:
@@ -29,9 +32,15 @@ KERNEL_CODE_ESTIMATE = {  # op: (reference kernel, extra for the DSP variant lin
 }
 SHARED_KERNEL_CODE = 180  # requantization helpers (kernels/requant.c)
 RUNTIME_CODE_ESTIMATE = 8448  # startup, port, serial harness, libc: linked harness on mps2-an500, Nov 2026
-RUNTIME_STATE_ESTIMATE = 256  # invoke state, I/O descriptors (the plan is static: no tensor structs)
+# SRAM besides the arena, the model's static scratch and the stack, as linked (arm-none-eabi-nm / the map,
+# tinyc build on nucleo-f746, mps3-an547, bluepill, microbit, rpi-pico, nano33ble, nucleo-h743/l476rg/f401re,
+# November 2026): the ports' state is 12-30 B (SysTick wrap count and base; the UART ports' state) and the
+# linker's alignment padding 19-29 B; the harness (firmware/apps/harness/main.c) declares line[577],
+# run_ticks[64] (512 B), tx_crc (4 B) and staging_at[inputs + 1] (4 B each), plus its copy of the input.
+RUNTIME_STATE_ESTIMATE = 48  # port state + alignment padding
+HARNESS_BUFFERS = 577 + 512 + 4  # + 4 * (inputs + 1): see harness_buffers()
 STACK_ESTIMATE = 4096  # what tinyc's linker script reserves (tinyc.deploy.project.DEFAULT_STACK)
-IO_BUFFER_ESTIMATE = 940  # serial harness buffers (line, hex, descriptors), as linked on mps2-an500
+INPUT_COPY_MARGIN = 512  # SRAM left free beside the harness's input copy, else it goes without one
 PER_OP_TABLE = 32  # op descriptor in flash
 PER_TENSOR_TABLE = 16  # tensor descriptor in flash
 
@@ -50,6 +59,24 @@ class Item:
 
 
 @dataclass(frozen=True)
+class LayerCode:
+    """What the generator emits for one operator (tinyc.codegen.footprint.layer_code)."""
+
+    index: int
+    kernel: str  # the runtime macro called
+    kernel_set: str  # arm_mve, arm_dsp or reference (the portable C kernels)
+    reason: str | None  # why the portable kernel, where the board has an optimized set
+    weights: str | None  # the filter's storage ("dense", "packed lut", ...), None without a filter
+    instructions: float | None  # predicted per inference (tinyc.codegen.instructions), None: never measured
+    measured: bool = True  # the kernel itself was measured (else a related kernel's cost stands in)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kernel": self.kernel, "kernel_set": self.kernel_set, "reason": self.reason, "weights": self.weights,
+                "instructions": None if self.instructions is None else round(self.instructions),
+                "instructions_measured": self.measured}
+
+
+@dataclass(frozen=True)
 class LayerRow:
     index: int
     op: str
@@ -57,10 +84,12 @@ class LayerRow:
     macs: int
     params: int
     weight_bytes: int
+    code: LayerCode | None = None  # with the generated code's facts (tinyc check always has them)
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "op": self.op, "output_shape": list(self.output_shape), "macs": self.macs,
-                "params": self.params, "weight_bytes": self.weight_bytes}
+        d = {"index": self.index, "op": self.op, "output_shape": list(self.output_shape), "macs": self.macs,
+             "params": self.params, "weight_bytes": self.weight_bytes}
+        return d | (self.code.to_json() if self.code else {})
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,8 @@ class Budget:
     tflm_recorded: dict[str, int] | None = None
     fitting_boards: tuple[str, ...] = field(default=())
     other_regions: tuple[MemoryRegion, ...] = field(default=())  # board regions tinyc's link leaves unused
+    weights: WeightPlan | None = None  # how the filters are stored on this board, and why
+    input_copy: bool = True  # the harness keeps a copy of the input (counted in SRAM); else the host resends it
 
     @property
     def flash_used(self) -> int:
@@ -144,6 +175,7 @@ class Budget:
             "layers": [r.to_json() for r in self.layers],
             "total_macs": self.total_macs, "total_params": self.total_params,
             "advice": list(self.advice), "fitting_boards": list(self.fitting_boards),
+            "weights": self.weights.to_json() if self.weights else None, "input_copy": self.input_copy,
             "regions": [{"name": self.flash_region.name, "kind": "flash", "used": self.flash_used,
                          "available": self.flash_available, "headroom": self.flash_headroom},
                         {"name": self.ram_region.name, "kind": "ram", "used": self.sram_used,
@@ -158,8 +190,21 @@ def arena_region(board: Board) -> MemoryRegion:
     return contiguous_ram(board.regions)
 
 
-def _flash_region(board: Board) -> MemoryRegion:
+def flash_region(board: Board) -> MemoryRegion:
+    """The flash region the firmware links into (the board's largest)."""
     return max(board.flash_regions, key=lambda r: r.size)
+
+
+_flash_region = flash_region
+
+
+def harness_buffers(g: Graph) -> int:
+    """The serial harness's own static buffers (its copy of the input apart)."""
+    return HARNESS_BUFFERS + 4 * (len(g.inputs) + 1)
+
+
+def input_bytes(g: Graph) -> int:
+    return sum(g.tensor(i).nbytes for i in g.inputs)
 
 
 def _flash_items(g: Graph, board: Board) -> list[Item]:
@@ -213,6 +258,8 @@ class Generated:
     kernel_files: tuple[str, ...]
     packed_layers: int
     repack_bytes: int = 0  # what re-packing for the optimized kernel set adds to the constants (may be < 0)
+    weights: WeightPlan | None = None  # the filters' storage the constants were generated with
+    layers: tuple[LayerCode, ...] = ()  # per operator: kernel, kernel set, storage, predicted instructions
 
 
 def _generated_flash_items(gen: Generated, estimated: list[Item]) -> list[Item]:
@@ -227,6 +274,11 @@ def _generated_flash_items(gen: Generated, estimated: list[Item]) -> list[Item]:
                  note=f"every constant array as generated: weights{packed}, biases, requantization constants"
                       f"{repack}")]\
         + [code] + [i for i in estimated if i.name == "runtime code"]
+
+
+def flash_needed(g: Graph, board: Board, generated: Generated) -> int:
+    """The flash ``compute`` would count for this generated code (every flash line added up)."""
+    return sum(i.bytes for i in _generated_flash_items(generated, _flash_items(g, board)))
 
 
 def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: dict[str, int] | None = None,
@@ -244,18 +296,30 @@ def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: di
     sram_items = [
         Item("tensor arena", plan.arena_size,
              note=f"{plan.strategy} plan; includes {scratch} B kernel scratch" if scratch else f"{plan.strategy} plan"),
-        Item("runtime state", RUNTIME_STATE_ESTIMATE, estimate=True),
+        Item("runtime state", RUNTIME_STATE_ESTIMATE, estimate=True,
+             note="port state and the linker's alignment padding, as linked"),
         Item("stack", STACK_ESTIMATE, estimate=True, note="reserved by the linker script"),
-        Item("I/O buffers", IO_BUFFER_ESTIMATE, estimate=True, note="serial line buffer; tensors live in the arena"),
+        Item("I/O buffers", harness_buffers(g), note="the serial harness's line and run buffers; tensors live in "
+                                                     "the arena"),
     ]
     if generated is not None and generated.static_ram:
         sram_items.append(Item("kernel scratch", generated.static_ram,
                                note="static buffers outside the arena: packed-weight decode, DSP im2col"))
+    # The harness keeps a copy of the input to refill it before each timed run, where there is room for it
+    # (not the model's memory: an application feeding its own input needs none).
+    copy_bytes = input_bytes(g)
+    copy = arena_region(board).size - sum(i.bytes for i in sram_items) >= copy_bytes + INPUT_COPY_MARGIN
+    sram_items.append(Item("harness input copy", copy_bytes if copy else 0,
+                           note="the benchmark harness's copy of the input, refilled before each timed run "
+                                "(not the model's)" if copy else
+                                "no room for the harness's copy of the input: the host resends it before each run"))
+    code = {c.index: c for c in generated.layers} if generated is not None else {}
     layers = []
     for op in g.operators:
         out = g.tensor(op.outputs[0]).shape if op.outputs else ()
         wbytes = sum(g.tensor(i).stored_nbytes for i in dict.fromkeys(op.inputs) if i >= 0 and g.tensor(i).is_constant)
-        layers.append(LayerRow(op.index, op.op, out, opsmod.macs(g, op), opsmod.params(g, op), wbytes))
+        layers.append(LayerRow(op.index, op.op, out, opsmod.macs(g, op), opsmod.params(g, op), wbytes,
+                               code.get(op.index)))
     live = plan.live_at(plan.peak_step) if plan.order else []
     peak_tensors = sorted((b for b in live if b.kind == "tensor"), key=lambda b: -b.size)
     largest = tuple((b.tensor, g.tensor(b.tensor).name, g.tensor(b.tensor).shape, b.nbytes)
@@ -266,7 +330,8 @@ def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: di
         model=g.name, board=board.id, flash_region=_flash_region(board), ram_region=arena_region(board),
         flash_items=tuple(flash_items), sram_items=tuple(sram_items), plan=plan, tflm_plan=tflm,
         layers=tuple(layers), largest_tensors=largest, peak_op=peak_op, peak_op_name=peak_name,
-        tflm_recorded=tflm_recorded,
+        tflm_recorded=tflm_recorded, weights=generated.weights if generated is not None else None,
+        input_copy=copy,
     )
     advice = _advice(g, budget, peak_tensors)
     fitting: tuple[str, ...] = ()

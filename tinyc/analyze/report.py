@@ -66,14 +66,46 @@ def render_check(out, b: Budget) -> None:
     out.print(largest)
 
     layers = Table(title="layers", title_justify="left")
-    for col, j in (("#", "right"), ("op", "left"), ("output", "left"), ("MACs", "right"), ("params", "right"),
-                   ("weights", "right")):
+    coded = any(r.code for r in b.layers)
+    options = {i: o for o in (b.weights.options if b.weights else ()) for i in o.ops}
+    cols = [("#", "right"), ("op", "left"), ("output", "left"), ("MACs", "right"), ("params", "right"),
+            ("weights", "right")]
+    if coded:
+        cols += [("storage", "left"), ("kernels", "left"), ("instr (est.)", "right"), ("packing would", "left")]
+    for col, j in cols:
         layers.add_column(col, justify=j)
+    reasons: dict[str, list[int]] = {}  # why a portable kernel -> ops
+    for r in b.layers:
+        if r.code is not None and r.code.reason:
+            reasons.setdefault(f"{r.code.kernel_set} ({r.code.kernel}): {r.code.reason}", []).append(r.index)
+    notes = {why: n + 1 for n, why in enumerate(reasons)}
     for r in b.layers:
         mark = " [bold]<- peak[/bold]" if r.index == b.peak_op else ""
-        layers.add_row(str(r.index), plain(r.op) + mark, _shape(r.output_shape), f"{r.macs:,}", f"{r.params:,}",
-                       f"{r.weight_bytes:,}")
+        row = [str(r.index), plain(r.op) + mark, _shape(r.output_shape), f"{r.macs:,}", f"{r.params:,}",
+               f"{r.weight_bytes:,}"]
+        if coded:
+            c, o = r.code, options.get(r.index)
+            if c is None:
+                row += ["", "", "", ""]
+            else:
+                why = f"{c.kernel_set} ({c.kernel}): {c.reason}" if c.reason else None
+                kset = plain(c.kernel_set) + (f" [{notes[why]}]" if why else "")
+                instr = "-" if c.instructions is None else f"{c.instructions:,.0f}" + ("" if c.measured else "*")
+                would = ""
+                if o is not None:
+                    extra = "?" if o.extra == float("inf") else f"{o.extra:+,.0f} instr"
+                    would = (f"saved {o.saved:,} B, {extra}" if c.weights and c.weights.startswith("packed")
+                             else f"save {o.saved:,} B, {extra}")
+                row += [plain(c.weights or ""), kset, instr, would]
+        layers.add_row(*row)
     out.print(layers)
+    for why, ops in reasons.items():
+        out.print(f"  [{notes[why]}] op{'s' if len(ops) > 1 else ''} {', '.join(map(str, ops))}: {plain(why)}")
+    if b.weights is not None:
+        out.print(f"weights: {plain(b.weights.reason())}")
+    if coded:
+        out.print("instr (est.): instructions per inference predicted from per-kernel costs measured in QEMU "
+                  "(tinyc/codegen/kernel_costs.py; * a related kernel's); `tinyc bench --per-layer` measures them")
 
     if b.estimate:
         out.print("[yellow]code size, runtime state, stack and I/O buffers are estimates until the C runtime "

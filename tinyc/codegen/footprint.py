@@ -3,25 +3,31 @@
 `tinyc check` (and `tinyc build`'s check step) lowers the model exactly as `tinyc generate` would for the
 board's kernel set, so the flash constants and the static scratch are exact, and compiles the kernel
 sources it would copy for the board's core to measure their code. Compiled sizes are cached by content.
+It also sizes and prices every filter dense and packed, for the weight-storage decision
+(tinyc.analyze.weights) that generate then follows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tinyc import paths
 from tinyc.analyze import budget as budgetmod
+from tinyc.analyze import weights as weights_mod
+from tinyc.analyze.weights import FilterOption, WeightPlan
 from tinyc.analyze.memory import plan_improved, plan_tflm
 from tinyc.boards import Board
 from tinyc.codegen.generate import plan_layout, runtime_files, variant_for
 from tinyc.codegen.lower import LoweredModel, lower
-from tinyc.codegen.specialize import specialize
+from tinyc.codegen import instructions
+from tinyc.codegen.specialize import Specialization, specialize
 from tinyc.model.graph import Graph
 
 CC = "arm-none-eabi-gcc"
@@ -79,29 +85,144 @@ class Lowering:
     scratch_bytes: int  # the optimized kernel set's static scratch
     files: tuple[Path, ...]
     repack_bytes: int = 0  # constants the optimized kernel set's re-packing adds (may be negative)
+    weights: WeightPlan | None = None  # how the filters are stored, and why
+    specialization: Specialization | None = None
 
 
-def lowering(graph: Graph, plan, board: Board, weights: str = "auto") -> Lowering:
+def _lower(graph: Graph, plan, board: Board, weights) -> Lowering:
     offsets, arena, order = plan_layout(graph, plan)
     lowered = lower(graph, offsets, arena, order, weights=weights)
     variant, defines = variant_for(board)
     spec = specialize(lowered, variant)
     return Lowering(spec.lowered, variant, tuple(defines), spec.scratch_bytes,
-                    tuple(runtime_files(spec.lowered, variant)), spec.flash_delta)
+                    tuple(runtime_files(spec.lowered, variant)), spec.flash_delta, specialization=spec)
 
 
-def generated(low: Lowering, board: Board) -> budgetmod.Generated:
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def layer_bytes(lowered: LoweredModel) -> dict[int, int]:
+    """op index -> flash bytes of the constant arrays its calls read (an array two calls share counts
+    for the first)."""
+    sizes = {c.name: c.nbytes for c in lowered.consts}
+    seen: set[str] = set()
+    out: dict[int, int] = {}
+    for call in lowered.calls:
+        names = {n for text in (*call.args, *call.extra) for n in _IDENT.findall(text) if n in sizes} - seen
+        out[call.index] = out.get(call.index, 0) + sum(sizes[n] for n in names)
+        seen |= names
+    return out
+
+
+def filter_options(graph: Graph, board: Board, dense: Lowering, packed: Lowering) -> tuple[FilterOption, ...]:
+    """Every filter the "packed" lowering packs, sized (exact constants of both lowerings, kernel set
+    re-packing included) and priced (tinyc.codegen.instructions) dense and packed."""
+    set_name = instructions.cost_set(board, dense.variant)
+    size_d, size_p = layer_bytes(dense.lowered), layer_bytes(packed.lowered)
+    instr_d = instructions.call_instructions(set_name, graph, dense.lowered)
+    instr_p = instructions.call_instructions(set_name, graph, packed.lowered)
+    kern_d = {c.index: c.kernel for c in dense.lowered.calls}
+    kern_p = {c.index: c.kernel for c in packed.lowered.calls}
+    by_name = {t.name: t.index for t in graph.tensors}
+    out = []
+    for p in packed.lowered.packed:
+        blob = f"tinyc_t{by_name.get(p.tensor)}_packed"
+        ops = tuple(sorted({c.index for c in packed.lowered.calls if blob in c.args}))
+        if not ops:
+            continue
+
+        def total(instr):
+            vals = [instr.get(i, (None, False)) for i in ops]
+            return (None if any(v is None for v, _ in vals) else sum(v for v, _ in vals)), all(m for _, m in vals)
+
+        (di, dm), (pi, pm) = total(instr_d), total(instr_p)
+        out.append(FilterOption(ops, p.op, p.tensor, p.mode, sum(size_d.get(i, 0) for i in ops),
+                                sum(size_p.get(i, 0) for i in ops), kern_d.get(ops[0], ""), kern_p.get(ops[0], ""),
+                                di, pi, dm and pm))
+    return tuple(out)
+
+
+def lowering(graph: Graph, plan, board: Board, weights="auto", flash_limit: int | None = None,
+             options: bool = False) -> Lowering:
+    """Lower and specialize as generate() will. ``weights``: "auto" decides per filter for the board
+    (tinyc.analyze.weights: dense while the model fits ``flash_limit``, by default the board's flash, with
+    every filter dense), "packed" / "dense" as the user asked, or a choice made already (a WeightPlan, a
+    per-layer mapping, "all"). ``options``: size and price every filter both ways even when the decision
+    does not need it (what `tinyc check` reports)."""
+    if isinstance(weights, WeightPlan):
+        return replace(_lower(graph, plan, board, weights.choice()), weights=weights)
+    if weights not in weights_mod.MODES:
+        return _lower(graph, plan, board, weights)
+    dense = _lower(graph, plan, board, "dense")
+    limit = budgetmod.flash_region(board).size if flash_limit is None else int(flash_limit)
+    need = budgetmod.flash_needed(graph, board, generated(dense, board)) - limit
+    if weights == "dense" or (weights == "auto" and need <= 0):
+        found = filter_options(graph, board, dense, _lower(graph, plan, board, "packed")) if options else ()
+        return replace(dense, weights=weights_mod.decide(found, weights, need, limit))
+    found = filter_options(graph, board, dense, _lower(graph, plan, board, "packed"))
+    target, wp = need, weights_mod.decide(found, weights, need, limit)
+    while True:
+        low = dense if not wp.packed else _lower(graph, plan, board, wp.choice())
+        if weights != "auto" or not wp.packed:
+            break
+        # packed kernels bring their own code: pack more until the model fits (or all are packed)
+        over = budgetmod.flash_needed(graph, board, generated(low, board)) - limit
+        if over <= 0 or len(wp.packed) == sum(len(o.ops) for o in found if o.saved > 0):
+            break
+        target += over
+        wp = replace(weights_mod.decide(found, "auto", target, limit), need=need)
+    return replace(low, weights=wp)
+
+
+def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.LayerCode, ...]:
+    """Per operator: the kernel generate() calls, its kernel set, why it is a portable kernel where the
+    board has an optimized set, the filter's storage, and its predicted instructions."""
+    set_name = instructions.cost_set(board, low.variant)
+    instr = instructions.call_instructions(set_name, graph, low.lowered)
+    modes = instructions.packed_modes(low.lowered, graph)
+    choices = {c.op_index: c for c in getattr(low.specialization, "choices", ()) or ()}
+    wp = low.weights
+    out = []
+    for call in low.lowered.calls:
+        if any(r.index == call.index for r in out):
+            continue
+        c = choices.get(call.index)  # Specialization.choices: the kernel set and why, where recorded
+        kset = getattr(c, "kernel_set", None) or _kernel_set(call.kernel)
+        reason = getattr(c, "reason", None)
+        fmt = None
+        if call.index in modes:
+            fmt = f"packed {modes[call.index]}"
+            if low.variant != "reference" and c is None:
+                reason = "weights stored packed: only the portable kernel decodes them"
+        elif wp is not None and wp.format_of(call.index) is not None:
+            fmt = "dense"
+        elif graph.operators[call.index].op in instructions.WEIGHT_OPS:
+            fmt = "dense"
+        v, measured = instr.get(call.index, (None, False))
+        out.append(budgetmod.LayerCode(call.index, getattr(c, "kernel", None) or call.kernel, kset, reason, fmt,
+                                       v, measured))
+    return tuple(out)
+
+
+def _kernel_set(macro: str) -> str:
+    return "arm_mve" if macro.startswith("TINYC_MVE_") else "arm_dsp" if macro.startswith("TINYC_DSP_") \
+        else "reference"
+
+
+def generated(low: Lowering, board: Board, graph: Graph | None = None) -> budgetmod.Generated:
     return budgetmod.Generated(
         constants=low.lowered.weights_bytes, static_ram=low.lowered.weight_scratch + low.scratch_bytes,
         kernel_code=code_bytes(list(low.files), board, low.defines), kernel_set=low.variant,
         kernel_files=tuple(f.name for f in low.files if f.suffix == ".c"), packed_layers=len(low.lowered.packed),
-        repack_bytes=low.repack_bytes)
+        repack_bytes=low.repack_bytes, weights=low.weights,
+        layers=layer_code(graph, board, low) if graph is not None else ())
 
 
 def check(graph: Graph, board: Board, planner: str = "improved", tflm_recorded: dict | None = None,
-          suggest_boards: bool = True) -> budgetmod.Budget:
-    """The board budget with the generated code's exact constants and scratch."""
+          suggest_boards: bool = True, weights="auto", flash_limit: int | None = None) -> budgetmod.Budget:
+    """The board budget with the generated code's exact constants and scratch, the filters stored as
+    ``weights`` decides for this board (tinyc.analyze.weights)."""
     plan = plan_improved(graph) if planner == "improved" else plan_tflm(graph)
+    low = lowering(graph, plan, board, weights, flash_limit, options=True)
     return budgetmod.compute(graph, board, planner=planner, tflm_recorded=tflm_recorded,
-                             suggest_boards=suggest_boards, plan=plan,
-                             generated=generated(lowering(graph, plan, board), board))
+                             suggest_boards=suggest_boards, plan=plan, generated=generated(low, board, graph))

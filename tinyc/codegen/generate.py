@@ -39,7 +39,7 @@ class GeneratedModel:
     macs: int
     weights_bytes: int  # constant data emitted (weights, biases, quantization constants)
     num_calls: int
-    weights: str = "dense"  # the weight storage asked for (lower.WEIGHTS_MODES)
+    weights: str = "dense"  # the weight storage asked for (lower.WEIGHTS_MODES, or "per-layer")
     weight_scratch: int = 0  # bytes of static RAM (outside the arena) decoding packed weights
     packed_layers: tuple = ()  # lower.PackedWeight per filter stored packed
     profile: bool = False  # tinyc_model_invoke() records per-layer ticks (TINYC_MODEL_PROFILE)
@@ -129,23 +129,33 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     return files
 
 
-def generate(graph, plan, board, out_dir, *, weights: str = "auto", profile: bool = False) -> GeneratedModel:
+def generate(graph, plan, board, out_dir, *, weights="auto", profile: bool = False) -> GeneratedModel:
     """Write the model's C sources into ``out_dir``, a new or empty folder: a library call that writes plainly,
     where the commands write through ``tinyc.outputs.OutputDir`` (staged, swapped in atomically).
 
-    ``weights``: "auto" stores a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filter in tinyc's packed
-    format where that is smaller than int8 (clustered, pruned, binarized weights), "packed" always,
-    "dense" never (docs/compressed-weights.md). ``profile`` makes tinyc_model_invoke() add each layer's
-    ticks of tinyc_profile_clock() (the application's) to tinyc_layer_ticks[]; off, nothing is emitted."""
+    ``weights`` says how CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filters are stored
+    (docs/compressed-weights.md): a decision already made (a tinyc.analyze.weights.WeightPlan, as
+    ``tinyc check`` makes it, or a per-layer mapping op index -> "packed"/"dense"); "auto" makes that
+    decision here for ``board`` (dense while the model fits the board dense); "packed" packs wherever the
+    blob is smaller, "dense" never, "all" every filter (RAW records too). ``profile`` makes
+    tinyc_model_invoke() add each layer's ticks of tinyc_profile_clock() (the application's) to
+    tinyc_layer_ticks[]; off, nothing is emitted."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TinycError(f"{out_dir}: exists and is not a directory; pass a directory for the sources")
     if out_dir.is_dir() and any(out_dir.iterdir()):
         raise TinycError(f"{out_dir}: directory is not empty; choose another")
-    offsets, arena, order = plan_layout(graph, plan)
-    lowered = lower(graph, offsets, arena, order, weights=weights)  # raises before anything is written
     variant, defines = variant_for(board)
-    lowered = specialize(lowered, variant).lowered  # optimized kernels for the board's core, if any
+    if isinstance(weights, str) and weights in ("auto", "packed"):  # decided for the board as tinyc check does
+        from tinyc.codegen.footprint import lowering
+
+        mode, lowered = weights, lowering(graph, plan, board, weights).lowered  # specialized already
+    else:
+        mode = weights.mode if hasattr(weights, "choice") else weights if isinstance(weights, str) else "per-layer"
+        offsets, arena, order = plan_layout(graph, plan)
+        lowered = lower(graph, offsets, arena, order,  # raises before anything is written
+                        weights=weights.choice() if hasattr(weights, "choice") else weights)
+        lowered = specialize(lowered, variant).lowered  # optimized kernels for the board's core, if any
     texts = render_sources(lowered, variant, profile)
     files = runtime_files(lowered, variant)
 
@@ -160,7 +170,7 @@ def generate(graph, plan, board, out_dir, *, weights: str = "auto", profile: boo
         headers=tuple(out_dir / n for n in names if n.endswith(".h")), include_dirs=(out_dir,),
         arena_size=lowered.arena_size, model_hash=lowered.sha256[:16], model_name=lowered.name,
         kernels=lowered.kernels, variant=variant, defines=defines, macs=lowered.macs,
-        weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls), weights=weights,
+        weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls), weights=mode,
         weight_scratch=lowered.weight_scratch, packed_layers=lowered.packed, profile=profile)
 
 

@@ -75,7 +75,12 @@ KERNEL_SOURCES = {
 }
 UNPACK_SOURCE = "unpack.c"  # needed by every *_PACKED_* kernel
 WEIGHT_SCRATCH = "tinyc_weight_scratch"  # static RAM buffer holding one decoded channel
-WEIGHTS_MODES = ("auto", "packed", "dense")  # auto: packed where that stores fewer bytes than int8
+# The weight storage a user chooses (--weights): auto (tinyc.analyze.weights decides per layer for the
+# board: dense while the model fits dense), packed (wherever the blob is smaller), dense (never).
+WEIGHTS_MODES = ("auto", "packed", "dense")
+# What lowering itself takes: a per-layer choice (op index -> "packed" / "dense", what the decision
+# returns), or "packed", "dense", or "all" (every filter packed, RAW records included: decoder tests).
+LOWER_MODES = ("packed", "dense", "all")
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
 DTYPE_ENUM = {"int8": 0, "uint8": 1, "int16": 2, "int32": 3, "float32": 4}
@@ -202,10 +207,8 @@ def _padding(padding: str, in_size: int, filt: int, stride: int, dilation: int, 
 
 class _Lowering:
     def __init__(self, graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
-                 weights: str = "dense", scratch: Mapping[int, list] | None = None):
-        if weights not in WEIGHTS_MODES:
-            raise TinycError(f"weights storage {weights!r} is unknown; choose one of {', '.join(WEIGHTS_MODES)}")
-        self.weights = weights
+                 weights: str | Mapping[int, str] = "dense", scratch: Mapping[int, list] | None = None):
+        self.weights = _weights_choice(weights)
         self.packed: list[PackedWeight] = []
         self.weight_scratch = 0
         self.g = graph
@@ -254,7 +257,8 @@ class _Lowering:
 
         ``axis`` is the channel axis of the blob, whose channels the kernel decodes one at a time
         (``channel_len`` elements each, in row-major order of the other axes)."""
-        if self.weights == "dense" or not w.is_constant or w.data is None or w.dtype != "int8":
+        choice = self.weights.get(op.index, "dense") if isinstance(self.weights, Mapping) else self.weights
+        if choice == "dense" or not w.is_constant or w.data is None or w.dtype != "int8":
             return None
         if inplace_input(self.g, op, self.offsets) is not None:
             return None  # the in-place kernels take dense weights
@@ -265,8 +269,9 @@ class _Lowering:
             p = packing.pack(data, axis)
         except struct.error:  # packing's SIGN probe overflows np.abs on an all -128 tensor: keep it dense
             return None
-        if self.weights == "auto" and (p.mode == packing.RAW or p.nbytes >= data.nbytes):
-            return None
+        if choice == "packed" and not isinstance(self.weights, Mapping) \
+                and (p.mode == packing.RAW or p.nbytes >= data.nbytes):
+            return None  # "packed": only where the blob is smaller; a per-layer choice is taken as given
         name = f"tinyc_t{w.index}_packed"
         if name not in self.consts:  # a filter shared by several ops is stored (and listed) once
             self.const(name, "uint8_t", np.frombuffer(p.data, dtype=np.uint8))
@@ -613,11 +618,28 @@ class _Lowering:
                  [self.ptr(x), self.ptr(y, "float")])
 
 
+def _weights_choice(weights):
+    """Lowering stores what it is told: a per-layer choice, or one of LOWER_MODES. "auto" is a decision
+    that needs the board's budget, made before lowering (tinyc.codegen.footprint.weight_plan)."""
+    if isinstance(weights, Mapping):
+        bad = sorted({str(v) for v in weights.values()} - {"packed", "dense"})
+        if bad:
+            raise TinycError(f"per-layer weight storage {bad[0]!r} is unknown; choose packed or dense")
+        return dict(weights)
+    if weights == "auto":
+        raise TinycError("weights='auto' is decided for a board before lowering: pass the per-layer choice of "
+                         "tinyc.codegen.footprint.weight_plan (or packed / dense)")
+    if weights not in LOWER_MODES:
+        raise TinycError(f"weights storage {weights!r} is unknown; choose one of {', '.join(WEIGHTS_MODES)}")
+    return weights
+
+
 def lower(graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
-          weights: str = "dense", scratch: Mapping[int, list] | None = None) -> LoweredModel:
+          weights: str | Mapping[int, str] = "dense", scratch: Mapping[int, list] | None = None) -> LoweredModel:
     """Lower ``graph`` with activation tensor ``offsets`` (bytes into an arena of ``arena_size``),
-    executing the operators in ``order`` (the plan's; default file order). ``weights`` (WEIGHTS_MODES)
-    says which CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filters are stored packed. ``scratch``
+    executing the operators in ``order`` (the plan's; default file order). ``weights`` says which
+    CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filters are stored packed: a per-layer choice (op index
+    -> "packed"/"dense"; layers not named stay dense), or one of LOWER_MODES. ``scratch``
     (MemoryPlan.scratch_offsets; default: ``offsets.scratch`` of generate.plan_layout's offsets) places
     the scratch of the layers the plan runs in place."""
     return _Lowering(graph, offsets, arena_size, order, weights, scratch).lower()

@@ -21,7 +21,6 @@ from tinyc.buildkey import firmware_key
 from tinyc.errors import DoesNotFit, TinycError
 
 BUILD_FILE = "tinyc-build.json"
-HARNESS_RAM_MARGIN = 2048  # the harness's own buffers beyond tinyc check's estimate, measured ~1.1 KiB
 
 
 @dataclass(frozen=True)
@@ -65,10 +64,12 @@ def resolve_boards(board_id: str, emulate: bool) -> tuple[Board, Board]:
     return board, emulation_target(board)
 
 
-def check_budget(graph, board: Board):
+def check_budget(graph, board: Board, weights: str = "auto", flash_limit: int | None = None):
+    """tinyc check's budget, with its weight-storage decision (``weights``; ``flash_limit``: the flash the
+    decision may fill, by default the board's) that the build then generates."""
     from tinyc.codegen import footprint
 
-    return footprint.check(graph, board)
+    return footprint.check(graph, board, weights=weights, flash_limit=flash_limit)
 
 
 def does_not_fit_message(model: Path, b, source: Path | None = None) -> str:
@@ -90,14 +91,14 @@ def does_not_fit_message(model: Path, b, source: Path | None = None) -> str:
 def build_model_firmware(model: Path, board_id: str, out_dir: Path, *, emulate: bool = False, force: bool = False,
                          skip_check: bool = False, test_hooks: bool = False,
                          step: Callable[[str], None] = lambda s: None, profile: bool = False,
-                         wait: bool = False) -> BuiltFirmware:
+                         wait: bool = False, weights: str = "auto", flash_limit: int | None = None) -> BuiltFirmware:
     """Check, generate and build into ``out_dir`` (``tinyc.outputs.OutputDir``: staged, swapped in whole,
     ``force`` replacing only tinyc's earlier output; ``wait`` waits for another writer, for cache folders)."""
     from tinyc.outputs import OutputDir
 
     with OutputDir(out_dir, force=force, inputs=[model], planned=BUILD_ENTRIES, wait=wait) as dest:
         built = build_into(model, board_id, dest, emulate=emulate, skip_check=skip_check, test_hooks=test_hooks,
-                           step=step, profile=profile)
+                           step=step, profile=profile, weights=weights, flash_limit=flash_limit)
         dest.commit()
     return built
 
@@ -107,12 +108,15 @@ BUILD_ENTRIES = ("model", "firmware", BUILD_FILE)
 
 def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_check: bool = False,
                test_hooks: bool = False, step: Callable[[str], None] = lambda s: None, profile: bool = False,
-               model_recorded: Path | None = None, source: Path | None = None) -> BuiltFirmware:
+               model_recorded: Path | None = None, source: Path | None = None, weights: str = "auto",
+               flash_limit: int | None = None) -> BuiltFirmware:
     """Check, generate and build into ``dest.stage`` (an open ``OutputDir``): ``model/`` (the generated C),
     ``firmware/`` (the PlatformIO project) and ``tinyc-build.json``, which describes them where they will be
     once ``dest`` commits. ``skip_check`` goes past a failed budget check to the linker; ``profile`` generates
     the model with per-layer profiling (the harness's PROFILE command); ``model_recorded`` is where the model
-    will be when it is itself part of the output, ``source`` the Keras model it was optimized from."""
+    will be when it is itself part of the output, ``source`` the Keras model it was optimized from; ``weights``
+    (auto/packed/dense) how the filters are stored, decided by the check (``flash_limit``: the flash that
+    decision may fill, by default the board's) and generated as decided."""
     from tinyc.analyze.memory import plan_improved
     from tinyc.codegen.generate import generate
     from tinyc.deploy import memuse
@@ -128,17 +132,17 @@ def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_
     step("check")
     g = graphmod.load(model)
     ops.check_supported(g)
-    budget = check_budget(g, board)
+    budget = check_budget(g, board, weights, flash_limit)
     if not budget.fits and not skip_check:
         raise DoesNotFit(does_not_fit_message(model, budget, source))
 
     step("generate")
-    gm = generate(g, plan_improved(g), board, stage / "model", profile=profile)
+    gm = generate(g, plan_improved(g), board, stage / "model", profile=profile, weights=budget.weights)
     input_bytes = sum(g.tensor(i).nbytes for i in g.inputs)
     step("build")
-    # A copy of the input lets the firmware refill it before each timed run; tinyc check does not
-    # count one, so it is left out where the board has no room for it (the host refills instead).
-    copy = budget.sram_headroom >= input_bytes + HARNESS_RAM_MARGIN
+    # A copy of the input lets the firmware refill it before each timed run: the check counted one
+    # where the board has room for it (else the host refills the input instead).
+    copy = budget.input_copy
     emulated_run = run_board is not board or board.kind == "emulated"
     while True:
         project = render_harness_project(stage / "firmware", board, list(gm.sources), list(gm.include_dirs),
@@ -203,12 +207,13 @@ def load_build(out_dir: Path) -> BuildRecord:
 
 
 def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[str], None] = lambda s: None,
-                 profile: bool = False):
+                 profile: bool = False, weights: str = "auto"):
     """A build of ``model`` for the board, reused while every input of it is unchanged (``tinyc.buildkey``;
-    ``profile``: with per-layer profiling, a separate build). Processes asking for the same build at once
-    wait for the one that builds it."""
+    ``profile``: with per-layer profiling, a separate build; ``weights``: --weights). Processes asking for
+    the same build at once wait for the one that builds it."""
     # every input of the build: model, board files, templates, firmware/, tinyc's code, tools, options
-    out = paths.cache_dir() / "firmware" / firmware_key(model, board_id, emulate=emulate, profile=profile)
+    out = paths.cache_dir() / "firmware" / firmware_key(model, board_id, emulate=emulate, profile=profile,
+                                                        weights=weights)
     if (out / BUILD_FILE).is_file():
         try:
             return load_build(out)
@@ -218,7 +223,7 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
 
     with OutputDir(out, force=True, wait=True, inputs=[model]) as dest:  # one builder per key; others wait
         if BUILD_FILE not in dest.owned:
-            build_into(model, board_id, dest, emulate=emulate, step=step, profile=profile)
+            build_into(model, board_id, dest, emulate=emulate, step=step, profile=profile, weights=weights)
             dest.commit()
     return load_build(out)
 

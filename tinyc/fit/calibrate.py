@@ -97,8 +97,9 @@ def calibrate(model, layers, train, calib, board, run_board, progress=None, refr
     if progress is not None:
         progress.update(task, total=len(models), completed=0)
     for label, tfl in models:
-        cost = static_cost(tfl, board)
-        measured = profile_layers(tfl, board, run_board)
+        # packed wherever smaller, whatever the board's flash: the model must price packed layers too
+        cost = static_cost(tfl, board, weights="packed")
+        measured = profile_layers(tfl, board, run_board, weights="packed")
         per_model = []
         for l in cost.layers:
             if l.index in measured:

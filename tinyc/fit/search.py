@@ -49,6 +49,7 @@ class FitRequest:
     validation: float = 0.2
     emulate: bool = True
     recalibrate: bool = False
+    weights: str = "auto"  # how candidates' filters are stored (tinyc.analyze.weights), as tinyc build will
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,12 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     except (OSError, ValueError):
         corr = {"flash": 0, "ram": 0}
 
+    # the flash the weight decision may fill: the budget, less what earlier links added to the analysis
+    flash_limit = flash_budget - max(0, corr["flash"])
+
+    def cost_of(tflite: bytes):
+        return static_cost(tflite, board, req.weights, flash_limit)
+
     def constraints(flash, sram, lat, acc) -> dict:
         v = {"flash": flash + max(0, corr["flash"]) - flash_budget, "sram": sram + max(0, corr["ram"]) - sram_budget}
         if req.max_latency is not None:
@@ -262,7 +269,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study_name = "tinyc-fit-" + _sha(mhash, dhash, board.id, flash_budget, sram_budget, req.max_latency,
                                      req.max_accuracy_drop, req.epochs, req.seed, json.dumps(sp.to_json()),
-                                     lm.key)
+                                     lm.key, *([] if req.weights == "auto" else [req.weights]))
     storage = req.study_db or f"sqlite:///{cache / 'studies.db'}"
     if not req.study_db:
         cache.mkdir(parents=True, exist_ok=True)
@@ -297,7 +304,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         trial.set_user_attr("describe", cfg.describe())
         if not (cand_dir / f"{mhash}-{dhash}-e{req.epochs}-s{req.seed}-{cfg.key()}.tflite").is_file():
             # cheap signals first: the untrained probe has the candidate's shapes and weight storage
-            pc = static_cost(S.probe(model, cfg, train), board)
+            pc = cost_of(S.probe(model, cfg, train))
             plat = lm.predict(pc.layers)
             over = {k: v for k, v in (("flash", pc.flash - PROBE_MARGIN * flash_budget),
                                       ("sram", pc.sram - sram_budget),
@@ -310,7 +317,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
                 trial.set_user_attr("skipped", skipped[cfg.key()])
                 raise optuna.TrialPruned()
         tfl, acc = evaluate(cfg)
-        cost = static_cost(tfl.read_bytes(), board)
+        cost = cost_of(tfl.read_bytes())
         lat = lm.predict(cost.layers)
         v = constraints(cost.flash, cost.sram, lat, acc)
         trial.set_user_attr("key", cfg.key())
@@ -381,7 +388,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         best = min(probes, key=probe_excess)
         cfg = S.Config.from_json(best["cfg"])
         tfl, acc = evaluate(cfg)
-        cost = static_cost(tfl.read_bytes(), board)
+        cost = cost_of(tfl.read_bytes())
         lat = lm.predict(cost.layers)
         v = constraints(cost.flash, cost.sram, lat, acc)
         cands[cfg.key()] = Candidate(-1, cfg.key(), cfg.to_json(), cfg.describe(), acc, lat, cost.flash, cost.sram,
@@ -405,7 +412,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
 
     for c in [c for c in ordered if c.feasible][:VERIFY]:
         c = local(c)
-        m = _measure(c, board, run_board, req, progress)
+        m = _measure(c, board, run_board, req, progress, flash_limit=flash_limit)
         ok_flash = m["linked_flash"] is not None and m["linked_flash"] <= flash_budget
         ok_ram = m["linked_ram"] is not None and m["linked_ram"] <= sram_budget
         ok_lat = req.max_latency is None or (m["measured_latency"] is not None
@@ -439,7 +446,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         closest = min(cands.values(), key=lambda c: (excess(c), -c.accuracy))
         if closest.key not in {v["key"] for v in verified}:
             closest = local(closest)
-            m = _measure(closest, board, run_board, req, progress, allow_overflow=True)
+            m = _measure(closest, board, run_board, req, progress, allow_overflow=True, flash_limit=flash_limit)
             closest = replace(closest, measured_latency=m["measured_latency"], linked_flash=m["linked_flash"],
                               linked_ram=m["linked_ram"], note=m.get("error", ""))
             cands[closest.key] = closest
@@ -470,7 +477,8 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         skipped=tuple(probes))
 
 
-def _measure(c: Candidate, board, run_board, req: FitRequest, progress, allow_overflow: bool = False) -> dict:
+def _measure(c: Candidate, board, run_board, req: FitRequest, progress, allow_overflow: bool = False,
+             flash_limit: int | None = None) -> dict:
     """Build the candidate for the board (the linker decides whether it fits) and time it on the target."""
     from tinyc.deploy.bench import bench_link, open_target
     from tinyc.deploy.platformio import LinkOverflow
@@ -480,7 +488,7 @@ def _measure(c: Candidate, board, run_board, req: FitRequest, progress, allow_ov
                            "predicted_latency": round(c.latency), "predicted_flash": c.flash,
                            "predicted_sram": c.sram}
     try:
-        rec = firmware(Path(c.tflite), board.id, req.emulate)
+        rec = firmware(Path(c.tflite), board.id, req.emulate, req.weights, flash_limit)
         out["linked_flash"], out["linked_ram"] = rec.data["memory"]["flash"], rec.data["memory"]["ram"]
         with open_target(rec.elf, rec.run_board) as link:
             m = bench_link(link, Path(c.tflite), runs=3)
@@ -496,18 +504,19 @@ def _measure(c: Candidate, board, run_board, req: FitRequest, progress, allow_ov
     return out
 
 
-def firmware(tflite: Path, board_id: str, emulate: bool):
-    """A cached build of the candidate that goes past tinyc check (whose flash figure counts weights dense)
-    to the linker, which sees the packed weights."""
+def firmware(tflite: Path, board_id: str, emulate: bool, weights: str = "auto", flash_limit: int | None = None):
+    """A cached build of the candidate that goes past tinyc check's verdict to the linker, its filters
+    stored as the search priced them (``weights`` decided for ``flash_limit``)."""
     from tinyc.buildkey import firmware_key
     from tinyc.deploy import pipeline
 
-    out = paths.cache_dir() / "fit" / "firmware" / firmware_key(tflite, board_id, emulate=emulate, skip_check=True)
+    out = paths.cache_dir() / "fit" / "firmware" / firmware_key(tflite, board_id, emulate=emulate, skip_check=True,
+                                                                weights=weights, flash_limit=flash_limit)
     if (out / pipeline.BUILD_FILE).is_file():
         try:
             return pipeline.load_build(out)
         except TinycError:
             pass
     pipeline.build_model_firmware(tflite, board_id, out, emulate=emulate, force=True, skip_check=True,
-                                  wait=True)  # another process building the same candidate: wait for it
+                                  wait=True, weights=weights, flash_limit=flash_limit)  # another process building the same candidate: wait for it
     return pipeline.load_build(out)

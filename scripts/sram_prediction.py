@@ -1,0 +1,69 @@
+"""`tinyc check`'s SRAM prediction against the linked firmware, model by model (issue 14: within 2%).
+
+Builds every model (cached: tinyc.deploy.pipeline.cached_build, as `tinyc build --emulate` does) and prints
+check's predicted SRAM next to the ELF's .data + .bss + arena + stack (tinyc.deploy.memuse), with the
+harness's copy of the input on its own column.
+
+    .venv/bin/python scripts/sram_prediction.py [--boards nucleo-f746,mps3-an547] [MODEL.tflite ...]
+
+Without models: every model of /work/shared/models (../shared/models) tinyc supports, and the zoo's
+valid models (tinyc.zoo.names()). Exit 1 when one is off by more than 2%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHARED = ROOT.parent / "shared" / "models"
+
+
+def default_models() -> list[Path]:
+    from tinyc import zoo
+    from tinyc.errors import TinycError
+    from tinyc.model import graph, ops
+
+    out = []
+    for p in sorted(SHARED.glob("*.tflite")):
+        try:
+            ops.check_supported(graph.load(p))
+        except TinycError:
+            continue
+        out.append(p)
+    return out + list(zoo.build_all(zoo.names()).values())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="*")
+    ap.add_argument("--boards", default="nucleo-f746,mps3-an547")
+    args = ap.parse_args()
+    from tinyc.deploy import pipeline
+    from tinyc.errors import TinycError
+
+    models = [Path(m) for m in args.models] or default_models()
+    print(f"{'model':34} {'board':12} {'predicted':>10} {'linked':>10} {'diff':>7}  input copy")
+    worst = 0.0
+    for board in args.boards.split(","):
+        for m in models:
+            try:
+                rec = pipeline.cached_build(m, board, emulate=True)
+            except TinycError as exc:
+                print(f"{m.stem:34} {board:12} {'-':>10} {'-':>10} {'':>7}  {str(exc).split(': ')[-1][:60]}")
+                continue
+            pred = rec.data["predicted"]["sram"]
+            linked = rec.data["memory"]["ram"]
+            diff = (pred - linked) / linked
+            worst = max(worst, abs(diff))
+            copy = "yes" if rec.data.get("input_copy") else "no (no room)"
+            print(f"{m.stem:34} {board:12} {pred:>10,} {linked:>10,} {diff:>+7.2%}  {copy}", flush=True)
+    print(f"largest difference {worst:.2%}")
+    return 0 if worst <= 0.02 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Weight storage as a decision for the board (tinyc.analyze.weights, issue 14): dense whenever the model
+fits the board dense (so the default is never slower than --weights dense), and when it does not, the
+filters that save the most flash per instruction added are packed until it fits; tinyc check shows the
+choice per layer, fit prices candidates with the same decision, and --weights reaches build, bench, fit."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import require_tool
+from tests.weights_fixture import write
+from tinyc import paths, zoo
+from tinyc.analyze.memory import plan_improved
+from tinyc.analyze.weights import FilterOption, decide
+from tinyc.boards import get_board
+from tinyc.cli import cli
+from tinyc.codegen import footprint
+from tinyc.codegen.generate import generate
+from tinyc.model.graph import load
+
+STARVED = "starved-f746"  # a NUCLEO-F746 with 200 KiB of flash: the clustered AD does not fit it dense
+
+
+def _option(op: int, saved: int, extra: float) -> FilterOption:
+    return FilterOption((op,), "FULLY_CONNECTED", f"t{op}", "lut", 1000 + saved, 1000, "TINYC_DSP_FC_S8",
+                        "TINYC_FULLY_CONNECTED_PACKED_S8", 100.0, 100.0 + extra)
+
+
+def test_auto_is_dense_while_the_model_fits_and_packed_and_dense_are_what_they_say():
+    opts = [_option(0, 500, 10.0), _option(1, 400, 1.0), _option(2, 0, 1.0)]
+    for need in (0, -1, -100_000):
+        assert decide(opts, "auto", need).packed == ()
+    assert decide(opts, "dense", 10_000).packed == ()
+    assert decide(opts, "packed", -5).packed == (0, 1)  # wherever smaller, fitting or not
+
+
+def test_auto_packs_the_fewest_instructions_per_byte_saved_until_it_fits():
+    # instructions added per byte saved: op 1: 1, op 2: 3, op 0: 10, op 3: 40
+    opts = [_option(0, 1000, 10_000.0), _option(1, 300, 300.0), _option(2, 500, 1500.0), _option(3, 200, 8000.0)]
+    assert decide(opts, "auto", 250).packed == (1,)
+    assert decide(opts, "auto", 700).packed == (1, 2)
+    # 1, 2 and 0 cover 1,500 B; then op 1 is no longer needed (0 and 2 save 1,500 B)
+    plan = decide(opts, "auto", 1500)
+    assert plan.packed == (0, 2) and plan.saved == 1500 and plan.extra == 11_500
+    assert decide(opts, "auto", 5000).packed == (0, 1, 2, 3)  # all of it is still too little: pack everything
+
+
+@pytest.fixture(scope="module")
+def ad_lut(tmp_path_factory) -> Path:
+    """The AD autoencoder with its filters at 16 levels per channel (clustered): every filter packs."""
+    return write(zoo.build("ad_autoencoder"), "lut", tmp_path_factory.mktemp("ad") / "ad_lut.tflite")
+
+
+@pytest.fixture(scope="module")
+def ad_mixed(tmp_path_factory) -> Path:
+    """The AD autoencoder with its two big filters clustered (LUT) and the others binarized (SIGN): packing
+    a SIGN filter saves 7/8 of its bytes for fewer instructions per byte than a LUT one saves half."""
+    d = tmp_path_factory.mktemp("ad")
+    lut = write(zoo.build("ad_autoencoder"), "lut", d / "ad_lut09.tflite", ops=(0, 9))
+    return write(lut, "sign", d / "ad_mixed.tflite", ops=tuple(range(1, 9)))
+
+
+@pytest.fixture
+def starved(tmp_path, monkeypatch) -> Path:
+    """The boards plus STARVED, through TINYC_BOARDS_DIR."""
+    d = tmp_path / "boards"
+    shutil.copytree(paths.boards_dir(), d)
+    text = (d / "nucleo-f746.toml").read_text().replace('id = "nucleo-f746"', f'id = "{STARVED}"')
+    (d / f"{STARVED}.toml").write_text(text.replace('"1 MiB"', '"200 KiB"'))
+    monkeypatch.setenv("TINYC_BOARDS_DIR", str(d))
+    return d
+
+
+@pytest.mark.parametrize("board_id", ["nucleo-f746", "mps3-an547"])
+def test_a_model_that_fits_dense_is_generated_exactly_as_with_weights_dense(ad_lut, board_id, tmp_path):
+    """Same sources as --weights dense, so the same instructions: never slower by default."""
+    g, board = load(ad_lut), get_board(board_id)
+    auto = generate(g, plan_improved(g), board, tmp_path / "auto")
+    dense = generate(g, plan_improved(g), board, tmp_path / "dense", weights="dense")
+    packed = generate(g, plan_improved(g), board, tmp_path / "packed", weights="packed")
+    assert auto.packed_layers == () and len(packed.packed_layers) == 9  # every filter but the 8 -> 128 one
+    assert sorted(p.name for p in auto.sources + auto.headers) == sorted(p.name for p in dense.sources + dense.headers)
+    for f in auto.sources + auto.headers:
+        assert f.read_text() == (dense.out_dir / f.name).read_text(), f.name
+    b = footprint.check(g, board)
+    assert b.fits and b.weights.packed == () and b.weights.need < 0
+    assert "fits with every filter dense" in b.weights.reason()
+
+
+def test_a_board_too_small_for_dense_packs_the_cheapest_filters_per_byte_and_fits(ad_mixed, starved):
+    g, board = load(ad_mixed), get_board(STARVED)
+    dense = footprint.check(g, board, weights="dense")
+    auto = footprint.check(g, board)
+    everything = footprint.check(g, board, weights="packed")
+    assert not dense.fits and auto.fits and everything.fits
+    wp = auto.weights
+    useful = [o for o in wp.options if o.saved > 0]
+    chosen = [o for o in useful if o.ops[0] in wp.packed]
+    assert wp.need == -dense.flash_headroom and 0 < len(chosen) < len(useful)
+    assert all(o.extra > 0 and o.measured for o in useful)  # priced from measured kernel costs
+    for o in chosen:  # none of them could stay dense
+        assert wp.saved - o.saved < wp.need
+    # fewer instructions than packing everything, or than packing the biggest savers first
+    biggest, total = [], 0
+    for o in sorted(useful, key=lambda o: -o.saved):
+        if total >= wp.need:
+            break
+        biggest.append(o)
+        total += o.saved
+    assert wp.extra < sum(o.extra for o in biggest) < sum(o.extra for o in useful)
+    # and here as few as the best of every subset that fits (2^10 of them)
+    best = min(sum(o.extra for o in c) for r in range(len(useful) + 1)
+               for c in itertools.combinations(useful, r) if sum(o.saved for o in c) >= wp.need)
+    assert wp.extra == pytest.approx(best, rel=1e-9)
+    # every SIGN filter is cheaper per byte than the LUT ones: one LUT filter (the cheaper) tops them up
+    assert [o.mode for o in chosen].count("lut") == 1 and min(useful, key=lambda o: o.cost_per_byte).mode == "sign"
+    rows = {r.index: r.code for r in auto.layers}
+    for o in useful:
+        assert rows[o.ops[0]].weights == (f"packed {o.mode}" if o in chosen else "dense")
+        assert rows[o.ops[0]].kernel_set == ("reference" if o in chosen else "arm_dsp")
+
+
+def test_check_shows_the_storage_kernel_set_and_cost_per_layer(ad_lut, starved):
+    r = CliRunner().invoke(cli, ["check", str(ad_lut), "--board", STARVED])
+    assert r.exit_code == 0, r.output
+    assert "packed lut" in r.output and "fewest instructions added per byte saved" in r.output
+    assert "instr (est.)" in r.output and "only the portable kernel" in r.output
+    d = json.loads(CliRunner().invoke(cli, ["check", str(ad_lut), "--board", STARVED, "--json"]).stdout)
+    layers = {l["index"]: l for l in d["layers"]}
+    assert {i for i, l in layers.items() if (l["weights"] or "").startswith("packed")} == set(d["weights"]["packed"])
+    assert all(l["instructions"] > 0 and l["kernel_set"] in ("arm_dsp", "reference") for l in layers.values())
+    r = CliRunner().invoke(cli, ["check", str(ad_lut), "--board", STARVED, "--weights", "dense"])
+    assert r.exit_code == 1 and "--weights dense: every filter dense" in r.output
+
+
+def test_fit_prices_a_candidate_with_the_same_decision(ad_lut):
+    from tinyc.fit.cost import static_cost
+
+    board = get_board("nucleo-f746")
+    roomy = static_cost(ad_lut.read_bytes(), board)
+    assert roomy.packed_layers == 0 and not any("/" in l.kind for l in roomy.layers)
+    tight = static_cost(ad_lut.read_bytes(), board, flash_limit=200 * 1024)
+    assert 0 < tight.packed_layers < 9 and tight.flash <= 200 * 1024
+    assert any(l.kind == "FULLY_CONNECTED/lut" for l in tight.layers)
+    assert static_cost(ad_lut.read_bytes(), board, weights="packed").packed_layers == 9
+
+
+@pytest.mark.parametrize("command", ["build", "bench", "fit", "generate", "check", "flash", "validate"])
+def test_every_command_that_builds_takes_weights(command):
+    r = CliRunner().invoke(cli, [command, "--help"])
+    assert r.exit_code == 0 and "--weights [auto|packed|dense]" in r.output
+
+
+def test_the_weights_option_is_part_of_the_build_key(ad_lut):
+    from tinyc.buildkey import firmware_key
+
+    auto = firmware_key(ad_lut, "nucleo-f746", emulate=True)
+    assert auto == firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="auto")
+    assert len({auto, firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="dense"),
+                firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="packed")}) == 3
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+def test_the_starved_build_links_into_its_flash_and_is_bit_exact(ad_lut, starved, tmp_path):
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from tinyc.deploy import pipeline
+    from tinyc.deploy.bench import bench_link, open_target
+
+    built = pipeline.build_model_firmware(ad_lut, STARVED, tmp_path / "fw", emulate=True)
+    plan = built.budget.weights
+    assert {p.op_index for p in built.generated.packed_layers} == set(plan.packed) and plan.packed
+    assert built.memory.flash <= 200 * 1024
+    with open_target(built.elf, built.run_board) as link:
+        m = bench_link(link, ad_lut, runs=1)
+    assert m.outputs_match, m.mismatches
+
+
+def test_optimize_notes_that_compressed_weights_are_stored_dense_where_the_model_fits():
+    from types import SimpleNamespace as NS
+
+    from tinyc.optimize.storage_note import dense_storage_note
+
+    def report(tflite, packed):
+        return NS(steps=(NS(figures=NS(tflite_bytes=tflite, packed_bytes=packed)),))
+
+    note = dense_storage_note(report(100_000, 60_000))
+    assert "40,000 B under int8" in note and "dense" in note and "--weights packed" in note
+    assert dense_storage_note(report(100_000, 100_012)) is None  # plain int8: packing saves nothing
