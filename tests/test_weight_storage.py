@@ -41,6 +41,7 @@ def test_auto_is_dense_while_the_model_fits_and_packed_and_dense_are_what_they_s
 
 
 def test_auto_packs_the_fewest_instructions_per_byte_saved_until_it_fits():
+    """The greedy rule on filters of clearly different cost per byte (the exact cover agrees with it)."""
     # instructions added per byte saved: op 1: 1, op 2: 3, op 0: 10, op 3: 40
     opts = [_option(0, 1000, 10_000.0), _option(1, 300, 300.0), _option(2, 500, 1500.0), _option(3, 200, 8000.0)]
     assert decide(opts, "auto", 250).packed == (1,)
@@ -49,6 +50,13 @@ def test_auto_packs_the_fewest_instructions_per_byte_saved_until_it_fits():
     plan = decide(opts, "auto", 1500)
     assert plan.packed == (0, 2) and plan.saved == 1500 and plan.extra == 11_500
     assert decide(opts, "auto", 5000).packed == (0, 1, 2, 3)  # all of it is still too little: pack everything
+
+
+def test_a_big_filter_that_overshoots_gives_way_to_smaller_ones_that_cost_less():
+    # the big filter is a little cheaper per byte, but taking it to cover the last 100 B costs far more
+    opts = [_option(0, 1000, 990.0), _option(1, 600, 600.0), _option(2, 600, 600.0)]
+    assert decide(opts, "auto", 1100).packed == (1, 2)  # greedy: 0 then 1 (1,590 instructions); exact: 1,200
+    assert decide(opts, "auto", 900).packed == (0,)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +137,7 @@ def test_a_board_too_small_for_dense_packs_the_cheapest_filters_per_byte_and_fit
 def test_check_shows_the_storage_kernel_set_and_cost_per_layer(ad_lut, starved):
     r = CliRunner().invoke(cli, ["check", str(ad_lut), "--board", STARVED])
     assert r.exit_code == 0, r.output
-    assert "packed lut" in r.output and "fewest instructions added per byte saved" in r.output
+    assert "packed lut" in r.output and "fewest instructions added for the flash saved" in r.output
     assert "instr (est.)" in r.output and "only the portable kernel" in r.output
     d = json.loads(CliRunner().invoke(cli, ["check", str(ad_lut), "--board", STARVED, "--json"]).stdout)
     layers = {l["index"]: l for l in d["layers"]}

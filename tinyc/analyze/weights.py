@@ -3,10 +3,12 @@
 A packed filter (docs/compressed-weights.md) takes less flash, but only the portable kernels decode it:
 on a Cortex-M7 a packed layer costs several times the instructions of the DSP kernel for the same layer,
 on the M55 10-30 times the Helium one's. So with ``auto`` a filter is packed only when the model does not
-fit the board's flash with every filter dense; then the filters that save the most flash per instruction
-added go first (greedy on instructions added / bytes saved), until the saving covers the overflow, and any
-chosen filter the others already cover is left dense again. ``packed`` packs every filter whose blob is
-smaller; ``dense`` none.
+fit the board's flash with every filter dense; then the filters packed are those that save the most flash per
+instruction added: the greedy choice (cheapest instructions per byte saved first, until the saving covers the
+overflow, then any filter the later ones cover left dense again), or, where a greedy choice overshoots with
+a big filter, the combination that covers the overflow for fewer instructions (an exact covering knapsack
+over the filters, to 1/8192 of the overflow). ``packed`` packs every filter whose blob is smaller; ``dense``
+none.
 
 Pure data in, pure data out: tinyc.codegen.footprint sizes and prices each filter both ways (lowered and
 specialized exactly as generate does it for the board) and lowering takes the per-layer choice made here.
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 MODES = ("auto", "packed", "dense")
 
@@ -103,8 +107,8 @@ class WeightPlan:
             return "the model fits with every filter dense: dense (the optimized kernels)"
         if self.saved < self.need:
             return (f"dense is {self.need:,} B over the flash; packing every filter saves only {self.saved:,} B")
-        return (f"dense is {self.need:,} B over the flash: {n} filters packed (fewest instructions added per "
-                f"byte saved first), saving {self.saved:,} B")
+        return (f"dense is {self.need:,} B over the flash: {n} filters packed (the fewest instructions added for "
+                f"the flash saved), saving {self.saved:,} B")
 
     def to_json(self) -> dict[str, Any]:
         return {"mode": self.mode, "packed": list(self.packed), "need": self.need, "limit": self.limit,
@@ -115,28 +119,67 @@ class WeightPlan:
 def decide(options: tuple[FilterOption, ...] | list[FilterOption], mode: str, need: int,
            limit: int | None = None) -> WeightPlan:
     """The filters to pack: none (``dense``, or ``auto`` while ``need`` <= 0), every one that saves bytes
-    (``packed``), or for ``auto`` the cheapest in instructions per byte saved until ``need`` bytes are
-    saved, then without any the others already cover. Saving less than ``need`` in all packs them all."""
+    (``packed``), or for ``auto`` the filters that save ``need`` bytes for the fewest instructions added
+    (_greedy, or _cheapest_cover where that adds fewer). Saving less than ``need`` in all packs them all."""
     if mode not in MODES:
         raise ValueError(f"weights mode {mode!r}")
     options = tuple(options)
     useful = [o for o in options if o.saved > 0]
     if mode == "dense" or (mode == "auto" and need <= 0):
         chosen: list[FilterOption] = []
-    elif mode == "packed":
+    elif mode == "packed" or sum(o.saved for o in useful) < need:
         chosen = useful
     else:
-        ranked = sorted(useful, key=lambda o: (o.cost_per_byte, -o.saved, o.ops))
-        chosen, total = [], 0
-        for o in ranked:
-            if total >= need:
-                break
-            chosen.append(o)
-            total += o.saved
-        if total >= need:  # a filter taken early may be covered by those taken after it
-            for o in sorted(chosen, key=lambda o: (-o.extra, o.ops)):
-                if total - o.saved >= need:
-                    chosen.remove(o)
-                    total -= o.saved
+        chosen = _greedy(useful, need)
+        exact = _cheapest_cover(useful, need)
+        if exact is not None and _extra(exact) < _extra(chosen):
+            chosen = exact
     packed = tuple(sorted(i for o in chosen for i in o.ops))
     return WeightPlan(mode, packed, options, need, limit)
+
+
+def _extra(chosen) -> float:
+    return sum(o.extra for o in chosen)
+
+
+def _greedy(useful: list[FilterOption], need: int) -> list[FilterOption]:
+    """Cheapest instructions per byte saved first until ``need`` bytes are saved; then without any filter
+    taken early that the ones taken after it cover."""
+    ranked = sorted(useful, key=lambda o: (o.cost_per_byte, -o.saved, o.ops))
+    chosen, total = [], 0
+    for o in ranked:
+        if total >= need:
+            break
+        chosen.append(o)
+        total += o.saved
+    for o in sorted(chosen, key=lambda o: (-o.extra, o.ops)):
+        if total - o.saved >= need:
+            chosen.remove(o)
+            total -= o.saved
+    return chosen
+
+
+def _cheapest_cover(useful: list[FilterOption], need: int, buckets: int = 8192) -> list[FilterOption] | None:
+    """The set saving at least ``need`` bytes with the fewest instructions added: dynamic programming over
+    the bytes saved in units of ceil(need / buckets) (each filter's saving rounded down, so the set found
+    saves ``need`` for certain). None when the rounding leaves no set that covers it."""
+    unit = max(1, -(-need // buckets))
+    target = -(-need // unit)
+    big = 1e18  # a filter never priced: only when nothing else covers the need
+    cost = [o.extra if np.isfinite(o.extra) else big for o in useful]
+    dp = np.full(target + 1, np.inf)
+    dp[0] = 0.0  # dp[j]: fewest instructions added to save at least j units with the filters seen so far
+    take = np.zeros((len(useful), target + 1), dtype=bool)
+    cells = np.arange(target + 1)
+    for i, o in enumerate(useful):
+        cand = dp[np.maximum(cells - o.saved // unit, 0)] + cost[i]
+        take[i] = cand < dp
+        dp = np.where(take[i], cand, dp)
+    if not np.isfinite(dp[target]):
+        return None
+    chosen, j = [], target
+    for i in range(len(useful) - 1, -1, -1):
+        if take[i, j]:
+            chosen.append(useful[i])
+            j = max(0, j - useful[i].saved // unit)
+    return chosen[::-1]
