@@ -6,8 +6,9 @@ harness's copy of the input on its own column.
 
     .venv/bin/python scripts/sram_prediction.py [--boards nucleo-f746,mps3-an547] [MODEL.tflite ...]
 
-Without models: every model of /work/shared/models (../shared/models) tinyc supports, and the zoo's
-valid models (tinyc.zoo.names()). Exit 1 when one is off by more than 2%.
+Without models: every model of /work/shared/models (../shared/models) tinyc supports, the zoo's valid
+models (tinyc.zoo.names()) and its trained-like ones (--trained: built with TensorFlow on first use). Exit 1
+when one is off by more than 2%.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "models"
 
 
-def default_models() -> list[Path]:
+def default_models(trained: bool = False) -> list[Path]:
     from tinyc import zoo
     from tinyc.errors import TinycError
     from tinyc.model import graph, ops
@@ -34,18 +35,20 @@ def default_models() -> list[Path]:
         except TinycError:
             continue
         out.append(p)
-    return out + list(zoo.build_all(zoo.names()).values())
+    names = zoo.names() + (zoo.trained_like_names() if trained and hasattr(zoo, "trained_like_names") else [])
+    return out + list(zoo.build_all(names).values())
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="*")
     ap.add_argument("--boards", default="nucleo-f746,mps3-an547")
+    ap.add_argument("--trained", action="store_true", help="also the zoo's trained-like models")
     args = ap.parse_args()
     from tinyc.deploy import pipeline
     from tinyc.errors import TinycError
 
-    models = [Path(m) for m in args.models] or default_models()
+    models = [Path(m) for m in args.models] or default_models(args.trained)
     print(f"{'model':34} {'board':12} {'predicted':>10} {'linked':>10} {'diff':>7}  input copy")
     worst = 0.0
     for board in args.boards.split(","):
