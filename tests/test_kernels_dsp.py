@@ -18,7 +18,8 @@ from tinyc.boards import get_board
 from tinyc.codegen import generate
 from tinyc.codegen.generate import plan_layout
 from tinyc.codegen.lower import lower
-from tinyc.codegen.specialize import (DSP_ADD, DSP_CONV, DSP_DWCONV, DSP_FC, _fast_requant, pack_matmul_weights,
+from tinyc.codegen import requant as RQ
+from tinyc.codegen.specialize import (DSP_ADD, DSP_AVG_POOL, DSP_CONV, DSP_DWCONV, DSP_FC, pack_matmul_weights,
                                       specialize)
 from tinyc.model import reference
 from tinyc.model.graph import load
@@ -154,7 +155,7 @@ def test_dsp_kernels_bit_exact_in_qemu(name, board_id, tmp_path):
     gen = generate(graph, dsp_plan(graph), board, tmp_path / "model")
     assert gen.variant == "arm_dsp"
     body = (gen.out_dir / "tinyc_model.c").read_text()
-    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8")), f"{name}: no DSP kernel"
+    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, DSP_AVG_POOL)), f"{name}: no DSP kernel"
 
     assert_bit_exact_in_qemu(gen, graph, path, board, runs, tmp_path, f"{name} on {board_id}")
 
@@ -178,13 +179,19 @@ def _ref_requant(x: int, m: int, shift: int) -> int:
     return Q.multiply_by_quantized_multiplier(x, m, shift)
 
 
+def _fast(bound, m, shift, zp):
+    """The fast form's (mult, add, rshift) for |acc| <= bound, or None."""
+    rq = RQ.plan([-bound], [bound], [m], [shift], zp, -128, 127)
+    return None if isinstance(rq, str) or rq.general else rq.channels[0]
+
+
 def test_fast_requant_matches_tflite_including_negative_ties():
     rng = np.random.default_rng(3)
     for _ in range(300):
         m = int(rng.integers(1 << 30, 1 << 31))
         shift = int(rng.integers(-20, 0))
         zp = int(rng.integers(-128, 128))
-        (mult, add, r), = _fast_requant([(1 << 30) - 1], [m], [shift], zp)
+        (mult, add, r) = _fast((1 << 30) - 1, m, shift, zp)
         xs = list(rng.integers(-(1 << 30) + 1, 1 << 30, size=50))
         # exact ties of the final shift: SMMULR(2x, m) = k * 2^r + 2^(r-1)
         xs += [-(1 << (r - 1)), 1 << (r - 1), -3 * (1 << (r - 1)), 0, -1, 1]
@@ -195,15 +202,17 @@ def test_fast_requant_matches_tflite_including_negative_ties():
             assert got == _ref_requant(x, m, shift) + zp, (x, m, shift, zp)
     # ties in the final rounding with m = 2^30 (SMMULR(2x, 2^30) = x/2 exactly for even x)
     for x in range(-4096, 4096, 2):
-        (mult, add, r), = _fast_requant([1 << 20], [1 << 30], [-3], 5)
+        (mult, add, r) = _fast(1 << 20, 1 << 30, -3, 5)
         v = ((2 * x * mult + (1 << 31)) >> 32)
         assert (v + (v >> 31) + add) >> r == _ref_requant(x, 1 << 30, -3) + 5
 
 
 def test_fast_requant_refuses_what_it_cannot_prove():
-    assert _fast_requant([1 << 30], [1 << 30], [-4], 0) is None  # |acc| may reach 2^30
-    assert _fast_requant([1000], [1 << 30], [0], 0) is None  # no right shift
-    assert _fast_requant([1000], [1 << 30], [2], 0) is None  # a left shift
+    assert _fast(1 << 30, 1 << 30, -4, 0) is None  # |acc| may reach 2^30
+    assert _fast(1000, 1 << 30, 0, 0) is None  # no right shift
+    assert _fast(1000, 1 << 30, 2, 0) is None  # a left shift
+    assert _fast(1 << 29, 1 << 30, -28, -128) is None  # the zero point times 2^28 overflows (the general form)
+    assert _fast(1 << 20, 1 << 30, -28, -128) == (0, 1 + 2 * -128, 1)  # ... unless the output is constant
 
 
 @pytest.mark.slow
@@ -230,7 +239,7 @@ def test_dsp_kernels_on_the_host_models_of_the_instructions(name, tmp_path):
     graph = load(path)
     gen = generate(graph, dsp_plan(graph), get_board("mps2-an386"), tmp_path / "gen")
     body = (gen.out_dir / "tinyc_model.c").read_text()
-    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, "TINYC_AVG_POOL_S8"))
+    assert any(k in body for k in (DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, DSP_AVG_POOL))
     exe = host.build_runner(gen, tmp_path / "build", sanitize=True)
     batches = random_inputs(graph, 60, seed=7)
     outs = [graph.tensor(i) for i in graph.outputs]

@@ -54,6 +54,10 @@ CASES = [
     (5, 12, 4, 3, 3, 1, 1, 1, 1, "SAME", "relu", True),      # rows of 12: one inner vector
     (21, 3, 4, 3, 3, 1, 1, 1, 1, "SAME", "none", True),      # columns of 21: 3 + 1 inner vectors
     (5, 5, 3, 3, 3, 1, 1, 1, 1, "SAME", "relu6", False),     # rows of 5: no inner vector
+    # channels a trained model has (a left shift, multiplier 0): the general requantization form, which the
+    # DSP kernel runs in its generic loop and the Helium plane kernel leaves to it
+    (25, 5, 6, 3, 3, 1, 1, 1, 1, "SAME", "relu", True, "general"),
+    (6, 9, 3, 3, 3, 2, 1, 1, 1, "SAME", "none", True, "general"),
 ]
 RUNS = 2  # random inputs per case
 
@@ -86,7 +90,8 @@ class Case:
 
 
 def make_case(i: int, spec, rng) -> Case:
-    ih, iw, c, kh, kw, sh, sw, dh, dw, padding, act, per_channel = spec
+    ih, iw, c, kh, kw, sh, sw, dh, dw, padding, act, per_channel = spec[:12]
+    special = spec[12] if len(spec) > 12 else None
     oh, ph = _out_pad(ih, kh, sh, dh, padding)
     ow, pw = _out_pad(iw, kw, sw, dw, padding)
     in_zp, out_zp = int(rng.integers(-128, 128)), int(rng.integers(-128, 100))
@@ -96,6 +101,8 @@ def make_case(i: int, spec, rng) -> Case:
     bias = rng.integers(-20000, 20000, size=c).astype(np.int64)
     scales = rng.uniform(0.0005, 0.01, size=c if per_channel else 1)
     ms = [_quant(float(s)) for s in scales]
+    if special == "general":  # channel 0 shifts left by 2 (scale 2.5), channel 1 has multiplier 0
+        ms[0], ms[1] = _quant(2.5), (0, 0)
     mult, shift = [m for m, _ in ms], [s for _, s in ms]
     p = dict(batches=1, in_h=ih, in_w=iw, in_c=c, out_h=oh, out_w=ow, out_c=c, depth_multiplier=1, k_h=kh, k_w=kw,
              stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_h=ph, pad_w=pw, in_offset=-in_zp, out_offset=out_zp,
@@ -112,10 +119,13 @@ def make_case(i: int, spec, rng) -> Case:
     out = specialize(lowered, "arm_dsp").lowered
     spec_call = out.calls[0]
     assert spec_call.kernel == DSP_DW_PLANE_INPLACE, f"case {i}: the DSP plane kernel declined {spec}"
+    assert bool(dict(spec_call.params).get("general")) == (special == "general"), spec
     for const in out.consts:
         consts.setdefault(const.name, (const.ctype, const.values))
     mve = specialize(lowered, "arm_mve").lowered
     mve_call = mve.calls[0] if mve.calls[0].kernel == MVE_DW_PLANE_INPLACE else None
+    if special == "general":
+        assert mve_call is None and mve.calls[0].kernel == DSP_DW_PLANE_INPLACE
     if mve_call is not None:
         for const in mve.consts:
             consts.setdefault(const.name, (const.ctype, const.values))
@@ -199,9 +209,10 @@ def cases():
     return [make_case(i, spec, rng) for i, spec in enumerate(CASES)]
 
 
-def test_plane_kernel_takes_any_channel_count_and_rows_need_multiples_of_4(cases):
+def test_plane_kernel_takes_any_channel_count_and_so_does_the_rows_kernel(cases):
     """The plane kernel is one channel at a time (3, 5, 7 channels are specialized above); the rows scheme's
-    DSP kernel reads four channels per word, so a rows call with 6 channels keeps the reference kernel."""
+    DSP kernel reads four channels per word and the last C % 4 one at a time, so a rows call with 6 channels
+    runs it too (its own tests: tests/test_kernels_trained_quant.py)."""
     cs = next(c for c in cases if c.params["in_c"] == 6)
     p = dict(cs.params)
     raw = {k: v for k, v in cs.consts.items() if k.startswith(cs.name + "_") and k[len(cs.name) + 1:] in "wbms"}
@@ -210,7 +221,7 @@ def test_plane_kernel_takes_any_channel_count_and_rows_need_multiples_of_4(cases
     lowered = LoweredModel("rows", "0" * 64, 0, (call,),
                            tuple(ConstArray(k, t, tuple(int(v) for v in vals)) for k, (t, vals) in raw.items()),
                            (), ())
-    assert specialize(lowered, "arm_dsp").lowered.calls[0].kernel == "TINYC_DEPTHWISE_CONV2D_INPLACE_S8"
+    assert specialize(lowered, "arm_dsp").lowered.calls[0].kernel == "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
 
 
 def test_plane_kernel_bit_exact_on_the_host(cases, tmp_path):

@@ -1,15 +1,18 @@
-"""Specialize lowered kernel calls for an optimized kernel set (today: the Arm DSP extension).
+"""Specialize lowered kernel calls for an optimized kernel set (the Arm DSP extension here; the Helium set
+of the Cortex-M55 in specialize_mve.py, chained to this one).
 
 The generator knows every shape and constant, so work the reference kernels redo at run time is done
-here once: weights are re-packed for the kernel's access pattern, the input zero point is folded into
-the bias (bias' = bias + in_offset * sum(w), CONV_2D / FULLY_CONNECTED), and the requantization is
-reduced to SMMULR + one rounding shift after proving, per output channel, that it equals TFLite's
-MultiplyByQuantizedMultiplier on every input the layer can see (see tinyc_rt_arm_dsp.h). A call whose
-shape the kernels do not cover, or whose requantization cannot be proven exact, keeps its reference
-kernel: the output is bit-identical either way.
+here once: weights are re-packed for the kernel's access pattern, the input zero point is folded into the
+bias (bias' = bias + in_offset * sum(w), CONV_2D / FULLY_CONNECTED), and the requantization is chosen per
+layer and proven exact per output channel on every accumulator the layer can reach (tinyc/codegen/
+requant.py: SMMULR + one rounding shift where that is exact, else the general form with a pre-shift per
+channel and the zero point added after the shift; constant channels either way). A call the kernels do not
+cover keeps its reference kernel, and the reason is recorded (``Specialization.choices``): the output is
+bit-identical either way.
 
 Re-packing keeps the weights' size except where a row is padded to a multiple of 4 bytes; the
-per-channel requantization constants grow from 8 to 12 bytes (``flash_delta`` says by how much).
+per-channel requantization constants grow from 8 to 12 bytes (20 in the general form; ``flash_delta``
+says by how much).
 """
 
 from __future__ import annotations
@@ -20,48 +23,60 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
+from tinyc.codegen import requant as RQ
+from tinyc.codegen.lower import KERNEL_SOURCES, ConstArray, KernelCall, LoweredModel
 
 DSP_CONV = "TINYC_DSP_CONV_S8"
 DSP_FC = "TINYC_DSP_FC_S8"  # the same kernel, copied as fully_connected_arm_dsp.c
 DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
 DSP_ADD = "TINYC_DSP_ADD_S8"
+DSP_AVG_POOL = "TINYC_DSP_AVG_POOL_S8"
 DSP_CONV_PW_INPLACE = "TINYC_DSP_CONV_POINTWISE_INPLACE_S8"  # in place (tinyc/codegen/inplace.py)
 DSP_DW_ROWS_INPLACE = "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
 DSP_CONV_ROWS_INPLACE = "TINYC_DSP_CONV_ROWS_INPLACE_S8"
 DSP_ADD_INPLACE = "TINYC_DSP_ADD_INPLACE_S8"  # element i read before it is written: safe in place
 DSP_DW_PLANE_INPLACE = "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8"
 SCRATCH = "tinyc_dsp_scratch"
+MAX_KH = 16  # TINYC_DSP_MAX_KH, TINYC_DSP_DW_MAX_KH
+
+# kernel macros this module adds to lowering's table (the reference file names the op; its variant file
+# <op>_arm_dsp.c is copied beside it)
+KERNEL_SOURCES.setdefault(DSP_AVG_POOL, "avg_pool.c")
+
+# the reference kernels of the five ops the optimized sets cover, normal and in place
+COVERED = ("TINYC_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8", "TINYC_DEPTHWISE_CONV2D_S8", "TINYC_ADD_S8",
+           "TINYC_AVG_POOL_S8", "TINYC_CONV2D_POINTWISE_INPLACE_S8", "TINYC_CONV2D_INPLACE_S8",
+           "TINYC_DEPTHWISE_CONV2D_INPLACE_S8", "TINYC_ADD_INPLACE_S8")
+SET_NAMES = {"arm_mve": "Helium", "arm_dsp": "DSP"}
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelChoice:
+    """The kernel one operator's call runs, its kernel set ("arm_mve", "arm_dsp" or "reference"), and for a
+    call on a less optimized set than the board's best (or on a reference kernel where the board has an
+    optimized set) the reason in words."""
+
+    op_index: int
+    op: str
+    kernel: str
+    kernel_set: str
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op_index": self.op_index, "op": self.op, "kernel": self.kernel, "kernel_set": self.kernel_set,
+                "reason": self.reason}
+
+
+def kernel_set_of(macro: str) -> str:
+    return "arm_mve" if macro.startswith("TINYC_MVE_") else "arm_dsp" if macro.startswith("TINYC_DSP_") \
+        else "reference"
 
 
 def _wrap32(v: int) -> int:
     v &= 0xFFFFFFFF
     return v - (1 << 32) if v >= 1 << 31 else v
-
-
-def _fast_requant(bounds, mult, shift, out_zp: int):
-    """Per-channel (mult, add, rshift) for tinyc_dsp_requant, or None when some channel is not provably
-    exact: it needs |acc| < 2^30 (so 2*acc fits SMMULR), a right shift >= 1, and no overflow adding
-    the rounding constant and the output zero point."""
-    out = []
-    for b, m, s in zip(bounds, mult, shift):
-        m, s, b = int(m), int(s), int(b)
-        if s > -1 or s < -31 or not 0 <= m < 1 << 31 or b >= 1 << 30:
-            return None
-        r = -s
-        add = (1 << (r - 1)) + (out_zp << r)
-        v_max = b + 1  # |SMMULR(2 acc, m)| <= |acc| + 1 for m < 2^31
-        if v_max + 1 + abs(add) >= 1 << 31:
-            return None
-        out.append((m, add, r))
-    return out
-
-
-def _xmax(in_offset: int) -> int:
-    """The largest |x + in_offset| over int8 x."""
-    return max(abs(-128 + in_offset), abs(127 + in_offset))
 
 
 def pack_matmul_weights(w: np.ndarray, natural: bool) -> tuple[np.ndarray, int]:
@@ -84,12 +99,30 @@ def pack_matmul_weights(w: np.ndarray, natural: bool) -> tuple[np.ndarray, int]:
     return np.concatenate(parts).astype(np.int8), k4
 
 
+def pack_depthwise_weights(w: np.ndarray) -> np.ndarray:
+    """Depthwise weights [taps, C] -> the DSP layout: whole groups of 4 channels [C/4][taps][4], then the
+    last C % 4 channels one after the other [tail][taps]."""
+    taps, c = w.shape
+    c4 = c // 4 * 4
+    parts = [w[:, :c4].reshape(taps, c4 // 4, 4).transpose(1, 0, 2).reshape(-1), w[:, c4:].T.reshape(-1)]
+    return np.concatenate(parts).astype(np.int8)
+
+
+def depthwise_as_conv(p: dict[str, Any], wv: np.ndarray) -> np.ndarray:
+    """A DEPTHWISE_CONV_2D with one input channel is a CONV_2D with out_c = depth multiplier: its filter
+    [1, k_h, k_w, out_c] as conv rows [out_c, k_h * k_w] (im2col order, one input channel)."""
+    return wv.reshape(p["k_h"] * p["k_w"], p["out_c"]).T
+
+
 class _Specializer:
+    SET = "arm_dsp"
+
     def __init__(self, lowered: LoweredModel):
         self.m = lowered
         self.consts: dict[str, ConstArray] = {c.name: c for c in lowered.consts}
         self.scratch = 0  # bytes
         self.specialized: list[int] = []
+        self.notes: dict[int, list[str]] = {}  # op index -> why a kernel set did not take it
 
     def values(self, name: str) -> np.ndarray | None:
         c = self.consts.get(name)
@@ -99,23 +132,30 @@ class _Specializer:
         self.consts[name] = ConstArray(name, ctype, tuple(int(v) for v in np.asarray(values).reshape(-1)))
         return name
 
-    def handlers(self) -> dict[str, Callable[[KernelCall], KernelCall | None]]:
-        """Reference kernel macro -> the method that rewrites such a call (None: not covered)."""
+    def handlers(self) -> dict[str, Callable[[KernelCall], KernelCall | str | None]]:
+        """Reference kernel macro -> the method that rewrites such a call (a string: why it does not)."""
         return {"TINYC_CONV2D_S8": self.conv, "TINYC_FULLY_CONNECTED_S8": self.fc,
                 "TINYC_DEPTHWISE_CONV2D_S8": self.dwconv, "TINYC_ADD_S8": self.add,
+                "TINYC_AVG_POOL_S8": self.avg_pool,
                 "TINYC_CONV2D_POINTWISE_INPLACE_S8": self.conv_pointwise_inplace,
                 "TINYC_ADD_INPLACE_S8": self.add_inplace, "TINYC_CONV2D_INPLACE_S8": self.conv_rows_inplace,
                 "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": self.dwconv_inplace}
 
-    def rewrite(self, calls, handlers, done: list[int]) -> list[KernelCall]:
-        """``calls`` with every call a handler covers rewritten; their operator indices go to ``done``."""
+    def rewrite(self, calls, handlers, done: list[int], set_name: str) -> list[KernelCall]:
+        """``calls`` with every call a handler covers rewritten; their operator indices go to ``done``, the
+        reasons of the others to ``notes``."""
         out = []
         for call in calls:
             handler = handlers.get(call.kernel)
             new = handler(call) if handler else None
-            if new is not None:
+            if isinstance(new, KernelCall):
                 done.append(call.index)
-            out.append(new or call)
+                out.append(new)
+                continue
+            if handler is not None:
+                why = new or "not covered"
+                self.notes.setdefault(call.index, []).append(f"{SET_NAMES.get(set_name, set_name)}: {why}")
+            out.append(call)
         return out
 
     @staticmethod
@@ -131,7 +171,7 @@ class _Specializer:
         return calls
 
     def run(self) -> LoweredModel:
-        calls = self.rewrite(self.m.calls, self.handlers(), self.specialized)
+        calls = self.rewrite(self.m.calls, self.handlers(), self.specialized, "arm_dsp")
         calls = self.declare_scratch(calls, SCRATCH, self.scratch,
                                      "DSP kernels' scratch (im2col columns, tap pointers)")
         used = set()
@@ -142,6 +182,35 @@ class _Specializer:
         return dataclasses.replace(self.m, calls=tuple(calls), consts=consts,
                                    kernels=tuple(sorted({c.kernel for c in calls})))
 
+    def choices(self, calls, best: str) -> tuple[KernelChoice, ...]:
+        """What each call runs, and why where it is not on the ``best`` set."""
+        out = []
+        for c in calls:
+            kset = kernel_set_of(c.kernel)
+            reason = None
+            if kset != best:
+                notes = self.notes.get(c.index)
+                if notes:
+                    reason = "; ".join(notes)
+                elif "_PACKED_" in c.kernel:
+                    reason = "weights stored packed: only the portable kernel decodes them"
+                elif kset != "reference":
+                    reason = f"{SET_NAMES.get(best, best)}: no kernel for {c.op}"
+            out.append(KernelChoice(c.index, c.op, c.kernel, kset, reason))
+        return tuple(out)
+
+    # --- requantization -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def requant(amin, amax, mult, shift, p: dict[str, Any]) -> RQ.Requant | str:
+        return RQ.plan(amin, amax, list(mult), list(shift), int(p["out_offset"]), int(p["act_min"]),
+                       int(p["act_max"]))
+
+    def q_const(self, name: str, rq: RQ.Requant) -> str:
+        """The per-channel table, passed as tinyc_dsp_q_t * (the general form's records are
+        tinyc_dsp_qx_t; the kernel's params say which)."""
+        return f"(const tinyc_dsp_q_t *){self.add_const(name, 'int32_t', rq.flat())}"
+
     # --- CONV_2D / FULLY_CONNECTED -> one matrix-multiply kernel ----------------------------------------
 
     def _matmul(self, call: KernelCall, p: dict[str, Any], w: np.ndarray, bias, mult, shift, x: str, y: str):
@@ -150,25 +219,23 @@ class _Specializer:
         off = p["in_offset"]
         natural = p["in_c"] % 4 != 0
         b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
-        bounds = np.abs(b) + np.abs(w).sum(axis=1) * _xmax(off)
-        if len(mult) == 1:  # per-tensor: the kernels read one entry per channel all the same
-            mult, shift = list(mult) * out_c, list(shift) * out_c
-        q = _fast_requant(bounds, mult, shift, p["out_offset"])
-        if q is None:
-            return None
+        amin, amax = RQ.bounds(b, w, off)
+        rq = self.requant(amin, amax, mult, shift, p)
+        if isinstance(rq, str):
+            return rq
         packed, k4 = pack_matmul_weights(w.astype(np.int8), natural=False)  # columns are widened by SXTB16
         folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
         bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded)
-        qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
+        qn = self.q_const(f"tinyc_op{n}_dsp_q", rq)
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=p["in_c"], out_h=p["out_h"],
                       out_w=p["out_w"], out_c=out_c, k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, col_len4=k4, natural=int(natural), pad_value=-off,
-                      act_min=p["act_min"], act_max=p["act_max"])
+                      act_min=p["act_min"], act_max=p["act_max"], **rq.params())
         self.scratch = max(self.scratch, 4 * k4 + (k4 if natural else 0))  # 2 int16 columns (+ 1 int8 one)
-        args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(int16_t *){SCRATCH}")
+        args = (x, wn, bn, qn, y, f"(int16_t *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",
                                    params=tuple(params.items()), args=args)
 
@@ -183,10 +250,10 @@ class _Specializer:
     def conv(self, call: KernelCall):
         p = dict(call.params)
         if p["filter_in_c"] != p["in_c"]:
-            return None  # grouped convolution
+            return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
         arrays = self._arrays(call)
         if arrays is None:
-            return None
+            return "constants are not plain arrays"
         x, wv, bv, mv, sv, y = arrays
         w = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
         return self._matmul(call, p, w, bv, mv, sv, x, y)
@@ -195,11 +262,11 @@ class _Specializer:
         """An in-place CONV_2D with the plan's row ring -> the matmul reading its columns through the ring
         (tinyc_arm_dsp_conv_rows_inplace_s8: at most 16 kernel rows)."""
         rows, io, w, b, m, s, scr = call.args
-        if dict(call.params)["k_h"] > 16:
-            return None
+        if dict(call.params)["k_h"] > MAX_KH:
+            return f"kernel height {dict(call.params)['k_h']} > {MAX_KH} in place"
         new = self.conv(dataclasses.replace(call, args=(io, w, b, m, s, io)))
-        if new is None:
-            return None
+        if not isinstance(new, KernelCall):
+            return new
         _, wn, bn, qn, _, dsp_scr = new.args
         return dataclasses.replace(new, kernel=DSP_CONV_ROWS_INPLACE, args=(rows, io, wn, bn, qn, dsp_scr, scr))
 
@@ -208,29 +275,32 @@ class _Specializer:
         pixels into the static DSP scratch before storing their outputs, so the plan's one-pixel buffer
         is not read (it stays reserved: the arena is the plan's)."""
         p = dict(call.params)
-        if p["filter_in_c"] != p["in_c"] or p["in_c"] % 4 != 0 or p["batches"] != 1:
-            return None
+        if p["filter_in_c"] != p["in_c"]:
+            return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
+        if p["batches"] != 1:
+            return f"{p['batches']} batches in place"
         io, w, b, m, s, _ = call.args
         arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
         if arrays is None:
-            return None
+            return "constants are not plain arrays"
         _, wv, bv, mv, sv, _ = arrays
         wm = wv.reshape(p["out_c"], p["in_c"])
         new = self._matmul(call, p, wm, bv, mv, sv, io, io)
-        if new is None:
-            return None
+        if not isinstance(new, KernelCall):
+            return new
         x, wn, bn, qn, _, scr = new.args
         return dataclasses.replace(new, kernel=DSP_CONV_PW_INPLACE, args=(io, wn, bn, qn, scr))
 
     def fc_as_conv(self, call: KernelCall):
         """A FULLY_CONNECTED call as the 1x1 convolution the matmul kernels run: (conv params, x, weights
-        [out, K], bias, multipliers, shifts, y), or None (a filter offset, or not plain constants)."""
+        [out, K], bias, multipliers, shifts, y), or the reason it is not (a filter zero point, packed
+        weights)."""
         p = dict(call.params)
         if p["filter_offset"] != 0:
-            return None
+            return f"filter zero point {-p['filter_offset']}"
         arrays = self._arrays(call)
         if arrays is None:
-            return None
+            return "constants are not plain arrays"
         x, wv, bv, mv, sv, y = arrays
         w = wv.reshape(p["out_depth"], p["accum_depth"])
         conv = dict(batches=1, in_h=1, in_w=p["batches"], in_c=p["accum_depth"], out_h=1, out_w=p["batches"],
@@ -242,124 +312,185 @@ class _Specializer:
 
     def fc(self, call: KernelCall):
         args = self.fc_as_conv(call)
-        if args is None:
-            return None
+        if isinstance(args, str):
+            return args
         conv, x, w, bv, mv, sv, y = args
         new = self._matmul(call, conv, w, bv, mv, sv, x, y)
-        return None if new is None else dataclasses.replace(new, kernel=DSP_FC)
+        return dataclasses.replace(new, kernel=DSP_FC) if isinstance(new, KernelCall) else new
 
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 
-    def dwconv(self, call: KernelCall):
+    def dw_as_conv(self, call: KernelCall, args):
+        """A depthwise call with one input channel (any depth multiplier) as the CONV_2D it is: the conv
+        parameters and args (x, w, b, m, s, y) for self.conv, with the filter transposed into a new
+        constant."""
         p = dict(call.params)
-        c = p["in_c"]
-        if p["depth_multiplier"] != 1 or c % 4 != 0:
+        x, w, b, m, s, y = args
+        wv = self.values(w)
+        if wv is None:
             return None
-        arrays = self._arrays(call)
-        if arrays is None:
-            return None
-        x, wv, bv, mv, sv, y = arrays
-        w = wv.reshape(p["k_h"] * p["k_w"], c)
-        b = np.zeros(c, dtype=np.int64) if bv is None else bv
-        bounds = np.abs(b) + np.abs(w).sum(axis=0) * _xmax(p["in_offset"])
-        q = _fast_requant(bounds, mv, sv, p["out_offset"])
-        if q is None:
-            return None
+        wn = self.add_const(f"tinyc_op{call.index}_conv_w", "int8_t", depthwise_as_conv(p, wv))
+        conv = {k: v for k, v in p.items() if k != "depth_multiplier"} | dict(filter_in_c=1)
+        return dataclasses.replace(call, params=tuple(conv.items()), args=(x, wn, b, m, s, y))
+
+    def _dw(self, call: KernelCall, p, x, wv, bv, mv, sv, y):
+        """Depthwise weights [taps, C] (C = out_c; a depth multiplier > 1 reads input channel c / mult)."""
+        c, taps = p["out_c"], p["k_h"] * p["k_w"]
+        mult = p["depth_multiplier"]
+        if p["k_h"] > MAX_KH:
+            return f"kernel height {p['k_h']} > {MAX_KH}"
+        w = wv.reshape(taps, c)
+        b = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
+        amin, amax = RQ.bounds(b, w.T, p["in_offset"])
+        rq = self.requant(amin, amax, mv, sv, p)
+        if isinstance(rq, str):
+            return rq
         n = call.index
-        taps = p["k_h"] * p["k_w"]
-        packed = w.reshape(taps, c // 4, 4).transpose(1, 0, 2).reshape(-1)  # [C/4][taps][4]
-        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
-        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[2]
-        self.scratch = max(self.scratch, 16 * taps + (c + 3) // 4 * 4)  # tap pointers, offsets (<= 8 B each), a zp row
-        qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
+        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", pack_depthwise_weights(w))
+        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[-4]
+        qn = self.q_const(f"tinyc_op{n}_dsp_q", rq)
+        # tap pointers and offsets (<= 8 B each), a row of zero points, and with a depth multiplier the
+        # k_h input rows expanded to C channels with their row numbers
+        need = 16 * taps + (c + 3) // 4 * 4
+        if mult > 1:
+            need += 4 * MAX_KH + p["k_h"] * p["in_w"] * c
+        self.scratch = max(self.scratch, need)
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
                       dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
-                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
-        args = (x, wn, bn, f"(const tinyc_dsp_q_t *){qn}", y, f"(void *){SCRATCH}")
+                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"], **rq.params())
+        if mult > 1:
+            params["mult"] = mult
+        args = (x, wn, bn, qn, y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_DWCONV, params_type="tinyc_dsp_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
 
+    def dwconv(self, call: KernelCall):
+        p = dict(call.params)
+        if p["in_c"] == 1 and p["depth_multiplier"] > 1:  # a plain convolution
+            conv = self.dw_as_conv(call, call.args)
+            if conv is None:
+                return "constants are not plain arrays"
+            return self.conv(conv)
+        arrays = self._arrays(call)
+        if arrays is None:
+            return "constants are not plain arrays"
+        return self._dw(call, p, *arrays)
 
     def plane_constants(self, call: KernelCall):
         """An in-place depthwise call's weights [taps, C], bias (zeros when the model has none) and
-        per-channel requantization proven exact for every partial sum, or None; shared by the DSP and MVE
-        plane kernels."""
+        requantization proven exact for every partial sum, or the reason there is none; shared by the DSP
+        and MVE plane kernels."""
         _, io, w, b, m, s, _ = call.args
         p = dict(call.params)
         arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
         if arrays is None:
-            return None
+            return "constants are not plain arrays"
         _, wv, bv, mv, sv, _ = arrays
         c, taps = p["in_c"], p["k_h"] * p["k_w"]
         wt = wv.reshape(taps, c)
         bias = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
-        bounds = np.abs(bias) + np.abs(wt).sum(axis=0) * _xmax(p["in_offset"])  # any partial sum too
-        if len(mv) == 1:
-            mv, sv = list(mv) * c, list(sv) * c
-        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
-        return None if q is None else (wt, bias, q)
+        amin, amax = RQ.bounds(bias, wt.T, p["in_offset"])  # any partial sum too
+        rq = self.requant(amin, amax, mv[:c], sv[:c], p)
+        return rq if isinstance(rq, str) else (wt, bias, rq)
 
     def dwconv_inplace(self, call: KernelCall):
-        """An in-place DEPTHWISE_CONV_2D. Rows scheme: the DSP depthwise loop over tap pointers into the
-        plan's row ring (channels % 4 == 0). Plane scheme: one channel plane at a time in the plan's
-        plane buffer (any channel count), weights [C][taps]; 3x3 filters run two outputs per SMLAD pair."""
+        """An in-place DEPTHWISE_CONV_2D. Rows scheme: one input channel -> the matmul over the ring
+        (tinyc_arm_dsp_conv_rows_inplace_s8); else the DSP depthwise loop over tap pointers into the plan's
+        row ring (any channel count and depth multiplier). Plane scheme: one channel plane at a time in the
+        plan's plane buffer (any channel count), weights [C][taps]; 3x3 filters run two outputs per SMLAD
+        pair."""
         rows, io, w, b, m, s, scr = call.args
+        p = dict(call.params)
         if rows != "0":
-            new = self.dwconv(dataclasses.replace(call, args=(io, w, b, m, s, io)))
-            if new is None:
-                return None
+            if p["in_c"] == 1 and p["depth_multiplier"] > 1:
+                conv = self.dw_as_conv(call, (io, w, b, m, s, io))
+                if conv is None:
+                    return "constants are not plain arrays"
+                return self.conv_rows_inplace(dataclasses.replace(conv, args=(rows, io, *conv.args[1:-1], scr)))
+            arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+            if arrays is None:
+                return "constants are not plain arrays"
+            if p["batches"] != 1:
+                return f"{p['batches']} batches in place"
+            new = self._dw(call, p, *arrays)
+            if not isinstance(new, KernelCall):
+                return new
             _, wn, bn, qn, _, dsp_scr = new.args
             return dataclasses.replace(new, kernel=DSP_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, dsp_scr, scr))
-        p = dict(call.params)
         if p["depth_multiplier"] != 1 or p["batches"] != 1:
-            return None
+            return "plane scheme with a depth multiplier or batches"  # the plan never makes one
         consts = self.plane_constants(call)
-        if consts is None:
-            return None
-        wt, bias, q = consts
+        if isinstance(consts, str):
+            return consts
+        wt, bias, rq = consts
         c = p["in_c"]
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", wt.T.reshape(-1))
         bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", bias) if b == "NULL" else b
-        qn = self.add_const(f"tinyc_op{n}_dsp_q", "int32_t", [v for t in q for v in t])
+        qn = self.q_const(f"tinyc_op{n}_dsp_q", rq)
         params = dict(batches=1, in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
                       dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
-                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
+                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"], **rq.params())
         return dataclasses.replace(call, kernel=DSP_DW_PLANE_INPLACE, params_type="tinyc_dsp_dwconv_params_t",
-                                   params=tuple(params.items()),
-                                   args=(io, wn, bn, f"(const tinyc_dsp_q_t *){qn}", scr))
+                                   params=tuple(params.items()), args=(io, wn, bn, qn, scr))
 
     # --- ADD ----------------------------------------------------------------------------------------------
 
     def add_inplace(self, call: KernelCall):
         """The table ADD is safe in place: element i is read before it is written."""
         new = self.add(call)
-        return None if new is None else dataclasses.replace(new, kernel=DSP_ADD_INPLACE)
+        return dataclasses.replace(new, kernel=DSP_ADD_INPLACE) if isinstance(new, KernelCall) else new
 
-    def add(self, call: KernelCall):
+    @staticmethod
+    def add_input_tables(p) -> list[list[int]]:
+        """Each input's 256 values rescaled to the common scale as TFLite does, doubled (for SMMULR)."""
         from tinyc.codegen import quant as Q
 
-        p = dict(call.params)
-        if not p["flat"] or p["left_shift"] != 20:
-            return None
         tables = []
         for i in (1, 2):
             off, m, s = p[f"in{i}_offset"], p[f"in{i}_multiplier"], p[f"in{i}_shift"]
             tables.append([2 * Q.multiply_by_quantized_multiplier((x + off) << 20, m, s) for x in range(-128, 128)])
-        bound = max(abs(v) for v in tables[0]) // 2 + max(abs(v) for v in tables[1]) // 2
-        q = _fast_requant([bound], [p["out_multiplier"]], [p["out_shift"]], p["out_offset"])
-        if q is None:
-            return None
+        return tables
+
+    def add(self, call: KernelCall):
+        p = dict(call.params)
+        if p["left_shift"] != 20:
+            return f"left shift {p['left_shift']}"
+        tables = self.add_input_tables(p)
+        # the sum (t1 + t2) / 2 over all pairs of inputs
+        lo_sum = (min(tables[0]) + min(tables[1])) // 2
+        hi_sum = (max(tables[0]) + max(tables[1])) // 2
+        rq = self.requant([lo_sum], [hi_sum], [p["out_multiplier"]], [p["out_shift"]], p)
+        if isinstance(rq, str):
+            return rq.replace("channel 0", "the output")
         n = call.index
         t1 = self.add_const(f"tinyc_op{n}_dsp_t1", "int32_t", tables[0])
         t2 = self.add_const(f"tinyc_op{n}_dsp_t2", "int32_t", tables[1])
-        (mult, add, r), = q
-        params = dict(size=p["size"], out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"],
-                      act_max=p["act_max"])
+        params = dict(size=p["size"])
+        if rq.general:
+            mult, lsh, bias, add, r = rq.channels[0]
+            params.update(out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"], act_max=p["act_max"],
+                          general=1, out_lsh=lsh, out_bias=bias, out_zp=rq.zp)
+        else:
+            (mult, add, r), = rq.channels
+            params.update(out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"], act_max=p["act_max"])
+        if not p["flat"]:  # broadcast: the output walked in row-major order, each input by its strides
+            params.update(bcast=1, out_dims=list(p["out_dims"]), in1_strides=list(p["in1_strides"]),
+                          in2_strides=list(p["in2_strides"]))
         return dataclasses.replace(call, kernel=DSP_ADD, params_type="tinyc_dsp_add_params_t",
                                    params=tuple(params.items()), args=(*call.args, t1, t2))
+
+    # --- AVERAGE_POOL_2D ---------------------------------------------------------------------------------
+
+    def avg_pool(self, call: KernelCall):
+        """The reference's parameters as they are: windows summed four channels at a time in int16 lanes,
+        which holds any window of at most 256 values."""
+        p = dict(call.params)
+        if p["k_h"] * p["k_w"] > 256:
+            return f"a {p['k_h']}x{p['k_w']} window sums more than 256 values (int16 lanes)"
+        return dataclasses.replace(call, kernel=DSP_AVG_POOL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -368,6 +499,7 @@ class Specialization:
     specialized: tuple[int, ...]  # operator indices now on optimized kernels
     scratch_bytes: int  # static im2col buffer (RAM outside the arena)
     flash_delta: int  # constant bytes after minus before
+    choices: tuple[KernelChoice, ...] = ()  # per call, in call order: kernel, kernel set, reason
 
 
 def specialize(lowered: LoweredModel, variant: str) -> Specialization:
@@ -377,8 +509,9 @@ def specialize(lowered: LoweredModel, variant: str) -> Specialization:
 
         return specialize_mve(lowered)
     if variant != "arm_dsp":
-        return Specialization(lowered, (), 0, 0)
+        return Specialization(lowered, (), 0, 0, tuple(KernelChoice(c.index, c.op, c.kernel, "reference")
+                                                        for c in lowered.calls))
     s = _Specializer(lowered)
     out = s.run()
     return Specialization(out, tuple(s.specialized), (s.scratch + 3) // 4 * 4,
-                          out.weights_bytes - lowered.weights_bytes)
+                          out.weights_bytes - lowered.weights_bytes, s.choices(out.calls, "arm_dsp"))

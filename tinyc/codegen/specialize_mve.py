@@ -2,13 +2,15 @@
 
 The M55 has the DSP extension too, so the set is a chain: the calls the MVE kernels cover are
 rewritten here first (weights re-packed for VMLADAVA's 16-byte chunks, the input zero point folded
-into the bias, the requantization proven exact with specialize._fast_requant, whose argument holds
-lane by lane for VRMULH), then the DSP specializer (tinyc/codegen/specialize.py) takes what is left;
-a call kind it does not know either keeps its reference kernel. The output is bit-identical
-whichever kernel a call ends up on.
+into the bias, the requantization chosen and proven exact per channel by tinyc/codegen/requant.py, whose
+arithmetic holds lane by lane for VRMULH), then the DSP specializer (tinyc/codegen/specialize.py) takes
+what is left; a call kind it does not know either keeps its reference kernel. Why a call left the Helium
+set is recorded (``Specialization.choices``). The output is bit-identical whichever kernel a call ends up
+on.
 
 Re-packing pads each weight row to a multiple of 16 bytes and the output channels to a multiple of 4
-(zero rows); the requantization constants take 12 bytes per channel (padded to 4 channels).
+(zero rows); the requantization constants take 12 bytes per channel (20 in the general form), padded to
+4 channels.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import dataclasses
 
 import numpy as np
 
+from tinyc.codegen import requant as RQ
 from tinyc.codegen.lower import KernelCall, LoweredModel
-from tinyc.codegen.specialize import Specialization, _fast_requant, _Specializer, _wrap32, _xmax
+from tinyc.codegen.specialize import Specialization, _Specializer, _wrap32
 
 MVE_CONV = "TINYC_MVE_CONV_S8"
 MVE_FC = "TINYC_MVE_FC_S8"  # the same kernel, copied as fully_connected_arm_mve.c
@@ -32,7 +35,7 @@ MVE_ADD_INPLACE = "TINYC_MVE_ADD_INPLACE_S8"  # reads elements i..i+3 of both in
 MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_DW_ROWS_INPLACE,
                MVE_DW_PLANE_INPLACE, MVE_ADD, MVE_ADD_INPLACE)
 SCRATCH = "tinyc_mve_scratch"
-MAX_KH = 16  # TINYC_MVE_MAX_KH
+MAX_KH = 16  # TINYC_MVE_MAX_KH, TINYC_MVE_DW_MAX_KH
 
 
 def pack_mve_weights(w: np.ndarray) -> tuple[np.ndarray, int]:
@@ -46,14 +49,19 @@ def pack_mve_weights(w: np.ndarray) -> tuple[np.ndarray, int]:
     return wp.reshape(rows4 // 4, 4, k16 // 16, 16).transpose(0, 2, 1, 3).reshape(-1), k16
 
 
-def q4_table(q: list[tuple[int, int, int]]) -> list[int]:
-    """(mult, add, rshift) per channel -> tinyc_mve_q4_t per 4 channels: mult[4], add[4], -rshift[4]
-    (padding channels get zeros: their lanes are never stored)."""
-    q = list(q) + [(0, 0, 0)] * (-len(q) % 4)
+def q4_table(q) -> list[int]:
+    """Per-channel requantization -> one record per 4 channels: the fast form's (mult, add, rshift) as
+    tinyc_mve_q4_t (mult[4], add[4], -rshift[4]); the general form's (mult, lsh, bias, add, rshift) as
+    tinyc_mve_qx4_t (mult[4], lsh[4], bias[4], add[4], -rshift[4]). Padding channels get zeros (their lanes
+    are never stored). ``q``: a Requant, or the fast form's tuples."""
+    chans = list(q.channels if isinstance(q, RQ.Requant) else q)
+    width = len(chans[0]) if chans else 3
+    chans += [(0,) * width] * (-len(chans) % 4)
     out = []
-    for g in range(0, len(q), 4):
-        grp = q[g:g + 4]
-        out += [t[0] for t in grp] + [t[1] for t in grp] + [-t[2] for t in grp]
+    for g in range(0, len(chans), 4):
+        grp = chans[g:g + 4]
+        for f in range(width):
+            out += [(-t[f] if f == width - 1 else t[f]) for t in grp]
     return out
 
 
@@ -67,13 +75,15 @@ class _MveSpecializer(_Specializer):
         mve = {"TINYC_CONV2D_S8": self.mve_conv, "TINYC_FULLY_CONNECTED_S8": self.mve_fc,
                "TINYC_CONV2D_POINTWISE_INPLACE_S8": self.mve_pointwise_inplace,
                "TINYC_CONV2D_INPLACE_S8": self.mve_conv_rows_inplace, "TINYC_DEPTHWISE_CONV2D_S8": self.mve_dwconv,
-               "TINYC_DEPTHWISE_CONV2D_INPLACE_S8":
-                   lambda c: self.mve_dwconv_rows_inplace(c) or self.mve_dwconv_plane_inplace(c),
+               "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": self.mve_dwconv_inplace,
                "TINYC_ADD_S8": self.mve_add, "TINYC_ADD_INPLACE_S8": self.mve_add_inplace}
-        calls = self.rewrite(self.m.calls, mve, self.mve_specialized)
+        calls = self.rewrite(self.m.calls, mve, self.mve_specialized, "arm_mve")
         calls = self.declare_scratch(calls, SCRATCH, self.mve_scratch, "MVE kernels' scratch (columns, accumulators)")
         self.m = dataclasses.replace(self.m, calls=tuple(calls))
         return super().run()  # the DSP chain on the rest (it leaves the MVE calls as they are)
+
+    def q4_const(self, name: str, rq: RQ.Requant) -> str:
+        return f"(const tinyc_mve_q4_t *){self.add_const(name, 'int32_t', q4_table(rq))}"
 
     # --- CONV_2D / FULLY_CONNECTED -> the MVE matrix multiply ------------------------------------------
 
@@ -84,39 +94,39 @@ class _MveSpecializer(_Specializer):
         out_c, k = w.shape
         off = p["in_offset"]
         b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
-        bounds = np.abs(b) + np.abs(w).sum(axis=1) * _xmax(off)
-        if len(mult) == 1:
-            mult, shift = list(mult) * out_c, list(shift) * out_c
-        q = _fast_requant(bounds, mult, shift, p["out_offset"])
-        if q is None:
-            return None
+        amin, amax = RQ.bounds(b, w, off)
+        rq = self.requant(amin, amax, mult, shift, p)
+        if isinstance(rq, str):
+            return rq
         packed, k16 = pack_mve_weights(w.astype(np.int8))
         folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
         folded += [0] * (-out_c % 4)
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", packed)
         bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded)
-        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", q4_table(q))
+        qn = self.q4_const(f"tinyc_op{n}_mve_q", rq)
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=p["in_c"], out_h=p["out_h"],
                       out_w=p["out_w"], out_c=out_c, k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, col_len16=k16, pad_value=-off, act_min=p["act_min"],
-                      act_max=p["act_max"])
+                      act_max=p["act_max"], **rq.params())
         scr = "NULL"
         if scratch:
             self.mve_scratch = max(self.mve_scratch, 2 * k16)
             scr = f"(int8_t *){SCRATCH}"
-        args = (x, wn, bn, f"(const tinyc_mve_q4_t *){qn}", y, scr)
+        args = (x, wn, bn, qn, y, scr)
         return dataclasses.replace(call, kernel=MVE_CONV, params_type="tinyc_mve_conv_params_t",
                                    params=tuple(params.items()), args=args)
 
     def mve_conv(self, call: KernelCall):
         p = dict(call.params)
-        if p["filter_in_c"] != p["in_c"] or p["k_h"] > MAX_KH:
-            return None
+        if p["filter_in_c"] != p["in_c"]:
+            return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
+        if p["k_h"] > MAX_KH:
+            return f"kernel height {p['k_h']} > {MAX_KH}"
         arrays = self._arrays(call)
         if arrays is None:
-            return None
+            return "constants are not plain arrays"
         x, wv, bv, mv, sv, y = arrays
         w = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_h"] == 0 and p["pad_w"] == 0
@@ -124,26 +134,28 @@ class _MveSpecializer(_Specializer):
 
     def mve_fc(self, call: KernelCall):
         args = self.fc_as_conv(call)
-        if args is None:
-            return None
+        if isinstance(args, str):
+            return args
         conv, x, w, bv, mv, sv, y = args
         new = self._mve_matmul(call, conv, w, bv, mv, sv, x, y, scratch=False)
-        return None if new is None else dataclasses.replace(new, kernel=MVE_FC)
+        return dataclasses.replace(new, kernel=MVE_FC) if isinstance(new, KernelCall) else new
 
     def mve_pointwise_inplace(self, call: KernelCall):
         """An in-place 1x1 CONV_2D (the plan's pixel scheme): the kernel copies each pixel pair into the
         static MVE scratch before storing its outputs (the plan's one-pixel buffer stays reserved)."""
         p = dict(call.params)
-        if p["filter_in_c"] != p["in_c"] or p["batches"] != 1:
-            return None
+        if p["filter_in_c"] != p["in_c"]:
+            return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
+        if p["batches"] != 1:
+            return f"{p['batches']} batches in place"
         io, w, b, m, s, _ = call.args
         arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
         if arrays is None:
-            return None
+            return "constants are not plain arrays"
         _, wv, bv, mv, sv, _ = arrays
         new = self._mve_matmul(call, p, wv.reshape(p["out_c"], p["in_c"]), bv, mv, sv, io, io, scratch=True)
-        if new is None:
-            return None
+        if not isinstance(new, KernelCall):
+            return new
         _, wn, bn, qn, _, scr = new.args
         return dataclasses.replace(new, kernel=MVE_CONV_PW_INPLACE, args=(io, wn, bn, qn, scr))
 
@@ -151,66 +163,96 @@ class _MveSpecializer(_Specializer):
         """An in-place CONV_2D with the plan's row ring: the matmul gathering its columns through the ring."""
         rows, io, w, b, m, s, ring = call.args
         p = dict(call.params)
-        if p["filter_in_c"] != p["in_c"] or p["k_h"] > MAX_KH or p["batches"] != 1:
-            return None
+        if p["filter_in_c"] != p["in_c"]:
+            return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
+        if p["k_h"] > MAX_KH:
+            return f"kernel height {p['k_h']} > {MAX_KH} in place"
+        if p["batches"] != 1:
+            return f"{p['batches']} batches in place"
         arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
         if arrays is None:
-            return None
+            return "constants are not plain arrays"
         _, wv, bv, mv, sv, _ = arrays
         wm = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
         new = self._mve_matmul(call, p, wm, bv, mv, sv, io, io, scratch=True)
-        if new is None:
-            return None
+        if not isinstance(new, KernelCall):
+            return new
         _, wn, bn, qn, _, scr = new.args
         return dataclasses.replace(new, kernel=MVE_CONV_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
 
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 
-    def mve_dwconv(self, call: KernelCall):
-        """Depth multiplier 1, channels % 4 == 0: the model's [taps][C] weights as they are, the input
-        offset folded into the bias (a padded tap reads the input zero point, which adds -in_offset * w)."""
-        p = dict(call.params)
-        c = p["in_c"]
-        if p["depth_multiplier"] != 1 or c % 4 != 0 or p["k_h"] > MAX_KH:
-            return None
-        if p["dil_h"] != 1 or p["dil_w"] != 1:  # the kernel handles dilation, but no zoo model checks it on MVE
-            return None
-        arrays = self._arrays(call)
-        if arrays is None:
-            return None
-        x, wv, bv, mv, sv, y = arrays
-        w = wv.reshape(p["k_h"] * p["k_w"], c)
+    def _mve_dw(self, call: KernelCall, p: dict, x: str, w: str, wv, bv, mv, sv, y: str):
+        """Any channel count (the last group of 4 predicated) and depth multiplier (the k_h input rows of an
+        output row expanded to out_c channels in the scratch): the model's [taps][C] weights as they are, the
+        input offset folded into the bias (a padded tap reads the input zero point, which adds
+        -in_offset * w)."""
+        c, taps, mult = p["out_c"], p["k_h"] * p["k_w"], p["depth_multiplier"]
+        if p["k_h"] > MAX_KH:
+            return f"kernel height {p['k_h']} > {MAX_KH}"
+        wt = wv.reshape(taps, c)
         b = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
-        bounds = np.abs(b) + np.abs(w).sum(axis=0) * _xmax(p["in_offset"])
-        if len(mv) == 1:
-            mv, sv = list(mv) * c, list(sv) * c
-        q = _fast_requant(bounds, mv[:c], sv[:c], p["out_offset"])
-        if q is None:
-            return None
+        amin, amax = RQ.bounds(b, wt.T, p["in_offset"])
+        rq = self.requant(amin, amax, mv, sv, p)
+        if isinstance(rq, str):
+            return rq
         n = call.index
-        folded = [_wrap32(int(b[i]) + p["in_offset"] * int(w[:, i].sum())) for i in range(c)]
+        folded = [_wrap32(int(b[i]) + p["in_offset"] * int(wt[:, i].sum())) for i in range(c)]
+        folded += [0] * (-c % 4)
         bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded)
-        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", q4_table(q))
+        qn = self.q4_const(f"tinyc_op{n}_mve_q", rq)
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
                       dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
-                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
-        self.mve_scratch = max(self.mve_scratch, 5 * c)  # int32 accumulators, a row of zero points
-        args = (x, call.args[1], bn, f"(const tinyc_mve_q4_t *){qn}", y, f"(void *){SCRATCH}")
+                      in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"], **rq.params())
+        c4 = (c + 3) // 4 * 4
+        need = 5 * c4  # int32 accumulators, a row of zero points
+        if mult > 1:
+            params["mult"] = mult
+            need += 4 * MAX_KH + p["k_h"] * p["in_w"] * c  # the expanded input rows and their row numbers
+        self.mve_scratch = max(self.mve_scratch, need)
+        args = (x, w, bn, qn, y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
                                    params=tuple(params.items()), args=args)
 
+    def mve_dwconv(self, call: KernelCall):
+        p = dict(call.params)
+        if p["in_c"] == 1 and p["depth_multiplier"] > 1:  # a plain convolution
+            conv = self.dw_as_conv(call, call.args)
+            if conv is None:
+                return "constants are not plain arrays"
+            return self.mve_conv(conv)
+        arrays = self._arrays(call)
+        if arrays is None:
+            return "constants are not plain arrays"
+        x, wv, bv, mv, sv, y = arrays
+        return self._mve_dw(call, p, x, call.args[1], wv, bv, mv, sv, y)
+
+    def mve_dwconv_inplace(self, call: KernelCall):
+        """An in-place DEPTHWISE_CONV_2D: the rows scheme (a non-zero ring row count) or the plane scheme."""
+        if call.args[0] == "0":
+            return self.mve_dwconv_plane_inplace(call)
+        return self.mve_dwconv_rows_inplace(call)
+
     def mve_dwconv_rows_inplace(self, call: KernelCall):
-        """An in-place DEPTHWISE_CONV_2D with the plan's row ring (the "rows" scheme: a non-zero ring row
-        count); any other in-place scheme stays with the DSP chain."""
-        if len(call.args) != 7 or call.args[0] == "0":
-            return None
+        """An in-place DEPTHWISE_CONV_2D with the plan's row ring: one input channel -> the matmul gathering
+        through the ring; else the depthwise row loop over ring rows."""
         rows, io, w, b, m, s, ring = call.args
-        if dict(call.params)["batches"] != 1:
-            return None
-        new = self.mve_dwconv(dataclasses.replace(call, args=(io, w, b, m, s, io)))
-        if new is None:
-            return None
+        p = dict(call.params)
+        if p["batches"] != 1:
+            return f"{p['batches']} batches in place"
+        if p["in_c"] == 1 and p["depth_multiplier"] > 1:
+            conv = self.dw_as_conv(call, (io, w, b, m, s, io))
+            if conv is None:
+                return "constants are not plain arrays"
+            return self.mve_conv_rows_inplace(dataclasses.replace(conv, args=(rows, io, *conv.args[1:-1], ring)))
+        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        if arrays is None:
+            return "constants are not plain arrays"
+        _, wv, bv, mv, sv, _ = arrays
+        new = self._mve_dw(call, p, io, w, wv, bv, mv, sv, io)
+        if not isinstance(new, KernelCall):
+            return new
         _, wn, bn, qn, _, scr = new.args
         return dataclasses.replace(new, kernel=MVE_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
 
@@ -219,30 +261,33 @@ class _MveSpecializer(_Specializer):
         3x3, dilation 1, along an axis with stride 1, padding 1 and out == in: the one with fewer output
         vectors of 4 (rows on a tie). The buffer is the plan's, as for the DSP kernel; other geometries
         keep the DSP plane kernel."""
-        if len(call.args) != 7 or call.args[0] != "0":
-            return None
         _, io, w, b, m, s, scr = call.args
         p = dict(call.params)
-        if p["depth_multiplier"] != 1 or p["batches"] != 1 or (p["k_h"], p["k_w"], p["dil_h"], p["dil_w"]) != (3, 3, 1, 1):
-            return None
+        if p["depth_multiplier"] != 1 or p["batches"] != 1:
+            return "plane scheme with a depth multiplier or batches"
+        if (p["k_h"], p["k_w"], p["dil_h"], p["dil_w"]) != (3, 3, 1, 1):
+            return f"plane scheme with a {p['k_h']}x{p['k_w']} filter, dilation {p['dil_h']}x{p['dil_w']} " \
+                   "(the Helium plane kernel takes 3x3, dilation 1)"
         c, ih, iw = p["in_c"], p["in_h"], p["in_w"]
         ok_w = p["stride_w"] == 1 and p["pad_w"] == 1 and p["out_w"] == iw
         ok_h = p["stride_h"] == 1 and p["pad_h"] == 1 and p["out_h"] == ih
         vec_w = p["out_h"] * -(-iw // 4) if ok_w else None
         vec_h = p["out_w"] * -(-ih // 4) if ok_h else None
         if vec_w is None and vec_h is None:
-            return None
+            return "plane scheme without an axis of stride 1, padding 1 (the Helium plane kernel's lines)"
         along_h = vec_w is None or (vec_h is not None and vec_h < vec_w)
         if 7 * (iw * c if along_h else c) >= 1 << 16:  # the gather's 16-bit offsets
-            return None
+            return "plane gather offsets past 16 bits"
         consts = self.plane_constants(call)
-        if consts is None:
-            return None
-        wt, bias, q = consts
+        if isinstance(consts, str):
+            return consts
+        wt, bias, rq = consts
+        if rq.general:  # the DSP plane kernel runs the general form (its generic loop)
+            return "the Helium plane kernel takes the fast requantization only (a channel needs the general form)"
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", wt.T.reshape(-1))
         bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", bias) if b == "NULL" else b
-        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", [v for t in q for v in t])
+        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", rq.flat())
         params = dict(in_h=ih, in_w=iw, channels=c, out_h=p["out_h"], out_w=p["out_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], pad_h=p["pad_h"], pad_w=p["pad_w"], along_h=int(along_h),
                       in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
@@ -254,39 +299,45 @@ class _MveSpecializer(_Specializer):
     def mve_add_inplace(self, call: KernelCall):
         """The MVE ADD reads elements i..i+3 of both inputs before writing them: safe in place."""
         new = self.mve_add(call)
-        return None if new is None else dataclasses.replace(new, kernel=MVE_ADD_INPLACE)
+        return dataclasses.replace(new, kernel=MVE_ADD_INPLACE) if isinstance(new, KernelCall) else new
 
     def mve_add(self, call: KernelCall):
         """Same-shape ADD: each input's rescale step as the kernel computes it (a left shift, VQRDMULH, a
         rounding right shift by e >= 1) is checked against TFLite's on all 256 input values; the output
-        requantization is proven with _fast_requant on the largest possible sum."""
+        requantization is proven (tinyc/codegen/requant.py) on every sum the inputs can give."""
         from tinyc.codegen import quant as Q
 
         p = dict(call.params)
-        if not p["flat"] or p["left_shift"] != 20:
-            return None
+        if not p["flat"]:
+            return "broadcast operands (the Helium ADD takes same-shape inputs)"
+        if p["left_shift"] != 20:
+            return f"left shift {p['left_shift']}"
         params = dict(size=p["size"])
         for i in (1, 2):
             off, m, sh = p[f"in{i}_offset"], int(p[f"in{i}_multiplier"]), int(p[f"in{i}_shift"])
             if sh > 0 or sh < -31 or not 0 <= m < 1 << 31:
-                return None
+                return f"input {i} rescale shift {sh:+d}"
             ls, e = (20, -sh) if sh < 0 else (21, 1)  # no right shift: one more bit in, then one out
             for x in range(-128, 128):
                 v = (2 * ((x + off) << ls) * m + (1 << 31)) >> 32  # VQRDMULH (|a| < 2^30: no saturation)
                 want = Q.multiply_by_quantized_multiplier((x + off) << 20, m, sh)
                 if (v + (v >> 31) + (1 << (e - 1))) >> e != want:
-                    return None
+                    return f"input {i} rescale is not VQRDMULH-exact"
             params.update({f"in{i}_offset": off, f"in{i}_lshift": ls, f"in{i}_mult": m, f"in{i}_half": 1 << (e - 1),
                            f"in{i}_rshift": e})
-        b1 = max(abs(Q.multiply_by_quantized_multiplier((x + p["in1_offset"]) << 20, p["in1_multiplier"],
-                                                         p["in1_shift"])) for x in range(-128, 128))
-        b2 = max(abs(Q.multiply_by_quantized_multiplier((x + p["in2_offset"]) << 20, p["in2_multiplier"],
-                                                         p["in2_shift"])) for x in range(-128, 128))
-        q = _fast_requant([b1 + b2], [p["out_multiplier"]], [p["out_shift"]], p["out_offset"])
-        if q is None:
-            return None
-        (mult, add, r), = q
-        params.update(out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"], act_max=p["act_max"])
+        t = [[Q.multiply_by_quantized_multiplier((x + p[f"in{i}_offset"]) << 20, p[f"in{i}_multiplier"],
+                                                 p[f"in{i}_shift"]) for x in range(-128, 128)] for i in (1, 2)]
+        rq = self.requant([min(t[0]) + min(t[1])], [max(t[0]) + max(t[1])], [p["out_multiplier"]],
+                          [p["out_shift"]], p)
+        if isinstance(rq, str):
+            return rq.replace("channel 0", "the output")
+        if rq.general:
+            mult, lsh, bias, add, r = rq.channels[0]
+            params.update(out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"], act_max=p["act_max"],
+                          general=1, out_lsh=lsh, out_bias=bias, out_zp=rq.zp)
+        else:
+            (mult, add, r), = rq.channels
+            params.update(out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"], act_max=p["act_max"])
         return dataclasses.replace(call, kernel=MVE_ADD, params_type="tinyc_mve_add_params_t",
                                    params=tuple(params.items()), args=call.args)
 
@@ -297,4 +348,4 @@ def specialize_mve(lowered: LoweredModel) -> Specialization:
     out = s.run()
     scratch = (s.scratch + 3) // 4 * 4 + (s.mve_scratch + 3) // 4 * 4
     return Specialization(out, tuple(sorted(s.specialized + s.mve_specialized)), scratch,
-                          out.weights_bytes - lowered.weights_bytes)
+                          out.weights_bytes - lowered.weights_bytes, s.choices(out.calls, "arm_mve"))

@@ -1,11 +1,14 @@
-/* DEPTHWISE_CONV_2D, int8, depth multiplier 1, channels % 4 == 0, Arm DSP extension.
+/* DEPTHWISE_CONV_2D, int8, Arm DSP extension.
  *
  * Four channels per 32-bit load, unpacked to int16 pairs with the input offset added in the same
  * instruction (SXTAB16), one 16x16+32 MAC per tap and channel. Per output pixel a table of tap
  * pointers is built once: a tap outside the input points at a row of zero-point bytes, whose
  * contribution (zp + in_offset) * w is exactly 0, so every pixel runs the same unrolled loop over
  * channel groups. The generator stores the weights channel group by channel group, tap by tap
- * ([C/4][k_h*k_w][4]), so they stream from one pointer.
+ * ([C/4][k_h*k_w][4]), so they stream from one pointer. That loop (depth multiplier 1, channels % 4 == 0,
+ * the fast requantization) is the common case; any other channel count, depth multiplier or the general
+ * requantization takes dw_rows_any below (the same tap loop over row pointers, the last C % 4 channels one
+ * at a time, the input rows expanded per channel for a depth multiplier).
  *
  * Bit-identical to tinyc_ref_depthwise_conv2d_s8 for the calls tinyc/codegen/specialize.py hands over. */
 #include "tinyc_rt.h"
@@ -96,9 +99,152 @@
         a3 = tinyc_smlatt(xo_, wo_, a3);                                                   \
     } while (0)
 
+#include "inplace_rows.h"
+
+/* --- any channel count, depth multiplier and requantization form ---------------------------------------- */
+
+#define TINYC_DSP_DW_MAX_KH 16
+
+/* One output pixel of C channels at o: groups of four (DW_TAP over T[t] + R, see above), then the last
+ * C % 4 channels one at a time (weights [C % 4][taps] after the groups). */
+TINYC_INLINE void dw_pixel_any(const intptr_t *T, intptr_t R, int32_t taps, int32_t C, const int8_t *filter,
+                               const int32_t *bias, const void *qv, int8_t *o, int32_t off2, int32_t off, int32_t lo,
+                               int32_t hi, int32_t zp, const int general)
+{
+    const tinyc_word_t *w = (const tinyc_word_t *)filter;
+    const int32_t C4 = C & ~3;
+    int32_t c = 0;
+    for (; c < C4; c += 4) {
+        int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+        const intptr_t r_ = R + c;
+        if (taps == 9) {
+            DW_TAP(T, r_, 0);
+            DW_TAP(T, r_, 1);
+            DW_TAP(T, r_, 2);
+            DW_TAP(T, r_, 3);
+            DW_TAP(T, r_, 4);
+            DW_TAP(T, r_, 5);
+            DW_TAP(T, r_, 6);
+            DW_TAP(T, r_, 7);
+            DW_TAP(T, r_, 8);
+        } else {
+            for (int32_t k = 0; k < taps; ++k) DW_TAP_ANY(T, r_, k);
+        }
+        w += taps;
+        if (general) {
+            const tinyc_dsp_qx_t *qx = (const tinyc_dsp_qx_t *)qv + c;
+            o[c] = (int8_t)tinyc_dsp_requant_x(a0, qx, zp, lo, hi);
+            o[c + 1] = (int8_t)tinyc_dsp_requant_x(a1, qx + 1, zp, lo, hi);
+            o[c + 2] = (int8_t)tinyc_dsp_requant_x(a2, qx + 2, zp, lo, hi);
+            o[c + 3] = (int8_t)tinyc_dsp_requant_x(a3, qx + 3, zp, lo, hi);
+        } else {
+            const tinyc_dsp_q_t *qc = (const tinyc_dsp_q_t *)qv + c;
+            o[c] = (int8_t)tinyc_dsp_requant(a0, qc, lo, hi);
+            o[c + 1] = (int8_t)tinyc_dsp_requant(a1, qc + 1, lo, hi);
+            o[c + 2] = (int8_t)tinyc_dsp_requant(a2, qc + 2, lo, hi);
+            o[c + 3] = (int8_t)tinyc_dsp_requant(a3, qc + 3, lo, hi);
+        }
+    }
+    const int8_t *wt = (const int8_t *)w;
+    for (; c < C; ++c, wt += taps) {
+        int32_t acc = bias[c];
+        for (int32_t t = 0; t < taps; ++t) acc += (((const int8_t *)(T[t] + R))[c] + off) * wt[t];
+        o[c] = general ? (int8_t)tinyc_dsp_requant_x(acc, (const tinyc_dsp_qx_t *)qv + c, zp, lo, hi)
+                       : (int8_t)tinyc_dsp_requant(acc, (const tinyc_dsp_q_t *)qv + c, lo, hi);
+    }
+}
+
+/* Every output row of one batch: the input rows from `in_b`, or in place (r != NULL) through the plan's
+ * row ring. With a depth multiplier m > 1 each input row an output row reads is first expanded to C =
+ * in_c * m channels per pixel (channel c of the expansion is input channel c / m) into one of k_h
+ * slots of the scratch, kept while later output rows read it. Scratch: tap pointers and offsets (2 *
+ * taps), a row of C zero points (rounded to 4 bytes), then k_h slot row numbers and the k_h slots. */
+TINYC_INLINE void dw_rows_any_g(const tinyc_dsp_dwconv_params_t *p, const int8_t *in_b, tinyc_ring_t *r,
+                                int8_t *out_b, const int8_t *filter, const int32_t *bias, const void *q,
+                                void *scratch, const int general)
+{
+    const int32_t C = p->channels, kh = p->k_h, kw = p->k_w, taps = kh * kw, in_w = p->in_w;
+    const int32_t mult = p->mult > 1 ? p->mult : 1, in_c = C / mult;
+    const int32_t lo = p->act_min, hi = p->act_max, zp = p->out_zp, off = p->in_offset;
+    const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+    const int32_t span_w = (kw - 1) * p->dil_w;
+    const size_t in_row = (size_t)in_w * in_c, x_row = (size_t)in_w * C, out_row = (size_t)p->out_w * C;
+    intptr_t *tp = (intptr_t *)scratch; /* border pixels: tap pointers */
+    intptr_t *base = tp + taps;         /* tap t of column 0 (0: a padding row) */
+    int8_t *padrow = (int8_t *)(base + taps);
+    int32_t *tags = (int32_t *)(void *)(padrow + ((C + 3) & ~3));
+    int8_t *slots = (int8_t *)(tags + TINYC_DSP_DW_MAX_KH);
+    const int8_t *rows[TINYC_DSP_DW_MAX_KH];
+    for (int32_t c = 0; c < C; ++c) padrow[c] = (int8_t)(-off);
+    if (mult > 1)
+        for (int32_t k = 0; k < kh; ++k) tags[k] = -1;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        int8_t *o = out_b + (size_t)oy * out_row;
+        int rows_in = 1;
+        if (r) tinyc_ring_advance(r, oy);
+        for (int32_t ky = 0; ky < kh; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            const int8_t *src = NULL;
+            if (iy >= 0 && iy < p->in_h) src = r ? tinyc_ring_row(r, iy) : in_b + (size_t)iy * in_row;
+            if (src && mult > 1) { /* expand input row iy into its slot, unless it is there already */
+                const int32_t slot = p->dil_h == 1 ? iy % kh : ky;
+                int8_t *e = slots + (size_t)slot * x_row;
+                if (tags[slot] != iy) {
+                    for (size_t k = 0; k < in_row; ++k)
+                        for (int32_t j = 0; j < mult; ++j) e[k * (size_t)mult + (size_t)j] = src[k];
+                    tags[slot] = iy;
+                }
+                src = e;
+            }
+            rows[ky] = src;
+            rows_in &= src != NULL;
+        }
+        for (int32_t ky = 0, t = 0; ky < kh; ++ky) {
+            for (int32_t kx = 0; kx < kw; ++kx, ++t) {
+                base[t] = rows[ky] ? (intptr_t)(rows[ky] + (size_t)kx * p->dil_w * C) : 0;
+            }
+        }
+        for (int32_t ox = 0; ox < p->out_w; ++ox, o += C) {
+            const int32_t ix0 = ox * p->stride_w - p->pad_w;
+            if (rows_in && ix0 >= 0 && ix0 + span_w < in_w) {
+                dw_pixel_any(base, (intptr_t)ix0 * C, taps, C, filter, bias, q, o, off2, off, lo, hi, zp, general);
+                continue;
+            }
+            for (int32_t ky = 0, t = 0; ky < kh; ++ky) {
+                for (int32_t kx = 0; kx < kw; ++kx, ++t) {
+                    const int32_t ix = ix0 + kx * p->dil_w;
+                    tp[t] = base[t] && ix >= 0 && ix < in_w ? base[t] + (intptr_t)ix0 * C : (intptr_t)padrow;
+                }
+            }
+            dw_pixel_any(tp, 0, taps, C, filter, bias, q, o, off2, off, lo, hi, zp, general);
+        }
+    }
+}
+
+static void dw_rows_any(const tinyc_dsp_dwconv_params_t *p, const int8_t *in_b, tinyc_ring_t *r, int8_t *out_b,
+                        const int8_t *filter, const int32_t *bias, const void *q, void *scratch)
+{
+    if (p->general) dw_rows_any_g(p, in_b, r, out_b, filter, bias, q, scratch, 1);
+    else dw_rows_any_g(p, in_b, r, out_b, filter, bias, q, scratch, 0);
+}
+
+/* The common case's loop (below) takes depth multiplier 1, channels % 4 == 0 and the fast form. */
+static int dw_common(const tinyc_dsp_dwconv_params_t *p)
+{
+    return !p->general && p->mult <= 1 && (p->channels & 3) == 0;
+}
+
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch)
 {
+    if (!dw_common(p)) {
+        const size_t in_b = (size_t)p->in_h * p->in_w * (p->channels / (p->mult > 1 ? p->mult : 1));
+        const size_t out_b = (size_t)p->out_h * p->out_w * p->channels;
+        for (int32_t b = 0; b < p->batches; ++b)
+            dw_rows_any(p, input + b * in_b, NULL, output + b * out_b, filter, bias, q, scratch);
+        return;
+    }
     const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
     const int full = lo == -128 && hi == 127;
     const int32_t off2 = (int32_t)(((uint32_t)p->in_offset & 0xFFFFu) | ((uint32_t)p->in_offset << 16));
@@ -141,8 +287,6 @@ void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const i
 
 /* --- in place (batch 1, the output overwrites the input `io`; tinyc/model/inplace.py) ------------------ */
 
-#include "inplace_rows.h"
-
 /* The rows scheme: input rows still needed after their bytes are overwritten are read from the ring
  * (`ring`, ring_rows rows, inplace_rows.h) exactly as tinyc_ref_depthwise_conv2d_inplace_s8 keeps
  * them; every pixel goes through tap pointers (rows from the ring or `io`), four channels per load. */
@@ -158,6 +302,12 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
     int8_t *padrow = (int8_t *)(base + taps);
     const int32_t span_w = (p->k_w - 1) * p->dil_w;
     tinyc_ring_t r;
+    if (!dw_common(p)) {
+        r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * (C / (p->mult > 1 ? p->mult : 1)),
+                            (size_t)p->out_w * C, p->in_h, p->out_h, p->pad_h, p->stride_h);
+        dw_rows_any(p, NULL, &r, io, filter, bias, q, scratch);
+        return;
+    }
     for (int32_t c = 0; c < C; ++c) padrow[c] = (int8_t)(-p->in_offset);
     r.io = io;
     r.ring = ring;
@@ -212,7 +362,8 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
  * instructions (the input offset is folded into each output's bias, see dw_plane_lines3). The first
  * and last outputs of a line, whose outer tap is padding, take the same word loads from inside the
  * line (never past it) and other lanes. A filter line outside the input gets zero weights (it reads
- * any line of the plane). Other geometries take the generic loop (TFLite's bias, offsets per tap). */
+ * any line of the plane). Other geometries, and layers in the general requantization form, take the generic
+ * loop (TFLite's bias, offsets per tap). */
 
 TINYC_INLINE int32_t dw_pk16(int32_t lo, int32_t hi)
 {
@@ -442,7 +593,8 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
     const int32_t C = p->channels, lo = p->act_min, hi = p->act_max, taps = p->k_h * p->k_w;
     const int32_t ih = p->in_h, iw = p->in_w, off = p->in_offset;
     const int full = lo == -128 && hi == 127;
-    const int k3 = p->k_h == 3 && p->k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
+    /* the general requantization form takes the generic loop */
+    const int k3 = !p->general && p->k_h == 3 && p->k_w == 3 && p->dil_h == 1 && p->dil_w == 1;
     /* an axis the line loop runs along: stride 1, padding 1, out == in >= 4 */
     const int along_w = k3 && p->stride_w == 1 && p->pad_w == 1 && p->out_w == iw && iw >= 4;
     const int along_h = k3 && p->stride_h == 1 && p->pad_h == 1 && p->out_h == ih && ih >= 4;
@@ -450,7 +602,9 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
     const size_t orow = (size_t)p->out_w * C;
     for (int32_t ch = 0; ch < C; ++ch, filter += taps) {
         const int32_t b = bias[ch];
-        const tinyc_dsp_q_t *qc = q + ch;
+        const tinyc_dsp_q_t *qc = p->general ? (const tinyc_dsp_q_t *)(const void *)((const tinyc_dsp_qx_t *)
+                                                                                  (const void *)q + ch)
+                                             : q + ch;
         int8_t *o = io + ch;
         if (cols) {
             dw_gather(plane, io + ch, iw, ih, iw * C, C);
@@ -490,7 +644,9 @@ void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p
                         if (ix >= 0 && ix < iw) acc += (plane[iy * iw + ix] + off) * filter[t];
                     }
                 }
-                *o = (int8_t)tinyc_dsp_requant(acc, qc, lo, hi);
+                *o = p->general ? (int8_t)tinyc_dsp_requant_x(acc, (const tinyc_dsp_qx_t *)(const void *)qc,
+                                                              p->out_zp, lo, hi)
+                                : (int8_t)tinyc_dsp_requant(acc, qc, lo, hi);
             }
         }
     }

@@ -250,7 +250,7 @@ static inline void requant2(int32_t a, int32_t b, const tinyc_dsp_q_t *q, int32_
                             int8_t *o1)
 {
     const int32_t m = q->mult, add = q->add, r = q->rshift;
-    int32_t v = tinyc_smmulr(a * 2, m), u = tinyc_smmulr(b * 2, m);
+    int32_t v = tinyc_smmulr((int32_t)((uint32_t)a << 1), m), u = tinyc_smmulr((int32_t)((uint32_t)b << 1), m);
     v = (v + (v >> 31) + add) >> r;
     u = (u + (u >> 31) + add) >> r;
     *o0 = (int8_t)tinyc_dsp_clamp(v, lo, hi);
@@ -386,6 +386,43 @@ DEFINE_PAIRS_2X2(pairs_2x2, CLAMP_LOHI)
 DEFINE_PAIRS_2X2(pairs_2x2_full, CLAMP_FULL)
 #endif
 
+/* matmul_cols for a layer in the general requantization form (tinyc_dsp_requant_x): the same MAC loops,
+ * each accumulator requantized with its channel's tinyc_dsp_qx_t (the records `qv` points at). */
+static void matmul_cols_x(const tinyc_dsp_conv_params_t *p, const int8_t *weights, const int32_t *bias,
+                          const tinyc_dsp_q_t *qv, const tinyc_word_t *col, int32_t ncols, int8_t *o0)
+{
+    const tinyc_dsp_qx_t *q = (const tinyc_dsp_qx_t *)(const void *)qv;
+    const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, lo = p->act_min, hi = p->act_max, zp = p->out_zp;
+    const tinyc_word_t *wp = (const tinyc_word_t *)weights;
+    int8_t *const o_end = o0 + (oc_n & ~1);
+    int8_t *o1 = o0 + oc_n;
+    if (ncols == 2) {
+        for (; o0 != o_end; o0 += 2, o1 += 2, bias += 2, q += 2, wp += chunks * 2) {
+            int32_t acc[4] = {bias[0], bias[0], bias[1], bias[1]};
+            mac_2x2(wp, col, chunks, acc);
+            o0[0] = (int8_t)tinyc_dsp_requant_x(acc[0], q, zp, lo, hi);
+            o1[0] = (int8_t)tinyc_dsp_requant_x(acc[1], q, zp, lo, hi);
+            o0[1] = (int8_t)tinyc_dsp_requant_x(acc[2], q + 1, zp, lo, hi);
+            o1[1] = (int8_t)tinyc_dsp_requant_x(acc[3], q + 1, zp, lo, hi);
+        }
+        if (oc_n & 1) {
+            o0[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 1, col, chunks, bias[0]), q, zp, lo, hi);
+            o1[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 1, col + 2, chunks, bias[0]), q, zp, lo, hi);
+        }
+        return;
+    }
+    for (; o0 + 4 <= o_end; o0 += 4, bias += 4, q += 4, wp += chunks * 4) {
+        int32_t acc[4] = {bias[0], bias[1], bias[2], bias[3]};
+        mac_4x1(wp, wp + chunks * 2, col, chunks, acc);
+        for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant_x(acc[i], q + i, zp, lo, hi);
+    }
+    for (; o0 != o_end; o0 += 2, bias += 2, q += 2, wp += chunks * 2) {
+        o0[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 2, col, chunks, bias[0]), q, zp, lo, hi);
+        o0[1] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp + 1, 2, col, chunks, bias[1]), q + 1, zp, lo, hi);
+    }
+    if (oc_n & 1) o0[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 1, col, chunks, bias[0]), q, zp, lo, hi);
+}
+
 /* All output channels of `ncols` (1 or 2) pixels whose columns are interleaved at `col`. */
 static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights, const int32_t *bias,
                         const tinyc_dsp_q_t *q, const tinyc_word_t *col, int32_t ncols, int8_t *o0)
@@ -436,6 +473,11 @@ static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights,
     if (oc_n & 1) o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col, chunks, bias[0]), q, lo, hi);
 }
 
+/* The requantization form's matmul_cols, chosen once per call (a layer's channels share one form). */
+typedef void (*dsp_cols_fn)(const tinyc_dsp_conv_params_t *, const int8_t *, const int32_t *, const tinyc_dsp_q_t *,
+                            const tinyc_word_t *, int32_t, int8_t *);
+#define DSP_COLS(p) ((p)->general ? matmul_cols_x : matmul_cols)
+
 #if defined(__GNUC__)
 __attribute__((weak))
 #endif
@@ -446,6 +488,7 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
     tinyc_word_t *col = (tinyc_word_t *)scratch;      /* 2 * k4 halfwords, interleaved columns */
     int8_t *tmp = (int8_t *)(scratch + 2 * k4);       /* k4 bytes, gathered columns (in_c % 4 != 0) */
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0 && !p->natural;
+    const dsp_cols_fn cols = DSP_COLS(p);
     if (p->natural) {
         for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0; /* meets zero weights */
     }
@@ -470,7 +513,7 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
                 }
             }
             int8_t *o0 = out_b + (size_t)px * p->out_c;
-            matmul_cols(p, packed_filter, bias, q, col, ncols, o0);
+            cols(p, packed_filter, bias, q, col, ncols, o0);
         }
     }
 }
@@ -479,28 +522,58 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
  * pixels is widened into `scratch` before its outputs are stored, so the only input bytes an output
  * may overwrite are those of pixels already read: pixels go first to last when out_c <= in_c (outputs
  * of pixels < px + 2 end at (px + 2) * out_c <= (px + 2) * in_c), last to first otherwise (outputs of
- * pixels >= px start at px * out_c >= px * in_c). The arithmetic is the matmul's, so the outputs equal
- * tinyc_ref_conv2d_pointwise_inplace_s8's. */
+ * pixels >= px start at px * out_c >= px * in_c). With in_c % 4 != 0 (natural) each pixel is first
+ * copied into a zero-tailed buffer, never reading past it (its neighbours may hold outputs already).
+ * The arithmetic is the matmul's, so the outputs equal tinyc_ref_conv2d_pointwise_inplace_s8's. */
+TINYC_INLINE void pointwise_inplace(const tinyc_dsp_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
+                                    const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch, dsp_cols_fn cols,
+                                    const int natural)
+{
+    const int32_t k4 = p->col_len4, pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c;
+    tinyc_word_t *col = (tinyc_word_t *)scratch;
+    int8_t *tmp = (int8_t *)(scratch + 2 * k4);
+    if (natural) {
+        for (int32_t k = ic; k < k4; ++k) tmp[k] = 0;
+    }
+#define PW_COLUMN(px, j)                                                                 \
+    do {                                                                                 \
+        if (natural) {                                                                   \
+            copy8(tmp, io + (size_t)(px) * ic, ic);                                      \
+            widen_sxtb16(tmp, col + 2 * (j), k4);                                        \
+        } else {                                                                         \
+            widen_sxtb16(io + (size_t)(px) * ic, col + 2 * (j), k4);                     \
+        }                                                                                \
+    } while (0)
+    if (oc <= ic) {
+        for (int32_t px = 0; px < pixels; px += 2) {
+            const int32_t ncols = px + 1 < pixels ? 2 : 1;
+            for (int32_t j = 0; j < ncols; ++j) PW_COLUMN(px + j, j);
+            cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+        }
+        return;
+    }
+    for (int32_t end = pixels; end > 0; end -= 2) {
+        const int32_t ncols = end >= 2 ? 2 : 1, px = end - ncols;
+        for (int32_t j = 0; j < ncols; ++j) PW_COLUMN(px + j, j);
+        cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+    }
+#undef PW_COLUMN
+}
+
 #if defined(__GNUC__)
 __attribute__((weak))
 #endif
 void tinyc_arm_dsp_pointwise_inplace_s8(const tinyc_dsp_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
                                         const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch)
 {
-    const int32_t k4 = p->col_len4, pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c;
-    tinyc_word_t *col = (tinyc_word_t *)scratch;
-    if (oc <= ic) {
-        for (int32_t px = 0; px < pixels; px += 2) {
-            const int32_t ncols = px + 1 < pixels ? 2 : 1;
-            for (int32_t j = 0; j < ncols; ++j) widen_sxtb16(io + (size_t)(px + j) * ic, col + 2 * j, k4);
-            matmul_cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
-        }
-        return;
-    }
-    for (int32_t end = pixels; end > 0; end -= 2) {
-        const int32_t ncols = end >= 2 ? 2 : 1, px = end - ncols;
-        for (int32_t j = 0; j < ncols; ++j) widen_sxtb16(io + (size_t)(px + j) * ic, col + 2 * j, k4);
-        matmul_cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+    /* each combination its own copy: the column function a direct call, the column copy only where needed */
+    if (p->general) {
+        if (p->natural) pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols_x, 1);
+        else pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols_x, 0);
+    } else if (p->natural) {
+        pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols, 1);
+    } else {
+        pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols, 0);
     }
 }
 
@@ -552,6 +625,7 @@ void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_
     tinyc_word_t *col = (tinyc_word_t *)scratch;
     int8_t *tmp = (int8_t *)(scratch + 2 * k4);
     const int8_t *rows[TINYC_DSP_MAX_KH];
+    const dsp_cols_fn cols = DSP_COLS(p);
     tinyc_ring_t r;
     if (p->natural) {
         for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0;
@@ -577,7 +651,7 @@ void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_
         for (int32_t ox = 0; ox < p->out_w; ox += 2) {
             const int32_t ncols = ox + 1 < p->out_w ? 2 : 1;
             for (int32_t j = 0; j < ncols; ++j) im2col_rows(p, rows, ox + j, tmp, col + 2 * j);
-            matmul_cols(p, packed_filter, bias, q, col, ncols, o + (size_t)ox * p->out_c);
+            cols(p, packed_filter, bias, q, col, ncols, o + (size_t)ox * p->out_c);
         }
     }
 }

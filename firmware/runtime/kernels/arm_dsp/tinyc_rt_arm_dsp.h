@@ -72,6 +72,13 @@ TINYC_INLINE int32_t tinyc_smmulr(int32_t a, int32_t b)
     __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
+/* acc + ((a * b + 2^31) >> 32), the 64-bit sum taken before the shift. */
+TINYC_INLINE int32_t tinyc_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
 #else
 #define TINYC_DSP_NATIVE 0
 TINYC_INLINE int32_t tinyc_lo16(int32_t x) { return (int32_t)(int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
@@ -108,6 +115,11 @@ TINYC_INLINE int32_t tinyc_smmulr(int32_t a, int32_t b)
 {
     const int64_t p = (int64_t)a * (int64_t)b + ((int64_t)1 << 31);
     return (int32_t)(p >> 32); /* arithmetic shift (gcc), as the instruction */
+}
+TINYC_INLINE int32_t tinyc_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    const int64_t p = (int64_t)((uint64_t)(uint32_t)acc << 32) + (int64_t)a * (int64_t)b + ((int64_t)1 << 31);
+    return (int32_t)(p >> 32);
 }
 #endif
 
@@ -175,7 +187,7 @@ TINYC_INLINE int32_t tinyc_dsp_ssat8(int32_t v)
  * RoundingDivideByPOT(v, e) (ties away from zero) = floor((v + 2^(e-1) - [v < 0]) / 2^e). */
 TINYC_INLINE int32_t tinyc_dsp_requant(int32_t acc, const tinyc_dsp_q_t *q, int32_t lo, int32_t hi)
 {
-    int32_t v = tinyc_smmulr(acc * 2, q->mult);
+    int32_t v = tinyc_smmulr((int32_t)((uint32_t)acc << 1), q->mult); /* wraps for a constant channel (mult 0) */
     v = (v + (v >> 31) + q->add) >> q->rshift;
     return tinyc_dsp_clamp(v, lo, hi);
 }
@@ -183,9 +195,27 @@ TINYC_INLINE int32_t tinyc_dsp_requant(int32_t acc, const tinyc_dsp_q_t *q, int3
 /* The same for the activation range [-128, 127]. */
 TINYC_INLINE int32_t tinyc_dsp_requant_full(int32_t acc, const tinyc_dsp_q_t *q)
 {
-    int32_t v = tinyc_smmulr(acc * 2, q->mult);
+    int32_t v = tinyc_smmulr((int32_t)((uint32_t)acc << 1), q->mult); /* wraps for a constant channel (mult 0) */
     v = (v + (v >> 31) + q->add) >> q->rshift;
     return tinyc_dsp_ssat8(v);
+}
+
+/* The general form, for a layer where some channel is not exact in the fast one (tinyc/codegen/requant.py:
+ * a left shift or none, a right shift too large to fold the zero point into `add`, ...): per channel
+ * v = SMMLAR(acc << lsh, mult, bias); out = ((v + (v >> 31) + add) >> rshift) + the layer's zero point.
+ * A right shift r >= 1 has lsh = 1, bias = 0, add = 2^(r-1) (the fast form without the zero point); no
+ * right shift has lsh = 1 + left shift, rshift = 0 and bias = -add = 256, which keeps v >= 0 wherever the
+ * output is not clamped to its minimum. The generator proves every channel on every reachable
+ * accumulator; a kernel's parameters say which form its table holds (`general`). */
+typedef struct {
+    int32_t mult, lsh, bias, add, rshift;
+} tinyc_dsp_qx_t;
+
+TINYC_INLINE int32_t tinyc_dsp_requant_x(int32_t acc, const tinyc_dsp_qx_t *q, int32_t zp, int32_t lo, int32_t hi)
+{
+    int32_t v = tinyc_smmlar((int32_t)((uint32_t)acc << q->lsh), q->mult, q->bias);
+    v = ((v + (v >> 31) + q->add) >> q->rshift) + zp;
+    return tinyc_dsp_clamp(v, lo, hi);
 }
 
 /* --- kernels --------------------------------------------------------------------------------------- */
@@ -201,13 +231,14 @@ typedef struct {
     int32_t natural;            /* in_c % 4 != 0: columns are gathered as int8 before widening */
     int32_t pad_value;          /* the input zero point: (zp + in_offset) * w = 0 for a padded tap */
     int32_t act_min, act_max;
+    int32_t general, out_zp;    /* q holds tinyc_dsp_qx_t records, and the zero point added after them */
 } tinyc_dsp_conv_params_t;
 
 void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
                              const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
 
-/* 1x1 stride-1 unpadded CONV_2D in place (batch 1, in_c % 4 == 0): the matmul over pixel pairs, in
- * the order that never overwrites an input pixel before it is read (tinyc_dsp_matmul.h). */
+/* 1x1 stride-1 unpadded CONV_2D in place (batch 1): the matmul over pixel pairs, in the order that never
+ * overwrites an input pixel before it is read (tinyc_dsp_matmul.h). */
 void tinyc_arm_dsp_pointwise_inplace_s8(const tinyc_dsp_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
                                         const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch);
 
@@ -217,13 +248,17 @@ void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_
                                         const int8_t *packed_filter, const int32_t *bias, const tinyc_dsp_q_t *q,
                                         int16_t *scratch, int8_t *ring);
 
-/* DEPTHWISE_CONV_2D with depth multiplier 1 and channels % 4 == 0: four channels per word, the input
- * offset added while unpacking (SXTAB16); weights packed [C/4][k_h*k_w][4] by the generator; scratch
- * holds k_h*k_w tap pointers and a row of C zero-point bytes. */
+/* DEPTHWISE_CONV_2D: four channels per word, the input offset added while unpacking (SXTAB16); weights
+ * packed [C/4][k_h*k_w][4] by the generator, the last C % 4 channels after them [C % 4][k_h*k_w] (run one
+ * at a time); scratch holds k_h*k_w tap pointers and a row of C zero-point bytes. `channels` counts the
+ * output channels: with a depth multiplier `mult` > 1, output channel c reads input channel c / mult, and
+ * the k_h input rows of each output row are expanded to `channels` bytes per pixel in the scratch. */
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
     int32_t in_offset, act_min, act_max;
+    int32_t general, out_zp; /* q holds tinyc_dsp_qx_t records (see tinyc_dsp_requant_x) */
+    int32_t mult;            /* depth multiplier; 0 or 1: none */
 } tinyc_dsp_dwconv_params_t;
 
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -238,22 +273,26 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
 void tinyc_arm_dsp_depthwise_plane_inplace_s8(const tinyc_dsp_dwconv_params_t *p, int8_t *io, const int8_t *filter,
                                               const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *plane);
 
-/* ADD of two same-shape int8 tensors: table_i[x + 128] is twice input i's value x rescaled to the
- * common scale (TFLite's (x + offset) << 20 then MultiplyByQuantizedMultiplier); the output is
- * tinyc_dsp_requant((table1[a] + table2[b]) / 2). */
+/* ADD of two int8 tensors: table_i[x + 128] is twice input i's value x rescaled to the common scale
+ * (TFLite's (x + offset) << 20 then MultiplyByQuantizedMultiplier); the output is
+ * tinyc_dsp_requant((table1[a] + table2[b]) / 2) (or the general form, `general`). Same-shape inputs, or
+ * with `bcast` the output walked in row-major order over out_dims, each input by its element strides (0
+ * along a broadcast dimension). */
 typedef struct {
     int32_t size;
     int32_t out_mult, out_add, out_rshift, act_min, act_max;
+    int32_t general, out_lsh, out_bias, out_zp;
+    int32_t bcast;
+    int32_t out_dims[6], in1_strides[6], in2_strides[6];
 } tinyc_dsp_add_params_t;
 
 void tinyc_arm_dsp_add_s8(const tinyc_dsp_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output,
                           const int32_t *table1, const int32_t *table2);
 
-/* AVERAGE_POOL_2D: a drop-in for the reference kernel (same parameters), channels % 4 == 0 windows
- * summed four channels at a time; it falls back to the reference for other shapes. */
+/* AVERAGE_POOL_2D: the reference kernel's parameters, windows summed four channels at a time in int16
+ * lanes (windows of at most 256 values, as the generator checks), the last channels one at a time. */
 void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input, int8_t *output);
-#undef TINYC_AVG_POOL_S8 /* a kernel file includes tinyc_rt.h (the reference default) first */
-#define TINYC_AVG_POOL_S8 tinyc_arm_dsp_avg_pool_s8
+#define TINYC_DSP_AVG_POOL_S8 tinyc_arm_dsp_avg_pool_s8
 
 #define TINYC_DSP_ADD_S8 tinyc_arm_dsp_add_s8
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_matmul_s8 /* conv2d_arm_dsp.c */

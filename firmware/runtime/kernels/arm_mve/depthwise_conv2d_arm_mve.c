@@ -151,9 +151,113 @@ static int8_t *dw_zero_points(const tinyc_mve_dwconv_params_t *p, void *scratch)
     return zp;
 }
 
+/* --- any channel count, depth multiplier and requantization form ---------------------------------------- */
+
+/* Every output pixel of one row, any channel count: per tap, the channels four at a time (the last group
+ * predicated: no byte past a pixel is read or written) accumulate in `acc` (C rounded up to 4 int32),
+ * then one pass requantizes in either form (`general`, a constant). */
+TINYC_INLINE void dw_row_any_g(const tinyc_mve_dwconv_params_t *p, const int8_t *const *rows, const int8_t *filter,
+                               const int32_t *bias, const void *q, int8_t *o, int32_t *acc, const int8_t *zp,
+                               const int general)
+{
+    const int32_t c_n = p->channels, kh = p->k_h, kw = p->k_w, in_w = p->in_w;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    for (int32_t ox = 0; ox < p->out_w; ++ox, o += c_n) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        for (int32_t g = 0; g < c_n; g += 4) vstrwq_s32(acc + g, vldrwq_s32(bias + g));
+        const int8_t *w = filter;
+        for (int32_t ky = 0; ky < kh; ++ky) {
+            const int8_t *row = rows[ky];
+            for (int32_t kx = 0; kx < kw; ++kx, w += c_n) {
+                const int32_t ix = ix0 + kx * p->dil_w;
+                const int8_t *xp = row && ix >= 0 && ix < in_w ? row + (size_t)ix * c_n : zp;
+                for (int32_t g = 0; g < c_n; g += 4) {
+                    const mve_pred16_t keep = vctp32q((uint32_t)(c_n - g));
+                    const int32x4_t prod = vmulq_s32(vldrbq_z_s32(xp + g, keep), vldrbq_z_s32(w + g, keep));
+                    vstrwq_s32(acc + g, vaddq_s32(vldrwq_s32(acc + g), prod));
+                }
+            }
+        }
+        for (int32_t g = 0; g < c_n; g += 4) {
+            const mve_pred16_t keep = vctp32q((uint32_t)(c_n - g));
+            const int32x4_t a = vldrwq_s32(acc + g);
+            if (general) {
+                const int32_t *qx = (const int32_t *)q + 5 * g;
+                int32x4_t v = vrmulhq_s32(vshlq_s32(a, vldrwq_s32(qx + 4)), vldrwq_s32(qx));
+                v = vaddq_s32(v, vldrwq_s32(qx + 8));
+                v = vaddq_s32(v, vshrq_n_s32(v, 31));
+                v = vshlq_s32(vaddq_s32(v, vldrwq_s32(qx + 12)), vldrwq_s32(qx + 16));
+                v = vaddq_n_s32(v, p->out_zp);
+                vstrbq_p_s32(o + g, vminq_s32(vmaxq_s32(v, lo), hi), keep);
+            } else {
+                const tinyc_mve_q4_t *qg = (const tinyc_mve_q4_t *)q + (g >> 2);
+                int32x4_t v = vrmulhq_s32(vshlq_n_s32(a, 1), vldrwq_s32(qg->mult));
+                v = vaddq_s32(v, vshrq_n_s32(v, 31));
+                v = vshlq_s32(vaddq_s32(v, vldrwq_s32(qg->add)), vldrwq_s32(qg->neg_rshift));
+                vstrbq_p_s32(o + g, vminq_s32(vmaxq_s32(v, lo), hi), keep);
+            }
+        }
+    }
+}
+
+/* Every output row of one batch: input rows from `in_b`, or in place (r != NULL) through the plan's row
+ * ring; with a depth multiplier m > 1 each input row read is first expanded to C = in_c * m channels per
+ * pixel (channel c is input channel c / m) into one of k_h slots, kept while later rows read it.
+ * Scratch: C4 int32 accumulators, C4 zero-point bytes, k_h slot row numbers, the slots. */
+static void dw_rows_any(const tinyc_mve_dwconv_params_t *p, const int8_t *in_b, tinyc_ring_t *r, int8_t *out_b,
+                        const int8_t *filter, const int32_t *bias, const void *q, void *scratch)
+{
+    const int32_t C = p->channels, c4 = (C + 3) & ~3, kh = p->k_h;
+    const int32_t mult = p->mult > 1 ? p->mult : 1, in_c = C / mult;
+    const size_t in_row = (size_t)p->in_w * in_c, x_row = (size_t)p->in_w * C, out_row = (size_t)p->out_w * C;
+    int32_t *acc = (int32_t *)scratch;
+    int8_t *zp = (int8_t *)(acc + c4);
+    int32_t *tags = (int32_t *)(void *)(zp + c4);
+    int8_t *slots = (int8_t *)(tags + TINYC_MVE_DW_MAX_KH);
+    const int8_t *rows[TINYC_MVE_DW_MAX_KH];
+    for (int32_t c = 0; c < C; ++c) zp[c] = (int8_t)-p->in_offset;
+    if (mult > 1)
+        for (int32_t k = 0; k < kh; ++k) tags[k] = -1;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        if (r) tinyc_ring_advance(r, oy);
+        for (int32_t ky = 0; ky < kh; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            const int8_t *src = NULL;
+            if (iy >= 0 && iy < p->in_h) src = r ? tinyc_ring_row(r, iy) : in_b + (size_t)iy * in_row;
+            if (src && mult > 1) {
+                const int32_t slot = p->dil_h == 1 ? iy % kh : ky;
+                int8_t *e = slots + (size_t)slot * x_row;
+                if (tags[slot] != iy) {
+                    for (size_t k = 0; k < in_row; ++k)
+                        for (int32_t j = 0; j < mult; ++j) e[k * (size_t)mult + (size_t)j] = src[k];
+                    tags[slot] = iy;
+                }
+                src = e;
+            }
+            rows[ky] = src;
+        }
+        if (p->general) dw_row_any_g(p, rows, filter, bias, q, out_b + (size_t)oy * out_row, acc, zp, 1);
+        else dw_row_any_g(p, rows, filter, bias, q, out_b + (size_t)oy * out_row, acc, zp, 0);
+    }
+}
+
+/* The common case's loops (dw_row) take depth multiplier 1, channels % 4 == 0 and the fast form. */
+static int dw_common(const tinyc_mve_dwconv_params_t *p)
+{
+    return !p->general && p->mult <= 1 && (p->channels & 3) == 0;
+}
+
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, void *scratch)
 {
+    if (!dw_common(p)) {
+        const size_t in_b = (size_t)p->in_h * p->in_w * (p->channels / (p->mult > 1 ? p->mult : 1));
+        const size_t out_b = (size_t)p->out_h * p->out_w * p->channels;
+        for (int32_t b = 0; b < p->batches; ++b)
+            dw_rows_any(p, input + b * in_b, NULL, output + b * out_b, filter, bias, q, scratch);
+        return;
+    }
     const int8_t *zp = dw_zero_points(p, scratch);
     const size_t in_row = (size_t)p->in_w * p->channels, out_row = (size_t)p->out_w * p->channels;
     const int8_t *rows[TINYC_MVE_DW_MAX_KH];
@@ -177,9 +281,15 @@ void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p,
                                              const int8_t *filter, const int32_t *bias, const tinyc_mve_q4_t *q,
                                              void *scratch, int8_t *ring)
 {
+    tinyc_ring_t r;
+    if (!dw_common(p)) {
+        r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * (p->channels / (p->mult > 1 ? p->mult : 1)),
+                            (size_t)p->out_w * p->channels, p->in_h, p->out_h, p->pad_h, p->stride_h);
+        dw_rows_any(p, NULL, &r, io, filter, bias, q, scratch);
+        return;
+    }
     const int8_t *zp = dw_zero_points(p, scratch);
     const int8_t *rows[TINYC_MVE_DW_MAX_KH];
-    tinyc_ring_t r;
     r.io = io;
     r.ring = ring;
     r.in_row = (size_t)p->in_w * p->channels;

@@ -132,6 +132,111 @@ static void mve_cols1(const tinyc_mve_conv_params_t *p, int32_t k, const int8_t 
     }
 }
 
+/* The general form (a tinyc_mve_qx4_t at qx) of 4 channels' accumulators; store the lanes `pred` keeps. */
+static inline void mve_requant_store_x(int32x4_t acc, const int32_t *qx, int32_t zp, int32x4_t lo, int32x4_t hi,
+                                       int8_t *out, mve_pred16_t pred)
+{
+    int32x4_t v = vrmulhq_s32(vshlq_s32(acc, vldrwq_s32(qx + 4)), vldrwq_s32(qx));
+    v = vaddq_s32(v, vldrwq_s32(qx + 8));
+    v = vaddq_s32(v, vshrq_n_s32(v, 31));
+    v = vshlq_s32(vaddq_s32(v, vldrwq_s32(qx + 12)), vldrwq_s32(qx + 16));
+    v = vaddq_n_s32(v, zp);
+    v = vminq_s32(vmaxq_s32(v, lo), hi);
+    vstrbq_p_s32(out, v, pred);
+}
+
+/* mve_cols2 for a layer in the general requantization form (tinyc_mve_qx4_t records at q4). */
+static void mve_cols2_x(const tinyc_mve_conv_params_t *p, int32_t k, const int8_t *w, const int32_t *bias,
+                      const tinyc_mve_q4_t *q4, const int8_t *c0, const int8_t *c1, int8_t *o0, int8_t *o1)
+{
+    const int32_t oc = p->out_c;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    const int32_t *qx = (const int32_t *)(const void *)q4;
+    for (int32_t g = 0; g < oc; g += 4, bias += 4, qx += 20) {
+        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0; /* row, column */
+        const int8_t *x0 = c0, *x1 = c1;
+        int32_t n = k;
+        for (; n >= 16; n -= 16, x0 += 16, x1 += 16, w += 64) {
+            const int8x16_t v0 = vldrbq_s8(x0), v1 = vldrbq_s8(x1);
+            int8x16_t wr = vldrbq_s8(w);
+            a00 = vmladavaq_s8(a00, wr, v0);
+            a01 = vmladavaq_s8(a01, wr, v1);
+            wr = vldrbq_s8(w + 16);
+            a10 = vmladavaq_s8(a10, wr, v0);
+            a11 = vmladavaq_s8(a11, wr, v1);
+            wr = vldrbq_s8(w + 32);
+            a20 = vmladavaq_s8(a20, wr, v0);
+            a21 = vmladavaq_s8(a21, wr, v1);
+            wr = vldrbq_s8(w + 48);
+            a30 = vmladavaq_s8(a30, wr, v0);
+            a31 = vmladavaq_s8(a31, wr, v1);
+        }
+        if (n > 0) { /* a last partial chunk: weight rows are zero-padded to col_len16 */
+            const mve_pred16_t tp = vctp8q((uint32_t)n);
+            const int8x16_t v0 = vldrbq_z_s8(x0, tp), v1 = vldrbq_z_s8(x1, tp);
+            int8x16_t wr = vldrbq_s8(w);
+            a00 = vmladavaq_s8(a00, wr, v0);
+            a01 = vmladavaq_s8(a01, wr, v1);
+            wr = vldrbq_s8(w + 16);
+            a10 = vmladavaq_s8(a10, wr, v0);
+            a11 = vmladavaq_s8(a11, wr, v1);
+            wr = vldrbq_s8(w + 32);
+            a20 = vmladavaq_s8(a20, wr, v0);
+            a21 = vmladavaq_s8(a21, wr, v1);
+            wr = vldrbq_s8(w + 48);
+            a30 = vmladavaq_s8(a30, wr, v0);
+            a31 = vmladavaq_s8(a31, wr, v1);
+            w += 64;
+        }
+        const int32x4_t b = vldrwq_s32(bias);
+        const mve_pred16_t keep = vctp32q((uint32_t)(oc - g));
+        int32x4_t acc = vsetq_lane_s32(a30, vsetq_lane_s32(a20, vsetq_lane_s32(a10, vdupq_n_s32(a00), 1), 2), 3);
+        mve_requant_store_x(vaddq_s32(acc, b), qx, p->out_zp, lo, hi, o0 + g, keep);
+        acc = vsetq_lane_s32(a31, vsetq_lane_s32(a21, vsetq_lane_s32(a11, vdupq_n_s32(a01), 1), 2), 3);
+        mve_requant_store_x(vaddq_s32(acc, b), qx, p->out_zp, lo, hi, o1 + g, keep);
+    }
+}
+
+/* mve_cols1 for a layer in the general requantization form. */
+static void mve_cols1_x(const tinyc_mve_conv_params_t *p, int32_t k, const int8_t *w, const int32_t *bias,
+                      const tinyc_mve_q4_t *q4, const int8_t *c0, int8_t *o0)
+{
+    const int32_t oc = p->out_c;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    const int32_t *qx = (const int32_t *)(const void *)q4;
+    for (int32_t g = 0; g < oc; g += 4, bias += 4, qx += 20) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const int8_t *x0 = c0;
+        int32_t n = k;
+        for (; n >= 16; n -= 16, x0 += 16, w += 64) {
+            const int8x16_t v0 = vldrbq_s8(x0);
+            a0 = vmladavaq_s8(a0, vldrbq_s8(w), v0);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(w + 16), v0);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(w + 32), v0);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(w + 48), v0);
+        }
+        if (n > 0) {
+            const int8x16_t v0 = vldrbq_z_s8(x0, vctp8q((uint32_t)n));
+            a0 = vmladavaq_s8(a0, vldrbq_s8(w), v0);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(w + 16), v0);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(w + 32), v0);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(w + 48), v0);
+            w += 64;
+        }
+        const int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+        mve_requant_store_x(vaddq_s32(acc, vldrwq_s32(bias)), qx, p->out_zp, lo, hi, o0 + g,
+                            vctp32q((uint32_t)(oc - g)));
+    }
+}
+
+/* The requantization form's column functions, chosen once per call (a layer's channels share one form). */
+typedef void (*mve_cols2_fn)(const tinyc_mve_conv_params_t *, int32_t, const int8_t *, const int32_t *,
+                             const tinyc_mve_q4_t *, const int8_t *, const int8_t *, int8_t *, int8_t *);
+typedef void (*mve_cols1_fn)(const tinyc_mve_conv_params_t *, int32_t, const int8_t *, const int32_t *,
+                             const tinyc_mve_q4_t *, const int8_t *, int8_t *);
+#define MVE_COLS2(p) ((p)->general ? mve_cols2_x : mve_cols2)
+#define MVE_COLS1(p) ((p)->general ? mve_cols1_x : mve_cols1)
+
 /* One im2col column of output pixel column ox whose k_h input rows are at rows[ky] (NULL: padding),
  * into `col` (col_len bytes; the taps outside the input hold the input zero point). */
 static void mve_gather(const tinyc_mve_conv_params_t *p, const int8_t *const *rows, int32_t ox, int8_t *col)
@@ -184,6 +289,8 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
                              const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch)
 {
     const int32_t pixels = p->out_h * p->out_w, oc = p->out_c, k16 = p->col_len16;
+    const mve_cols2_fn cols2 = MVE_COLS2(p);
+    const mve_cols1_fn cols1 = MVE_COLS1(p);
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0; /* column = input pixel */
     const int8_t *rows[TINYC_MVE_MAX_KH];
     int32_t k = p->col_len;
@@ -216,8 +323,8 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
                 }
             }
             int8_t *o = out_b + (size_t)px * oc;
-            if (ncols == 2) mve_cols2(p, k, packed_filter, bias, q, c[0], c[1], o, o + oc);
-            else mve_cols1(p, k, packed_filter, bias, q, c[0], o);
+            if (ncols == 2) cols2(p, k, packed_filter, bias, q, c[0], c[1], o, o + oc);
+            else cols1(p, k, packed_filter, bias, q, c[0], o);
         }
     }
 }
@@ -227,11 +334,9 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
  * pixels < px + 2 end at (px + 2) * out_c <= (px + 2) * in_c), last to first otherwise (outputs of
  * pixels >= px start at px * out_c >= px * in_c). Predicated stores write no byte past a pixel's
  * out_c outputs. */
-#if defined(__GNUC__)
-__attribute__((weak))
-#endif
-void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
-                                        const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch)
+TINYC_INLINE void mve_pointwise_inplace(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
+                                        const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch,
+                                        mve_cols2_fn cols2, mve_cols1_fn cols1)
 {
     const int32_t pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c, k16 = p->col_len16;
     int8_t *c0 = scratch, *c1 = scratch + k16;
@@ -243,9 +348,9 @@ void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t
             mve_copy8(c0, io + (size_t)px * ic, ic);
             if (px + 1 < pixels) {
                 mve_copy8(c1, io + (size_t)(px + 1) * ic, ic);
-                mve_cols2(p, k16, packed_filter, bias, q, c0, c1, o, o + oc);
+                cols2(p, k16, packed_filter, bias, q, c0, c1, o, o + oc);
             } else {
-                mve_cols1(p, k16, packed_filter, bias, q, c0, o);
+                cols1(p, k16, packed_filter, bias, q, c0, o);
             }
         }
         return;
@@ -256,22 +361,29 @@ void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t
         mve_copy8(c0, io + (size_t)px * ic, ic);
         if (end >= 2) {
             mve_copy8(c1, io + (size_t)(px + 1) * ic, ic);
-            mve_cols2(p, k16, packed_filter, bias, q, c0, c1, o, o + oc);
+            cols2(p, k16, packed_filter, bias, q, c0, c1, o, o + oc);
         } else {
-            mve_cols1(p, k16, packed_filter, bias, q, c0, o);
+            cols1(p, k16, packed_filter, bias, q, c0, o);
         }
     }
+}
+
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
+                                        const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch)
+{
+    if (p->general) mve_pointwise_inplace(p, io, packed_filter, bias, q, scratch, mve_cols2_x, mve_cols1_x);
+    else mve_pointwise_inplace(p, io, packed_filter, bias, q, scratch, mve_cols2, mve_cols1);
 }
 
 /* In place with the row ring: before output row oy is stored, the input rows it overwrites that later
  * rows still read are saved in `ring` (inplace_rows.h), and the row's columns are gathered from every
  * input row as it was. Pixels are paired within a row. */
-#if defined(__GNUC__)
-__attribute__((weak))
-#endif
-void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_t ring_rows, int8_t *io,
+TINYC_INLINE void mve_conv_rows_inplace(const tinyc_mve_conv_params_t *p, int32_t ring_rows, int8_t *io,
                                         const int8_t *packed_filter, const int32_t *bias, const tinyc_mve_q4_t *q,
-                                        int8_t *scratch, int8_t *ring)
+                                        int8_t *scratch, int8_t *ring, mve_cols2_fn cols2, mve_cols1_fn cols1)
 {
     const int32_t k16 = p->col_len16, oc = p->out_c;
     int8_t *c0 = scratch, *c1 = scratch + k16;
@@ -301,12 +413,24 @@ void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_
             mve_gather(p, rows, ox, c0);
             if (ox + 1 < p->out_w) {
                 mve_gather(p, rows, ox + 1, c1);
-                mve_cols2(p, k16, packed_filter, bias, q, c0, c1, o + (size_t)ox * oc, o + (size_t)(ox + 1) * oc);
+                cols2(p, k16, packed_filter, bias, q, c0, c1, o + (size_t)ox * oc, o + (size_t)(ox + 1) * oc);
             } else {
-                mve_cols1(p, k16, packed_filter, bias, q, c0, o + (size_t)ox * oc);
+                cols1(p, k16, packed_filter, bias, q, c0, o + (size_t)ox * oc);
             }
         }
     }
+}
+
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_t ring_rows, int8_t *io,
+                                        const int8_t *packed_filter, const int32_t *bias, const tinyc_mve_q4_t *q,
+                                        int8_t *scratch, int8_t *ring)
+{
+    if (p->general) mve_conv_rows_inplace(p, ring_rows, io, packed_filter, bias, q, scratch, ring, mve_cols2_x,
+                                          mve_cols1_x);
+    else mve_conv_rows_inplace(p, ring_rows, io, packed_filter, bias, q, scratch, ring, mve_cols2, mve_cols1);
 }
 
 #endif /* TINYC_MVE_MATMUL_H */

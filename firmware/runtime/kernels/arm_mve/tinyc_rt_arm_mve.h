@@ -35,6 +35,7 @@ typedef struct {
     int32_t col_len, col_len16; /* k_h * k_w * in_c, and rounded up to a multiple of 16 */
     int32_t pad_value;          /* the input zero point */
     int32_t act_min, act_max;
+    int32_t general, out_zp;    /* q holds tinyc_mve_qx4_t records, and the zero point added after them */
 } tinyc_mve_conv_params_t;
 
 /* Requantization constants of 4 output channels: mult[4], add[4], -rshift[4] (see above). */
@@ -43,6 +44,17 @@ typedef struct {
     int32_t add[4];
     int32_t neg_rshift[4];
 } tinyc_mve_q4_t;
+
+/* The general form (tinyc/codegen/requant.py, the DSP set's tinyc_dsp_requant_x) for 4 channels, used by a
+ * layer whose `general` parameter is set: v = VRMULH(acc << lsh, mult) + bias;
+ * v = ((v + (v >> 31) + add) >> rshift) + the layer's zero point. */
+typedef struct {
+    int32_t mult[4];
+    int32_t lsh[4];
+    int32_t bias[4];
+    int32_t add[4];
+    int32_t neg_rshift[4];
+} tinyc_mve_qx4_t;
 
 void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
                              const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch);
@@ -58,14 +70,18 @@ void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_
                                         const int8_t *packed_filter, const int32_t *bias, const tinyc_mve_q4_t *q,
                                         int8_t *scratch, int8_t *ring);
 
-/* DEPTHWISE_CONV_2D, depth multiplier 1, channels % 4 == 0: 4 channels per vector (VLDRB.S32 widens
- * input and weight bytes), the input offset folded into the bias, a tap in the padding reading a row
- * of input zero points; weights in the model's [taps][C] order; `scratch` holds 5 bytes per channel
- * (depthwise_conv2d_arm_mve.c). */
+/* DEPTHWISE_CONV_2D: 4 channels per vector (VLDRB.S32 widens input and weight bytes; the last C % 4
+ * channels predicated), the input offset folded into the bias, a tap in the padding reading a row of
+ * input zero points; weights in the model's [taps][C] order; `scratch` holds 5 bytes per channel (C
+ * rounded up to 4; depthwise_conv2d_arm_mve.c). `channels` counts the output channels: with a depth
+ * multiplier `mult` > 1 the input rows of an output row are expanded to `channels` bytes per pixel in the
+ * scratch first (output channel c reads input channel c / mult). */
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
     int32_t in_offset, act_min, act_max;
+    int32_t general, out_zp; /* q holds tinyc_mve_qx4_t records */
+    int32_t mult;            /* depth multiplier; 0 or 1: none */
 } tinyc_mve_dwconv_params_t;
 
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -94,6 +110,7 @@ typedef struct {
     int32_t in1_offset, in1_lshift, in1_mult, in1_half, in1_rshift; /* half = 2^(rshift-1) */
     int32_t in2_offset, in2_lshift, in2_mult, in2_half, in2_rshift;
     int32_t out_mult, out_add, out_rshift, act_min, act_max;
+    int32_t general, out_lsh, out_bias, out_zp; /* the output in the general form */
 } tinyc_mve_add_params_t;
 
 void tinyc_arm_mve_add_s8(const tinyc_mve_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output);
