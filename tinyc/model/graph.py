@@ -259,8 +259,10 @@ def load(path: str | Path) -> Graph:
     return parse(data, path=path)
 
 
-def parse(data: bytes, path: str | Path | None = None, name: str | None = None) -> Graph:
-    """Parse TFLite flatbuffer bytes into a Graph."""
+def parse(data: bytes, path: str | Path | None = None, name: str | None = None, main_only: bool = False) -> Graph:
+    """Parse TFLite flatbuffer bytes into a Graph. ``main_only``: a model with control flow (several
+    subgraphs) gives its main subgraph, with ``subgraph_count`` saying how many there are (the compatibility
+    report names the WHILE op instead of refusing the file)."""
     where = str(path) if path is not None else (name or "<model bytes>")
     data = bytes(data)
     if len(data) < 16:
@@ -275,7 +277,7 @@ def parse(data: bytes, path: str | Path | None = None, name: str | None = None) 
         raise ModelError(f"{where}: not a TFLite flatbuffer (no 'TFL3' identifier){hint}; "
                          "pass a .tflite file")
     try:
-        return _parse(data, where, path, name)
+        return _parse(data, where, path, name, main_only)
     except TinycError:
         raise
     except RecursionError:
@@ -335,7 +337,7 @@ def _options(op, tables) -> dict[str, Any]:
     return out
 
 
-def _parse(data: bytes, where: str, path, name) -> Graph:
+def _parse(data: bytes, where: str, path, name, main_only: bool = False) -> Graph:
     s = schema()
     tables = _tables()
     limit = len(data) // 4
@@ -344,7 +346,7 @@ def _parse(data: bytes, where: str, path, name) -> Graph:
     n_sub = _check_len(model.SubgraphsLength(), limit, "subgraph", where)
     if n_sub == 0:
         raise ModelError(f"{where}: the model has no subgraph; re-export it")
-    if n_sub > 1:
+    if n_sub > 1 and not main_only:
         raise ModelError(f"{where}: the model has {n_sub} subgraphs (control flow such as WHILE/IF); "
                          "tinyc runs single-subgraph models: remove control flow before converting")
     sub = model.Subgraphs(0)

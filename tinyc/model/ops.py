@@ -10,6 +10,7 @@ it then needs (``tinyc.model.inplace``: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL, RE
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,7 +19,7 @@ from tinyc.model import inplace as _inplace
 from tinyc.model.graph import Graph, ModelError, Operator
 
 __all__ = ["OpRule", "OP_RULES", "SUPPORTED", "macs", "params", "scratch_bytes", "check_supported",
-           "UnsupportedModel", "inplace_form"]
+           "UnsupportedModel", "inplace_form", "OpIssue", "Compatibility", "compatibility", "layer_from_name"]
 
 
 class UnsupportedModel(ModelError):
@@ -149,56 +150,199 @@ def scratch_bytes(g: Graph, op: Operator, runtime: str = "tflm") -> list[int]:
 
 _FLOATS = ("float32", "float16", "float64")
 
+# What to do about an operator tinyc cannot run, where a fix is known (op name -> advice).
+_ACTIVATION_FIX = "replace that activation with ReLU, ReLU6 or a sigmoid"
+_SHAPE_FIX = ("shape arithmetic on a dynamic batch size: give the model a fixed batch size of 1 "
+              "(keras.Input(shape, batch_size=1)) before converting")
+FIXES: dict[str, str] = {
+    "EXPAND_DIMS": "Conv1D and 1-D pooling convert to EXPAND_DIMS + 2-D ops: reshape the input to "
+                   "(1, steps, channels) and use Conv2D/pooling with (1, k) kernels",
+    "SQUEEZE": "Conv1D and 1-D pooling convert to 2-D ops between EXPAND_DIMS and SQUEEZE: use Conv2D with "
+               "(1, k) kernels on a (1, steps, channels) input",
+    "LEAKY_RELU": _ACTIVATION_FIX, "PRELU": _ACTIVATION_FIX, "ELU": _ACTIVATION_FIX,
+    "HARD_SWISH": _ACTIVATION_FIX, "TANH": _ACTIVATION_FIX, "GELU": _ACTIVATION_FIX,
+    "SHAPE": _SHAPE_FIX, "FILL": _SHAPE_FIX,
+    "WHILE": "a recurrent layer converts to a WHILE loop: build it with unroll=True (a fixed sequence length)",
+    "DEQUANTIZE": "a layer has no int8 kernel and falls back to float around it: replace that layer",
+    "QUANTIZE": "a layer has no int8 kernel and falls back to float around it: replace that layer",
+}
 
-def check_supported(g: Graph) -> None:
-    """Raise a one-line UnsupportedModel for anything a microcontroller build cannot run."""
+
+@dataclass(frozen=True)
+class OpIssue:
+    """One reason a model cannot run on tinyc: an operator (``index``/``op``) or the whole model
+    (``index`` None), the Keras layer it came from when the tensor names say so, and the fix if known."""
+
+    index: int | None
+    op: str
+    problem: str
+    layer: str | None = None
+    fix: str | None = None
+
+    def where(self) -> str:
+        w = f"op {self.index} {self.op}" if self.index is not None else (self.op or "the model")
+        return w + (f" (layer {self.layer})" if self.layer else "")
+
+    def text(self) -> str:
+        return f"{self.where()} {self.problem}" + (f"; {self.fix}" if self.fix else "")
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "op": self.op, "layer": self.layer, "problem": self.problem, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class Compatibility:
+    """Every reason at once why ``model`` cannot run on tinyc (empty: it can). ``source`` says what was
+    checked: the model itself, or the float conversion of a Keras model (before any quantization)."""
+
+    model: str
+    issues: tuple[OpIssue, ...]
+    ops: int
+    source: str = "the model"
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def unsupported_ops(self) -> list[str]:
+        return sorted({i.op for i in self.issues if i.index is not None})
+
+    def summary(self) -> str:
+        """One line: the file, every problem (with its layer and fix), and what to do. Operators with the same
+        problem and fix are named together."""
+        if len(self.issues) == 1:
+            return f"{self.model}: {self.issues[0].text()}"
+        ops_ = [i for i in self.issues if i.index is not None]
+        head = f"{self.model}: {len(self.issues)} problems" if len(ops_) != len(self.issues) else \
+            f"{self.model}: {len(ops_)} operators tinyc cannot run"
+        groups: dict[tuple, list[OpIssue]] = {}
+        for i in self.issues:
+            groups.setdefault((i.problem, i.fix), []).append(i)
+        parts = []
+        for (problem, fix), members in groups.items():
+            if len(members) > 1 and problem.startswith("is "):
+                problem = "are " + problem[3:]
+            parts.append(f"{', '.join(m.where() for m in members)} {problem}" + (f"; {fix}" if fix else ""))
+        return f"{head} ({self.source}): " + "; ".join(parts)
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "source": self.source, "ok": self.ok, "ops": self.ops,
+                "issues": [i.to_json() for i in self.issues]}
+
+
+_SCOPES = re.compile(r"^(model|sequential|functional)(_\d+)?$")
+
+
+def layer_from_name(name: str, layers: "dict[str, str] | None" = None) -> str | None:
+    """The Keras layer a tensor name comes from ("model/conv2d/Conv2D" -> "conv2d"). With ``layers``
+    (layer name -> "name (Class)"), only those names count, Keras 3's call-scope suffix (_1) allowed."""
+    first = name.split(";")[0]
+    parts = [p for p in first.split("/") if p]
+    if layers is not None:
+        for p in parts:
+            if p in layers:
+                return layers[p]
+        for p in parts:
+            base = re.sub(r"_\d+$", "", p)
+            if base != p and base in layers:
+                return layers[base]
+        return None
+    while len(parts) > 2 and _SCOPES.match(parts[0]) and _SCOPES.match(parts[1]):
+        parts = parts[1:]  # nested model scopes (a wrapper model around the user's)
+    if len(parts) >= 3 and _SCOPES.match(parts[0]):
+        return parts[1]
+    return None
+
+
+def compatibility(g: Graph, layers: "dict[str, str] | None" = None, float_ok: bool = False,
+                  output_layers: "dict[int, str] | None" = None, source: str = "the model") -> Compatibility:
+    """Everything that stops ``g`` from running on tinyc, each operator mapped to its Keras layer.
+
+    ``float_ok``: ``g`` is the float conversion of a model tinyc will quantize (dtypes and versions are
+    then the int8 conversion's business; only operators tinyc has no kernel for count). ``layers``: the
+    Keras layers (name -> label) tensor names are matched against; ``output_layers``: graph output tensor ->
+    layer, for output tensors the converter names StatefulPartitionedCall:N."""
     where = str(g.path) if g.path else g.name
+    issues: list[OpIssue] = []
+
+    def layer_of(op: Operator) -> str | None:
+        for i in op.outputs:
+            if i < 0:
+                continue
+            if output_layers and i in output_layers:
+                return output_layers[i]
+            found = layer_from_name(g.tensor(i).name, layers)
+            if found:
+                return found
+        return None
+
     if not g.operators:
-        raise UnsupportedModel(f"{where}: the model has no operators; export a model with layers")
+        issues.append(OpIssue(None, "", "has no operators", fix="export a model with layers"))
+    if g.subgraph_count > 1:
+        issues.append(OpIssue(None, "", f"has {g.subgraph_count} subgraphs (control flow such as WHILE/IF)",
+                              fix="tinyc runs single-subgraph models: remove control flow before converting"))
     for t in g.tensors:
         dims = t.shape_signature[1:] if len(t.shape_signature) > 1 else ()
         if any(d < 0 for d in t.shape) or any(d < 0 for d in dims):
-            raise UnsupportedModel(
-                f"{where}: tensor {t.index} '{t.name}' has a dynamic shape {list(t.shape_signature or t.shape)}; "
-                "microcontrollers need static shapes: fix the input shape (batch 1) before converting")
-    float_ops = [op for op in g.operators
-                 if op.op not in ("QUANTIZE", "DEQUANTIZE")
-                 and any(g.tensor(i).dtype in _FLOATS for i in op.outputs)]
-    if float_ops:
-        weights_int8 = any(
-            g.tensor(i).dtype in ("int8", "uint8") and g.tensor(i).is_constant
-            for op in float_ops for i in op.inputs if i >= 0)
-        op = float_ops[0]
-        if weights_int8:
-            raise UnsupportedModel(
-                f"{where}: hybrid model (int8 weights with float activations, e.g. op {op.index} {op.op}); "
-                "TFLite Micro and tinyc need full-integer int8: convert with a representative dataset, "
-                "supported_ops=[TFLITE_BUILTINS_INT8] (or `tinyc build`)")
-        raise UnsupportedModel(
-            f"{where}: float model (op {op.index} {op.op} computes in {g.tensor(op.outputs[0]).dtype}); "
-            "quantize it to full-integer int8 (`tinyc build`, or TFLiteConverter with a representative dataset "
-            "and supported_ops=[TFLITE_BUILTINS_INT8])")
+            issues.append(OpIssue(
+                None, "", f"has a dynamic shape: tensor {t.index} '{t.name}' {list(t.shape_signature or t.shape)}",
+                fix="microcontrollers need static shapes: fix the input shape (batch 1) before converting"))
+            break
+    if not float_ok:
+        float_ops = [op for op in g.operators if op.op not in ("QUANTIZE", "DEQUANTIZE")
+                     and any(g.tensor(i).dtype in _FLOATS for i in op.outputs)]
+        if float_ops:
+            op = float_ops[0]
+            if any(g.tensor(i).dtype in ("int8", "uint8") and g.tensor(i).is_constant
+                   for o in float_ops for i in o.inputs if i >= 0):
+                issues.append(OpIssue(None, "hybrid model", f"(int8 weights with float activations, e.g. op "
+                                      f"{op.index} {op.op})", fix="TFLite Micro and tinyc need full-integer int8: "
+                                      "quantize the float source model with `tinyc optimize` (a representative "
+                                      "dataset, supported_ops=[TFLITE_BUILTINS_INT8])"))
+            else:
+                issues.append(OpIssue(None, "float model", f"(op {op.index} {op.op} computes in "
+                                      f"{g.tensor(op.outputs[0]).dtype})", fix="quantize it to full-integer int8: "
+                                      f"`tinyc optimize {where} -o OUT.tflite --data D.npz`, or `tinyc build` with "
+                                      "--data (calibration inputs)"))
+    has_shape = any(op.op == "SHAPE" for op in g.operators)
     for op in g.operators:
         rule = OP_RULES.get(op.op)
         if rule is None:
-            raise UnsupportedModel(
-                f"{where}: op {op.index} {op.op} is not supported by tinyc (supported: {', '.join(SUPPORTED)}); "
-                "replace that layer or express it with supported ops before converting")
+            fix = FIXES.get(op.op)
+            if op.op.startswith("CUSTOM:Flex"):
+                problem, fix = (f"is a TensorFlow op ({op.op[len('CUSTOM:Flex'):]}) with no TFLite builtin",
+                                "replace that layer with layers that convert to TFLite builtins")
+            elif op.op.startswith("CUSTOM:"):
+                problem = "is a custom op, which tinyc has no kernel for"
+            else:
+                problem = "is not supported by tinyc"
+                if has_shape and op.op in ("STRIDED_SLICE", "PACK", "GATHER", "CONCATENATION"):
+                    fix = _SHAPE_FIX
+            issues.append(OpIssue(op.index, op.op, problem, layer_of(op),
+                                  fix or "replace the layer(s) or express them with supported ops before converting"))
+            continue
+        if float_ok:
+            continue
         if op.version > rule.max_version:
-            raise UnsupportedModel(
-                f"{where}: op {op.index} {op.op} version {op.version} is not supported (tinyc handles up to "
-                f"version {rule.max_version}); it usually means int16/int4 or another variant: convert to "
-                "plain int8")
-        for i in tuple(op.inputs) + tuple(op.outputs):
-            if i < 0:
-                continue
-            t = g.tensor(i)
-            if t.is_constant:
-                continue
-            if t.dtype not in rule.activation_dtypes:
-                raise UnsupportedModel(
-                    f"{where}: op {op.index} {op.op} has a {t.dtype} tensor '{t.name}'; tinyc runs int8 "
-                    "activations only: convert with inference_input_type/inference_output_type=tf.int8")
+            issues.append(OpIssue(op.index, op.op, f"version {op.version} is not supported (tinyc handles up to "
+                                  f"version {rule.max_version})", layer_of(op),
+                                  "it usually means int16/int4 or another variant: convert to plain int8"))
+            continue
+        bad = next((g.tensor(i) for i in tuple(op.inputs) + tuple(op.outputs)
+                    if i >= 0 and not g.tensor(i).is_constant
+                    and g.tensor(i).dtype not in rule.activation_dtypes), None)
+        if bad is not None and not any(i.index is None and i.op in ("float model", "hybrid model") for i in issues):
+            issues.append(OpIssue(op.index, op.op, f"has a {bad.dtype} tensor '{bad.name}'", layer_of(op),
+                                  "tinyc runs int8 activations only: convert with "
+                                  "inference_input_type/inference_output_type=tf.int8"))
     if any(t.is_variable for t in g.tensors):
-        raise UnsupportedModel(f"{where}: the model has variable (stateful) tensors; tinyc runs stateless "
-                               "models only: remove stateful layers")
+        issues.append(OpIssue(None, "", "has variable (stateful) tensors",
+                              fix="tinyc runs stateless models only: remove stateful layers"))
+    return Compatibility(where, tuple(issues), len(g.operators), source)
+
+
+def check_supported(g: Graph) -> None:
+    """Raise a one-line UnsupportedModel naming everything a microcontroller build cannot run."""
+    c = compatibility(g)
+    if not c.ok:
+        raise UnsupportedModel(c.summary())
