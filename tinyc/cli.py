@@ -419,7 +419,7 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         if prof is not None:
             from tinyc.deploy.report import render_layer_profile
 
-            render_layer_profile(out, prof)
+            render_layer_profile(out, prof, choices=(rec.data.get("generated") or {}).get("choices") if rec else None)
     if m.outputs_match is False or not m.checksums_identical:
         raise TinycError("the target's outputs are wrong: " + ("; ".join(m.mismatches) or "checksums differ"))
 
@@ -684,6 +684,15 @@ def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bo
     out.print(f"{plain(gm.out_dir)}: {len(gm.sources)} C files for {plain(gm.model_name)} on {plain(board.id)} "
               f"({gm.num_calls} kernel calls, {gm.macs} MACs, arena {fmt_bytes(gm.arena_size)}, "
               f"constants {fmt_bytes(gm.weights_bytes)}, {gm.variant} kernels)")
+    if gm.choices:
+        sets: dict[str, int] = {}
+        for c in gm.choices:
+            sets[c.kernel_set] = sets.get(c.kernel_set, 0) + 1
+        out.print("  kernel sets: " + ", ".join(f"{n} call{'s' if n != 1 else ''} {k}" for k, n in sets.items()))
+        for c in gm.choices:
+            if c.reason:
+                out.print(f"  op {c.op_index} {plain(c.op)}: {plain(c.kernel.removeprefix('TINYC_'))} ({c.kernel_set}): "
+                          f"{plain(c.reason)}")
     for p in gm.packed_layers:
         out.print(f"  op {p.op_index} {plain(p.op)} {plain(p.tensor)}: {p.mode} {p.bits_per_weight:.3f} bits/weight, "
                   f"{fmt_bytes(p.dense_bytes)} -> {fmt_bytes(p.packed_bytes)}")

@@ -43,6 +43,7 @@ class GeneratedModel:
     weight_scratch: int = 0  # bytes of static RAM (outside the arena) decoding packed weights
     packed_layers: tuple = ()  # lower.PackedWeight per filter stored packed
     profile: bool = False  # tinyc_model_invoke() records per-layer ticks (TINYC_MODEL_PROFILE)
+    choices: tuple = ()  # specialize.KernelChoice per call: kernel, kernel set, why not the best set
 
     def moved_to(self, out_dir: Path) -> "GeneratedModel":
         """The same sources after their folder moved (from an output's stage to its place)."""
@@ -57,7 +58,8 @@ class GeneratedModel:
                 "kernels": list(self.kernels), "variant": self.variant, "defines": list(self.defines),
                 "macs": self.macs, "weights_bytes": self.weights_bytes, "num_calls": self.num_calls,
                 "weights": self.weights, "weight_scratch": self.weight_scratch,
-                "packed_layers": [p.to_json() for p in self.packed_layers], "profile": self.profile}
+                "packed_layers": [p.to_json() for p in self.packed_layers], "profile": self.profile,
+                "choices": [c.to_json() for c in self.choices]}
 
 
 def runtime_dir() -> Path:
@@ -149,13 +151,15 @@ def generate(graph, plan, board, out_dir, *, weights="auto", profile: bool = Fal
     if isinstance(weights, str) and weights in ("auto", "packed"):  # decided for the board as tinyc check does
         from tinyc.codegen.footprint import lowering
 
-        mode, lowered = weights, lowering(graph, plan, board, weights).lowered  # specialized already
+        low = lowering(graph, plan, board, weights)
+        mode, lowered, spec = weights, low.lowered, low.specialization  # specialized already
     else:
         mode = weights.mode if hasattr(weights, "choice") else weights if isinstance(weights, str) else "per-layer"
         offsets, arena, order = plan_layout(graph, plan)
         lowered = lower(graph, offsets, arena, order,  # raises before anything is written
                         weights=weights.choice() if hasattr(weights, "choice") else weights)
-        lowered = specialize(lowered, variant).lowered  # optimized kernels for the board's core, if any
+        spec = specialize(lowered, variant)  # optimized kernels for the board's core, if any
+        lowered = spec.lowered
     texts = render_sources(lowered, variant, profile)
     files = runtime_files(lowered, variant)
 
@@ -171,7 +175,8 @@ def generate(graph, plan, board, out_dir, *, weights="auto", profile: bool = Fal
         arena_size=lowered.arena_size, model_hash=lowered.sha256[:16], model_name=lowered.name,
         kernels=lowered.kernels, variant=variant, defines=defines, macs=lowered.macs,
         weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls), weights=mode,
-        weight_scratch=lowered.weight_scratch, packed_layers=lowered.packed, profile=profile)
+        weight_scratch=lowered.weight_scratch, packed_layers=lowered.packed, profile=profile,
+        choices=tuple(getattr(spec, "choices", ()) or ()))
 
 
 def source_hash() -> str:

@@ -97,25 +97,40 @@ def render_validation(out: Output, v) -> None:
               + (f" (first differing samples: {list(v.first_mismatches)})" if v.first_mismatches else ""))
 
 
-def render_layer_profile(out: Output, p) -> None:
-    """tinyc bench --per-layer: one row per layer, then how the layers add up to the whole inference."""
+def render_layer_profile(out: Output, p, choices=None) -> None:
+    """tinyc bench --per-layer: one row per layer (its kernel and kernel set), then why any layer runs a less
+    optimized set than the board's best (``choices``: the generator's KernelChoice records or their JSON, as a
+    build records them; without them the set is read from the kernel's name), then how the layers add up to
+    the whole inference."""
     from rich.table import Table
 
+    from tinyc.codegen.specialize import kernel_set_of
+
+    by_op = {}
+    for c in choices or ():
+        c = c if isinstance(c, dict) else c.to_json()
+        by_op.setdefault(c["op_index"], c)
     unit = "instructions" if p.emulated else "cycles"
     short = "instr" if p.emulated else "cycles"
     name = plain(p.model_name or p.model_hash)
     t = Table(title=f"per-layer cost of one inference of {name} on {plain(p.board)}"
               + (" (emulated: QEMU instruction counts, not cycles)" if p.emulated else ""), title_justify="left")
-    for col in ("#", "op", "layer", "kernel", unit, "share", "MACs", f"{short}/MAC"):
-        t.add_column(col, justify="left" if col in ("layer", "kernel") else "right")
+    for col in ("#", "op", "layer", "kernel", "set", unit, "share", "MACs", f"{short}/MAC"):
+        t.add_column(col, justify="left" if col in ("layer", "kernel", "set") else "right")
     for x in p.layers:
-        t.add_row(str(x.layer), str(x.op_index), plain(x.op), plain(x.kernel.removeprefix("TINYC_")),
+        c = by_op.get(x.op_index)
+        kset = c["kernel_set"] if c else kernel_set_of(x.kernel)
+        t.add_row(str(x.layer), str(x.op_index), plain(x.op), plain(x.kernel.removeprefix("TINYC_")), plain(kset),
                   f"{x.cost:,.0f}", f"{x.share:.1%}", "-" if x.macs is None else f"{x.macs:,}",
                   "-" if x.per_mac is None else f"{x.per_mac:.2f}")
     macs = "-" if p.macs is None else f"{p.macs:,}"
     per_mac = f"{p.layer_sum / p.macs:.2f}" if p.macs else "-"
-    t.add_row("", "", "sum of layers", "", f"{p.layer_sum:,.0f}", "100.0%", macs, per_mac, style="bold")
+    t.add_row("", "", "sum of layers", "", "", f"{p.layer_sum:,.0f}", "100.0%", macs, per_mac, style="bold")
     out.print(t)
+    for x in p.layers:
+        c = by_op.get(x.op_index)
+        if c and c.get("reason"):
+            out.print(f"op {x.op_index} {plain(x.op)} runs the {plain(c['kernel_set'])} set: {plain(c['reason'])}")
     how = (f"{p.runs} runs started at {p.period} timer phases ({p.per_tick:g} {short} per tick): exact"
            if p.emulated and p.exact else
            f"{p.runs} runs (not a multiple of the {p.period} phases of a tick: within {p.per_tick:g} {short}"
