@@ -223,7 +223,7 @@ def test_layer_without_int8_kernel(tmp_path):
                           k.layers.Dense(10)])
     model.save(tmp_path / "odd.h5")
     _fails(tmp_path, [str(tmp_path / "odd.h5"), "--calibration-data", str(DIGITS / "calibration.npz")],
-           "(layer odd)")
+           "op 1 SIN (layer odd (Lambda))")
 
 
 def test_training_steps_need_data_and_tflite_is_refused(tmp_path, optimized):

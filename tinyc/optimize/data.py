@@ -1,17 +1,23 @@
 """Calibration, fine-tuning and evaluation data.
 
 Layout: a ``.npz`` with arrays ``x`` (inputs, first axis = samples, the rest = the model's input shape)
-and ``y`` (integer class labels, shape (N,), or one-hot (N, classes)); a ``.npy`` holds inputs only
-(calibration, no labels); ``module:function`` (or ``path/to/file.py:function``) names a Python function
-taking no arguments that returns ``(x, y)``, ``{"x": ..., "y": ...}`` or a tf.data.Dataset of (x, y).
+and ``y`` (labels: class indices (N,), one-hot rows (N, classes), 0/1 rows for a multi-label head, or
+regression targets); a model with several outputs takes ``y0``, ``y1``, ... (in the model's output order)
+or ``y_<output name>``. A ``.npy`` holds inputs only (calibration, no labels); ``module:function`` (or
+``path/to/file.py:function``) names a Python function taking no arguments that returns ``(x, y)``,
+``{"x": ..., "y": ...}`` or a tf.data.Dataset of (x, y); ``y`` may be a list (or dict by output name) of
+arrays for a multi-output model. What the labels mean (and so how they are checked and normalised) is the
+output's task (tinyc.optimize.tasks); NaN or infinite values are refused here, before any work.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,17 +28,54 @@ from tinyc.errors import TinycError
 class Dataset:
     source: str
     x: np.ndarray
-    y: np.ndarray | None = None  # integer class labels (N,)
+    # Labels: as loaded (one array for a one-output model), or, once ``prepared`` for the model's tasks, one
+    # normalised array (one output) or a tuple of arrays (one per output).
+    y: Any = None
+    labels: tuple[tuple[str, np.ndarray], ...] = ()  # label arrays as loaded, by key (y, y0, y1, y_<name>)
+    tasks: tuple = ()  # the model's output tasks the labels were prepared for (tinyc.optimize.tasks)
 
     def __len__(self) -> int:
         return len(self.x)
 
     @property
     def labelled(self) -> bool:
-        return self.y is not None
+        return self.y is not None or bool(self.labels)
 
     def take(self, idx: np.ndarray, suffix: str) -> "Dataset":
-        return Dataset(f"{self.source}{suffix}", self.x[idx], None if self.y is None else self.y[idx])
+        y = None if self.y is None else tuple(a[idx] for a in self.y) if isinstance(self.y, tuple) else self.y[idx]
+        return Dataset(f"{self.source}{suffix}", self.x[idx], y, tuple((k, a[idx]) for k, a in self.labels), self.tasks)
+
+    def label_arrays(self, names: list[str], positions: list[int] | None = None) -> list[np.ndarray | None]:
+        """The labels of each output (by name y_<name>, or by position y<i>), as loaded; None where there are
+        none. ``positions``: each output's position in the model's own order, when ``names`` come in another
+        (a .tflite orders its outputs by its signature; y0, y1, ... follow the Keras model's order)."""
+        by_key = dict(self.labels) or ({"y": self.y} if self.y is not None else {})
+        if len(names) == 1:
+            only = by_key.get("y", by_key.get("y0", by_key.get(f"y_{names[0]}")))
+            return [only]
+        positions = positions if positions is not None else list(range(len(names)))
+        if "y" in by_key and not any(k != "y" for k in by_key):
+            raise TinycError(f"{self.source}: the model has {len(names)} outputs ({', '.join(names)}) but the data "
+                             f"has one label array y; save one per output as y0..y{len(names) - 1} (or y_<name>)")
+        out = [by_key.get(f"y_{n}", by_key.get(f"y{i}")) for i, n in zip(positions, names)]
+        if any(a is None for a in out) and any(a is not None for a in out):
+            missing = [f"y{i} (or y_{n})" for i, (n, a) in enumerate(zip(names, out)) if a is None]
+            raise TinycError(f"{self.source}: no labels for output(s) {', '.join(missing)}; the model's outputs are "
+                             f"{', '.join(names)}")
+        return out
+
+    def prepared(self, tasks, shapes: list[tuple[int, ...]] | None = None,
+                 positions: list[int] | None = None) -> "Dataset":
+        """The labels normalised for ``tasks`` (tinyc.optimize.tasks): class indices, 0/1 rows, targets."""
+        from tinyc.optimize import tasks as T
+
+        if not self.labelled:
+            return Dataset(self.source, self.x, tasks=tuple(tasks))
+        raw = self.label_arrays([t.name for t in tasks], positions)
+        if any(a is None for a in raw):
+            return Dataset(self.source, self.x, tasks=tuple(tasks))
+        ys = tuple(T.prepare(t, a, self.source, shapes[i] if shapes else None) for i, (t, a) in enumerate(zip(tasks, raw)))
+        return Dataset(self.source, self.x, ys[0] if len(ys) == 1 else ys, (), tuple(tasks))
 
 
 def load_data(spec: str) -> Dataset:
@@ -47,7 +90,7 @@ def load_data(spec: str) -> Dataset:
                 if "x" not in z.files:
                     raise TinycError(f"{p}: no array named 'x' (found {', '.join(z.files) or 'none'}); save the "
                                      "inputs as x and the labels as y: np.savez(path, x=inputs, y=labels)")
-                return _dataset(str(p), z["x"], z["y"] if "y" in z.files else None)
+                return _dataset(str(p), z["x"], {k: z[k] for k in z.files if _label_key(k)} or None)
         if p.suffix == ".npy":
             return _dataset(str(p), np.load(p, allow_pickle=False), None)
     except TinycError:
@@ -78,7 +121,7 @@ def _from_function(spec: str) -> Dataset:
     except Exception as exc:
         raise TinycError(f"{spec}: the data function raised {type(exc).__name__}: {exc}") from None
     if isinstance(result, dict) and "x" in result:
-        return _dataset(spec, np.asarray(result["x"]), result.get("y"))
+        return _dataset(spec, np.asarray(result["x"]), {k: v for k, v in result.items() if _label_key(k)} or None)
     if isinstance(result, (tuple, list)) and len(result) == 2:
         return _dataset(spec, np.asarray(result[0]), result[1])
     if hasattr(result, "as_numpy_iterator"):
@@ -95,22 +138,53 @@ def _from_function(spec: str) -> Dataset:
                      f"tf.data.Dataset of (x, y); it returned {type(result).__name__}")
 
 
+def _label_key(key: str) -> bool:
+    return key == "y" or bool(re.fullmatch(r"y\d+", key)) or key.startswith("y_")
+
+
+def _labels(source: str, y, n: int) -> tuple[tuple[str, np.ndarray], ...]:
+    if y is None:
+        return ()
+    if isinstance(y, dict):
+        items = list(y.items())
+    elif isinstance(y, (list, tuple)) and y and not np.isscalar(y[0]) and np.ndim(y[0]) >= 1 and len(y) != n:
+        items = [(f"y{i}", a) for i, a in enumerate(y)]  # one array per output
+    else:
+        items = [("y", y)]
+    out = []
+    for key, a in items:
+        a = np.asarray(a)
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            raise TinycError(f"{source}: labels {key} have dtype {a.dtype}; they must be numbers")
+        if a.ndim < 1 or len(a) != n:
+            raise TinycError(f"{source}: labels {key} have shape {a.shape}, expected {n} rows to go with {n} inputs")
+        _finite(source, key, a)
+        out.append((key, a))
+    return tuple(out)
+
+
+def _finite(source: str, key: str, a: np.ndarray) -> None:
+    if np.issubdtype(a.dtype, np.floating):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            first = int(np.argwhere(bad.reshape(len(a), -1).any(axis=1))[0][0])
+            raise TinycError(f"{source}: {key} holds {int(bad.sum())} NaN/infinite value(s) (first in sample {first}); "
+                             "remove those samples or replace the values (e.g. np.nan_to_num) before using the data")
+
+
 def _dataset(source: str, x, y) -> Dataset:
     x = np.asarray(x)
     if x.ndim < 1 or len(x) == 0:
         raise TinycError(f"{source}: the inputs x are empty")
     if not np.issubdtype(x.dtype, np.number):
         raise TinycError(f"{source}: inputs x have dtype {x.dtype}; they must be numbers")
-    x = x.astype(np.float32)
-    if y is not None:
-        y = np.asarray(y)
-        if y.ndim == 2:
-            y = y.argmax(axis=1)
-        if y.ndim != 1 or len(y) != len(x):
-            raise TinycError(f"{source}: labels y have shape {y.shape}, expected ({len(x)},) class indices "
-                             f"to go with {len(x)} inputs")
-        y = y.astype(np.int64)
-    return Dataset(source, x, y)
+    _finite(source, "x", x)
+    with np.errstate(over="ignore"):  # too large for float32: refused just below, in one line
+        x = x.astype(np.float32)
+    _finite(source, "x (as float32)", x)
+    labels = _labels(source, y, len(x))
+    single = dict(labels).get("y")
+    return Dataset(source, x, single, labels)
 
 
 def check_shape(data: Dataset, input_shape: tuple, model_name: str) -> None:

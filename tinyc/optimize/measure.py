@@ -111,6 +111,130 @@ def tflm_accuracy(tflite: bytes, x: np.ndarray, y: np.ndarray) -> float:
     return float((tflm_predict(tflite, x).argmax(axis=1) == y).mean())
 
 
+def signature_outputs(tflite: bytes) -> list[str]:
+    """The output names of the model's serving signature, in the order of the graph's outputs ([] if none)."""
+    from tinyc.model.graph import schema
+
+    try:
+        m = schema().Model.GetRootAs(tflite, 0)
+        if not m.SignatureDefsLength():
+            return []
+        sd = m.SignatureDefs(0)
+        by_tensor = {int(sd.Outputs(j).TensorIndex()): sd.Outputs(j).Name().decode("utf-8", "replace")
+                     for j in range(sd.OutputsLength())}
+        sub = m.Subgraphs(0)
+        outs = [int(t) for t in sub.OutputsAsNumpy()] if sub.OutputsLength() else []
+        return [by_tensor.get(t, "") for t in outs]
+    except Exception:  # noqa: BLE001 - no usable signature: callers fall back to the graph's order
+        return []
+
+
+def tflite_outputs(tflite: bytes) -> list[tuple[str, int, str | None]]:
+    """(name, units, final activation) per output of a .tflite, in the graph's order."""
+    from tinyc.model.graph import parse
+
+    g = parse(tflite, main_only=True)
+    sig = signature_outputs(tflite)
+    out = []
+    for pos, ti in enumerate(g.outputs):
+        t = g.tensor(ti)
+        op = g.producer(ti)
+        while op is not None and op.op in ("QUANTIZE", "DEQUANTIZE", "RESHAPE") and op.inputs:
+            op = g.producer(op.inputs[0])
+        act = {"SOFTMAX": "softmax", "LOGISTIC": "sigmoid"}.get(op.op) if op is not None else None
+        units = 1
+        for d in t.shape[1:]:
+            units *= max(int(d), 1)
+        out.append(((sig[pos] if pos < len(sig) and sig[pos] else t.name), units, act))
+    return out
+
+
+def output_order(tflite: bytes, names: list[str]) -> list[int]:
+    """For each of the model's outputs (``names``, in the Keras model's order), its position among the
+    .tflite's outputs: the converter orders them by its signature, not by the model."""
+    sig = signature_outputs(tflite)
+    if len(names) <= 1 or len(sig) != len(names):
+        return list(range(len(names)))
+    if set(sig) == set(names):
+        return [sig.index(n) for n in names]
+    numbered = [f"output_{i}" for i in range(len(names))]  # Keras 3 exports name them by position
+    if set(sig) == set(numbered):
+        return [sig.index(n) for n in numbered]
+    return list(range(len(names)))
+
+
+def _quantize_input(sample: np.ndarray, det: dict) -> np.ndarray:
+    dtype = det["dtype"]
+    if np.issubdtype(dtype, np.integer):
+        q = det["quantization_parameters"]
+        scale, zp = float(q["scales"][0]), int(q["zero_points"][0])
+        info = np.iinfo(dtype)
+        v = sample / scale  # TFLite rounds halves away from zero
+        return np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + zp, info.min, info.max).astype(dtype)
+    return sample.astype(dtype)
+
+
+def dequantize(raw: np.ndarray, det: dict) -> np.ndarray:
+    """An output in real units (scale * (q - zero_point)); float outputs as they are."""
+    if np.issubdtype(det["dtype"], np.integer):
+        q = det["quantization_parameters"]
+        if len(q["scales"]):
+            return (raw.astype(np.float64) - int(q["zero_points"][0])) * float(q["scales"][0])
+    return raw.astype(np.float64)
+
+
+def tflm_outputs(tflite: bytes, x: np.ndarray, order: list[int] | None = None) -> list[np.ndarray]:
+    """Every output of every sample run by TFLite Micro, in real units, one array (N, ...) per output;
+    ``order`` (from output_order) puts them in the Keras model's order."""
+    interp = interpreter(tflite)
+    det = interp.get_input_details(0)
+    n_out = _output_count(tflite)
+    outs_det = [interp.get_output_details(i) for i in range(n_out)]
+    res: list[list[np.ndarray]] = [[] for _ in range(n_out)]
+    for sample in x:
+        interp.set_input(_quantize_input(sample, det)[None], 0)
+        interp.invoke()
+        for i in range(n_out):
+            res[i].append(dequantize(np.array(interp.get_output(i)), outs_det[i]).reshape(-1))
+    arrays = [np.stack(r) for r in res]
+    return [arrays[i] for i in (order if order is not None else range(n_out))]
+
+
+def _output_count(tflite: bytes) -> int:
+    from tinyc.model.graph import schema
+
+    sub = schema().Model.GetRootAs(tflite, 0).Subgraphs(0)
+    return int(sub.OutputsLength())
+
+
+def input_range(tflite: bytes) -> tuple[float, float] | None:
+    """The real input values the int8 input tensor can hold ([lo, hi]); None for a float input."""
+    from tinyc.model.graph import parse
+
+    g = parse(tflite)
+    t = g.tensor(g.inputs[0])
+    if t.dtype not in ("int8", "uint8", "int16") or not t.quantization.is_quantized:
+        return None
+    info = np.iinfo(np.dtype(t.dtype))
+    s, zp = t.quantization.scales[0], t.quantization.zero_points[0] if t.quantization.zero_points else 0
+    return float((info.min - zp) * s), float((info.max - zp) * s)
+
+
+def saturation(tflite: bytes, x: np.ndarray) -> dict | None:
+    """How many input values fall outside what the int8 input can hold, by more than one quantization step
+    (they saturate to its ends)."""
+    r = input_range(tflite)
+    if r is None:
+        return None
+    lo, hi = r
+    # counted: values clipped by more than one quantization step (a value within a step of an end only
+    # rounds onto it, as any value does to its nearest code)
+    step = (hi - lo) / 255.0 if hi > lo else 0.0
+    out = int(((x < lo - step) | (x > hi + step)).sum())
+    return {"count": out, "total": int(x.size), "fraction": out / x.size if x.size else 0.0,
+            "low": lo, "high": hi}
+
+
 def tflm_arena(tflite: bytes) -> tuple[int, int]:
     """(total, head) of TFLM's recorded arena (x86 host build); the head is the planned tensor memory."""
     from tinyc.model.reference import arena_record

@@ -13,44 +13,28 @@ from tinyc.optimize.stack import fresh_copy, tf_stack
 from tinyc.optimize.train import fit
 
 
-# Builtins with int8 kernels in TFLite Micro. The int8 quantizer aborts the whole process (SIGABRT) on
-# some float-only ops, so a float conversion is checked against this list first.
-INT8_OPS = frozenset({
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-    "RESHAPE", "SOFTMAX", "LOG_SOFTMAX", "ADD", "SUB", "MUL", "MEAN", "SUM", "REDUCE_MAX", "CONCATENATION",
-    "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "PRELU", "HARD_SWISH", "ELU", "PAD", "PADV2",
-    "QUANTIZE", "DEQUANTIZE", "STRIDED_SLICE", "SLICE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "SPLIT",
-    "SPLIT_V", "PACK", "UNPACK", "MAXIMUM", "MINIMUM", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR",
-    "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "GATHER", "SHAPE",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF",
-})
-
-
-def check_convertible(model) -> None:
-    """Refuse, with the layer named, a model whose float graph has ops without int8 TFLM kernels."""
-    from tinyc.model.graph import parse
+def converter(model):
+    """The TFLite converter for a Keras model. A Keras 3 model is called on a batch-1 input first: its export
+    otherwise keeps a dynamic batch size, which Flatten/Reshape turn into SHAPE/PACK arithmetic that a
+    microcontroller runtime has no business running (the tf-keras front end folds it)."""
+    from tinyc.optimize.load import is_keras3_model
 
     tf = tf_stack().tf
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    try:
-        g = parse(_quiet(conv.convert))
-    except Exception as exc:
-        raise TinycError(f"the model does not convert to TFLite builtins: {' '.join(str(exc).split())[:300]}; "
-                         "replace the layers that use those ops") from None
-    bad: dict[str, set[str]] = {}
-    names = [l.name for l in model.layers]
-    for op in g.operators:
-        if op.op in INT8_OPS:
-            continue
-        out = g.tensor(op.outputs[0]).name
-        layer = next((n for n in names if f"/{n}/" in f"/{out}"), out.split(";")[0][:60])
-        bad.setdefault(op.op, set()).add(layer)
-    if bad:
-        what = "; ".join(f"{op} (layer {', '.join(sorted(ls))})" for op, ls in sorted(bad.items()))
-        raise TinycError(f"the model cannot become a full-integer int8 model for TFLite Micro: no int8 kernel "
-                         f"for {what}; replace those layers with int8-capable ones (Conv, Dense, pooling, ReLU, "
-                         "Add, Concatenate, Reshape, Softmax, ...)")
+    if is_keras3_model(model):
+        from tinyc.optimize.stack import keras3
+
+        k3 = keras3()
+        inputs = [k3.Input(batch_shape=(1, *tuple(t.shape[1:]))) for t in model.inputs]
+        outputs = model(inputs[0] if len(inputs) == 1 else inputs)
+        model = k3.Model(inputs, outputs, name=model.name)
+    return tf.lite.TFLiteConverter.from_keras_model(model)
+
+
+def check_convertible(model, where: str = "the model") -> None:
+    """Refuse, all at once and with the layers named, a model with operators tinyc cannot run."""
+    from tinyc.optimize.compat import require_compatible
+
+    require_compatible(model, where)
 
 
 def to_int8(model, calibration: Dataset, max_samples: int = 300) -> bytes:
@@ -62,7 +46,7 @@ def to_int8(model, calibration: Dataset, max_samples: int = 300) -> bytes:
         for i in range(len(x)):
             yield [x[i:i + 1]]
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv = converter(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -71,11 +55,13 @@ def to_int8(model, calibration: Dataset, max_samples: int = 300) -> bytes:
     try:
         return _quiet(conv.convert)
     except Exception as exc:
-        msg = " ".join(str(exc).split())
+        from tinyc.optimize.compat import _first_error
+
+        msg = _first_error(str(exc))
         hint = ""
         if "not supported" in msg.lower() or "failed to legalize" in msg.lower() or "custom" in msg.lower():
             hint = "; a layer has no int8 TFLite builtin: replace it with supported layers"
-        raise TinycError(f"int8 conversion failed: {msg[:300]}{hint}") from None
+        raise TinycError(f"int8 conversion failed: {msg}{hint}") from None
 
 
 def _quiet(convert) -> bytes:
@@ -116,6 +102,7 @@ def qat(model, train: Dataset, epochs: int, pruned: bool, clustered: bool, progr
         scheme, name = combine.Default8BitPrunePreserveQuantizeScheme(), "PQAT"
     else:
         scheme, name = None, "QAT"
+    _reserve_layer_names(base)
     try:
         annotated = q.quantize_annotate_model(base)
         qmodel = q.quantize_apply(annotated, scheme) if scheme is not None else q.quantize_apply(annotated)
@@ -124,6 +111,23 @@ def qat(model, train: Dataset, epochs: int, pruned: bool, clustered: bool, progr
                          "drop --qat to use post-training quantization") from None
     fit(qmodel, train, epochs, name, progress=progress, lr=2e-4)
     return qmodel, name
+
+
+def _reserve_layer_names(model) -> None:
+    """tfmot's QAT replaces a SeparableConv2D with a DepthwiseConv2D and a new Conv2D named by Keras' counter;
+    a model loaded from a file did not advance that counter, so the new layer could be called "conv2d" beside
+    the model's own "conv2d" ("All layers added to a Sequential model should have unique names"). Move the
+    counters past every name the model uses."""
+    import re
+
+    from tf_keras.src import backend as B
+
+    uids = B.get_default_graph_uid_map()
+    for layer in model.layers:
+        m = re.fullmatch(r"(.+?)(?:_(\d+))?", layer.name)
+        base, n = m.group(1), int(m.group(2)) if m.group(2) else 0
+        key = ("", base)
+        uids[key] = max(uids[key], n + 1)
 
 
 def tflite_to_int8(float_tflite: bytes, calibration: Dataset, max_samples: int = 300) -> bytes:

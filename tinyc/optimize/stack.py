@@ -8,6 +8,19 @@ from functools import cache
 from types import SimpleNamespace
 
 
+class _Stack(SimpleNamespace):
+    """tf and tf_keras; ``tfmot`` is imported on first use (1-2 s that the compatibility report, PTQ and the
+    post-training steps do not need)."""
+
+    def __getattr__(self, name: str):
+        if name != "tfmot":
+            raise AttributeError(name)
+        with _quiet_native_stderr():
+            import tensorflow_model_optimization as tfmot
+        self.tfmot = tfmot
+        return tfmot
+
+
 @cache
 def tf_stack() -> SimpleNamespace:
     """tf, tf_keras and tfmot; TF_USE_LEGACY_KERAS must be set before TensorFlow is first imported."""
@@ -18,11 +31,10 @@ def tf_stack() -> SimpleNamespace:
     with _quiet_native_stderr():
         import tensorflow as tf
         import tf_keras
-        import tensorflow_model_optimization as tfmot
 
         tf.get_logger().setLevel("ERROR")
         tf.config.list_physical_devices("GPU")  # start the device platforms now, while muted
-    return SimpleNamespace(tf=tf, keras=tf_keras, tfmot=tfmot)
+    return _Stack(tf=tf, keras=tf_keras)
 
 
 @contextmanager
@@ -65,7 +77,22 @@ def seed_everything(seed: int) -> None:
 
 def fresh_copy(model):
     """A new, unwrapped Keras model with the same weights: tfmot wrappers must not see each other's layers."""
-    k = tf_stack().keras
+    from tinyc.optimize.load import is_keras3_model
+
+    k = keras3() if is_keras3_model(model) else tf_stack().keras
     copy = k.models.clone_model(model)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def keras3():
+    """Keras 3 (the `keras` package), for models saved with it; TensorFlow is started first (quietly)."""
+    tf_stack()
+    with _quiet_native_stderr():
+        import keras
+    if not keras.__version__.startswith("3"):
+        from tinyc.errors import TinycError
+
+        raise TinycError(f"the installed keras is {keras.__version__}, not Keras 3; install keras>=3 to load "
+                         "Keras 3 models")
+    return keras
