@@ -31,15 +31,50 @@ class _Steps:
         self.current = None
 
 
-def _optimize(model: Path, out: Path, prune, cluster, data, calibration_data, test_data, output: Output) -> Path:
+def _optimize(model: Path, out: Path, prune, cluster, data, calibration_data, test_data, output: Output,
+              task=None, max_drop: float = 1.0, no_finetune: bool = False):
     from tinyc.optimize.pipeline import Options, optimize
 
-    report = optimize(model, out, Options(prune=prune, cluster=cluster), data=data,
+    report = optimize(model, out, Options(prune=prune, cluster=cluster, task=task, max_drop=max_drop,
+                                          finetune=not no_finetune), data=data,
                       calibration_data=calibration_data, test_data=test_data, warn=output.warn)
     from tinyc.optimize.report import render
 
-    output.print(render(report)[0])  # the per-step table: what optimizing did to size and accuracy
-    return out
+    if not output.json:
+        output.print(render(report)[0])  # the per-step table: what optimizing did to size and accuracy
+    return out, report
+
+
+def _float_tflite(src: Path) -> bool:
+    """A .tflite whose input is float: `tinyc build` quantizes it (tinyc optimize's float .tflite path)."""
+    if src.suffix != ".tflite" or not src.is_file():
+        return False
+    from tinyc.model.graph import load
+
+    try:
+        g = load(src)
+    except TinycError:
+        return False  # check reports what is wrong with it
+    return bool(g.inputs) and g.tensor(g.inputs[0]).dtype == "float32"
+
+
+def _validation_inputs(report, source: Path | None, tflite: Path, test_data: str):
+    """Per output in the int8 model's order: the tasks optimize decided, and the float model's outputs."""
+    from tinyc.deploy.validate import float_reference, load_test_data
+    from tinyc.optimize import tasks as T
+    from tinyc.optimize.measure import output_order
+
+    tasks = positions = None
+    keras = source is not None and not (isinstance(source, Path) and source.suffix == ".tflite")
+    if report is not None and report.tasks:
+        keras_order = [T.OutputTask(**t) for t in report.tasks]
+        order = output_order(tflite.read_bytes(), [t.name for t in keras_order]) if keras \
+            else list(range(len(keras_order)))
+        tasks, positions = [None] * len(keras_order), [0] * len(keras_order)
+        for k, pos in enumerate(order):
+            tasks[pos], positions[pos] = keras_order[k], k
+    floats = float_reference(source, tflite, load_test_data(Path(test_data)).x)[0] if source is not None else None
+    return tasks, floats, positions
 
 
 def _note_dense_storage(out: Output, budget, weights: str) -> None:
@@ -67,40 +102,53 @@ def _upload(out: Output, board, elf: Path, port: str) -> None:
     upload.upload(board, plan, elf)
 
 
-def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, emulate: bool, force: bool,
+def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | None, emulate: bool, force: bool,
               force_build: bool, runs: int, no_run: bool, prune=None, cluster=None, data=None,
-              calibration_data=None, test_data=None, port: str | None = None, weights: str = "auto") -> dict[str, Any]:
+              calibration_data=None, test_data=None, port: str | None = None, weights: str = "auto",
+              task: str | None = None, max_drop: float = 1.0, no_finetune: bool = False) -> dict[str, Any]:
     from tinyc.deploy import pipeline
 
-    src = Path(model)
+    in_memory = not isinstance(model, (str, Path))  # a Keras model object (Python API): optimized first
+    src = Path(f"{getattr(model, 'name', None) or 'model'}.keras") if in_memory else Path(model)
+    given = model if in_memory else src
     board, run_board = pipeline.resolve_boards(board_id, emulate)
     will_run = not no_run
     on_hardware = run_board.kind != "emulated"
     if will_run and on_hardware and not port:
         pipeline.require_runnable(board, run_board)
     dest_path = Path(out_dir) if out_dir else Path("tinyc-build") / f"{src.stem}-{board.id}"
-    needs_opt = src.suffix != ".tflite"
-    if not needs_opt and (prune or cluster):
-        raise TinycError(f"{src}: --prune/--cluster need the Keras model; a .tflite is already converted")
-    names = (["optimize"] if needs_opt else []) + ["check", "generate", "build"] + (["run + bench"] if will_run else [])
+    # Keras models and float .tflite files are quantized first; --prune/--cluster on an int8 .tflite go
+    # through optimize too (post-training, with --no-finetune; optimize says what else is possible)
+    needs_opt = in_memory or src.suffix != ".tflite" or bool(prune or cluster) or _float_tflite(src)
+    if test_data:
+        from tinyc.deploy.validate import load_test_data
+
+        load_test_data(Path(test_data))  # a data mistake (no labels, NaN) is one line before any work
+    validating = bool(test_data) and will_run
+    names = (["optimize"] if needs_opt else []) + ["check", "generate", "build"] + (["run + bench"] if will_run else []) \
+        + (["validate"] if validating else [])
     steps = _Steps(out, names)
     t_start = time.monotonic()
     kept = f"{src.stem}.int8.tflite"  # a Keras model's int8 form, kept with the build it made
-    inputs = [src] + [p for p in (data, calibration_data, test_data) if p and Path(p).exists()]
+    inputs = ([] if in_memory else [src]) + [p for p in (data, calibration_data, test_data) if p and Path(p).exists()]
     with OutputDir(dest_path, force=force, inputs=inputs,
                    planned=pipeline.BUILD_ENTRIES + ((kept,) if needs_opt else ())) as dest:
         if needs_opt:
             steps("optimize")
-            tflite = _optimize(src, dest.stage / kept, prune, cluster, data, calibration_data, test_data, out)
+            tflite, report = _optimize(given, dest.stage / kept, prune, cluster, data, calibration_data, test_data, out,
+                                       task, max_drop, no_finetune)
         else:
-            tflite = src
+            tflite, report = src, None
         built = pipeline.build_into(tflite, board_id, dest, emulate=emulate, skip_check=force_build, step=steps,
                                     model_recorded=dest.final(kept) if needs_opt else None,
                                     source=src if needs_opt else None, weights=weights)
         if (prune or cluster) and built.budget is not None:
             _note_dense_storage(out, built.budget, weights)
         dest.commit()
-        measurement = None
+        measurement = validation = None
+        if validating:
+            v_tasks, v_float, v_positions = _validation_inputs(report, given if needs_opt else None, built.model,
+                                                               test_data)
         if will_run:  # still holding the folder: nobody replaces the firmware while it runs
             from tinyc.deploy.bench import bench_link, open_target
 
@@ -110,6 +158,13 @@ def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, em
             with open_target(None if on_hardware else built.elf, built.run_board,
                              port if on_hardware else None) as link:
                 measurement = bench_link(link, built.model, runs=runs)
+                if validating:
+                    from tinyc.deploy.validate import validate_link
+
+                    steps("validate")
+                    validation = validate_link(link, built.model, Path(test_data), tasks=v_tasks, task=task,
+                                               float_outputs=v_float, positions=v_positions,
+                                               float_model=str(src) if needs_opt else None)
     dest = dest_path
     steps.done()
 
@@ -120,6 +175,10 @@ def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, em
         render_memory(out, built)
         if measurement:
             render_measurement(out, measurement)
+        if validation:
+            from tinyc.deploy.report import render_validation
+
+            render_validation(out, validation)
         out.print(f"[bold]built[/bold] {built.model.name} for {board.id}"
                   + (f" (run on {run_board.id})" if run_board is not board else "")
                   + f" in {total:.1f} s: flash {fmt_bytes(built.memory.flash)}, RAM {fmt_bytes(built.memory.ram)}"
@@ -127,5 +186,10 @@ def run_build(out: Output, model: str, board_id: str, *, out_dir: str | None, em
     if measurement and (measurement.outputs_match is False or not measurement.checksums_identical):
         raise TinycError("the target's outputs are wrong: "
                          + ("; ".join(measurement.mismatches) or "checksums differ between runs"))
+    if validation is not None and validation.identical != validation.samples:
+        raise TinycError(f"{validation.samples - validation.identical} of {validation.samples} outputs differ from "
+                         "TFLite Micro on the host")
     return {"build": built.to_json(), "bench": measurement.to_json() if measurement else None,
+            "optimize": report.to_json() if report is not None else None,
+            "validation": validation.to_json() if validation is not None else None,
             "steps": steps.times, "seconds": total}

@@ -91,10 +91,54 @@ def render_measurement(out: Output, m) -> None:
 
 
 def render_validation(out: Output, v) -> None:
-    out.print(f"[bold]{v.samples}[/bold] samples from {plain(v.data)} on {plain(v.board)}: "
-              f"target accuracy [bold]{v.target_accuracy:.2%}[/bold], host (TFLite Micro) {v.host_accuracy:.2%}; "
-              f"{v.identical}/{v.samples} outputs bit-identical to the host"
+    """The headline (accuracy only for a one-output classifier), then per output: the task's scores of the
+    target, of TFLite Micro and of the float model, the target's error against both, and the confusion
+    matrix of a classifier."""
+    from rich.table import Table
+
+    from tinyc.optimize import tasks as T
+
+    head = f"[bold]{v.samples}[/bold] samples from {plain(v.data)} on {plain(v.board)}: "
+    if v.target_accuracy is not None:
+        head += (f"target accuracy [bold]{v.target_accuracy:.2%}[/bold], host (TFLite Micro) {v.host_accuracy:.2%}; ")
+    out.print(head + f"{v.identical}/{v.samples} outputs bit-identical to the host"
               + (f" (first differing samples: {list(v.first_mismatches)})" if v.first_mismatches else ""))
+    if not v.outputs:
+        return
+    t = Table(title="per output" + (f" (float model: {plain(v.float_model)})" if v.float_model else ""),
+              title_justify="left")
+    for col in ("output", "task", "target", "TFLite Micro", "float model", "vs TFLite Micro: max |d|, RMSE, cos",
+                "vs float: max |d|, RMSE, cos", "identical"):
+        t.add_column(col, justify="left" if col in ("output", "task", "target", "TFLite Micro", "float model")
+                     else "right")
+
+    def err(d):
+        return "-" if d is None else f"{d['max_abs']:.4g}, {d['rmse']:.4g}, {d['cosine']:.4f}"
+
+    for o in v.outputs:
+        task = T.OutputTask(**{**o.task, "loss": None})
+        t.add_row(plain(o.name), task.kind, T.describe(task, o.target) if o.target else "-",
+                  T.describe(task, o.host) if o.host else "-", T.describe(task, o.float) if o.float else "-",
+                  err(o.vs_tflm), err(o.vs_float), f"{o.identical}/{v.samples}")
+    out.print(t)
+    for o in v.outputs:
+        if o.confusion and len(o.confusion) <= 20:
+            cm = Table(title=f"confusion matrix of {plain(o.name)} on the target (rows: true class, columns: "
+                             "predicted)", title_justify="left")
+            cm.add_column("")
+            for j in range(len(o.confusion)):
+                cm.add_column(str(j), justify="right")
+            for i, row in enumerate(o.confusion):
+                cm.add_row(str(i), *[str(c) if c else "." for c in row])
+            out.print(cm)
+    sat = v.input_saturation
+    if sat:
+        line = (f"inputs outside the int8 input range [{sat['low']:.4g}, {sat['high']:.4g}] (saturated): "
+                f"{sat['count']:,} of {sat['total']:,} values ({100 * sat['fraction']:.2f}%)")
+        if sat["fraction"] >= 0.01:
+            out.warn(line + "; scale the inputs as the calibration data was scaled")
+        else:
+            out.print(line)
 
 
 def render_layer_profile(out: Output, p, choices=None) -> None:
