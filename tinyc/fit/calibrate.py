@@ -52,6 +52,8 @@ def variants(model, layers: list[str], train, calib):
 
     out = []
     for wi, width in enumerate(WIDTHS):
+        if width and not layers:
+            continue  # a branched model keeps its widths (tinyc.fit.space.prunable_layers): storage variants only
         base = structured_prune(model, 0.0, train, 0, per_layer={n: width for n in layers}) if width else model
         for rot in (0, 1) if wi < 2 else (2,):
             m = fresh_copy(base)

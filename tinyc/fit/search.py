@@ -170,28 +170,51 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     data = D.load_data(req.data)
     test = D.load_data(req.test_data) if req.test_data else None
     loaded = load_model(req.model)
-    if loaded.kind != "keras":
+    if loaded.kind == "tflite":
         raise TinycError(f"{req.model}: tinyc fit retrains while it compresses; pass the Keras/SavedModel "
                          "model, not a .tflite")
+    if loaded.kind == "keras3":
+        from tinyc.optimize.load import KERAS2_ONLY
+
+        raise TinycError(f"{req.model}: tinyc fit fine-tunes every candidate and {KERAS2_ONLY}; this is a Keras 3 "
+                         "model: save it with tf_keras, or compress it with `tinyc optimize --prune/--cluster "
+                         "--no-finetune`")
     model = loaded.keras
+    from tinyc.optimize.quantize import check_convertible
+
+    check_convertible(model, req.model)  # every operator tinyc cannot run, before any data is trained on
     for ds in (data, test):
         if ds is not None:
             D.check_shape(ds, model.input_shape, req.model)
     if not data.labelled or (test is not None and not test.labelled):
         raise TinycError("tinyc fit needs labelled data (x and y) in --data and --test-data")
+    from tinyc.optimize import tasks as T
+    from tinyc.optimize.train import output_tasks
+
+    tasks = output_tasks(model, loaded.loss, data.label_arrays([n for n in model.output_names]))
+    if not T.single_classifier(tasks):
+        from tinyc.errors import NotImplementedYet
+
+        raise NotImplementedYet(f"{req.model}: tinyc fit searches for the most accurate model, scored as one "
+                                f"classifier's accuracy; this model's outputs are "
+                                f"{', '.join(f'{t.name} ({t.kind})' for t in tasks)}: compress it with `tinyc "
+                                "optimize` (which reports MAE/RMSE per output) and check it with `tinyc check`")
+    data, test = (ds.prepared(tasks) if ds is not None else None for ds in (data, test))
     if test is None:
         data, test = D.holdout_split(data, req.holdout, req.seed)
     train, val = D.holdout_split(data, req.validation, req.seed + 1)
 
     from tinyc.optimize import measure
-    from tinyc.optimize.quantize import check_convertible
     from tinyc.optimize.stack import seed_everything
     from tinyc.optimize.train import keras_accuracy
     from tinyc.fit.cost import static_cost
 
     seed_everything(req.seed)
-    check_convertible(model)
     layers = S.prunable_layers(model)
+    if not layers and not S.is_chain(model):
+        say(f"{req.model} is branched (residual Add / Concatenate): filter removal is left out of the search "
+            "(it would have to cut the channels an Add ties together); binary weights, sparsity, clusters and QAT "
+            "are searched")
     src = Path(req.model)
     mhash = _sha(*([src.read_bytes()] if src.is_file() else
                    [f.read_bytes() for f in sorted(src.rglob('*')) if f.is_file()]))

@@ -119,9 +119,28 @@ def normalize(c: Config) -> Config:
 
 
 def prunable_layers(model) -> list[str]:
-    """Hidden Conv2D/Dense layers (the last weighted layer keeps its outputs: they are the classes)."""
+    """Hidden Conv2D/Dense layers (the last weighted layer keeps its outputs: they are the classes).
+
+    None for a branched model (residual Add, Concatenate, parallel paths): removing filters there would have
+    to cut the same channels from every tensor an Add ties together and shift what follows a Concatenate,
+    which structured pruning does not do; the rest of the space (binary weights, sparsity, clusters, QAT)
+    applies to branched models unchanged."""
+    if not is_chain(model):
+        return []
     weighted = [l for l in model.layers if type(l).__name__ in ("Conv2D", "Conv1D", "Dense", "DepthwiseConv2D")]
     return [l.name for l in weighted[:-1] if type(l).__name__ in ("Conv2D", "Conv1D", "Dense")]
+
+
+def is_chain(model) -> bool:
+    """Whether every layer consumes exactly the previous one's output (what structured pruning handles)."""
+    from tinyc.errors import NotImplementedYet
+    from tinyc.optimize.prune import _chain
+
+    try:
+        _chain(model)
+    except NotImplementedYet:
+        return False
+    return True
 
 
 def binarizable(model) -> bool:
