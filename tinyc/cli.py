@@ -175,20 +175,26 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
 @click.pass_obj
 def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm: bool, as_json: bool,
               weights: str = "auto") -> None:
-    """Check a .tflite model's flash and SRAM needs against a board (exit 1 if it does not fit)."""
+    """Check a .tflite model's flash and SRAM needs against a board (exit 1 if it does not fit). A Keras model
+    (.keras/.h5) is first checked for operators tinyc cannot run (all listed at once, with their layers), then
+    converted to int8 for its sizes (calibrated on random inputs: sizes do not depend on calibration)."""
     from tinyc.boards import get_board
     from tinyc.codegen import footprint
     from tinyc.errors import DoesNotFit
     from tinyc.model import graph, ops
 
     board = get_board(board_id)
-    g = graph.load(model)
+    source = model
+    if model.endswith((".keras", ".h5", ".hdf5")):
+        model = _keras_for_check(out, model)
+    g = graph.parse(model, name=source) if isinstance(model, bytes) else graph.load(model)
     ops.check_supported(g)
     recorded = None
     if record_tflm:
         from tinyc.model import reference
 
         recorded = reference.arena_record(model).to_json()
+    model = source
     b = footprint.check(g, board, planner=planner, tflm_recorded=recorded, weights=weights)
     if as_json:
         out.emit_json(b.to_json())
@@ -206,20 +212,76 @@ def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm:
                          + (f"; see the advice above" if not as_json else ""))
 
 
+def _keras_for_check(out: Output, model: str) -> bytes:
+    """A Keras model's int8 form for `tinyc check`, after its compatibility report."""
+    from tinyc.optimize.compat import require_compatible
+    from tinyc.optimize.data import synthetic
+    from tinyc.optimize.load import load_model
+    from tinyc.optimize.quantize import to_int8
+
+    loaded = load_model(model)
+    require_compatible(loaded.keras, model)
+    out.info(f"{model}: sizes from its int8 conversion calibrated on random inputs (sizes do not depend on the "
+             "calibration; `tinyc optimize` with real data gives the model to deploy)")
+    return to_int8(loaded.keras, synthetic(loaded.keras.input_shape, n=8))
+
+
 @cli.command("inspect")
-@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("model", type=click.Path(path_type=str))
 @json_option
 @click.pass_obj
 def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
-    """Print a .tflite model's graph: ops, shapes, quantization, MACs and parameters."""
-    from tinyc.analyze import report
-    from tinyc.model import graph
+    """Print a .tflite model's graph (ops, shapes, quantization, MACs and parameters) and every operator tinyc
+    cannot run, with its Keras layer and the fix. A Keras model (.keras/.h5/SavedModel) gets that report from a
+    float conversion, in seconds."""
+    from tinyc.optimize.report import render_compatibility
 
-    g = graph.load(model)
+    if not model.endswith(".tflite"):
+        from tinyc.optimize.compat import keras_compatibility
+        from tinyc.optimize.load import load_model
+
+        loaded = load_model(model)
+        if loaded.kind == "tflite":  # a .tflite under another name
+            raise TinycError(f"{model}: a TFLite file; name it .tflite")
+        c = keras_compatibility(loaded.keras, model)
+        if as_json:
+            out.emit_json({"model": model, "kind": loaded.kind, "compatibility": c.to_json()})
+        else:
+            out.print(f"[bold]{plain(model)}[/bold] ({loaded.describe}, {loaded.keras.count_params():,} parameters)")
+            render_compatibility(out, c)
+        return
+    from tinyc.analyze import report
+    from tinyc.model import graph, ops
+
+    try:
+        data = open(model, "rb").read()
+    except OSError:
+        data = None
+    g = graph.parse(data, path=model, main_only=True) if data is not None else graph.load(model)
+    c = ops.compatibility(g)
     if as_json:
-        out.emit_json(report.inspect_json(g))
+        out.emit_json({**report.inspect_json(g), "compatibility": c.to_json()})
     else:
         report.render_inspect(out, g)
+        render_compatibility(out, c)
+
+
+TASK_HELP = ("What the model's outputs predict: classification, binary, multilabel or regression (one, or one per "
+             "output, comma-separated) [default: from the model's compile loss, its softmax/sigmoid output, or the "
+             "labels].")
+
+
+def _task_options(f):
+    """--task, --max-drop and --no-finetune: the options of every command that compresses a model."""
+    f = click.option("--no-finetune", "no_finetune", is_flag=True,
+                     help="--prune/--cluster edit the trained weights without retraining (post-training): works "
+                          "for Keras 3 models and .tflite files too; the accuracy cost is measured on the int8 "
+                          "model.")(f)
+    f = click.option("--max-drop", "max_drop", type=float, default=1.0, show_default=True,
+                     help="Warn when a step leaves the int8 model more than this many points of accuracy below "
+                          "the input model (regression: RMSE this many % above).")(f)
+    f = click.option("--task", "task", default=None, help=TASK_HELP)(f)
+    return f
 
 
 @cli.command("optimize")
@@ -232,7 +294,8 @@ def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
 @click.option("--test-data", help="Held-out labelled data for accuracy; never trained or calibrated on.")
 @click.option("--holdout", type=float, default=0.2, show_default=True,
               help="Fraction of --data held out for accuracy when --test-data is not given.")
-@click.option("--prune", type=float, help="Magnitude pruning to this sparsity (0..1), with fine-tuning.")
+@click.option("--prune", type=float, help="Magnitude pruning to this sparsity (0..1), with fine-tuning "
+              "(--no-finetune: without).")
 @click.option("--prune-channels", type=float, help="Remove this fraction of each layer's filters (0..1).")
 @click.option("--cluster", type=int, help="Cluster weights to N values per tensor (int8 then has <= N per channel).")
 @click.option("--cluster-per-channel", is_flag=True, help="Cluster each Conv2D output channel separately (slower).")
@@ -241,11 +304,12 @@ def inspect_cmd(out: Output, model: str, as_json: bool) -> None:
 @click.option("--epochs", type=int, default=3, show_default=True, help="Fine-tuning epochs per step.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if tinyc wrote it (never a file of yours).")
+@_task_options
 @json_option
 @click.pass_obj
 def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, test_data, holdout, prune,
                  prune_channels, cluster, cluster_per_channel, binarize, qat, epochs, seed, force,
-                 as_json: bool) -> None:
+                 as_json: bool, task=None, max_drop=1.0, no_finetune=False) -> None:
     """Compress MODEL to a full-integer int8 .tflite and report every step (sizes, sparsity, MACs, accuracy)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -254,7 +318,7 @@ def optimize_cmd(out: Output, model: str, output: str, data, calibration_data, t
 
     options = Options(prune=prune, prune_channels=prune_channels, cluster=cluster,
                       cluster_per_channel=cluster_per_channel, binarize=binarize, qat=qat, epochs=epochs,
-                      seed=seed, holdout=holdout)
+                      seed=seed, holdout=holdout, finetune=not no_finetune, task=task, max_drop=max_drop)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=out.err, transient=True, disable=out.verbosity < 0)
     with progress:
@@ -430,11 +494,16 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
 @click.option("--data", "data", required=True, type=click.Path(dir_okay=False, exists=True, path_type=str),
               help=".npz with x (inputs) and y (labels).")
 @click.option("--limit", type=int, default=None, help="Only the first N samples.")
+@click.option("--float-model", "float_model", default=None, type=click.Path(exists=True, path_type=str),
+              help="The float model MODEL was made from (Keras or float .tflite): every output is also compared "
+                   "with it, and its scores shown.")
+@click.option("--task", "task", default=None, help=TASK_HELP)
 @json_option
 @click.pass_obj
 def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, data, limit, as_json,
-                 weights="auto") -> None:
-    """Stream a test set to the target; compare every output with TFLite Micro on the host; report accuracy."""
+                 weights="auto", float_model=None, task=None) -> None:
+    """Stream a test set to the target; compare every output with TFLite Micro on the host (and the float model);
+    report the task's scores per output (accuracy, or MAE/RMSE for regression) and a confusion matrix."""
     from pathlib import Path
 
     from tinyc.deploy import pipeline
@@ -442,14 +511,24 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
     from tinyc.deploy.report import render_validation
     from tinyc.deploy.validate import validate_link
 
+    from tinyc.deploy.validate import load_test_data
+
+    load_test_data(Path(data))  # a data mistake (no labels, NaN) is one line before any build
     rec = None
     if not port:
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
         rec = _firmware_for(out, model, board_id, emulate, firmware_dir, weights=weights)
+    float_outputs = positions = None
+    if float_model:
+        from tinyc.deploy.validate import float_reference
+
+        x = load_test_data(Path(data)).x
+        float_outputs, positions = float_reference(float_model, Path(model), x[:limit] if limit else x)
     # Outputs only: QEMU runs without -icount (faster; its timings would mean nothing, none are reported).
     with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timing=False) as link:
-        v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout)
+        v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout, task=task,
+                          float_outputs=float_outputs, float_model=float_model, positions=positions)
     if as_json:
         out.emit_json(v)
     else:
@@ -472,23 +551,29 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
               "(the linker then has the last word).")
 @click.option("--runs", type=click.IntRange(1, 64), default=10, show_default=True, help="Timed inferences.")
 @click.option("--no-run", is_flag=True, help="Stop after the build.")
-@click.option("--prune", type=float, default=None, help="Keras models: magnitude pruning sparsity.")
-@click.option("--cluster", type=int, default=None, help="Keras models: weight clusters per layer.")
-@click.option("--data", "data", default=None, help="Keras models: training data (.npz) for fine-tuning.")
-@click.option("--calibration-data", default=None, help="Keras models: calibration data (.npz) for int8.")
+@click.option("--prune", type=float, default=None, help="Magnitude pruning sparsity (fine-tuned: tf-keras 2 models; "
+              "--no-finetune: any model).")
+@click.option("--cluster", type=int, default=None, help="Weight clusters per layer (as --prune).")
+@click.option("--data", "data", default=None, help="Keras models: training data (.npz) for fine-tuning; it also "
+              "calibrates a Keras or float .tflite model for int8.")
+@click.option("--calibration-data", default=None, help="Keras and float .tflite models: calibration data (.npz) "
+              "for int8.")
 @click.option("--fit", "fit", is_flag=True, help="Keras models: search for the most accurate compression that "
               "fits the board (tinyc fit, with --data) and build it.")
-@click.option("--test-data", default=None, help="Keras models: held-out labelled data (.npz) on which the int8 "
-              "model's accuracy (and, with --fit, the accuracy drop) is measured.")
+@click.option("--test-data", default=None, help="Held-out labelled data (.npz): the int8 model's scores per step "
+              "(Keras and float .tflite models; with --fit, the accuracy drop), and, after the run, every sample "
+              "streamed through the firmware as `tinyc validate` does (in --json under \"validation\").")
 @click.option("--max-latency", default=None, help="--fit: latency target (instructions when emulated).")
 @click.option("--budget-time", type=float, default=300.0, show_default=True, help="--fit: seconds of search.")
 @weights_option
+@_task_options
 @json_option
 @click.pass_obj
 def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build, runs, no_run, prune, cluster,
               data, calibration_data, as_json, fit=False, test_data=None, max_latency=None,
-              budget_time=300.0, port=None, weights="auto") -> None:
-    """The whole pipeline: optimize (Keras models) -> check -> generate -> build -> run -> bench."""
+              budget_time=300.0, port=None, weights="auto", task=None, max_drop=1.0, no_finetune=False) -> None:
+    """The whole pipeline: optimize (Keras and float .tflite models) -> check -> generate -> build -> run ->
+    bench (-> validate, with --test-data)."""
     from tinyc.deploy.buildcmd import run_build
 
     if fit:
@@ -516,7 +601,7 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
                        data=data, calibration_data=calibration_data, test_data=test_data, port=port,
-                       weights=weights)
+                       weights=weights, task=task, max_drop=max_drop, no_finetune=no_finetune)
     if as_json:
         out.emit_json(result)
 
