@@ -128,8 +128,11 @@ def test_the_report_comes_before_any_fine_tuning_in_optimize_build_and_fit(model
     def no_training(*a, **kw):
         raise AssertionError("fine-tuning started before the compatibility report")
 
-    for mod in ("train", "prune", "cluster", "binarize", "quantize"):
-        monkeypatch.setattr(importlib.import_module(f"tinyc.optimize.{mod}"), "fit", no_training)
+    # every module first (each binds train.fit when imported), then the patches: an import after a patch
+    # would keep the stand-in beyond this test
+    mods = [importlib.import_module(f"tinyc.optimize.{m}") for m in ("prune", "cluster", "binarize", "quantize", "train")]
+    for mod in mods:
+        monkeypatch.setattr(mod, "fit", no_training)
     runner = CliRunner()
     for args in (["optimize", models / "five.h5", "-o", tmp_path / "o.tflite", "--data", models / "five.npz",
                   "--prune", "0.5"],
