@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 
 from tinyc.codegen import requant as RQ
-from tinyc.codegen.lower import KernelCall, LoweredModel
+from tinyc.codegen.lower import KERNEL_SOURCES, KernelCall, LoweredModel
 from tinyc.codegen.specialize import Specialization, _Specializer, _wrap32
 
 MVE_CONV = "TINYC_MVE_CONV_S8"
@@ -32,8 +32,10 @@ MVE_DW_ROWS_INPLACE = "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8"
 MVE_DW_PLANE_INPLACE = "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8"
 MVE_ADD = "TINYC_MVE_ADD_S8"
 MVE_ADD_INPLACE = "TINYC_MVE_ADD_INPLACE_S8"  # reads elements i..i+3 of both inputs before writing them
+MVE_AVG_POOL = "TINYC_MVE_AVG_POOL_S8"
 MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_DW_ROWS_INPLACE,
-               MVE_DW_PLANE_INPLACE, MVE_ADD, MVE_ADD_INPLACE)
+               MVE_DW_PLANE_INPLACE, MVE_ADD, MVE_ADD_INPLACE, MVE_AVG_POOL)
+KERNEL_SOURCES.setdefault(MVE_AVG_POOL, "avg_pool.c")
 SCRATCH = "tinyc_mve_scratch"
 MAX_KH = 16  # TINYC_MVE_MAX_KH, TINYC_MVE_DW_MAX_KH
 
@@ -76,7 +78,8 @@ class _MveSpecializer(_Specializer):
                "TINYC_CONV2D_POINTWISE_INPLACE_S8": self.mve_pointwise_inplace,
                "TINYC_CONV2D_INPLACE_S8": self.mve_conv_rows_inplace, "TINYC_DEPTHWISE_CONV2D_S8": self.mve_dwconv,
                "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": self.mve_dwconv_inplace,
-               "TINYC_ADD_S8": self.mve_add, "TINYC_ADD_INPLACE_S8": self.mve_add_inplace}
+               "TINYC_ADD_S8": self.mve_add, "TINYC_ADD_INPLACE_S8": self.mve_add_inplace,
+               "TINYC_AVG_POOL_S8": self.mve_avg_pool}
         calls = self.rewrite(self.m.calls, mve, self.mve_specialized, "arm_mve")
         calls = self.declare_scratch(calls, SCRATCH, self.mve_scratch, "MVE kernels' scratch (columns, accumulators)")
         self.m = dataclasses.replace(self.m, calls=tuple(calls))
@@ -294,6 +297,16 @@ class _MveSpecializer(_Specializer):
         return dataclasses.replace(call, kernel=MVE_DW_PLANE_INPLACE, params_type="tinyc_mve_dwplane_params_t",
                                    params=tuple(params.items()), args=(io, wn, bn, qn, scr))
 
+    # --- AVERAGE_POOL_2D ---------------------------------------------------------------------------------
+
+    def mve_avg_pool(self, call: KernelCall):
+        """The reference's parameters as they are; the division by the window's size is a VMULH.U32 by its
+        reciprocal, exact for windows of at most 4096 values (avg_pool_arm_mve.c)."""
+        p = dict(call.params)
+        if p["k_h"] * p["k_w"] > 4096:
+            return f"a {p['k_h']}x{p['k_w']} window: the reciprocal division is exact up to 4096 values"
+        return dataclasses.replace(call, kernel=MVE_AVG_POOL)
+
     # --- ADD ----------------------------------------------------------------------------------------------
 
     def mve_add_inplace(self, call: KernelCall):
@@ -302,14 +315,12 @@ class _MveSpecializer(_Specializer):
         return dataclasses.replace(new, kernel=MVE_ADD_INPLACE) if isinstance(new, KernelCall) else new
 
     def mve_add(self, call: KernelCall):
-        """Same-shape ADD: each input's rescale step as the kernel computes it (a left shift, VQRDMULH, a
-        rounding right shift by e >= 1) is checked against TFLite's on all 256 input values; the output
-        requantization is proven (tinyc/codegen/requant.py) on every sum the inputs can give."""
+        """ADD (same-shape or broadcast inputs): each input's rescale step as the kernel computes it (a left
+        shift, VQRDMULH, a rounding right shift by e >= 1) is checked against TFLite's on all 256 input values;
+        the output requantization is proven (tinyc/codegen/requant.py) on every sum the inputs can give."""
         from tinyc.codegen import quant as Q
 
         p = dict(call.params)
-        if not p["flat"]:
-            return "broadcast operands (the Helium ADD takes same-shape inputs)"
         if p["left_shift"] != 20:
             return f"left shift {p['left_shift']}"
         params = dict(size=p["size"])
@@ -338,6 +349,9 @@ class _MveSpecializer(_Specializer):
         else:
             (mult, add, r), = rq.channels
             params.update(out_mult=mult, out_add=add, out_rshift=r, act_min=p["act_min"], act_max=p["act_max"])
+        if not p["flat"]:  # broadcast: the output walked in row-major order, each input by its strides
+            params.update(bcast=1, out_dims=list(p["out_dims"]), in1_strides=list(p["in1_strides"]),
+                          in2_strides=list(p["in2_strides"]))
         return dataclasses.replace(call, kernel=MVE_ADD, params_type="tinyc_mve_add_params_t",
                                    params=tuple(params.items()), args=call.args)
 

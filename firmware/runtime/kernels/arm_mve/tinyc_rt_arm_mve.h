@@ -103,18 +103,24 @@ typedef struct {
 void tinyc_arm_mve_depthwise_plane_inplace_s8(const tinyc_mve_dwplane_params_t *p, int8_t *io, const int8_t *filter,
                                               const int32_t *bias, const int32_t *q, int8_t *plane);
 
-/* ADD of two same-shape int8 tensors, four elements per vector (add_arm_mve.c): each input rescaled
- * as TFLite does ((x + offset) << lshift, VQRDMULH, a rounding right shift >= 1), the sum requantized. */
+/* ADD of two int8 tensors (same shape, or broadcast: `bcast`), four elements per vector (add_arm_mve.c):
+ * each input rescaled as TFLite does ((x + offset) << lshift, VQRDMULH, a rounding right shift >= 1), the sum requantized. */
 typedef struct {
     int32_t size;
     int32_t in1_offset, in1_lshift, in1_mult, in1_half, in1_rshift; /* half = 2^(rshift-1) */
     int32_t in2_offset, in2_lshift, in2_mult, in2_half, in2_rshift;
     int32_t out_mult, out_add, out_rshift, act_min, act_max;
     int32_t general, out_lsh, out_bias, out_zp; /* the output in the general form */
+    int32_t bcast;                              /* broadcast: the output walked over out_dims by strides */
+    int32_t out_dims[6], in1_strides[6], in2_strides[6];
 } tinyc_mve_add_params_t;
 
 void tinyc_arm_mve_add_s8(const tinyc_mve_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output);
 
+/* AVERAGE_POOL_2D: the reference kernel's parameters, four channels per vector (avg_pool_arm_mve.c). */
+void tinyc_arm_mve_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input, int8_t *output);
+
+#define TINYC_MVE_AVG_POOL_S8 tinyc_arm_mve_avg_pool_s8
 #define TINYC_MVE_ADD_S8 tinyc_arm_mve_add_s8
 #define TINYC_MVE_ADD_INPLACE_S8 tinyc_arm_mve_add_s8 /* reads elements i..i+3 of both inputs before writing them */
 #define TINYC_MVE_CONV_S8 tinyc_arm_mve_matmul_s8 /* conv2d_arm_mve.c */
