@@ -60,6 +60,8 @@ KERNEL_SOURCES = {
     "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8": "depthwise_conv2d.c",
     "TINYC_MVE_ADD_S8": "add.c",
     "TINYC_MVE_ADD_INPLACE_S8": "add.c",
+    "TINYC_DSP_AVG_POOL_S8": "avg_pool.c",
+    "TINYC_MVE_AVG_POOL_S8": "avg_pool.c",
     # Packed weights (docs/compressed-weights.md): decoded one channel at a time by kernels/unpack.c.
     "TINYC_CONV2D_PACKED_S8": "conv2d_packed.c",
     "TINYC_DEPTHWISE_CONV2D_PACKED_S8": "depthwise_conv2d_packed.c",

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinyc.codegen import requant as RQ
-from tinyc.codegen.lower import KERNEL_SOURCES, ConstArray, KernelCall, LoweredModel
+from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
 
 DSP_CONV = "TINYC_DSP_CONV_S8"
 DSP_FC = "TINYC_DSP_FC_S8"  # the same kernel, copied as fully_connected_arm_dsp.c
@@ -39,9 +39,6 @@ DSP_DW_PLANE_INPLACE = "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8"
 SCRATCH = "tinyc_dsp_scratch"
 MAX_KH = 16  # TINYC_DSP_MAX_KH, TINYC_DSP_DW_MAX_KH
 
-# kernel macros this module adds to lowering's table (the reference file names the op; its variant file
-# <op>_arm_dsp.c is copied beside it)
-KERNEL_SOURCES.setdefault(DSP_AVG_POOL, "avg_pool.c")
 
 # the reference kernels of the five ops the optimized sets cover, normal and in place
 COVERED = ("TINYC_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8", "TINYC_DEPTHWISE_CONV2D_S8", "TINYC_ADD_S8",

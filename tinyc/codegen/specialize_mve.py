@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 
 from tinyc.codegen import requant as RQ
-from tinyc.codegen.lower import KERNEL_SOURCES, KernelCall, LoweredModel
+from tinyc.codegen.lower import KernelCall, LoweredModel
 from tinyc.codegen.specialize import Specialization, _Specializer, _wrap32
 
 MVE_CONV = "TINYC_MVE_CONV_S8"
@@ -35,7 +35,6 @@ MVE_ADD_INPLACE = "TINYC_MVE_ADD_INPLACE_S8"  # reads elements i..i+3 of both in
 MVE_AVG_POOL = "TINYC_MVE_AVG_POOL_S8"
 MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_DW_ROWS_INPLACE,
                MVE_DW_PLANE_INPLACE, MVE_ADD, MVE_ADD_INPLACE, MVE_AVG_POOL)
-KERNEL_SOURCES.setdefault(MVE_AVG_POOL, "avg_pool.c")
 SCRATCH = "tinyc_mve_scratch"
 MAX_KH = 16  # TINYC_MVE_MAX_KH, TINYC_MVE_DW_MAX_KH
 

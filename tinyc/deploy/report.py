@@ -16,7 +16,8 @@ _FLASH_ROWS = (
 _RAM_ROWS = (
     ("tensor arena", ("tensor arena",), ("tensor arena",)),
     ("stack", ("stack",), ("stack",)),
-    ("harness buffers, port state", ("runtime state", "I/O buffers", "kernel scratch"), ("harness", "startup & port", "C library",
+    ("harness buffers, port state", ("runtime state", "I/O buffers", "kernel scratch", "harness input copy"),
+     ("harness", "startup & port", "C library",
                                                                       "alignment padding", "model code",
                                                                       "runtime kernels", "model constants",
                                                                       "linker")),
