@@ -13,10 +13,8 @@ where=(--emulate)
 if [ -n "${TINYC_PORT:-}" ]; then
   where=(--port "$TINYC_PORT")
 fi
-# optimize (int8, pruned 50% + 16 clusters) -> check -> generate -> build -> run -> bench
+# optimize (int8, pruned 50% + 16 clusters) -> check -> generate -> build -> run -> bench -> validate
+# (--test-data: every test sample through the firmware, outputs compared with the TFLite Micro interpreter)
 .venv/bin/tinyc build "$MODEL" --board "$BOARD" "${where[@]}" -o "$OUT" --force \
   --data examples/digits/train.npz --calibration-data examples/digits/calibration.npz \
   --test-data examples/digits/test.npz --prune 0.5 --cluster 16
-# every test sample through the firmware: outputs compared with the TFLite Micro interpreter
-.venv/bin/tinyc validate "$OUT/$(basename "${MODEL%.*}").int8.tflite" --board "$BOARD" "${where[@]}" \
-  --firmware "$OUT" --data examples/digits/test.npz
