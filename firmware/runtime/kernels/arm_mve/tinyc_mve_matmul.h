@@ -48,6 +48,145 @@ static inline void mve_requant_store(int32x4_t acc, int32x4_t mult, int32x4_t ad
     vstrbq_p_s32(out, v, pred);
 }
 
+/* The 4x2 block in assembly: GCC 12 cannot hold the eight VMLADAVA accumulators (even registers only) and
+ * the pointers without moves, and reloads the block's state around every group. tinyc_mve_mm4x2(ctx):
+ * every output channel of two pixels whose zero-padded columns (ctx->chunks whole 16-byte chunks, >= 1)
+ * are at x0 and x1, in the fast requantization form; ctx->bias, q, o0, o1 are advanced (the caller sets
+ * them per call). Per group of 4 channels: the first chunk VMLADAV (no accumulator to clear), the rest
+ * VMLADAVA two chunks per loop pass (6 loads, 8 VMLADAVA per chunk, every load post-incremented), then
+ * four VMOVs move the 8 sums into two vectors and the requantization runs on both (VQRDMULH(acc, m) is
+ * VRMULH(2 acc, m) for |acc| < 2^30, which the generator's proof requires), the store predicated by
+ * VCTP.32 of the channels left (out_c need not be a multiple of 4). Registers: sums in r0 r2 r4 r6 r8 r10
+ * r12 lr (VMLADAVA takes even registers), x0 r1, x1 r3, weights r5, chunk count r7, ctx r9, channels left
+ * r11; act_min/act_max in q4/q5. Weak: conv2d_arm_mve.c and fully_connected_arm_mve.c both include it. */
+typedef struct {
+    const int8_t *x0, *x1;   /* 0, 4: the two columns */
+    const int8_t *w;         /* 8: packed weights (tinyc_arm_mve_matmul_s8's layout) */
+    const int32_t *bias;     /* 12: advanced by the kernel */
+    const tinyc_mve_q4_t *q; /* 16: advanced */
+    int8_t *o0, *o1;         /* 20, 24: the two pixels' outputs, advanced */
+    int32_t out_c;           /* 28 */
+    int32_t chunks;          /* 32: whole 16-byte chunks per column, >= 1 */
+    int32_t act_min, act_max; /* 36, 40 */
+    /* 44, 48: when not NULL, column j is first gathered into x_j from the k_h rows rows_j[ky] + off_j,
+     * seg bytes each (tail-predicated copies: no byte past a row is read, none past col_len written) */
+    const int8_t *const *rows0, *const *rows1;
+    int32_t kh, seg;          /* 52, 56 */
+    int32_t off0, off1;       /* 60, 64 */
+} mve_mm_ctx_t;
+
+void tinyc_mve_mm4x2(mve_mm_ctx_t *ctx);
+
+#define MVE_MM_CHUNK(op)                                                                                    \
+    "vldrb.u8 q0, [r1], #16\n\t"                                                                            \
+    "vldrb.u8 q1, [r3], #16\n\t"                                                                            \
+    "vldrb.u8 q2, [r5], #16\n\t" op ".s8 r0, q2, q0\n\t" op ".s8 r2, q2, q1\n\t"                           \
+    "vldrb.u8 q3, [r5], #16\n\t" op ".s8 r4, q3, q0\n\t" op ".s8 r6, q3, q1\n\t"                           \
+    "vldrb.u8 q2, [r5], #16\n\t" op ".s8 r8, q2, q0\n\t" op ".s8 r10, q2, q1\n\t"                          \
+    "vldrb.u8 q3, [r5], #16\n\t" op ".s8 r12, q3, q0\n\t" op ".s8 lr, q3, q1\n\t"
+
+__asm__(
+    "\t.pushsection .text.tinyc_mve_mm4x2,\"ax\",%progbits\n"
+    "\t.syntax unified\n"
+    "\t.thumb\n"
+    "\t.p2align 2\n"
+    "\t.weak tinyc_mve_mm4x2\n"
+    "\t.type tinyc_mve_mm4x2, %function\n"
+    "\t.thumb_func\n"
+    "tinyc_mve_mm4x2:\n\t"
+    "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+    "vpush {d8-d11}\n\t"
+    "mov r9, r0\n\t"
+    "ldrd r0, r2, [r9, #36]\n\t"
+    "vdup.32 q4, r0\n\t"
+    "vdup.32 q5, r2\n\t"
+    "ldr r4, [r9, #44]\n\t"
+    "cbz r4, 4f\n\t"
+    "ldr r6, [r9, #60]\n\t"
+    "ldr r8, [r9, #0]\n\t"
+    "bl 6f\n"
+    "4:\n\t"
+    "ldr r4, [r9, #48]\n\t"
+    "cbz r4, 5f\n\t"
+    "ldr r6, [r9, #64]\n\t"
+    "ldr r8, [r9, #4]\n\t"
+    "bl 6f\n"
+    "5:\n\t"
+    "ldr r5, [r9, #8]\n\t"
+    "ldr r11, [r9, #28]\n"
+    "1:\n\t"
+    "ldrd r1, r3, [r9, #0]\n\t"
+    "ldr r7, [r9, #32]\n\t"
+    MVE_MM_CHUNK("vmladav")
+    "subs r7, r7, #1\n\t"
+    "beq 3f\n\t"
+    "tst r7, #1\n\t"
+    "beq 2f\n\t"
+    MVE_MM_CHUNK("vmladava")
+    "subs r7, r7, #1\n\t"
+    "beq 3f\n"
+    "2:\n\t"
+    MVE_MM_CHUNK("vmladava")
+    MVE_MM_CHUNK("vmladava")
+    "subs r7, r7, #2\n\t"
+    "bne 2b\n"
+    "3:\n\t"
+    "vmov q0[2], q0[0], r0, r8\n\t"
+    "vmov q0[3], q0[1], r4, r12\n\t"
+    "vmov q1[2], q1[0], r2, r10\n\t"
+    "vmov q1[3], q1[1], r6, lr\n\t"
+    "ldrd r0, r2, [r9, #12]\n\t"
+    "vldrw.u32 q2, [r0], #16\n\t"
+    "vadd.i32 q0, q0, q2\n\t"
+    "vadd.i32 q1, q1, q2\n\t"
+    "vldrw.u32 q2, [r2], #16\n\t"
+    "vqrdmulh.s32 q0, q0, q2\n\t"
+    "vqrdmulh.s32 q1, q1, q2\n\t"
+    "vshr.s32 q3, q0, #31\n\t"
+    "vadd.i32 q0, q0, q3\n\t"
+    "vshr.s32 q3, q1, #31\n\t"
+    "vadd.i32 q1, q1, q3\n\t"
+    "vldrw.u32 q2, [r2], #16\n\t"
+    "vadd.i32 q0, q0, q2\n\t"
+    "vadd.i32 q1, q1, q2\n\t"
+    "vldrw.u32 q2, [r2], #16\n\t"
+    "vshl.s32 q0, q0, q2\n\t"
+    "vshl.s32 q1, q1, q2\n\t"
+    "strd r0, r2, [r9, #12]\n\t"
+    "vmax.s32 q0, q0, q4\n\t"
+    "vmax.s32 q1, q1, q4\n\t"
+    "vmin.s32 q0, q0, q5\n\t"
+    "vmin.s32 q1, q1, q5\n\t"
+    "ldrd r0, r2, [r9, #20]\n\t"
+    "vctp.32 r11\n\t"
+    "vpstt\n\t"
+    "vstrbt.32 q0, [r0], #4\n\t"
+    "vstrbt.32 q1, [r2], #4\n\t"
+    "strd r0, r2, [r9, #20]\n\t"
+    "subs r11, r11, #4\n\t"
+    "bgt 1b\n\t"
+    "vpop {d8-d11}\n\t"
+    "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+    /* the gather: rows r4, offset r6, column r8; a DLSTP/LETP copy per row (3 instructions per chunk) */
+    "6:\n\t"
+    "mov r12, lr\n\t"
+    "ldrd r10, r11, [r9, #52]\n"
+    "7:\n\t"
+    "ldr r0, [r4], #4\n\t"
+    "add r0, r0, r6\n\t"
+    "mov r2, r8\n\t"
+    "dlstp.8 lr, r11\n"
+    "8:\n\t"
+    "vldrb.u8 q0, [r0], #16\n\t"
+    "vstrb.8 q0, [r2], #16\n\t"
+    "letp lr, 8b\n\t"
+    "add r8, r8, r11\n\t"
+    "subs r10, r10, #1\n\t"
+    "bne 7b\n\t"
+    "bx r12\n"
+    "\t.size tinyc_mve_mm4x2, .-tinyc_mve_mm4x2\n"
+    "\t.popsection\n");
+
 /* Every output channel of two pixels whose columns (k bytes: col_len, or col_len16 when the columns are
  * zero-padded) are at c0 and c1. A last partial chunk is read with tail-predicated loads. */
 static void mve_cols2(const tinyc_mve_conv_params_t *p, int32_t k, const int8_t *w, const int32_t *bias,
@@ -234,6 +373,26 @@ typedef void (*mve_cols2_fn)(const tinyc_mve_conv_params_t *, int32_t, const int
                              const tinyc_mve_q4_t *, const int8_t *, const int8_t *, int8_t *, int8_t *);
 typedef void (*mve_cols1_fn)(const tinyc_mve_conv_params_t *, int32_t, const int8_t *, const int32_t *,
                              const tinyc_mve_q4_t *, const int8_t *, int8_t *);
+/* mve_cols2 through the assembly block: k a multiple of 16. */
+static void mve_cols2_asm(const tinyc_mve_conv_params_t *p, int32_t k, const int8_t *w, const int32_t *bias,
+                          const tinyc_mve_q4_t *q, const int8_t *c0, const int8_t *c1, int8_t *o0, int8_t *o1)
+{
+    mve_mm_ctx_t c;
+    c.x0 = c0;
+    c.x1 = c1;
+    c.w = w;
+    c.bias = bias;
+    c.q = q;
+    c.o0 = o0;
+    c.o1 = o1;
+    c.out_c = p->out_c;
+    c.chunks = k >> 4;
+    c.act_min = p->act_min;
+    c.act_max = p->act_max;
+    c.rows0 = c.rows1 = NULL;
+    tinyc_mve_mm4x2(&c);
+}
+
 #define MVE_COLS2(p) ((p)->general ? mve_cols2_x : mve_cols2)
 #define MVE_COLS1(p) ((p)->general ? mve_cols1_x : mve_cols1)
 
@@ -244,8 +403,21 @@ static void mve_gather(const tinyc_mve_conv_params_t *p, const int8_t *const *ro
     const int32_t ic = p->in_c, kw = p->k_w, ix0 = ox * p->stride_w - p->pad_w, row = kw * ic;
     const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
     if (p->dil_w == 1 && ix0 >= 0 && ix0 + kw <= p->in_w) { /* the columns inside: whole rows or padding */
+        const size_t off = (size_t)ix0 * ic;
+        if ((row & 15) == 0) {
+            for (int32_t ky = 0; ky < p->k_h; ++ky) {
+                const int8_t *s = rows[ky];
+                if (!s) {
+                    for (int32_t n = row >> 4; n > 0; --n, col += 16) vstrbq_s8(col, pad);
+                    continue;
+                }
+                s += off;
+                for (int32_t n = row >> 4; n > 0; --n, col += 16, s += 16) vstrbq_s8(col, vldrbq_s8(s));
+            }
+            return;
+        }
         for (int32_t ky = 0; ky < p->k_h; ++ky, col += row) {
-            if (rows[ky]) mve_copy8(col, rows[ky] + (size_t)ix0 * ic, row);
+            if (rows[ky]) mve_copy8(col, rows[ky] + off, row);
             else mve_fill8(col, row, pad);
         }
         return;
@@ -282,6 +454,81 @@ static void mve_rows(const tinyc_mve_conv_params_t *p, const int8_t *in_b, int32
     }
 }
 
+/* The fast requantization form: pixel pairs through tinyc_mve_mm4x2, columns read in place (1x1
+ * unpadded, in_c a multiple of 16), gathered by the assembly (a window inside the input, dilation 1
+ * across: k_h rows of k_w * in_c contiguous bytes) or by mve_gather (windows over the padding), into
+ * `scratch` (2 * col_len16 bytes); an odd last pixel through mve_cols1. The chunks past col_len hold
+ * whatever was there: they meet the weight rows' zero padding. */
+static void mve_matmul_fast(const tinyc_mve_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                            const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch,
+                            int direct)
+{
+    const int32_t pixels = p->out_h * p->out_w, oc = p->out_c, k16 = p->col_len16, ic = p->in_c;
+    const int32_t kh = p->k_h, ow = p->out_w, kw = p->k_w, in_w = p->in_w;
+    const size_t in_row = (size_t)in_w * ic, step = (size_t)p->stride_w * ic;
+    const int fast_cols = p->dil_w == 1 && ow > 1; /* (out_w 1: the row arrays would turn over within a pair) */
+    const int8_t *rows[2][TINYC_MVE_MAX_KH]; /* the current output row's input rows, and the previous one's */
+    mve_mm_ctx_t c;
+    c.w = packed_filter;
+    c.out_c = oc;
+    c.chunks = k16 >> 4;
+    c.act_min = p->act_min;
+    c.act_max = p->act_max;
+    c.kh = kh;
+    c.seg = kw * ic;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * in_row;
+        int8_t *o = output + (size_t)b * pixels * oc;
+        int32_t oy = 0, ox = 0, inside_y = 0, ix0 = -p->pad_w, cur = 0;
+        if (!direct) {
+            mve_rows(p, in_b, 0, rows[0]);
+            inside_y = rows[0][0] && rows[0][kh - 1];
+        }
+        for (int32_t px = 0; px < pixels; px += 2, o += 2 * oc) {
+            const int32_t ncols = px + 1 < pixels ? 2 : 1;
+            const int8_t *x[2] = {scratch, scratch + k16};
+            const int8_t *const *g[2] = {NULL, NULL};
+            int32_t off[2] = {0, 0};
+            for (int32_t j = 0; j < ncols; ++j) {
+                if (direct) {
+                    x[j] = in_b + (size_t)oy * p->stride_h * in_row + (size_t)ox * step;
+                } else if (inside_y && fast_cols && ix0 >= 0 && ix0 + kw <= in_w) {
+                    g[j] = rows[cur];
+                    off[j] = ix0 * ic;
+                } else {
+                    mve_gather(p, rows[cur], ox, scratch + j * k16);
+                }
+                ix0 += p->stride_w;
+                if (++ox == ow) {
+                    ox = 0;
+                    ix0 = -p->pad_w;
+                    if (++oy < p->out_h && !direct) {
+                        cur ^= 1;
+                        mve_rows(p, in_b, oy, rows[cur]);
+                        inside_y = rows[cur][0] && rows[cur][kh - 1];
+                    }
+                }
+            }
+            if (ncols == 2) {
+                c.x0 = x[0];
+                c.x1 = x[1];
+                c.bias = bias;
+                c.q = q;
+                c.o0 = o;
+                c.o1 = o + oc;
+                c.rows0 = g[0];
+                c.rows1 = g[1];
+                c.off0 = off[0];
+                c.off1 = off[1];
+                tinyc_mve_mm4x2(&c);
+            } else {
+                if (g[0]) mve_gather(p, g[0], ox == 0 ? ow - 1 : ox - 1, scratch);
+                mve_cols1(p, k16, packed_filter, bias, q, x[0], o);
+            }
+        }
+    }
+}
+
 #if defined(__GNUC__)
 __attribute__((weak))
 #endif
@@ -289,16 +536,20 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
                              const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch)
 {
     const int32_t pixels = p->out_h * p->out_w, oc = p->out_c, k16 = p->col_len16;
-    const mve_cols2_fn cols2 = MVE_COLS2(p);
     const mve_cols1_fn cols1 = MVE_COLS1(p);
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0; /* column = input pixel */
     const int8_t *rows[TINYC_MVE_MAX_KH];
     int32_t k = p->col_len;
+    if (!p->general && (!direct || (k & 15) == 0)) {
+        mve_matmul_fast(p, input, packed_filter, bias, q, output, scratch, direct);
+        return;
+    }
     if (!direct) { /* gathered columns: zero tails, so every chunk is whole */
         mve_fill8(scratch + k, k16 - k, vdupq_n_s8(0));
         mve_fill8(scratch + k16 + k, k16 - k, vdupq_n_s8(0));
         k = k16;
     }
+    const mve_cols2_fn cols2 = p->general ? mve_cols2_x : (k & 15) ? mve_cols2 : mve_cols2_asm;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * p->in_c;
         int8_t *out_b = output + (size_t)b * pixels * oc;
@@ -375,7 +626,7 @@ void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t
                                         const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch)
 {
     if (p->general) mve_pointwise_inplace(p, io, packed_filter, bias, q, scratch, mve_cols2_x, mve_cols1_x);
-    else mve_pointwise_inplace(p, io, packed_filter, bias, q, scratch, mve_cols2, mve_cols1);
+    else mve_pointwise_inplace(p, io, packed_filter, bias, q, scratch, mve_cols2_asm, mve_cols1);
 }
 
 /* In place with the row ring: before output row oy is stored, the input rows it overwrites that later
@@ -430,7 +681,7 @@ void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_
 {
     if (p->general) mve_conv_rows_inplace(p, ring_rows, io, packed_filter, bias, q, scratch, ring, mve_cols2_x,
                                           mve_cols1_x);
-    else mve_conv_rows_inplace(p, ring_rows, io, packed_filter, bias, q, scratch, ring, mve_cols2, mve_cols1);
+    else mve_conv_rows_inplace(p, ring_rows, io, packed_filter, bias, q, scratch, ring, mve_cols2_asm, mve_cols1);
 }
 
 #endif /* TINYC_MVE_MATMUL_H */
