@@ -27,7 +27,7 @@ from tinyc.codegen import requant as RQ
 from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
 
 DSP_CONV = "TINYC_DSP_CONV_S8"
-DSP_FC = "TINYC_DSP_FC_S8"  # the same kernel, copied as fully_connected_arm_dsp.c
+DSP_FC = "TINYC_DSP_FC_S8"  # one batch (fully_connected_arm_dsp.c); more batches run DSP_CONV
 DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
 DSP_ADD = "TINYC_DSP_ADD_S8"
 DSP_AVG_POOL = "TINYC_DSP_AVG_POOL_S8"
@@ -94,6 +94,89 @@ def pack_matmul_weights(w: np.ndarray, natural: bool) -> tuple[np.ndarray, int]:
     if rows % 2:
         parts.append(chunks[-1].reshape(-1))
     return np.concatenate(parts).astype(np.int8), k4
+
+
+FUSED_BOUND = 1 << 23  # |row 1's accumulator| < 2^23: (m - a) = 256 * acc fits in int32
+
+
+def fuse_pair_values(w: np.ndarray) -> np.ndarray | None:
+    """Rows [out, K] (even out) -> per pair the int16 values 256 * w[2p+1] + w[2p], or None where one
+    leaves int16 (row 1 at -128 beside a negative row-0 weight)."""
+    v = w[1::2].astype(np.int64) * 256 + w[0::2].astype(np.int64)
+    return v if v.min(initial=0) >= -(1 << 15) and v.max(initial=0) < 1 << 15 else None
+
+
+def pack_matmul_fused(w: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Rows [out, K] -> the fused-pair layout of tinyc_dsp_matmul.h (mac_2x2m): K padded to K4, rows taken
+    in pairs, per 4-byte chunk two words of int16 halfwords 256 * w1 + w0: word E holds columns (k, k+2),
+    word O (k+1, k+3), the lanes SXTB16 gives the input; an odd last row alone in the plain layout. None
+    when some pair's values leave int16."""
+    rows, k = w.shape
+    k4 = (k + 3) // 4 * 4
+    wp = np.zeros((rows, k4), dtype=np.int64)
+    wp[:, :k] = w
+    pairs = rows // 2
+    parts = []
+    if pairs:
+        v = fuse_pair_values(wp[:2 * pairs])
+        if v is None:
+            return None
+        # [pair][chunk][E (k, k+2), O (k+1, k+3)] int16 little-endian
+        lanes = v.reshape(pairs, k4 // 4, 4)[:, :, [0, 2, 1, 3]].astype("<i2")
+        parts.append(lanes.reshape(-1).view(np.int8))
+    if rows % 2:
+        parts.append(wp[-1].astype(np.int8))
+    return np.concatenate(parts).astype(np.int8), k4
+
+
+def fused_segment(w1: np.ndarray, k4: int) -> int | None:
+    """The most 4-byte chunks per segment that keep every row-1 partial sum of raw int8 inputs (x in
+    [-128, 127]) under 2^23 in magnitude (w1: the fused pairs' row-1 weights [pairs, K]): 128 * sum |w| <
+    2^23 over each segment. 0: one segment holds all of K; None: not even one chunk does (impossible)."""
+    chunks = k4 // 4
+    if w1.size == 0:
+        return 0
+    a = np.zeros((w1.shape[0], k4), dtype=np.int64)
+    a[:, :w1.shape[1]] = np.abs(w1)
+    per = a.reshape(w1.shape[0], chunks, 4).sum(axis=2)  # [pairs, chunks]
+    limit = FUSED_BOUND // 128
+    for seg in range(chunks, 0, -1):
+        n = (chunks + seg - 1) // seg
+        padded = np.zeros((per.shape[0], n * seg), dtype=np.int64)
+        padded[:, :chunks] = per
+        if padded.reshape(per.shape[0], n, seg).sum(axis=2).max() < limit:
+            return 0 if seg == chunks else seg
+    return None
+
+
+def pack_fc_vec(w: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """FULLY_CONNECTED rows [out, K] -> the one-batch layout of fully_connected_arm_dsp.c: K padded to K4;
+    blocks of 4 rows as two fused pairs interleaved by chunk [chunk][A: E, O][B: E, O]; then a fused pair
+    [chunk][E, O] (out % 4 >= 2) and a plain last row (odd out). Also the segment length (fused_segment).
+    None when a pair's values leave int16."""
+    rows, k = w.shape
+    k4 = (k + 3) // 4 * 4
+    wp = np.zeros((rows, k4), dtype=np.int64)
+    wp[:, :k] = w
+    chunks = k4 // 4
+    npairs = rows // 2
+    v = fuse_pair_values(wp[:2 * npairs])
+    if v is None:
+        return None
+    lanes = v.reshape(npairs, chunks, 4)[:, :, [0, 2, 1, 3]]  # [pair][chunk][E0 E1 O0 O1]
+    quads = rows // 4
+    parts = []
+    if quads:
+        parts.append(lanes[:2 * quads].reshape(quads, 2, chunks, 4).transpose(0, 2, 1, 3).reshape(-1))
+    if npairs > 2 * quads:
+        parts.append(lanes[-1].reshape(-1))
+    packed = np.concatenate(parts).astype("<i2").view(np.int8) if parts else np.zeros(0, dtype=np.int8)
+    if rows % 2:
+        packed = np.concatenate([packed, wp[-1].astype(np.int8)])
+    seg = fused_segment(wp[1:2 * npairs:2, :k], k4)
+    if seg is None:
+        return None
+    return packed.astype(np.int8), k4, seg
 
 
 def pack_depthwise_weights(w: np.ndarray) -> np.ndarray:
@@ -220,8 +303,16 @@ class _Specializer:
         rq = self.requant(amin, amax, mult, shift, p)
         if isinstance(rq, str):
             return rq
-        packed, k4 = pack_matmul_weights(w.astype(np.int8), natural=False)  # columns are widened by SXTB16
         folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
+        # fused row pairs where every pair's row 1 keeps |acc| < 2^23 (and its values int16)
+        fused = pack_matmul_fused(w) if out_c >= 2 and all(
+            -FUSED_BOUND <= amin[o] and amax[o] < FUSED_BOUND for o in range(1, out_c - out_c % 2, 2)) else None
+        if fused is not None:
+            packed, k4 = fused
+            for o in range(0, out_c - 1, 2):
+                folded[o + 1] = _wrap32(folded[o] + 256 * folded[o + 1])
+        else:
+            packed, k4 = pack_matmul_weights(w.astype(np.int8), natural=False)  # columns are widened by SXTB16
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
         bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded)
@@ -231,6 +322,8 @@ class _Specializer:
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, col_len4=k4, natural=int(natural), pad_value=-off,
                       act_min=p["act_min"], act_max=p["act_max"], **rq.params())
+        if fused is not None:
+            params["fused"] = 1
         self.scratch = max(self.scratch, 4 * k4 + (k4 if natural else 0))  # 2 int16 columns (+ 1 int8 one)
         args = (x, wn, bn, qn, y, f"(int16_t *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",
@@ -312,8 +405,44 @@ class _Specializer:
         if isinstance(args, str):
             return args
         conv, x, w, bv, mv, sv, y = args
-        new = self._matmul(call, conv, w, bv, mv, sv, x, y)
-        return dataclasses.replace(new, kernel=DSP_FC) if isinstance(new, KernelCall) else new
+        if conv["in_w"] == 1:  # one batch: the matrix-vector kernel
+            new = self._fc_vec(call, conv, w, bv, mv, sv, x, y)
+            if new is not None:
+                return new
+        return self._matmul(call, conv, w, bv, mv, sv, x, y)  # batches as pixels of a 1x1 convolution
+
+    def _fc_vec(self, call: KernelCall, p: dict[str, Any], w: np.ndarray, bias, mult, shift, x: str, y: str):
+        """One batch of FULLY_CONNECTED (tinyc_arm_dsp_fc_s8, vec): fused 4-row blocks, K in segments that
+        keep row 1's sums exact, the input widened once into the scratch when three or more blocks (or a
+        K that is not a multiple of 4) read it. None when the weights do not fuse (the matmul takes it)."""
+        out_c, k = w.shape
+        off = p["in_offset"]
+        b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
+        amin, amax = RQ.bounds(b, w, off)
+        rq = self.requant(amin, amax, mult, shift, p)
+        if isinstance(rq, str):
+            return rq
+        packed = pack_fc_vec(w)
+        if packed is None:
+            return None
+        wq, k4, seg = packed
+        folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
+        n = call.index
+        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", wq)
+        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded)
+        qn = self.q_const(f"tinyc_op{n}_dsp_q", rq)
+        wide = out_c // 4 >= 3 or k % 4 != 0
+        params = dict(batches=1, in_h=1, in_w=1, in_c=k, out_h=1, out_w=1, out_c=out_c, k_h=1, k_w=1, stride_h=1,
+                      stride_w=1, dil_h=1, dil_w=1, col_len=k, col_len4=k4, pad_value=-off, act_min=p["act_min"],
+                      act_max=p["act_max"], **rq.params(), vec=2 if wide else 1)
+        if seg:
+            params["seg"] = seg
+        scr = "NULL"
+        if wide:
+            self.scratch = max(self.scratch, 2 * k4)  # the input as SXTB16 pairs
+            scr = f"(int16_t *){SCRATCH}"
+        return dataclasses.replace(call, kernel=DSP_FC, params_type="tinyc_dsp_conv_params_t",
+                                   params=tuple(params.items()), args=(x, wn, bn, qn, y, scr))
 
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 

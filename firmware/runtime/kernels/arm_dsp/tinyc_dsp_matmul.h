@@ -192,291 +192,227 @@ static inline int32_t mac_1x1(const tinyc_word_t *w, int32_t wstride, const tiny
     return acc;
 }
 
-/* Four rows (two packed pairs, `w0` and `w1`) times column 0 at `c`: the single-pixel case
- * (FULLY_CONNECTED with one batch). acc = rows 0..3. */
-static inline void mac_4x1(const tinyc_word_t *w0, const tinyc_word_t *w1, const tinyc_word_t *c, int32_t chunks,
-                           int32_t *acc)
+/* One chunk of the fused 2x2 block (mac_2x2m): 3 LDRD, 2 SXTB16, 8 SMLAD. */
+#define CHUNK_2X2M                                                                                  \
+    "ldrd   %[x0e], %[x0o], [%[c]], #8\n\t"                                                          \
+    "ldrd   %[we], %[wo], [%[w]], #8\n\t"                                                            \
+    "ldrd   %[x1e], %[x1o], [%[c]], #8\n\t"                                                          \
+    "sxtb16 %[t], %[we]\n\t"                                                                        \
+    "smlad  %[a0], %[t], %[x0e], %[a0]\n\t"                                                         \
+    "smlad  %[a1], %[t], %[x1e], %[a1]\n\t"                                                         \
+    "smlad  %[m0], %[we], %[x0e], %[m0]\n\t"                                                        \
+    "smlad  %[m1], %[we], %[x1e], %[m1]\n\t"                                                        \
+    "sxtb16 %[t], %[wo]\n\t"                                                                        \
+    "smlad  %[a0], %[t], %[x0o], %[a0]\n\t"                                                         \
+    "smlad  %[a1], %[t], %[x1o], %[a1]\n\t"                                                         \
+    "smlad  %[m0], %[wo], %[x0o], %[m0]\n\t"                                                        \
+    "smlad  %[m1], %[wo], %[x1o], %[m1]\n\t"
+
+/* Fused row pairs (tinyc/codegen/specialize.py, pack_matmul_fused): rows r0, r1 of a pair share each
+ * weight word, whose halfwords are the exact int16 values 256 * w1 + w0 (|w| <= 127 keeps them in
+ * range), word E for the column's lanes (k, k+2) and O for (k+1, k+3). SXTB16 of a word is row 0's
+ * pair (w0 k, w0 k+2), and SMLAD with the raw word adds 256 * (row 1's products) + (row 0's), so
+ * (m - a) = 256 * row 1's accumulator, exact when the generator proves |acc| < 2^23. One SXTB16 per
+ * word instead of two. acc: {a px0, a px1, m px0, m px1} in, {row 0 px0, row 0 px1, row 1 px0, row 1 px1}
+ * out. */
+static inline void mac_2x2m(const tinyc_word_t *w, const tinyc_word_t *c, int32_t chunks, int32_t *acc)
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const tinyc_word_t *end = c + chunks * 4;
+    int32_t a0 = acc[0], a1 = acc[1], m0 = acc[2], m1 = acc[3];
 #if TINYC_DSP_ASM
-    uint32_t xa, xb, wr, we;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd   %[xa], %[xb], [%[c]], #16\n\t"
-        "ldr    %[wr], [%[w0]], #4\n\t"
-        "sxtb16 %[we], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad  %[a0], %[we], %[xa], %[a0]\n\t"
-        "smlad  %[a0], %[wr], %[xb], %[a0]\n\t"
-        "ldr    %[wr], [%[w0]], #4\n\t"
-        "sxtb16 %[we], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad  %[a1], %[we], %[xa], %[a1]\n\t"
-        "smlad  %[a1], %[wr], %[xb], %[a1]\n\t"
-        "ldr    %[wr], [%[w1]], #4\n\t"
-        "sxtb16 %[we], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad  %[a2], %[we], %[xa], %[a2]\n\t"
-        "smlad  %[a2], %[wr], %[xb], %[a2]\n\t"
-        "ldr    %[wr], [%[w1]], #4\n\t"
-        "sxtb16 %[we], %[wr]\n\t"
-        "sxtb16 %[wr], %[wr], ror #8\n\t"
-        "smlad  %[a3], %[we], %[xa], %[a3]\n\t"
-        "smlad  %[a3], %[wr], %[xb], %[a3]\n\t"
-        "cmp    %[c], %[end]\n\t"
-        "bne    1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w0] "+r"(w0), [w1] "+r"(w1),
-          [xa] "=&r"(xa), [xb] "=&r"(xb), [wr] "=&r"(wr), [we] "=&r"(we)
-        : [end] "r"(end)
-        : "cc", "memory");
+    const tinyc_word_t *end = c + chunks * 4;
+    uint32_t x0e, x0o, x1e, x1o, we, wo, t;
+    __asm__ volatile("1:\n\t" CHUNK_2X2M "cmp    %[c], %[end]\n\t"
+                     "bne    1b\n\t"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [m0] "+r"(m0), [m1] "+r"(m1), [c] "+r"(c), [w] "+r"(w),
+                       [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
+                       [wo] "=&r"(wo), [t] "=&r"(t)
+                     : [end] "r"(end)
+                     : "cc", "memory");
 #else
-    for (; c != end; c += 4, w0 += 2, w1 += 2) {
-        const int32_t xa = (int32_t)c[0], xb = (int32_t)c[1];
-        a0 = tinyc_smlad(tinyc_sxtb16_ror8(w0[0]), xb, tinyc_smlad(tinyc_sxtb16(w0[0]), xa, a0));
-        a1 = tinyc_smlad(tinyc_sxtb16_ror8(w0[1]), xb, tinyc_smlad(tinyc_sxtb16(w0[1]), xa, a1));
-        a2 = tinyc_smlad(tinyc_sxtb16_ror8(w1[0]), xb, tinyc_smlad(tinyc_sxtb16(w1[0]), xa, a2));
-        a3 = tinyc_smlad(tinyc_sxtb16_ror8(w1[1]), xb, tinyc_smlad(tinyc_sxtb16(w1[1]), xa, a3));
+    for (; chunks; --chunks, w += 2, c += 4) {
+        const int32_t we = (int32_t)w[0], wo = (int32_t)w[1];
+        const int32_t se = tinyc_sxtb16(w[0]), so = tinyc_sxtb16(w[1]);
+        a0 = tinyc_smlad(so, (int32_t)c[1], tinyc_smlad(se, (int32_t)c[0], a0));
+        a1 = tinyc_smlad(so, (int32_t)c[3], tinyc_smlad(se, (int32_t)c[2], a1));
+        m0 = tinyc_smlad(wo, (int32_t)c[1], tinyc_smlad(we, (int32_t)c[0], m0));
+        m1 = tinyc_smlad(wo, (int32_t)c[3], tinyc_smlad(we, (int32_t)c[2], m1));
     }
 #endif
     acc[0] = a0;
     acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    acc[2] = (int32_t)((uint32_t)m0 - (uint32_t)a0) >> 8;
+    acc[3] = (int32_t)((uint32_t)m1 - (uint32_t)a1) >> 8;
 }
 
-/* Requantize one channel's accumulators for two pixels, the channel's constants loaded once. */
-static inline void requant2(int32_t a, int32_t b, const tinyc_dsp_q_t *q, int32_t lo, int32_t hi, int8_t *o0,
-                            int8_t *o1)
+/* One fused pair times one column (chunk stride 4 words at `c`): acc = {a, m} in, {row 0, row 1} out. */
+static inline void mac_2x1m(const tinyc_word_t *w, const tinyc_word_t *c, int32_t chunks, int32_t *acc)
 {
-    const int32_t m = q->mult, add = q->add, r = q->rshift;
-    int32_t v = tinyc_smmulr((int32_t)((uint32_t)a << 1), m), u = tinyc_smmulr((int32_t)((uint32_t)b << 1), m);
-    v = (v + (v >> 31) + add) >> r;
-    u = (u + (u >> 31) + add) >> r;
-    *o0 = (int8_t)tinyc_dsp_clamp(v, lo, hi);
-    *o1 = (int8_t)tinyc_dsp_clamp(u, lo, hi);
+    int32_t a = acc[0], m = acc[1];
+    for (; chunks; --chunks, w += 2, c += 4) {
+        const int32_t we = (int32_t)w[0], wo = (int32_t)w[1];
+        a = tinyc_smlad(tinyc_sxtb16(w[1]), (int32_t)c[1], tinyc_smlad(tinyc_sxtb16(w[0]), (int32_t)c[0], a));
+        m = tinyc_smlad(wo, (int32_t)c[1], tinyc_smlad(we, (int32_t)c[0], m));
+    }
+    acc[0] = a;
+    acc[1] = (int32_t)((uint32_t)m - (uint32_t)a) >> 8;
 }
 
 #if TINYC_DSP_ASM
-/* Every pair of output channels for two pixels, in one hand-scheduled loop: the 2x2 MAC loop keeps 13
- * registers live, so the loop state (bias, constants and output pointers, activation bounds) lives in
- * memory operands and the requantization of the four accumulators reuses the loop's registers. */
-#define CLAMP_LOHI(r)                                                                              \
-    "cmp    %[" r "], %[we]\n\tit     lt\n\tmovlt  %[" r "], %[we]\n\t"                             \
-    "cmp    %[" r "], %[wr]\n\tit     gt\n\tmovgt  %[" r "], %[wr]\n\t"
+/* Every fused pair of output channels for two pixels, in one hand-scheduled loop: the 2x2 MAC loop keeps
+ * 14 registers live, so the loop state (bias, constants and output pointers, activation bounds) lives in
+ * memory operands and the requantization of the four accumulators reuses the loop's registers. Per
+ * chunk one SXTB16 per weight word instead of two (mac_2x2m): 13 instructions for 16 MACs. The bias
+ * table holds (b0, b0 + 256 * b1) per pair, and row 1's accumulator is (m - a) / 256 (the generator
+ * proves |acc| < 2^23 for it), doubled for SMMULR by ASR #7. */
 #define CLAMP_FULL(r) "ssat   %[" r "], #8, %[" r "]\n\t"
-#define DEFINE_PAIRS_2X2(NAME, CLAMP) \
+
+#define RQ_PAIR(A, B, MUL, ADD, SH, CLAMP)                                                            \
+    "smmulr %[" A "], %[" A "], %[" MUL "]\n\t"                                                     \
+    "smmulr %[" B "], %[" B "], %[" MUL "]\n\t"                                                     \
+    "add    %[" A "], %[" A "], %[" A "], asr #31\n\t"                                              \
+    "add    %[" B "], %[" B "], %[" B "], asr #31\n\t"                                              \
+    "add    %[" A "], %[" A "], %[" ADD "]\n\t"                                                     \
+    "add    %[" B "], %[" B "], %[" ADD "]\n\t"                                                     \
+    "asr    %[" A "], %[" A "], %[" SH "]\n\t"                                                      \
+    "asr    %[" B "], %[" B "], %[" SH "]\n\t"                                                      \
+    CLAMP(A) CLAMP(B)
+#define CLAMP_LOHI_M(r)                                                                             \
+    "cmp    %[" r "], %[we]\n\tit     lt\n\tmovlt  %[" r "], %[we]\n\t"                             \
+    "cmp    %[" r "], %[wo]\n\tit     gt\n\tmovgt  %[" r "], %[wo]\n\t"
+#define DEFINE_PAIRS_2X2M(NAME, CLAMP, LOAD_LOHI)                                                   \
 static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks, const int32_t *bias, \
-                      const tinyc_dsp_q_t *q, int8_t *o0, int8_t *o_end, int32_t ostride, int32_t lo, int32_t hi) \
-{ \
-    struct { \
-        const int32_t *bias; \
-        const tinyc_dsp_q_t *q; \
-        int8_t *o0, *o_end; \
-        const tinyc_word_t *col; \
-        int32_t ostride, lo, hi; \
-    } st = {bias, q, o0, o_end, col, ostride, lo, hi}; \
-    const tinyc_word_t *c, *end = col + chunks * 4; \
-    int32_t a00, a01, a10, a11; \
-    uint32_t x0a, x0b, x1a, x1b, wr, we, wb; \
-    __asm__ volatile( \
-        "2:\n\t" \
-        "ldr    %[x0a], %[bm]\n\t" \
-        "ldr    %[a00], [%[x0a]]\n\t" \
-        "ldr    %[a10], [%[x0a], #4]\n\t" \
-        "add    %[x0a], %[x0a], #8\n\t" \
-        "str    %[x0a], %[bm]\n\t" \
-        "mov    %[a01], %[a00]\n\t" \
-        "mov    %[a11], %[a10]\n\t" \
-        "ldr    %[c], %[colm]\n\t" \
-        "sub    %[x0a], %[end], %[c]\n\t" \
-        "tst    %[x0a], #16\n\t" \
-        "bne    3f\n\t" \
-        "1:\n\t" \
-        "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t" \
-        "ldrd   %[wr], %[wb], [%[w]], #8\n\t" \
-        "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t" \
-        "sxtb16 %[we], %[wr]\n\t" \
-        "sxtb16 %[wr], %[wr], ror #8\n\t" \
-        "smlad  %[a00], %[we], %[x0a], %[a00]\n\t" \
-        "smlad  %[a00], %[wr], %[x0b], %[a00]\n\t" \
-        "smlad  %[a01], %[we], %[x1a], %[a01]\n\t" \
-        "smlad  %[a01], %[wr], %[x1b], %[a01]\n\t" \
-        "sxtb16 %[we], %[wb]\n\t" \
-        "sxtb16 %[wr], %[wb], ror #8\n\t" \
-        "smlad  %[a10], %[we], %[x0a], %[a10]\n\t" \
-        "smlad  %[a10], %[wr], %[x0b], %[a10]\n\t" \
-        "smlad  %[a11], %[we], %[x1a], %[a11]\n\t" \
-        "smlad  %[a11], %[wr], %[x1b], %[a11]\n\t" \
-        "3:\n\t" \
-        "ldrd   %[x0a], %[x0b], [%[c]], #8\n\t" \
-        "ldrd   %[wr], %[wb], [%[w]], #8\n\t" \
-        "ldrd   %[x1a], %[x1b], [%[c]], #8\n\t" \
-        "sxtb16 %[we], %[wr]\n\t" \
-        "sxtb16 %[wr], %[wr], ror #8\n\t" \
-        "smlad  %[a00], %[we], %[x0a], %[a00]\n\t" \
-        "smlad  %[a00], %[wr], %[x0b], %[a00]\n\t" \
-        "smlad  %[a01], %[we], %[x1a], %[a01]\n\t" \
-        "smlad  %[a01], %[wr], %[x1b], %[a01]\n\t" \
-        "sxtb16 %[we], %[wb]\n\t" \
-        "sxtb16 %[wr], %[wb], ror #8\n\t" \
-        "smlad  %[a10], %[we], %[x0a], %[a10]\n\t" \
-        "smlad  %[a10], %[wr], %[x0b], %[a10]\n\t" \
-        "smlad  %[a11], %[we], %[x1a], %[a11]\n\t" \
-        "smlad  %[a11], %[wr], %[x1b], %[a11]\n\t" \
-        "cmp    %[c], %[end]\n\t" \
-        "bne    1b\n\t" \
-        /* requantize: x0a = q, x0b = mult, x1b = add, x1a = rshift, we = lo, wr = hi, c = o0 */ \
-        "ldr    %[x0a], %[qm]\n\t" \
-        "ldr    %[we], %[lom]\n\t" \
-        "ldr    %[wr], %[him]\n\t" \
-        "ldr    %[c], %[o0m]\n\t" \
-        "ldr    %[x0b], [%[x0a]]\n\t" \
-        "ldr    %[x1b], [%[x0a], #4]\n\t" \
-        "ldr    %[x1a], [%[x0a], #8]\n\t" \
-        "lsl    %[a00], %[a00], #1\n\t" \
-        "lsl    %[a01], %[a01], #1\n\t" \
-        "smmulr %[a00], %[a00], %[x0b]\n\t" \
-        "smmulr %[a01], %[a01], %[x0b]\n\t" \
-        "add    %[a00], %[a00], %[a00], asr #31\n\t" \
-        "add    %[a01], %[a01], %[a01], asr #31\n\t" \
-        "add    %[a00], %[a00], %[x1b]\n\t" \
-        "add    %[a01], %[a01], %[x1b]\n\t" \
-        "asr    %[a00], %[a00], %[x1a]\n\t" \
-        "asr    %[a01], %[a01], %[x1a]\n\t" \
-        CLAMP("a00") \
-        "strb   %[a00], [%[c]]\n\t" \
-        CLAMP("a01") \
-        "ldr    %[a00], %[osm]\n\t" \
-        "strb   %[a01], [%[c], %[a00]]\n\t" \
-        "ldr    %[x0b], [%[x0a], #12]\n\t" \
-        "ldr    %[x1b], [%[x0a], #16]\n\t" \
-        "ldr    %[x1a], [%[x0a], #20]\n\t" \
-        "lsl    %[a10], %[a10], #1\n\t" \
-        "lsl    %[a11], %[a11], #1\n\t" \
-        "smmulr %[a10], %[a10], %[x0b]\n\t" \
-        "smmulr %[a11], %[a11], %[x0b]\n\t" \
-        "add    %[a10], %[a10], %[a10], asr #31\n\t" \
-        "add    %[a11], %[a11], %[a11], asr #31\n\t" \
-        "add    %[a10], %[a10], %[x1b]\n\t" \
-        "add    %[a11], %[a11], %[x1b]\n\t" \
-        "asr    %[a10], %[a10], %[x1a]\n\t" \
-        "asr    %[a11], %[a11], %[x1a]\n\t" \
-        CLAMP("a10") \
-        "strb   %[a10], [%[c], #1]\n\t" \
-        CLAMP("a11") \
-        "add    %[a00], %[a00], %[c]\n\t" \
-        "strb   %[a11], [%[a00], #1]\n\t" \
-        "add    %[x0a], %[x0a], #24\n\t" \
-        "str    %[x0a], %[qm]\n\t" \
-        "add    %[c], %[c], #2\n\t" \
-        "str    %[c], %[o0m]\n\t" \
-        "ldr    %[x0a], %[oendm]\n\t" \
-        "cmp    %[c], %[x0a]\n\t" \
-        "bne    2b\n\t" \
-        : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [c] "=&r"(c), [w] "+r"(wp), \
-          [x0a] "=&r"(x0a), [x0b] "=&r"(x0b), [x1a] "=&r"(x1a), [x1b] "=&r"(x1b), [wr] "=&r"(wr), [we] "=&r"(we), [wb] "=&r"(wb), \
-          [bm] "+m"(st.bias), [qm] "+m"(st.q), [o0m] "+m"(st.o0) \
+                 const tinyc_dsp_q_t *q, int8_t *o0, int8_t *o_end, int32_t ostride, int32_t lo, int32_t hi) \
+{                                                                                                   \
+    struct {                                                                                        \
+        const int32_t *bias;                                                                        \
+        const tinyc_dsp_q_t *q;                                                                     \
+        int8_t *o0, *o_end;                                                                         \
+        const tinyc_word_t *col;                                                                    \
+        int32_t ostride, lo, hi;                                                                    \
+    } st = {bias, q, o0, o_end, col, ostride, lo, hi};                                              \
+    const tinyc_word_t *c, *end = col + chunks * 4;                                                 \
+    int32_t a0, a1, m0, m1;                                                                         \
+    uint32_t x0e, x0o, x1e, x1o, we, wo, t;                                                         \
+    __asm__ volatile(                                                                               \
+        "2:\n\t"                                                                                    \
+        "ldr    %[t], %[bm]\n\t"                                                                    \
+        "ldr    %[c], %[colm]\n\t"                                                                  \
+        "ldrd   %[a0], %[m0], [%[t]], #8\n\t"                                                       \
+        "str    %[t], %[bm]\n\t"                                                                    \
+        "mov    %[a1], %[a0]\n\t"                                                                   \
+        "mov    %[m1], %[m0]\n\t"                                                                   \
+        "sub    %[t], %[end], %[c]\n\t"                                                             \
+        "tst    %[t], #16\n\t"                                                                      \
+        "bne    3f\n\t"                                                                             \
+        "1:\n\t"                                                                                    \
+        CHUNK_2X2M                                                                                  \
+        "3:\n\t"                                                                                    \
+        CHUNK_2X2M                                                                                  \
+        "cmp    %[c], %[end]\n\t"                                                                   \
+        "bne    1b\n\t"                                                                             \
+        /* row 1: (m - a) = 256 * acc; x0e = q, x0o = mult, x1e = add, x1o = rshift, c = o0 */      \
+        "sub    %[m0], %[m0], %[a0]\n\t"                                                            \
+        "sub    %[m1], %[m1], %[a1]\n\t"                                                            \
+        "ldr    %[x0e], %[qm]\n\t"                                                                  \
+        "lsl    %[a0], %[a0], #1\n\t"                                                               \
+        "lsl    %[a1], %[a1], #1\n\t"                                                               \
+        "ldr    %[x0o], [%[x0e]]\n\t"                                                               \
+        "ldr    %[x1e], [%[x0e], #4]\n\t"                                                           \
+        "ldr    %[x1o], [%[x0e], #8]\n\t"                                                           \
+        LOAD_LOHI                                                                                   \
+        RQ_PAIR("a0", "a1", "x0o", "x1e", "x1o", CLAMP)                                             \
+        "ldr    %[x0o], [%[x0e], #12]\n\t"                                                          \
+        "ldr    %[x1e], [%[x0e], #16]\n\t"                                                          \
+        "ldr    %[x1o], [%[x0e], #20]\n\t"                                                          \
+        "asr    %[m0], %[m0], #7\n\t"                                                               \
+        "asr    %[m1], %[m1], #7\n\t"                                                               \
+        RQ_PAIR("m0", "m1", "x0o", "x1e", "x1o", CLAMP)                                             \
+        "ldr    %[c], %[o0m]\n\t"                                                                   \
+        "ldr    %[t], %[osm]\n\t"                                                                   \
+        "add    %[x0e], %[x0e], #24\n\t"                                                            \
+        "str    %[x0e], %[qm]\n\t"                                                                  \
+        "strb   %[a0], [%[c]]\n\t"                                                                  \
+        "strb   %[m0], [%[c], #1]\n\t"                                                              \
+        "strb   %[a1], [%[c], %[t]]\n\t"                                                            \
+        "add    %[t], %[t], %[c]\n\t"                                                               \
+        "strb   %[m1], [%[t], #1]\n\t"                                                              \
+        "add    %[c], %[c], #2\n\t"                                                                 \
+        "str    %[c], %[o0m]\n\t"                                                                   \
+        "ldr    %[t], %[oendm]\n\t"                                                                 \
+        "cmp    %[c], %[t]\n\t"                                                                     \
+        "bne    2b\n\t"                                                                             \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [m0] "=&r"(m0), [m1] "=&r"(m1), [c] "=&r"(c), [w] "+r"(wp), \
+          [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),     \
+          [wo] "=&r"(wo), [t] "=&r"(t), [bm] "+m"(st.bias), [qm] "+m"(st.q), [o0m] "+m"(st.o0)        \
         : [end] "r"(end), [colm] "m"(st.col), [lom] "m"(st.lo), [him] "m"(st.hi), [osm] "m"(st.ostride), \
-          [oendm] "m"(st.o_end) \
-        : "cc", "memory"); \
-} \
-
-DEFINE_PAIRS_2X2(pairs_2x2, CLAMP_LOHI)
-DEFINE_PAIRS_2X2(pairs_2x2_full, CLAMP_FULL)
-#endif
-
-/* matmul_cols for a layer in the general requantization form (tinyc_dsp_requant_x): the same MAC loops,
- * each accumulator requantized with its channel's tinyc_dsp_qx_t (the records `qv` points at). */
-static void matmul_cols_x(const tinyc_dsp_conv_params_t *p, const int8_t *weights, const int32_t *bias,
-                          const tinyc_dsp_q_t *qv, const tinyc_word_t *col, int32_t ncols, int8_t *o0)
-{
-    const tinyc_dsp_qx_t *q = (const tinyc_dsp_qx_t *)(const void *)qv;
-    const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, lo = p->act_min, hi = p->act_max, zp = p->out_zp;
-    const tinyc_word_t *wp = (const tinyc_word_t *)weights;
-    int8_t *const o_end = o0 + (oc_n & ~1);
-    int8_t *o1 = o0 + oc_n;
-    if (ncols == 2) {
-        for (; o0 != o_end; o0 += 2, o1 += 2, bias += 2, q += 2, wp += chunks * 2) {
-            int32_t acc[4] = {bias[0], bias[0], bias[1], bias[1]};
-            mac_2x2(wp, col, chunks, acc);
-            o0[0] = (int8_t)tinyc_dsp_requant_x(acc[0], q, zp, lo, hi);
-            o1[0] = (int8_t)tinyc_dsp_requant_x(acc[1], q, zp, lo, hi);
-            o0[1] = (int8_t)tinyc_dsp_requant_x(acc[2], q + 1, zp, lo, hi);
-            o1[1] = (int8_t)tinyc_dsp_requant_x(acc[3], q + 1, zp, lo, hi);
-        }
-        if (oc_n & 1) {
-            o0[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 1, col, chunks, bias[0]), q, zp, lo, hi);
-            o1[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 1, col + 2, chunks, bias[0]), q, zp, lo, hi);
-        }
-        return;
-    }
-    for (; o0 + 4 <= o_end; o0 += 4, bias += 4, q += 4, wp += chunks * 4) {
-        int32_t acc[4] = {bias[0], bias[1], bias[2], bias[3]};
-        mac_4x1(wp, wp + chunks * 2, col, chunks, acc);
-        for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant_x(acc[i], q + i, zp, lo, hi);
-    }
-    for (; o0 != o_end; o0 += 2, bias += 2, q += 2, wp += chunks * 2) {
-        o0[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 2, col, chunks, bias[0]), q, zp, lo, hi);
-        o0[1] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp + 1, 2, col, chunks, bias[1]), q + 1, zp, lo, hi);
-    }
-    if (oc_n & 1) o0[0] = (int8_t)tinyc_dsp_requant_x(mac_1x1(wp, 1, col, chunks, bias[0]), q, zp, lo, hi);
+          [oendm] "m"(st.o_end)                                                                     \
+        : "cc", "memory");                                                                          \
 }
 
-/* All output channels of `ncols` (1 or 2) pixels whose columns are interleaved at `col`. */
+DEFINE_PAIRS_2X2M(pairs_2x2m, CLAMP_LOHI_M, "ldr    %[we], %[lom]\n\tldr    %[wo], %[him]\n\t")
+DEFINE_PAIRS_2X2M(pairs_2x2m_full, CLAMP_FULL, "")
+#endif
+
+/* Requantize accumulator `acc` of channel i in the layer's form (p->general: tinyc_dsp_qx_t records). */
+TINYC_INLINE int8_t rq_any(const tinyc_dsp_conv_params_t *p, const tinyc_dsp_q_t *q, int32_t i, int32_t acc)
+{
+    if (p->general)
+        return (int8_t)tinyc_dsp_requant_x(acc, (const tinyc_dsp_qx_t *)(const void *)q + i, p->out_zp, p->act_min,
+                                           p->act_max);
+    return (int8_t)tinyc_dsp_requant(acc, q + i, p->act_min, p->act_max);
+}
+
+/* Output channels [oc, out_c) of `ncols` (1 or 2) pixels whose columns are interleaved at `col`, for any
+ * layout and requantization form: every block the hand-scheduled loop below does not take. `w` points at
+ * row oc's weights (oc even). */
+static void matmul_cols_any(const tinyc_dsp_conv_params_t *p, const tinyc_word_t *wp, const int32_t *bias,
+                            const tinyc_dsp_q_t *q, const tinyc_word_t *col, int32_t ncols, int8_t *o0, int32_t oc)
+{
+    const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, pairs_end = oc_n & ~1;
+    int8_t *o1 = o0 + oc_n;
+    for (; oc < pairs_end; oc += 2, wp += chunks * 2) {
+        int32_t acc[4] = {bias[oc], bias[oc], bias[oc + 1], bias[oc + 1]};
+        if (ncols == 2) {
+            if (p->fused) mac_2x2m(wp, col, chunks, acc);
+            else mac_2x2(wp, col, chunks, acc);
+            o1[oc] = rq_any(p, q, oc, acc[1]);
+            o1[oc + 1] = rq_any(p, q, oc + 1, acc[3]);
+        } else if (p->fused) {
+            acc[1] = acc[2];
+            mac_2x1m(wp, col, chunks, acc);
+            acc[2] = acc[1];
+        } else {
+            acc[0] = mac_1x1(wp, 2, col, chunks, bias[oc]);
+            acc[2] = mac_1x1(wp + 1, 2, col, chunks, bias[oc + 1]);
+        }
+        o0[oc] = rq_any(p, q, oc, acc[0]);
+        o0[oc + 1] = rq_any(p, q, oc + 1, acc[2]);
+    }
+    if (oc_n & 1) { /* odd channel count: the last row is stored alone */
+        o0[oc] = rq_any(p, q, oc, mac_1x1(wp, 1, col, chunks, bias[oc]));
+        if (ncols == 2) o1[oc] = rq_any(p, q, oc, mac_1x1(wp, 1, col + 2, chunks, bias[oc]));
+    }
+}
+
+/* All output channels of `ncols` (1 or 2) pixels whose columns are interleaved at `col`: fused pairs of
+ * a layer in the fast form run the hand-scheduled loop, the rest matmul_cols_any. */
 static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights, const int32_t *bias,
                         const tinyc_dsp_q_t *q, const tinyc_word_t *col, int32_t ncols, int8_t *o0)
 {
-    const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, lo = p->act_min, hi = p->act_max;
     const tinyc_word_t *wp = (const tinyc_word_t *)weights;
-    int8_t *const o_end = o0 + (oc_n & ~1);
-    int8_t *o1 = o0 + oc_n;
-    if (ncols == 2) {
+    int32_t oc = 0;
 #if TINYC_DSP_ASM
-        if (o0 != o_end) {
-            const int32_t pairs = (int32_t)(o_end - o0) >> 1;
-            if (lo == -128 && hi == 127) pairs_2x2_full(wp, col, chunks, bias, q, o0, o_end, oc_n, lo, hi);
-            else pairs_2x2(wp, col, chunks, bias, q, o0, o_end, oc_n, lo, hi);
-            wp += (size_t)pairs * chunks * 2;
-            bias += 2 * pairs;
-            q += 2 * pairs;
-            o1 += 2 * pairs;
-            o0 = o_end;
-        }
-#else
-        for (; o0 != o_end; o0 += 2, o1 += 2, bias += 2, q += 2, wp += chunks * 2) {
-            int32_t acc[4] = {bias[0], bias[0], bias[1], bias[1]};
-            mac_2x2(wp, col, chunks, acc);
-            requant2(acc[0], acc[1], q, lo, hi, o0, o1);
-            requant2(acc[2], acc[3], q + 1, lo, hi, o0 + 1, o1 + 1);
-        }
+    const int32_t chunks = p->col_len4 >> 2, oc_n = p->out_c, lo = p->act_min, hi = p->act_max;
+    if (ncols == 2 && p->fused && !p->general && oc_n >= 2) {
+        int8_t *const o_end = o0 + (oc_n & ~1);
+        if (lo == -128 && hi == 127) pairs_2x2m_full(wp, col, chunks, bias, q, o0, o_end, oc_n, lo, hi);
+        else pairs_2x2m(wp, col, chunks, bias, q, o0, o_end, oc_n, lo, hi);
+        oc = oc_n & ~1;
+        wp += (size_t)oc * chunks;
+    }
 #endif
-        if (oc_n & 1) { /* odd channel count: the last row is stored alone */
-            requant2(mac_1x1(wp, 1, col, chunks, bias[0]), mac_1x1(wp, 1, col + 2, chunks, bias[0]), q, lo, hi,
-                     o0, o1);
-        }
-        return;
-    }
-    for (; o0 + 4 <= o_end; o0 += 4, bias += 4, q += 4, wp += chunks * 4) {
-        int32_t acc[4] = {bias[0], bias[1], bias[2], bias[3]};
-        mac_4x1(wp, wp + chunks * 2, col, chunks, acc);
-        if (lo == -128 && hi == 127) {
-            for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant_full(acc[i], q + i);
-        } else {
-            for (int32_t i = 0; i < 4; ++i) o0[i] = (int8_t)tinyc_dsp_requant(acc[i], q + i, lo, hi);
-        }
-    }
-    for (; o0 != o_end; o0 += 2, bias += 2, q += 2, wp += chunks * 2) {
-        o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 2, col, chunks, bias[0]), q, lo, hi);
-        o0[1] = (int8_t)tinyc_dsp_requant(mac_1x1(wp + 1, 2, col, chunks, bias[1]), q + 1, lo, hi);
-    }
-    if (oc_n & 1) o0[0] = (int8_t)tinyc_dsp_requant(mac_1x1(wp, 1, col, chunks, bias[0]), q, lo, hi);
+    matmul_cols_any(p, wp, bias, q, col, ncols, o0, oc);
 }
-
-/* The requantization form's matmul_cols, chosen once per call (a layer's channels share one form). */
-typedef void (*dsp_cols_fn)(const tinyc_dsp_conv_params_t *, const int8_t *, const int32_t *, const tinyc_dsp_q_t *,
-                            const tinyc_word_t *, int32_t, int8_t *);
-#define DSP_COLS(p) ((p)->general ? matmul_cols_x : matmul_cols)
 
 #if defined(__GNUC__)
 __attribute__((weak))
@@ -488,7 +424,6 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
     tinyc_word_t *col = (tinyc_word_t *)scratch;      /* 2 * k4 halfwords, interleaved columns */
     int8_t *tmp = (int8_t *)(scratch + 2 * k4);       /* k4 bytes, gathered columns (in_c % 4 != 0) */
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0 && !p->natural;
-    const dsp_cols_fn cols = DSP_COLS(p);
     if (p->natural) {
         for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0; /* meets zero weights */
     }
@@ -513,7 +448,7 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
                 }
             }
             int8_t *o0 = out_b + (size_t)px * p->out_c;
-            cols(p, packed_filter, bias, q, col, ncols, o0);
+            matmul_cols(p, packed_filter, bias, q, col, ncols, o0);
         }
     }
 }
@@ -526,8 +461,7 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
  * copied into a zero-tailed buffer, never reading past it (its neighbours may hold outputs already).
  * The arithmetic is the matmul's, so the outputs equal tinyc_ref_conv2d_pointwise_inplace_s8's. */
 TINYC_INLINE void pointwise_inplace(const tinyc_dsp_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
-                                    const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch, dsp_cols_fn cols,
-                                    const int natural)
+                                    const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch, const int natural)
 {
     const int32_t k4 = p->col_len4, pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c;
     tinyc_word_t *col = (tinyc_word_t *)scratch;
@@ -548,14 +482,14 @@ TINYC_INLINE void pointwise_inplace(const tinyc_dsp_conv_params_t *p, int8_t *io
         for (int32_t px = 0; px < pixels; px += 2) {
             const int32_t ncols = px + 1 < pixels ? 2 : 1;
             for (int32_t j = 0; j < ncols; ++j) PW_COLUMN(px + j, j);
-            cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+            matmul_cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
         }
         return;
     }
     for (int32_t end = pixels; end > 0; end -= 2) {
         const int32_t ncols = end >= 2 ? 2 : 1, px = end - ncols;
         for (int32_t j = 0; j < ncols; ++j) PW_COLUMN(px + j, j);
-        cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
+        matmul_cols(p, packed_filter, bias, q, col, ncols, io + (size_t)px * oc);
     }
 #undef PW_COLUMN
 }
@@ -566,15 +500,9 @@ __attribute__((weak))
 void tinyc_arm_dsp_pointwise_inplace_s8(const tinyc_dsp_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
                                         const int32_t *bias, const tinyc_dsp_q_t *q, int16_t *scratch)
 {
-    /* each combination its own copy: the column function a direct call, the column copy only where needed */
-    if (p->general) {
-        if (p->natural) pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols_x, 1);
-        else pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols_x, 0);
-    } else if (p->natural) {
-        pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols, 1);
-    } else {
-        pointwise_inplace(p, io, packed_filter, bias, q, scratch, matmul_cols, 0);
-    }
+    /* each its own copy: the column copy only where needed */
+    if (p->natural) pointwise_inplace(p, io, packed_filter, bias, q, scratch, 1);
+    else pointwise_inplace(p, io, packed_filter, bias, q, scratch, 0);
 }
 
 /* One im2col column of output pixel (oy, ox) whose k_h input rows are at rows[ky] (NULL: padding), in
@@ -625,7 +553,6 @@ void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_
     tinyc_word_t *col = (tinyc_word_t *)scratch;
     int8_t *tmp = (int8_t *)(scratch + 2 * k4);
     const int8_t *rows[TINYC_DSP_MAX_KH];
-    const dsp_cols_fn cols = DSP_COLS(p);
     tinyc_ring_t r;
     if (p->natural) {
         for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0;
@@ -651,7 +578,7 @@ void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_
         for (int32_t ox = 0; ox < p->out_w; ox += 2) {
             const int32_t ncols = ox + 1 < p->out_w ? 2 : 1;
             for (int32_t j = 0; j < ncols; ++j) im2col_rows(p, rows, ox + j, tmp, col + 2 * j);
-            cols(p, packed_filter, bias, q, col, ncols, o + (size_t)ox * p->out_c);
+            matmul_cols(p, packed_filter, bias, q, col, ncols, o + (size_t)ox * p->out_c);
         }
     }
 }

@@ -232,10 +232,18 @@ typedef struct {
     int32_t pad_value;          /* the input zero point: (zp + in_offset) * w = 0 for a padded tap */
     int32_t act_min, act_max;
     int32_t general, out_zp;    /* q holds tinyc_dsp_qx_t records, and the zero point added after them */
+    int32_t fused;              /* weight rows in fused pairs (tinyc_dsp_matmul.h, mac_2x2m), bias (b0, b0 + 256 b1) */
+    int32_t vec, seg;           /* tinyc_arm_dsp_fc_s8: input read as it is (1) or widened into scratch (2);
+                                 * chunks per segment of row-1 sums (0: one) */
 } tinyc_dsp_conv_params_t;
 
 void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
                              const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
+
+/* FULLY_CONNECTED with one batch (fully_connected_arm_dsp.c): fused 4-row blocks; more batches run the
+ * matmul (TINYC_DSP_CONV_S8) as a 1x1 convolution over them. */
+void tinyc_arm_dsp_fc_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
+                         const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
 
 /* 1x1 stride-1 unpadded CONV_2D in place (batch 1): the matmul over pixel pairs, in the order that never
  * overwrites an input pixel before it is read (tinyc_dsp_matmul.h). */
@@ -296,7 +304,7 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 
 #define TINYC_DSP_ADD_S8 tinyc_arm_dsp_add_s8
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_matmul_s8 /* conv2d_arm_dsp.c */
-#define TINYC_DSP_FC_S8 tinyc_arm_dsp_matmul_s8   /* fully_connected_arm_dsp.c */
+#define TINYC_DSP_FC_S8 tinyc_arm_dsp_fc_s8       /* fully_connected_arm_dsp.c */
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
 #define TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_dsp_depthwise_rows_inplace_s8
 #define TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_dsp_depthwise_plane_inplace_s8
