@@ -66,6 +66,32 @@ def q4_table(q) -> list[int]:
     return out
 
 
+DWB_BUDGET = 1024  # bytes of padded lines the depthwise band kernel gathers at a time (at least 3 lines)
+
+
+def dwb_ok(params: dict, inplace: bool = False) -> bool:
+    """The 3x3 depthwise band kernel (a channel at a time, depthwise_conv2d_arm_mve.c's dwb_run) takes the
+    call: the fast form, no depth multiplier, dilation 1, stride 1 or 2 along the rows, gather offsets (7 steps
+    of the element stride) within 16 bits."""
+    return not params.get("general") and params.get("mult", 0) <= 1 and params["k_h"] == 3 and params["k_w"] == 3 \
+        and params["dil_h"] == 1 and params["dil_w"] == 1 and params["stride_w"] in (1, 2) \
+        and params["channels"] * 7 * params["stride_w"] < 65536 \
+        and params["out_w"] >= DWB_MIN_OUT_W[params["stride_w"]]
+
+
+# Output rows narrower than this take the four-channel kernel: a channel's per-row work (its lines, a partial
+# last vector) outweighs the lanes it fills (measured on person_detect's and VWW's layers in QEMU).
+DWB_MIN_OUT_W = {1: 12, 2: 24}
+
+
+def dwb_pitch(params: dict) -> int:
+    """The band kernel's padded line (dwb_geom): stride 1 holds columns 0 .. 4 nv + 1, stride 2 two halves."""
+    nv = (params["out_w"] + 3) // 4
+    if params["stride_w"] == 2:
+        return 2 * ((4 * nv + 1 + 15) // 16 * 16)
+    return (4 * nv + 2 + 15) // 16 * 16
+
+
 class _MveSpecializer(_Specializer):
     def __init__(self, lowered: LoweredModel):
         super().__init__(lowered)
@@ -184,7 +210,7 @@ class _MveSpecializer(_Specializer):
 
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 
-    def _mve_dw(self, call: KernelCall, p: dict, x: str, w: str, wv, bv, mv, sv, y: str):
+    def _mve_dw(self, call: KernelCall, p: dict, x: str, w: str, wv, bv, mv, sv, y: str, inplace: bool = False):
         """Any channel count (the last group of 4 predicated) and depth multiplier (the k_h input rows of an
         output row expanded to out_c channels in the scratch): the model's [taps][C] weights as they are, the
         input offset folded into the bias (a padded tap reads the input zero point, which adds
@@ -212,6 +238,11 @@ class _MveSpecializer(_Specializer):
         if mult > 1:
             params["mult"] = mult
             need += 4 * MAX_KH + p["k_h"] * p["in_w"] * c  # the expanded input rows and their row numbers
+        elif dwb_ok(params, inplace):
+            pitch = dwb_pitch(params)
+            band = 3 if inplace else min(max(3, DWB_BUDGET // pitch), (p["out_h"] - 1) * p["stride_h"] + 3)
+            params["band"] = band
+            need = max(need, band * pitch)  # the band kernel's padded lines
         self.mve_scratch = max(self.mve_scratch, need)
         args = (x, w, bn, qn, y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
@@ -252,7 +283,7 @@ class _MveSpecializer(_Specializer):
         if arrays is None:
             return "constants are not plain arrays"
         _, wv, bv, mv, sv, _ = arrays
-        new = self._mve_dw(call, p, io, w, wv, bv, mv, sv, io)
+        new = self._mve_dw(call, p, io, w, wv, bv, mv, sv, io, inplace=True)
         if not isinstance(new, KernelCall):
             return new
         _, wn, bn, qn, _, scr = new.args

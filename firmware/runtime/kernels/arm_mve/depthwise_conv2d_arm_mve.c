@@ -248,9 +248,248 @@ static int dw_common(const tinyc_mve_dwconv_params_t *p)
     return !p->general && p->mult <= 1 && (p->channels & 3) == 0;
 }
 
+/* --- 3x3 filters a channel at a time: padded lines, four outputs of a line per vector ------------------
+ *
+ * Depth multiplier 1, dilation 1, stride 1 or 2 along the lines (any across), the fast requantization form,
+ * any channel count (the generator sets p->band, the lines its scratch holds, when it takes the call).
+ * For one channel, the input lines a band of output lines reads are gathered (VLDRB.S16 gathers, 8 bytes
+ * each) into `scratch`, each padded with the input zero point, so every output runs the same loads
+ * whatever its border (the generator folds the input offset into the bias: a padded tap adds
+ * -in_offset * w, which cancels it). Lines are rows (or columns: dwb_t.along_h, for the plane scheme). Stride
+ * 1: line[j] is input column j - pad; stride 2: the even columns, then at `half` the odd ones, so the taps
+ * of four neighbouring outputs are again four consecutive bytes. An output line is computed three vectors
+ * (12 outputs) at a time, one filter line per inline-assembly block: VLDRB.S32 with immediate offsets and
+ * VMLA by the scalar weight; then VQRDMULH requantization by the channel's scalars and VSTRB.32 scattered
+ * out_elem bytes apart (predicated for the line's last outputs). */
+
+typedef struct {
+    int32_t in_lines, in_len, out_lines, out_len; /* lines, and elements per line */
+    int32_t s_across, pad_across, pad_along;
+    int32_t in_elem, in_line, out_elem, out_line; /* byte steps */
+    int32_t nv, pitch, half, s2;                  /* vectors per output line, padded line, odd half */
+    int32_t band;                                 /* lines the scratch holds */
+} dwb_t;
+
+static dwb_t dwb_init(const tinyc_mve_dwconv_params_t *p, int along_h, int32_t band)
+{
+    const int32_t C = p->channels;
+    dwb_t d;
+    d.in_lines = along_h ? p->in_w : p->in_h;
+    d.in_len = along_h ? p->in_h : p->in_w;
+    d.out_lines = along_h ? p->out_w : p->out_h;
+    d.out_len = along_h ? p->out_h : p->out_w;
+    d.s_across = along_h ? p->stride_w : p->stride_h;
+    d.pad_across = along_h ? p->pad_w : p->pad_h;
+    d.pad_along = along_h ? p->pad_h : p->pad_w;
+    d.in_elem = along_h ? p->in_w * C : C;
+    d.in_line = along_h ? C : p->in_w * C;
+    d.out_elem = along_h ? p->out_w * C : C;
+    d.out_line = along_h ? C : p->out_w * C;
+    d.s2 = (along_h ? p->stride_h : p->stride_w) == 2;
+    d.nv = (d.out_len + 3) >> 2;
+    d.half = d.s2 ? (4 * d.nv + 1 + 15) & ~15 : 0; /* even columns 0 .. 4 nv, odd 0 .. 4 nv - 1 */
+    d.pitch = d.s2 ? 2 * d.half : (4 * d.nv + 2 + 15) & ~15; /* stride 1: columns 0 .. 4 nv + 1 */
+    d.band = band;
+    return d;
+}
+
+/* The bytes of a line an input line fills (the rest of the line is padding, whose zero points stay):
+ * n_j elements from input element e_j to line column d_j, for the stride-1 line (j = 0) or the even and odd
+ * halves (j = 0, 1). */
+typedef struct {
+    int32_t n[2], e[2], d[2];
+} dwb_fill_t;
+
+static dwb_fill_t dwb_fill_plan(const dwb_t *d)
+{
+    dwb_fill_t f;
+    const int32_t pl = d->pad_along, n = d->in_len;
+    f.n[1] = 0;
+    f.e[1] = f.d[1] = 0;
+    if (!d->s2) {
+        f.n[0] = tinyc_min32(n, d->pitch - pl);
+        f.e[0] = 0;
+        f.d[0] = pl;
+        return f;
+    }
+    for (int32_t par = 0; par < 2; ++par) { /* line column k = 2 j + par is input element k - pl */
+        const int32_t j0 = pl > par ? (pl - par + 1) >> 1 : 0, first = 2 * j0 + par - pl;
+        f.n[par] = first < n ? tinyc_min32((n - 1 - first) / 2 + 1, d->half - j0) : 0;
+        f.e[par] = first;
+        f.d[par] = par * d->half + j0;
+    }
+    return f;
+}
+
+/* dst[i] = src[i * step] for i < n (the gather's 16-bit offsets: 7 step < 2^16, checked by the generator). */
+TINYC_INLINE void dwb_gather(int8_t *dst, const int8_t *src, int32_t n, uint16x8_t offs, int32_t step8)
+{
+    for (; n >= 8; n -= 8, dst += 8, src += step8) vstrbq_s16(dst, vldrbq_gather_offset_s16(src, offs));
+    if (n > 0) {
+        const mve_pred16_t t = vctp16q((uint32_t)n);
+        vstrbq_p_s16(dst, vldrbq_gather_offset_z_s16(src, offs, t), t);
+    }
+}
+
+/* One filter line (weights w0 w1 w2) on n (1..3) vectors at x, x + 4, x + 8: stride 1 reads x[j], x[j+1],
+ * x[j+2]; stride 2 x[j], x[half + j], x[j + 1]. */
+#define DWB_V1(a, o0, o1, o2)                                                                             \
+    "vldrb.s32 %q[t], [%[x], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w0]\n\t"                           \
+    "vldrb.s32 %q[t], [%[x], #" #o1 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w1]\n\t"                           \
+    "vldrb.s32 %q[t], [%[x], #" #o2 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w2]\n\t"
+#define DWB_V2(a, o0, o2)                                                                                 \
+    "vldrb.s32 %q[t], [%[x], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w0]\n\t"                           \
+    "vldrb.s32 %q[t], [%[y], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w1]\n\t"                           \
+    "vldrb.s32 %q[t], [%[x], #" #o2 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w2]\n\t"
+
+TINYC_INLINE void dwb_fline(int32x4_t *a0, int32x4_t *a1, int32x4_t *a2, const int8_t *x, int32_t half,
+                            const int32_t *w, const int n, const int s2)
+{
+    int32x4_t t;
+    if (!s2) {
+        if (n == 3)
+            __asm__(DWB_V1(a0, 0, 1, 2) DWB_V1(a1, 4, 5, 6) DWB_V1(a2, 8, 9, 10)
+                    : [a0] "+w"(*a0), [a1] "+w"(*a1), [a2] "+w"(*a2), [t] "=&w"(t)
+                    : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[11])x));
+        else if (n == 2)
+            __asm__(DWB_V1(a0, 0, 1, 2) DWB_V1(a1, 4, 5, 6)
+                    : [a0] "+w"(*a0), [a1] "+w"(*a1), [t] "=&w"(t)
+                    : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[7])x));
+        else
+            __asm__(DWB_V1(a0, 0, 1, 2)
+                    : [a0] "+w"(*a0), [t] "=&w"(t)
+                    : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[3])x));
+        return;
+    }
+    const int8_t *y = x + half;
+    if (n == 3)
+        __asm__(DWB_V2(a0, 0, 1) DWB_V2(a1, 4, 5) DWB_V2(a2, 8, 9)
+                : [a0] "+w"(*a0), [a1] "+w"(*a1), [a2] "+w"(*a2), [t] "=&w"(t)
+                : [x] "l"(x), [y] "l"(y), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]),
+                  "m"(*(const int8_t(*)[10])x), "m"(*(const int8_t(*)[9])y));
+    else if (n == 2)
+        __asm__(DWB_V2(a0, 0, 1) DWB_V2(a1, 4, 5)
+                : [a0] "+w"(*a0), [a1] "+w"(*a1), [t] "=&w"(t)
+                : [x] "l"(x), [y] "l"(y), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]),
+                  "m"(*(const int8_t(*)[6])x), "m"(*(const int8_t(*)[5])y));
+    else
+        __asm__(DWB_V2(a0, 0, 1)
+                : [a0] "+w"(*a0), [t] "=&w"(t)
+                : [x] "l"(x), [y] "l"(y), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]),
+                  "m"(*(const int8_t(*)[2])x), "m"(*(const int8_t(*)[1])y));
+}
+
+TINYC_INLINE int32x4_t dwb_rq(int32x4_t acc, const int32_t *k, int32x4_t lo, int32x4_t hi)
+{
+    int32x4_t v = vqrdmulhq_n_s32(acc, k[1]);
+    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), k[2]);
+    return vminq_s32(vmaxq_s32(vshlq_r_s32(v, k[3]), lo), hi);
+}
+
+/* n (1..3) vectors of an output line from lines l0 l1 l2 (pitch apart) at column x0, outputs at o (ostep
+ * per vector); `tail`: the lanes the last of them stores. k: bias, mult, add, -rshift. */
+TINYC_INLINE void dwb_group(const int8_t *l0, int32_t pitch, int32_t half, const int32_t *w, const int32_t *k,
+                            int32x4_t lo, int32x4_t hi, int8_t *o, int32_t ostep, uint32x4_t offs,
+                            mve_pred16_t tail, const int n, const int s2)
+{
+    int32x4_t a0 = vdupq_n_s32(k[0]), a1 = a0, a2 = a0;
+    dwb_fline(&a0, &a1, &a2, l0, half, w, n, s2);
+    dwb_fline(&a0, &a1, &a2, l0 + pitch, half, w + 3, n, s2);
+    dwb_fline(&a0, &a1, &a2, l0 + 2 * pitch, half, w + 6, n, s2);
+    if (n == 1) {
+        vstrbq_scatter_offset_p_s32(o, offs, dwb_rq(a0, k, lo, hi), tail);
+    } else if (n == 2) {
+        vstrbq_scatter_offset_s32(o, offs, dwb_rq(a0, k, lo, hi));
+        vstrbq_scatter_offset_p_s32(o + ostep, offs, dwb_rq(a1, k, lo, hi), tail);
+    } else {
+        vstrbq_scatter_offset_s32(o, offs, dwb_rq(a0, k, lo, hi));
+        vstrbq_scatter_offset_s32(o + ostep, offs, dwb_rq(a1, k, lo, hi));
+        vstrbq_scatter_offset_p_s32(o + 2 * ostep, offs, dwb_rq(a2, k, lo, hi), tail);
+    }
+}
+
+/* One output line of one channel from the padded lines at l0 (three, pitch apart). */
+TINYC_INLINE void dwb_out_line(const dwb_t *d, const int8_t *l0, const int32_t *w, const int32_t *k, int32x4_t lo,
+                               int32x4_t hi, int8_t *o, uint32x4_t offs, mve_pred16_t last, const int s2)
+{
+    const int32_t pitch = d->pitch, half = d->half, ostep = 4 * d->out_elem;
+    const mve_pred16_t all = (mve_pred16_t)0xFFFFu;
+    int32_t v = d->nv;
+    for (; v > 3; v -= 3, l0 += 12, o += 3 * ostep)
+        dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, all, 3, s2);
+    if (v == 3) dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, last, 3, s2);
+    else if (v == 2) dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, last, 2, s2);
+    else dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, last, 1, s2);
+}
+
+/* Output lines [ol0, ol1) of every channel, channel by channel, bands of d->band padded lines at a time:
+ * input line il of channel c at in + il * in_line + c, or (lines != NULL, one output line) lines[ky] + c.
+ * The padding columns of `buf` are filled once; a channel's lines overwrite only their input columns, and
+ * a band line outside the input is filled again. */
+static void dwb_run(const tinyc_mve_dwconv_params_t *p, const dwb_t *d, const int8_t *in,
+                    const int8_t *const *lines, int32_t ol0, int32_t ol1, int8_t *out, const int8_t *filter,
+                    const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *buf, int along_h)
+{
+    const int32_t C = p->channels, s = d->s_across, pitch = d->pitch, step = d->in_elem;
+    const int8x16_t zpv = vdupq_n_s8((int8_t)-p->in_offset);
+    const uint16x8_t offs_line = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)(d->s2 ? 2 * step : step));
+    const int32_t step8 = (d->s2 ? 16 : 8) * step;
+    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)d->out_elem);
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    const int32_t per_band = (d->band - 3) / s + 1; /* output lines per band */
+    const dwb_fill_t f = dwb_fill_plan(d);
+    int32_t tap[9];
+    /* lanes of a line's last vector, opaque to the compiler (GCC 12.2 materializes a constant 32-bit-lane
+     * predicate as all lanes, PR 108443) */
+    uint32_t lanes = 0xFFFFu >> (4 * (4 * d->nv - d->out_len));
+    __asm__("" : "+r"(lanes));
+    const mve_pred16_t last = (mve_pred16_t)lanes;
+    for (int32_t t = 0; t < 9; ++t) tap[t] = (along_h ? (t % 3) * 3 + t / 3 : t) * C;
+    for (int32_t i = 0; i < d->band * pitch; i += 16) vstrbq_s8(buf + i, zpv);
+    for (int32_t c = 0; c < C; ++c) {
+        int32_t w[9], k[4];
+        for (int32_t t = 0; t < 9; ++t) w[t] = filter[tap[t] + c];
+        k[0] = bias[c];
+        k[1] = q[c >> 2].mult[c & 3];
+        k[2] = q[c >> 2].add[c & 3];
+        k[3] = q[c >> 2].neg_rshift[c & 3];
+        for (int32_t b0 = ol0; b0 < ol1; b0 += per_band) {
+            const int32_t b1 = tinyc_min32(ol1, b0 + per_band), il0 = b0 * s - d->pad_across;
+            const int32_t n_in = (b1 - 1 - b0) * s + 3;
+            int8_t *line = buf;
+            for (int32_t i = 0; i < n_in; ++i, line += pitch) {
+                const int32_t il = il0 + i;
+                const int8_t *src = lines ? lines[i] : il >= 0 && il < d->in_lines ? in + (size_t)il * d->in_line : NULL;
+                if (!src) {
+                    for (int32_t j = 0; j < pitch; j += 16) vstrbq_s8(line + j, zpv);
+                    continue;
+                }
+                src += c;
+                dwb_gather(line + f.d[0], src + f.e[0] * step, f.n[0], offs_line, step8);
+                if (f.n[1]) dwb_gather(line + f.d[1], src + f.e[1] * step, f.n[1], offs_line, step8);
+            }
+            int8_t *o = out + (size_t)b0 * d->out_line + c;
+            const int8_t *l0 = buf;
+            for (int32_t ol = b0; ol < b1; ++ol, o += d->out_line, l0 += s * pitch) {
+                if (d->s2) dwb_out_line(d, l0, w, k, lo, hi, o, offs, last, 1);
+                else dwb_out_line(d, l0, w, k, lo, hi, o, offs, last, 0);
+            }
+            if (il0 < 0 || il0 + n_in > d->in_lines) /* padding lines: their zero points again for the next */
+                for (int32_t i = 0; i < n_in * pitch; i += 16) vstrbq_s8(buf + i, zpv);
+        }
+    }
+}
+
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, void *scratch)
 {
+    if (p->band) {
+        const size_t in_b = (size_t)p->in_h * p->in_w * p->channels, out_b = (size_t)p->out_h * p->out_w * p->channels;
+        const dwb_t d = dwb_init(p, 0, p->band);
+        for (int32_t b = 0; b < p->batches; ++b)
+            dwb_run(p, &d, input + b * in_b, NULL, 0, p->out_h, output + b * out_b, filter, bias, q, (int8_t *)scratch, 0);
+        return;
+    }
     if (!dw_common(p)) {
         const size_t in_b = (size_t)p->in_h * p->in_w * (p->channels / (p->mult > 1 ? p->mult : 1));
         const size_t out_b = (size_t)p->out_h * p->out_w * p->channels;
@@ -282,6 +521,20 @@ void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p,
                                              void *scratch, int8_t *ring)
 {
     tinyc_ring_t r;
+    if (p->band) { /* output row by output row through the ring, the row's channels in turn */
+        const int8_t *rows[3];
+        const dwb_t d = dwb_init(p, 0, 3);
+        r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * p->channels, (size_t)p->out_w * p->channels,
+                            p->in_h, p->out_h, p->pad_h, p->stride_h);
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            tinyc_ring_advance(&r, oy);
+            for (int32_t ky = 0; ky < 3; ++ky)
+                rows[ky] = iy0 + ky >= 0 && iy0 + ky < p->in_h ? tinyc_ring_row(&r, iy0 + ky) : NULL;
+            dwb_run(p, &d, NULL, rows, oy, oy + 1, io, filter, bias, q, (int8_t *)scratch, 0);
+        }
+        return;
+    }
     if (!dw_common(p)) {
         r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * (p->channels / (p->mult > 1 ? p->mult : 1)),
                             (size_t)p->out_w * p->channels, p->in_h, p->out_h, p->pad_h, p->stride_h);

@@ -82,6 +82,7 @@ typedef struct {
     int32_t in_offset, act_min, act_max;
     int32_t general, out_zp; /* q holds tinyc_mve_qx4_t records */
     int32_t mult;            /* depth multiplier; 0 or 1: none */
+    int32_t band;            /* 3x3 a channel at a time: padded lines the scratch holds (0: not) */
 } tinyc_mve_dwconv_params_t;
 
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
