@@ -44,6 +44,9 @@ class GeneratedModel:
     packed_layers: tuple = ()  # lower.PackedWeight per filter stored packed
     profile: bool = False  # tinyc_model_invoke() records per-layer ticks (TINYC_MODEL_PROFILE)
     choices: tuple = ()  # specialize.KernelChoice per call: kernel, kernel set, why not the best set
+    # Per call, the arena bytes its kernel may touch, merged: ((offset, bytes), ...) for the call's tensors and
+    # scratch. The host runner's sanitized build poisons the rest of the arena during the call (codegen/host.py).
+    tensor_regions: tuple[tuple[tuple[int, int], ...], ...] = ()
 
     def moved_to(self, out_dir: Path) -> "GeneratedModel":
         """The same sources after their folder moved (from an output's stage to its place)."""
@@ -131,6 +134,26 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     return files
 
 
+def tensor_regions(graph, plan, calls) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Per kernel call, the arena ranges (offset, bytes) of its operator's activation tensors and scratch,
+    overlapping and touching ranges merged."""
+    offsets, _, _ = plan_layout(graph, plan)
+    out = []
+    for call in calls:
+        op = graph.operators[call.index]
+        spans = [(offsets[i], graph.tensor(i).nbytes) for i in (*op.inputs, *op.outputs)
+                 if i >= 0 and not graph.tensor(i).is_constant and i in offsets]
+        spans += [(int(s[0]), int(s[1])) for s in offsets.scratch.get(op.index, ())]
+        merged: list[list[int]] = []
+        for start, n in sorted((a, a + b) for a, b in spans if b > 0):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], n)
+            else:
+                merged.append([start, n])
+        out.append(tuple((a, b - a) for a, b in merged))
+    return tuple(out)
+
+
 def generate(graph, plan, board, out_dir, *, weights="auto", profile: bool = False) -> GeneratedModel:
     """Write the model's C sources into ``out_dir``, a new or empty folder: a library call that writes plainly,
     where the commands write through ``tinyc.outputs.OutputDir`` (staged, swapped in atomically).
@@ -176,7 +199,7 @@ def generate(graph, plan, board, out_dir, *, weights="auto", profile: bool = Fal
         kernels=lowered.kernels, variant=variant, defines=defines, macs=lowered.macs,
         weights_bytes=lowered.weights_bytes, num_calls=len(lowered.calls), weights=mode,
         weight_scratch=lowered.weight_scratch, packed_layers=lowered.packed, profile=profile,
-        choices=tuple(getattr(spec, "choices", ()) or ()))
+        choices=tuple(getattr(spec, "choices", ()) or ()), tensor_regions=tensor_regions(graph, plan, lowered.calls))
 
 
 def source_hash() -> str:
