@@ -787,7 +787,19 @@ def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bo
 
 
 def main() -> None:
-    cli(prog_name="tinyc")
+    from tinyc import procs
+
+    procs.install()  # SIGTERM, SIGHUP and Ctrl-C stop QEMU and every other child, then exit 1 with one line
+    try:
+        cli(prog_name="tinyc")
+    except procs.Interrupted as exc:
+        procs.stop_all(grace=0.2)
+        try:
+            click.echo(f"error: {exc}: stopped, with every process it started (no output is left "
+                       "half-written)", err=True)
+        except OSError:  # the terminal went away (SIGHUP)
+            pass
+        sys.exit(1)
 
 
 if __name__ == "__main__":

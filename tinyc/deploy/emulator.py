@@ -2,7 +2,8 @@
 
 -icount shift=0 makes one guest instruction one nanosecond of virtual time, so durations on the port's
 timer (SysTick, or TIMER0 on the nRF51) are instruction counts (not cycles). The firmware leaves QEMU
-through semihosting with its own exit code.
+through semihosting with its own exit code. QEMU is started through tinyc.procs: it dies with tinyc, even
+when tinyc is killed.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ def run_to_exit(board: Board, elf: Path, timeout: float = 60.0) -> EmulatorRun:
     machine = board.emulation.qemu_machine
     if not machine:
         raise TinycError(f"board {board.id!r} has no emulator")
+    from tinyc import procs
+
     try:
-        proc = subprocess.run(qemu_args(machine, elf), capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        proc = procs.run(qemu_args(machine, elf), capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode(errors="replace")
         return EmulatorRun(-1, out, True)
@@ -86,8 +88,10 @@ class QemuSession:
         import threading
         import time
 
-        self.proc = subprocess.Popen(self._args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+        from tinyc import procs
+
+        self.proc = procs.popen(self._args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
         found = threading.Event()
 
         def drain() -> None:
@@ -143,16 +147,20 @@ class QemuSession:
         if self.proc is None:
             return None
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        from tinyc import procs
+
+        procs.forget(self.proc)
+        return rc
 
     def stop(self) -> int | None:
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.kill()
-        return self.proc.wait()
+        from tinyc import procs
+
+        return procs.stop(self.proc, grace=0)  # SIGKILL: QEMU holds nothing that needs a clean exit
 
     def __enter__(self) -> "QemuSession":
         self.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,10 @@ def pio_command() -> list[str]:
 def build(project: GeneratedProject, verbose: bool = False) -> Firmware:
     piocore.ensure()
     cmd = pio_command() + ["run", "-d", str(project.path), "-e", project.env_name]
-    proc = subprocess.run(cmd, env=piocore.environment(), capture_output=True, text=True)
+    from tinyc import procs
+
+    # through tinyc.procs: PlatformIO, SCons and the compilers they start die with tinyc
+    proc = procs.run(cmd, env=piocore.environment(), capture_output=True, text=True)
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
         overflow = re.search(r"region [`']?(\w+)'? overflowed by (\d+) bytes", log)

@@ -277,8 +277,10 @@ def upload(board: Board, plan: UploadPlan, elf: Path, timeout: float = 120.0) ->
         return f"copied {plan.firmware} to {dst}"
     if plan.tool == "bossac" and plan.device:
         touch_1200(plan.device)
-    try:
-        proc = subprocess.run(plan.command, capture_output=True, text=True, timeout=timeout)
+    from tinyc import procs
+
+    try:  # through tinyc.procs: the uploader dies with tinyc
+        proc = procs.run(plan.command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise UploadError(f"{plan.tool} did not finish in {timeout:.0f} s: {plan.shell}") from None
     log = proc.stdout + proc.stderr
