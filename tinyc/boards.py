@@ -50,6 +50,9 @@ BAUD_RANGE = (300, 12_000_000)
 CLOCK_RANGE = (1_000_000, 1_000_000_000)  # cpu.clock
 CRYSTAL_RANGE = (1_000_000, 100_000_000)  # cpu.crystal
 TICK_RANGE = (1_000, 1_000_000_000)  # emulation.systick_clock / timer_clock
+MAX_FILE_BYTES = 256 * 1024  # a board file is a few KiB; more is not a board file
+MAX_TEXT = 2_000  # characters in one string field (names, notes, sources)
+MAX_REGIONS = 64  # memory regions in one list
 
 
 class BoardError(TinycError):
@@ -247,7 +250,8 @@ class _Reader:
         self.path, self.table, self.prefix = path, table, prefix
 
     def _where(self, key: str) -> str:
-        return f"{self.path}: field '{self.prefix}{key}'"
+        key = str(key)
+        return f"{self.path}: field '{self.prefix}{key if len(key) <= 40 else key[:40] + '...'}'"
 
     def get(self, key: str, typ: type | tuple, default: Any = ..., choices: tuple | None = None) -> Any:
         if key not in self.table:
@@ -260,6 +264,8 @@ class _Reader:
             raise BoardError(f"{self._where(key)} must be {names}, got {_show(value)}")
         if choices is not None and value not in choices:
             raise BoardError(f"{self._where(key)}: unknown value {_show(value)}; expected one of {', '.join(choices)}")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise BoardError(f"{self._where(key)} is {len(value):,} characters long; keep it under {MAX_TEXT:,}")
         if isinstance(value, str) and any(not ch.isprintable() for ch in value):
             raise BoardError(f"{self._where(key)} contains a line break or control character; write it as "
                              f"plain text on one line")
@@ -298,6 +304,8 @@ class _Reader:
 
     def subs(self, key: str, required: bool = True) -> list["_Reader"]:
         items = self.get(key, list) if required else self.get(key, list, [])
+        if len(items) > MAX_REGIONS:
+            raise BoardError(f"{self._where(key)} lists {len(items):,} entries; a board has at most {MAX_REGIONS}")
         out = []
         for i, t in enumerate(items):
             if not isinstance(t, dict):
@@ -337,6 +345,13 @@ def _regions(readers: list[_Reader], parent: _Reader, key: str) -> tuple[MemoryR
 
 def load_board(path: Path) -> Board:
     path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BoardError(f"{path}: cannot read board file ({exc.strerror or exc})") from None
+    if size > MAX_FILE_BYTES:
+        raise BoardError(f"{path}: {size:,} bytes, far more than a board file holds (at most {MAX_FILE_BYTES // 1024} "
+                         f"KiB); check that it is the right file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -83,13 +83,13 @@ def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def load_test_data(path: Path):
     """A labelled test file as tinyc.optimize.data.Dataset (x; y, or y0.. / y_<name> per output)."""
-    from tinyc.optimize.data import _dataset
+    from tinyc.optimize.data import _dataset, read_arrays
 
-    try:
-        d = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise TinycError(f"{path}: cannot read it as a .npz file ({exc}); give arrays x (inputs) and y (labels)") from None
-    files = list(getattr(d, "files", ()))
+    if Path(path).suffix == ".npy":
+        raise TinycError(f"{path}: a .npy holds inputs only, and validate scores them against labels: save both with "
+                         "np.savez(path, x=inputs, y=labels)")
+    d = read_arrays(path)  # headers checked first: numbers only, never unpickled, no shape beyond its bytes
+    files = list(d)
     xk = next((k for k in _X_KEYS if k in files), None)
     labels = {("y" if k in _Y_ALIASES else k): d[k] for k in files
               if k == "y" or k in _Y_ALIASES or (k.startswith("y") and k[1:].isdigit()) or
@@ -99,7 +99,7 @@ def load_test_data(path: Path):
                          f"it has {', '.join(files) or 'none'}")
     x = d[xk]
     for k, a in labels.items():
-        if len(a) != len(x):
+        if np.ndim(a) and np.ndim(x) and len(a) != len(x):  # scalars: _dataset says what is wrong
             raise TinycError(f"{path}: 'x' has {len(x)} samples but '{k}' has {len(a)}; make them match")
     return _dataset(str(path), x, labels)
 

@@ -78,26 +78,108 @@ class Dataset:
         return Dataset(self.source, self.x, ys[0] if len(ys) == 1 else ys, (), tuple(tasks))
 
 
+# What a data file may hold: booleans, integers and real numbers (numpy kinds), never Python objects,
+# strings, complex numbers or records; and no array larger than this (a declared shape is checked first).
+DATA_KINDS = {"b": "booleans", "i": "integers", "u": "unsigned integers", "f": "floats"}
+MAX_ARRAY_BYTES = 2 << 30
+SAVE_HINT = "save it with np.savez(path, x=inputs, y=labels)"
+
+
+def _header(fp, where: str, stored: int) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length of a .npy stream, read from its header alone (nothing allocated)."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fp, max_header_size=100000)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fp, max_header_size=100000)
+        else:
+            shape, _, dtype = fmt._read_array_header(fp, version, max_header_size=100000)
+    except Exception as exc:  # noqa: BLE001 - any header numpy cannot read: not a .npy array
+        raise TinycError(f"{where} is not a numpy array (.npy) ({_short(exc)}); {SAVE_HINT}") from None
+    return tuple(int(d) for d in shape), dtype, int(fp.tell())
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
+
+
+def _check_header(where: str, shape: tuple[int, ...], dtype: np.dtype, stored: int) -> None:
+    """Refuse what numpy would unpickle, convert lossily or allocate without the bytes to fill it."""
+    if dtype.hasobject:
+        raise TinycError(f"{where} holds Python objects (dtype object), which tinyc never unpickles; save numbers "
+                         "(np.asarray(a, dtype=np.float32))")
+    if dtype.fields is not None or dtype.kind not in DATA_KINDS:
+        raise TinycError(f"{where} has dtype {dtype}; data must be {', '.join(DATA_KINDS.values())}: save it "
+                         "as float32 (or integers)")
+    n = 1
+    for d in shape:
+        n *= d
+    nbytes = n * dtype.itemsize
+    if nbytes > MAX_ARRAY_BYTES:
+        raise TinycError(f"{where} declares shape {shape} ({nbytes:,} bytes), more than the "
+                         f"{MAX_ARRAY_BYTES >> 30} GiB tinyc reads; use fewer samples")
+    if nbytes > stored:
+        raise TinycError(f"{where} declares shape {shape} ({nbytes:,} bytes) but holds {max(stored, 0):,}: the "
+                         f"file is truncated or damaged; {SAVE_HINT}")
+
+
+def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of a .npz (by name) or a .npy (as "x"), each header checked before its data is read:
+    only numbers, no pickles (allow_pickle stays off), no shape larger than the bytes behind it. Every
+    problem is one line naming the file."""
+    import zipfile
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise TinycError(f"{p}: cannot read it ({exc.strerror or exc})") from None
+    if size == 0:
+        raise TinycError(f"{p}: the file is empty (0 bytes); {SAVE_HINT}")
+    try:
+        if p.suffix == ".npy":
+            with open(p, "rb") as fh:
+                shape, dtype, head = _header(fh, f"{p}: the array", size)
+                _check_header(f"{p}: the array", shape, dtype, size - head)
+            return {"x": np.load(p, allow_pickle=False)}
+        with zipfile.ZipFile(p) as z:
+            members = [i for i in z.infolist() if i.filename.endswith(".npy")]
+            for info in members:
+                where = f"{p}: array '{info.filename[:-4]}'"
+                with z.open(info) as fh:
+                    shape, dtype, head = _header(fh, where, info.file_size)
+                _check_header(where, shape, dtype, info.file_size - head)
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files if f"{k}.npy" in {i.filename for i in members}}
+    except TinycError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise TinycError(f"{p}: not a valid .npz file ({_short(exc)}; truncated?); {SAVE_HINT}") from None
+    except MemoryError:
+        raise TinycError(f"{p}: too large to load into memory; use fewer samples") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged member (CRC, short read): one line
+        raise TinycError(f"{p}: cannot read it as numpy data ({type(exc).__name__}: {_short(exc)}); "
+                         f"{SAVE_HINT}") from None
+
+
 def load_data(spec: str) -> Dataset:
     if ":" in spec and not Path(spec).exists() and not spec.endswith((".npz", ".npy")):
         return _from_function(spec)
     p = Path(spec)
     if not p.is_file():
         raise TinycError(f"{p}: data file not found; pass a .npz (arrays x, y), a .npy (inputs) or module:function")
-    try:
-        if p.suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                if "x" not in z.files:
-                    raise TinycError(f"{p}: no array named 'x' (found {', '.join(z.files) or 'none'}); save the "
-                                     "inputs as x and the labels as y: np.savez(path, x=inputs, y=labels)")
-                return _dataset(str(p), z["x"], {k: z[k] for k in z.files if _label_key(k)} or None)
-        if p.suffix == ".npy":
-            return _dataset(str(p), np.load(p, allow_pickle=False), None)
-    except TinycError:
-        raise
-    except Exception as exc:
-        raise TinycError(f"{p}: cannot read it as numpy data ({exc})") from None
-    raise TinycError(f"{p}: unknown data format {p.suffix!r}; pass a .npz (arrays x, y), .npy or module:function")
+    if p.suffix not in (".npz", ".npy"):
+        raise TinycError(f"{p}: unknown data format {p.suffix!r}; pass a .npz (arrays x, y), .npy or module:function")
+    arrays = read_arrays(p)
+    if "x" not in arrays:
+        raise TinycError(f"{p}: no array named 'x' (found {', '.join(arrays) or 'none'}); save the "
+                         "inputs as x and the labels as y: np.savez(path, x=inputs, y=labels)")
+    if p.suffix == ".npy":
+        return _dataset(str(p), arrays["x"], None)
+    return _dataset(str(p), arrays["x"], {k: a for k, a in arrays.items() if _label_key(k)} or None)
 
 
 def _from_function(spec: str) -> Dataset:
@@ -154,8 +236,8 @@ def _labels(source: str, y, n: int) -> tuple[tuple[str, np.ndarray], ...]:
     out = []
     for key, a in items:
         a = np.asarray(a)
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-            raise TinycError(f"{source}: labels {key} have dtype {a.dtype}; they must be numbers")
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_) or np.issubdtype(a.dtype, np.complexfloating):
+            raise TinycError(f"{source}: labels {key} have dtype {a.dtype}; they must be real numbers")
         if a.ndim < 1 or len(a) != n:
             raise TinycError(f"{source}: labels {key} have shape {a.shape}, expected {n} rows to go with {n} inputs")
         _finite(source, key, a)
@@ -174,10 +256,13 @@ def _finite(source: str, key: str, a: np.ndarray) -> None:
 
 def _dataset(source: str, x, y) -> Dataset:
     x = np.asarray(x)
-    if x.ndim < 1 or len(x) == 0:
-        raise TinycError(f"{source}: the inputs x are empty")
-    if not np.issubdtype(x.dtype, np.number):
-        raise TinycError(f"{source}: inputs x have dtype {x.dtype}; they must be numbers")
+    if x.ndim < 1:
+        raise TinycError(f"{source}: the inputs x are a single {x.dtype} value, not samples; save one sample per "
+                         "row (x of shape (samples, ...))")
+    if len(x) == 0:
+        raise TinycError(f"{source}: the inputs x are empty (0 samples)")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise TinycError(f"{source}: inputs x have dtype {x.dtype}; they must be real numbers")
     _finite(source, "x", x)
     with np.errstate(over="ignore"):  # too large for float32: refused just below, in one line
         x = x.astype(np.float32)
