@@ -179,12 +179,63 @@ def test_output_printed_before_the_port_opens_is_harmless(plain_fw):
         q.stop()
 
 
+def _inferences(link: Link) -> int:
+    """Inferences the hooks firmware has run since it booted (TEST count)."""
+    (_, fields), = link.command("TEST count")
+    return int(fields[0].split("=")[1])
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+def test_lost_damaged_and_doubled_replies_are_recovered_without_running_again(hooked):
+    # TEST lose/damage/twice N: the firmware drops, damages or doubles its next N reply lines. The host
+    # asks again with the same sequence number; RUN is replayed from what the firmware stored.
+    _, link = hooked
+    before = _inferences(link)
+    x = _inputs(1, seed=12)[0]
+    want = output_checksum([fm.transform(x).tobytes()])
+    link.set_input(0, x)
+    link.command("TEST lose 2")  # the RUN line and the OK of the next RUN: nothing comes back
+    assert link.run(1).checksums == (want,)
+    link.command("TEST damage 1")  # the next DATA line
+    assert link.output_array(0).tolist() == fm.transform(x).tolist()
+    link.command("TEST twice 4")  # every line of the next RUN 3 twice
+    assert link.run(3).checksums == (want,) * 3
+    assert _inferences(link) - before == 4  # 1 + 3: no resend ran the model again
+    s = link.stats
+    assert s.silent >= 1 and s.damaged_lines >= 1 and s.duplicates >= 3, s
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+def test_wrong_outputs_are_never_accepted_through_a_noisy_line(hooks_fw):
+    # A firmware that gets every fifth inference wrong (TEST wrong 5 2), read through the fault proxy at
+    # 0.5% of bytes flipped, dropped or doubled both ways: exactly those inferences come back wrong.
+    from tinyc.deploy.faultproxy import FaultProxy
+
+    with QemuSession(*hooks_fw) as q:
+        with q.link() as link:
+            link.sync(timeout=20)
+            link.command("TEST wrong 5 2")
+        with FaultProxy(("127.0.0.1", q.port), rate=0.005, seed=3) as px, Link.open(px.url, reply_timeout=20) as link:
+            wrong = []
+            for i in range(40):
+                x = _inputs(1, seed=100 + i)[0]
+                if link.infer([x])[0][0].tolist() != fm.transform(x).tolist():
+                    wrong.append(i)
+            assert wrong == [i for i in range(40) if i % 5 == 2]
+            assert px.stats.to_target.faults and px.stats.to_host.faults and link.stats.resends, px.stats
+        with q.link() as link:
+            link.sync()
+            assert _inferences(link) == 40
+
+
 @pytest.mark.toolchain
 @pytest.mark.emulator
 def test_a_hang_times_out_with_a_clear_message(hooked):
     _, link = hooked
     t0 = time.monotonic()
-    with pytest.raises(LinkTimeout, match=r"no reply to TEST within 1.5 s: the firmware hung"):
+    with pytest.raises(LinkTimeout, match=r"no reply to TEST hang within 1.5 s: the firmware hung"):
         link.command("TEST hang", timeout=1.5)
     assert time.monotonic() - t0 < 5
 

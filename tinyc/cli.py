@@ -349,7 +349,8 @@ def _target_options(f):
     f = click.option("--port", default=None, help="Serial port of a real board running tinyc firmware "
                      "(e.g. /dev/ttyACM0); the board must already be flashed.")(f)
     f = click.option("--timeout", type=float, default=60.0, show_default=True,
-                     help="Seconds to wait for one inference before calling the target hung.")(f)
+                     help="Seconds to wait for the target (one inference, or any other reply) before calling "
+                          "it hung.")(f)
     f = weights_option(f)
     return f
 
@@ -384,6 +385,12 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
     out.info(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if per_layer else "")
              + " (cached while nothing changes)")
     return pipeline.cached_build(Path(model), board_id, emulate=emulate, profile=per_layer, weights=weights)
+
+
+def _link_note(out: Output, link) -> None:
+    """What the serial link had to resend (a noisy cable shows here), on stderr; nothing on a clean line."""
+    if link.stats.resends:
+        out.info(f"{link.name}: the link recovered by itself: {link.stats.describe()}")
 
 
 @cli.command("flash")
@@ -428,14 +435,14 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         out.print(f"{board.id}: uploaded {plan.firmware.name} with {plan.tool}")
         if rec is None or not port or plan.tool in ("bossac", "uf2"):
             return
-        with open_target(None, board, port) as link:
+        with open_target(None, board, port, timeout=timeout) as link:
             info = link.sync()
         out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) on hardware; "
                   f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
         return
     pipeline.require_runnable(board, run_board)
     rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
-    with open_target(rec.elf, rec.run_board, port) as link:
+    with open_target(rec.elf, rec.run_board, port, timeout=timeout) as link:
         info = link.sync()
     out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) in "
               f"{'QEMU ' + rec.run_board.emulation.qemu_machine if info.emulated else 'hardware'}; "
@@ -469,13 +476,14 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         pipeline.require_runnable(board, run_board)
         rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
     ref = Path(model) if model else (rec.model if rec else None)
-    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port) as link:
+    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timeout=timeout) as link:
         m = bench_link(link, ref, runs=runs, timeout=timeout)
         prof = None
         if per_layer:
             from tinyc.deploy.profile import profile_link
 
             prof = profile_link(link, ref, runs=layer_runs, timeout=timeout, whole_runs=runs)
+        _link_note(out, link)
     if as_json:
         out.emit_json(m if prof is None else {**m.to_json(), "per_layer": prof.to_json()})
     else:
@@ -526,9 +534,11 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
         x = load_test_data(Path(data)).x
         float_outputs, positions = float_reference(float_model, Path(model), x[:limit] if limit else x)
     # Outputs only: QEMU runs without -icount (faster; its timings would mean nothing, none are reported).
-    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timing=False) as link:
+    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timing=False,
+                     timeout=timeout) as link:
         v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout, task=task,
                           float_outputs=float_outputs, float_model=float_model, positions=positions)
+        _link_note(out, link)
     if as_json:
         out.emit_json(v)
     else:

@@ -36,9 +36,11 @@ RUNTIME_CODE_ESTIMATE = 8448  # startup, port, serial harness, libc: linked harn
 # tinyc build on nucleo-f746, mps3-an547, bluepill, microbit, rpi-pico, nano33ble, nucleo-h743/l476rg/f401re,
 # November 2026): the ports' state is 12-30 B (SysTick wrap count and base; the UART ports' state) and the
 # linker's alignment padding 19-29 B; the harness (firmware/apps/harness/main.c) declares line[577],
-# run_ticks[64] (512 B), tx_crc (4 B) and staging_at[inputs + 1] (4 B each), plus its copy of the input.
+# run_ticks[64] (512 B) and run_crc[64] (256 B: the last RUN's results, replayed when the host asks again),
+# tx_crc, the last command's sequence number and CRC, the frame's CRC and the RUN counters (26 B), and
+# staging_at[inputs + 1] (4 B each), plus its copy of the input.
 RUNTIME_STATE_ESTIMATE = 48  # port state + alignment padding
-HARNESS_BUFFERS = 577 + 512 + 4  # + 4 * (inputs + 1): see harness_buffers()
+HARNESS_BUFFERS = 577 + 512 + 256 + 26  # + 4 * (inputs + 1): see harness_buffers()
 STACK_ESTIMATE = 4096  # what tinyc's linker script reserves (tinyc.deploy.project.DEFAULT_STACK)
 INPUT_COPY_MARGIN = 512  # SRAM left free beside the harness's input copy, else it goes without one
 PER_OP_TABLE = 32  # op descriptor in flash

@@ -87,19 +87,24 @@ def check_model(info: TargetInfo, model: Path | None, where: str) -> None:
 
 
 def bench_link(link: Link, model: Path | None, runs: int = 10, seed: int = 0, timeout: float = 60.0) -> Measurement:
+    link.reply_timeout = timeout  # every wait honours --timeout
+    if model is not None:
+        from tinyc.model import reference
+
+        reference.prestart()  # the TFLite Micro worker starts while the target runs
     info = link.sync()
     check_model(info, model, link.name)
     inputs = bench_inputs(info, seed)
     for i, x in enumerate(inputs):
         link.set_input(i, x)
     r = link.run(runs, timeout=timeout)
-    outputs = [link.get_output(i) for i in range(len(info.outputs))]
+    outputs = link.read_outputs(r.checksums[-1])  # as the last run left them, checked against its checksum
     match: bool | None = None
     mismatches: list[str] = []
     if model is not None:
         from tinyc.model import reference
 
-        ref = reference.run(model, inputs)
+        ref = reference.run(model, inputs)  # in its own process: a crash there is one line, not tinyc's end
         for i, (got, want, t) in enumerate(zip(outputs, ref, info.outputs)):
             g = np.frombuffer(got, t.np_dtype)
             w = np.ascontiguousarray(want).reshape(-1).astype(t.np_dtype)
@@ -122,17 +127,18 @@ def bench_link(link: Link, model: Path | None, runs: int = 10, seed: int = 0, ti
 
 @contextlib.contextmanager
 def open_target(elf: Path | None, run_board, port: str | None = None, baud: int = 115200,
-                timing: bool = True) -> Iterator[Link]:
-    """A link to the firmware: QEMU running ``elf`` for an emulated board, else the serial ``port``."""
+                timing: bool = True, timeout: float = 60.0) -> Iterator[Link]:
+    """A link to the firmware: QEMU running ``elf`` for an emulated board, else the serial ``port``;
+    ``timeout`` (--timeout) bounds every wait for the target."""
     if port:
-        with Link.open(port, baud) as link:
+        with Link.open(port, baud, reply_timeout=timeout) as link:
             yield link
         return
     from tinyc.deploy.emulator import QemuSession
 
     if elf is None:
         raise TinycError("no firmware to run: build one first")
-    with QemuSession(run_board, elf, icount=timing) as q, q.link() as link:
+    with QemuSession(run_board, elf, icount=timing) as q, q.link(reply_timeout=timeout) as link:
         try:
             yield link
         finally:

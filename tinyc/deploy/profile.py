@@ -90,6 +90,7 @@ def profile_link(link: Link, model: Path | None, runs: int | None = None, timeou
                  whole_runs: int = 5, seed: int = 0) -> LayerProfile:
     """Profile the layers over ``runs`` inferences (default: one per start phase of a tick when emulated,
     10 on hardware) and time ``whole_runs`` whole inferences for comparison."""
+    link.reply_timeout = timeout  # every wait for the target honours --timeout
     info = link.sync()
     check_model(info, model, link.name)
     if not info.layers:

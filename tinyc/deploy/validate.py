@@ -153,6 +153,8 @@ def validate_link(link: Link, model: Path, data: Path, limit: int | None = None,
     ds = load_test_data(Path(data))
     if limit:
         ds = ds.take(np.arange(min(limit, len(ds))), "")
+    link.reply_timeout = timeout  # every wait for the target honours --timeout
+    reference.prestart()  # the TFLite Micro worker starts while the target answers
     info = link.sync()
     check_model(info, model, link.name)
     if len(info.inputs) != 1:
@@ -178,12 +180,13 @@ def validate_link(link: Link, model: Path, data: Path, limit: int | None = None,
         saturated += _saturated(sample, tin)
         q = quantize(sample, tin).reshape(tin.shape)
         link.set_input(0, q)
-        link.run(1, timeout=timeout)
+        run = link.run(1, timeout=timeout)
+        outs = link.read_outputs(run.checksums[-1])  # checked against the target's own checksum of them
         it.set_input(q, 0)
         it.invoke()
         all_same = True
         for j, t in enumerate(touts):
-            g = np.frombuffer(link.get_output(j), t.np_dtype)
+            g = np.frombuffer(outs[j], t.np_dtype)
             w = np.array(it.get_output(j)).reshape(-1).astype(t.np_dtype)
             if np.array_equal(g, w):
                 same[j] += 1

@@ -3,10 +3,17 @@
  *
  * Every frame is one ASCII line ending in " *<crc32 of the line up to and including the space>".
  * Host -> target lines start with '@', target -> host lines with '#'. The target drops anything
- * before an '@' and any line whose CRC is wrong, so line noise and a host that starts late are
- * harmless; every reply carries the sequence number of its command, so the host can skip stale
- * replies. Input tensors go to a staging copy that refills the model's input before every timed
- * run (an inference may overwrite its input when the input lives in the arena). */
+ * before an '@' and answers a line whose CRC is wrong with "#ERR 0 crc", so line noise and a host
+ * that starts late are harmless; every reply carries the sequence number of its command, so the
+ * host can skip stale replies. Input tensors go to a staging copy that refills the model's input
+ * before every timed run (an inference may overwrite its input when the input lives in the arena).
+ *
+ * Resends (protocol 2): the host sends a command again, with the same sequence number, when its
+ * reply came damaged, incomplete or not at all. The harness keeps the sequence number and frame CRC
+ * of the last command it executed: the same frame again is a resend. RUN and PROFILE then replay
+ * what they stored (ticks, checksums, the layers' sums), never running an inference again; every
+ * other command runs again, which is harmless: HELLO and OUT only read, IN writes the same bytes
+ * to the same place, and no other command ran in between (the host waits for a complete reply). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -14,7 +21,7 @@
 #include "tinyc_model.h"
 #include "tinyc_port.h"
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 #define CHUNK_MAX 256                 /* payload bytes per IN/DATA frame */
 #define LINE_MAX (2 * CHUNK_MAX + 64) /* "@IN seq idx off <hex> *crc32" */
 #define RUNS_MAX 64
@@ -40,7 +47,15 @@ static uint8_t staging[TINYC_HARNESS_STAGING_BYTES] __attribute__((aligned(16)))
 #endif
 static uint32_t staging_at[TINYC_MODEL_NUM_INPUTS + 1];
 static char line[LINE_MAX + 1];
-static uint64_t run_ticks[RUNS_MAX];
+static uint64_t run_ticks[RUNS_MAX]; /* the last RUN's ticks per run, in run order (kept for a replay) */
+static uint32_t run_crc[RUNS_MAX];   /* and its outputs' checksum per run */
+static uint32_t run_n, run_done;     /* runs asked for, runs done */
+static int32_t run_rc;               /* the last run's return code (non-zero stops the runs) */
+
+/* The last command executed: a frame with the same sequence number and CRC is its resend. */
+enum { KIND_EXEC, KIND_RUN, KIND_PROFILE };
+static uint32_t frame_crc, last_seq, last_crc;
+static uint8_t last_kind = KIND_EXEC, have_last;
 
 /* ---- CRC-32 (IEEE 802.3, reflected, as zlib.crc32), nibble table: small and fast enough ---- */
 static const uint32_t crc_nibble[16] = {
@@ -62,9 +77,43 @@ static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
 static uint32_t tx_crc;
 static const char hexdig[] = "0123456789abcdef";
 
+#ifdef TINYC_HARNESS_TEST_HOOKS
+/* Test builds hold each reply line until its end, so TEST lose/damage/twice can drop it, damage it
+ * or send it twice (tests/test_deploy_link.py). */
+static char tx_line[LINE_MAX + 64];
+static uint32_t tx_len, hook_lose, hook_damage, hook_twice;
+
+static void tx_put(uint8_t c) {
+    if (tx_len < sizeof tx_line) tx_line[tx_len++] = (char)c;
+}
+
+static void tx_flush(void) {
+    uint32_t copies = 1;
+    if (hook_lose) {
+        hook_lose--;
+        copies = 0;
+    } else {
+        if (hook_damage) {
+            hook_damage--;
+            tx_line[1] ^= 0x20; /* "#OK" -> "#oK": the line's CRC no longer matches */
+        }
+        if (hook_twice) {
+            hook_twice--;
+            copies = 2;
+        }
+    }
+    while (copies--)
+        for (uint32_t i = 0; i < tx_len; i++) port_putc((uint8_t)tx_line[i]);
+    tx_len = 0;
+}
+#else
+#define tx_put(c) port_putc(c)
+#define tx_flush() ((void)0)
+#endif
+
 static void tx_byte(uint8_t c) {
     tx_crc = crc_update(tx_crc, &c, 1);
-    port_putc(c);
+    tx_put(c);
 }
 
 static void tx_str(const char *s) {
@@ -114,9 +163,10 @@ static void tx_end(void) {
     uint32_t crc;
     tx_byte(' ');
     crc = tx_crc;
-    port_putc('*');
-    for (int i = 28; i >= 0; i -= 4) port_putc((uint8_t)hexdig[(crc >> i) & 0xF]);
-    port_putc('\n');
+    tx_put('*');
+    for (int i = 28; i >= 0; i -= 4) tx_put((uint8_t)hexdig[(crc >> i) & 0xF]);
+    tx_put('\n');
+    tx_flush();
 }
 
 static void reply_ok(uint32_t seq) {
@@ -131,9 +181,11 @@ static void reply_err(uint32_t seq, const char *why) {
     tx_end();
 }
 
-/* ---- input: one '@' frame at a time; '@' always starts a new frame, so noise cannot wedge it ---- */
+/* ---- input: one '@' frame at a time; '@' always starts a new frame, so noise cannot wedge it.
+ * A line with text but no '@' (a command whose '@' was lost) returns 0, which the caller answers
+ * with "#ERR 0 crc": the host resends at once instead of waiting out its timeout. ---- */
 static int read_frame(void) {
-    int n = 0, in_frame = 0;
+    int n = 0, in_frame = 0, junk = 0;
     for (;;) {
         int c = port_getc(-1);
         if (c < 0) continue;
@@ -142,12 +194,18 @@ static int read_frame(void) {
             line[n++] = '@';
             in_frame = 1;
         } else if (!in_frame) {
+            if (c == '\n') {
+                if (junk) return 0;
+            } else if (c != '\r' && c != ' ') {
+                junk = 1;
+            }
             continue;
         } else if (c == '\n' || c == '\r') {
             line[n] = 0;
             return n;
         } else if (n >= LINE_MAX) {
             in_frame = 0; /* too long to be ours: drop it */
+            junk = 1;
         } else {
             line[n++] = (char)c;
         }
@@ -171,6 +229,7 @@ static int frame_valid(int n) {
         want = (want << 4) | (uint32_t)v;
     }
     line[n - 9] = 0;
+    frame_crc = want;
     return crc_update(0, (const uint8_t *)line, (size_t)(n - 9)) == want;
 }
 
@@ -324,8 +383,60 @@ static uint32_t outputs_crc(void) {
     return crc;
 }
 
+#ifdef TINYC_HARNESS_TEST_HOOKS
+static uint32_t inferences;                                /* TEST count: inferences run since boot */
+static uint32_t hook_wrong_p, hook_wrong_r, hook_wrong_k; /* TEST wrong P R: damage run k when k % P == R */
+#endif
+
+/* The k-th smallest (from 0) of the last RUN's ticks, without reordering them (n <= RUNS_MAX). */
+static uint64_t run_rank(uint32_t n, uint32_t r) {
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t less = 0, same = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            if (run_ticks[j] < run_ticks[i]) less++;
+            else if (run_ticks[j] == run_ticks[i]) same++;
+        }
+        if (less <= r && r < less + same) return run_ticks[i];
+    }
+    return 0;
+}
+
+static void tx_run_line(uint32_t seq, uint32_t k) {
+    tx_begin("RUN", seq);
+    tx_byte(' ');
+    tx_u64(k);
+    tx_byte(' ');
+    tx_u64(run_ticks[k]);
+    tx_byte(' ');
+    tx_i32(k + 1 == run_done ? run_rc : 0);
+    tx_byte(' ');
+    tx_hex32(run_crc[k]);
+    tx_end();
+}
+
+/* The end of a RUN reply: "#ERR seq invoke-failed" after a failed run, else "#OK seq" with min /
+ * median (lower) / max ticks. */
+static void tx_run_end(uint32_t seq) {
+    if (run_rc != 0) {
+        reply_err(seq, "invoke-failed");
+        return;
+    }
+    tx_begin("OK", seq);
+    tx_field("runs", run_n);
+    tx_field("min", run_rank(run_n, 0));
+    tx_field("median", run_rank(run_n, (run_n - 1) / 2));
+    tx_field("max", run_rank(run_n, run_n - 1));
+    tx_end();
+}
+
+/* RUN again (a resend): the stored reply, not another inference. */
+static void replay_run(uint32_t seq) {
+    for (uint32_t k = 0; k < run_done; k++) tx_run_line(seq, k);
+    tx_run_end(seq);
+}
+
 /* RUN n: n timed inferences, each on a fresh copy of the staged input. One "#RUN seq k ticks rc
- * crc" line per run, then "#OK seq" with min / median (lower) / max ticks. */
+ * crc" line per run, then the end line (tx_run_end). */
 static void cmd_run(uint32_t seq, char *args) {
     uint32_t n;
     if (!parse_u32(next_token(&args), &n) || n == 0 || n > RUNS_MAX) {
@@ -338,6 +449,10 @@ static void cmd_run(uint32_t seq, char *args) {
         return;
     }
 #endif
+    last_kind = KIND_RUN;
+    run_n = n;
+    run_done = 0;
+    run_rc = 0;
     for (uint32_t k = 0; k < n; k++) {
 #if TINYC_HARNESS_STAGING_BYTES > 0
         for (int i = 0; i < TINYC_MODEL_NUM_INPUTS; i++) {
@@ -348,37 +463,19 @@ static void cmd_run(uint32_t seq, char *args) {
         port_span_begin();
         int rc = tinyc_model_invoke();
         uint64_t ticks = port_span_end();
+#ifdef TINYC_HARNESS_TEST_HOOKS
+        inferences++;
+        if (hook_wrong_p && hook_wrong_k++ % hook_wrong_p == hook_wrong_r && tinyc_model_output(0)->bytes)
+            ((uint8_t *)tinyc_model_output(0)->data)[0] ^= 0x01; /* a wrong output, as a kernel bug gives */
+#endif
         run_ticks[k] = ticks;
-        tx_begin("RUN", seq);
-        tx_byte(' ');
-        tx_u64(k);
-        tx_byte(' ');
-        tx_u64(ticks);
-        tx_byte(' ');
-        tx_i32(rc);
-        tx_byte(' ');
-        tx_hex32(outputs_crc());
-        tx_end();
-        if (rc != 0) {
-            reply_err(seq, "invoke-failed");
-            return;
-        }
+        run_crc[k] = outputs_crc();
+        run_rc = rc;
+        run_done = k + 1;
+        tx_run_line(seq, k);
+        if (rc != 0) break;
     }
-    for (uint32_t i = 1; i < n; i++) { /* insertion sort: n <= RUNS_MAX */
-        uint64_t v = run_ticks[i];
-        uint32_t j = i;
-        while (j > 0 && run_ticks[j - 1] > v) {
-            run_ticks[j] = run_ticks[j - 1];
-            j--;
-        }
-        run_ticks[j] = v;
-    }
-    tx_begin("OK", seq);
-    tx_field("runs", n);
-    tx_field("min", run_ticks[0]);
-    tx_field("median", run_ticks[(n - 1) / 2]);
-    tx_field("max", run_ticks[n - 1]);
-    tx_end();
+    tx_run_end(seq);
 }
 
 #ifdef TINYC_MODEL_PROFILE
@@ -396,6 +493,10 @@ static void dither(uint32_t n) {
 #endif
 }
 
+static uint32_t prof_n; /* the last PROFILE's inferences */
+static int prof_rc;     /* and the return code that stopped it (0: all ran) */
+static void tx_profile(uint32_t seq);
+
 /* PROFILE n k0 period: n inferences, inference k started after dither(1 + (k0 + k) % period), each on a
  * fresh copy of the staged input; then one "#LAYER seq i op ticks kernel" per layer (ticks summed over
  * the n runs) and "#OK seq runs=n layers=L". */
@@ -412,6 +513,9 @@ static void cmd_profile(uint32_t seq, char *args) {
         return;
     }
 #endif
+    last_kind = KIND_PROFILE;
+    prof_n = n;
+    prof_rc = 0;
     for (int i = 0; i < TINYC_MODEL_NUM_LAYERS; i++) tinyc_layer_ticks[i] = 0;
     for (uint32_t k = 0; k < n; k++) {
 #if TINYC_HARNESS_STAGING_BYTES > 0
@@ -424,10 +528,22 @@ static void cmd_profile(uint32_t seq, char *args) {
         dither(1u + (k0 + k) % period);
         int rc = tinyc_model_invoke();
         (void)port_span_end();
+#ifdef TINYC_HARNESS_TEST_HOOKS
+        inferences++;
+#endif
         if (rc != 0) {
-            reply_err(seq, "invoke-failed");
-            return;
+            prof_rc = rc;
+            break;
         }
+    }
+    tx_profile(seq);
+}
+
+/* The PROFILE reply (also its replay on a resend: the layers' sums stay until the next PROFILE). */
+static void tx_profile(uint32_t seq) {
+    if (prof_rc != 0) {
+        reply_err(seq, "invoke-failed");
+        return;
     }
     for (int i = 0; i < TINYC_MODEL_NUM_LAYERS; i++) {
         tx_begin("LAYER", seq);
@@ -442,7 +558,7 @@ static void cmd_profile(uint32_t seq, char *args) {
         tx_end();
     }
     tx_begin("OK", seq);
-    tx_field("runs", n);
+    tx_field("runs", prof_n);
     tx_field("layers", TINYC_MODEL_NUM_LAYERS);
     tx_end();
 }
@@ -476,6 +592,28 @@ static void cmd_test(uint32_t seq, char *args) {
         tx_noise(200);
         reply_ok(seq);
         tx_noise(50);
+    } else if (!strcmp(what, "lose") || !strcmp(what, "damage") || !strcmp(what, "twice")) {
+        uint32_t n; /* the next n reply lines after this one are lost, damaged or sent twice */
+        if (!parse_u32(next_token(&args), &n)) {
+            reply_err(seq, "bad-args");
+            return;
+        }
+        reply_ok(seq);
+        *(what[0] == 'l' ? &hook_lose : what[0] == 'd' ? &hook_damage : &hook_twice) = n;
+    } else if (!strcmp(what, "count")) {
+        tx_begin("OK", seq);
+        tx_field("inferences", inferences);
+        tx_end();
+    } else if (!strcmp(what, "wrong")) {
+        uint32_t p, r; /* from now on, damage output 0 of every RUN inference k with k % p == r */
+        if (!parse_u32(next_token(&args), &p) || !parse_u32(next_token(&args), &r)) {
+            reply_err(seq, "bad-args");
+            return;
+        }
+        hook_wrong_p = p;
+        hook_wrong_r = r;
+        hook_wrong_k = 0;
+        reply_ok(seq);
     } else {
         reply_err(seq, "unknown-test");
     }
@@ -519,6 +657,23 @@ int main(void) {
         if (!cmd || !parse_u32(next_token(&cursor), &seq)) {
             reply_err(0, "bad-frame");
             continue;
+        }
+        if (have_last && seq == last_seq && frame_crc == last_crc) { /* a resend of the last command */
+            if (last_kind == KIND_RUN) {
+                replay_run(seq);
+                continue;
+            }
+#ifdef TINYC_MODEL_PROFILE
+            if (last_kind == KIND_PROFILE) {
+                tx_profile(seq);
+                continue;
+            }
+#endif
+        } else {
+            have_last = 1;
+            last_seq = seq;
+            last_crc = frame_crc;
+            last_kind = KIND_EXEC; /* cmd_run / cmd_profile say when they ran an inference */
         }
         if (!strcmp(cmd, "HELLO")) {
             cmd_hello(seq);
