@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+import struct
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -162,6 +163,7 @@ class Operator:
     outputs: tuple[int, ...]
     options: dict[str, Any] = field(default_factory=dict, compare=False)
     intermediates: tuple[int, ...] = ()
+    options_type: str = ""  # the builtin options table the file holds ("Conv2DOptions"; "" for none)
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "op": self.op, "version": self.version, "inputs": list(self.inputs),
@@ -181,6 +183,7 @@ class Graph:
     schema_version: int = 3
     description: str = ""
     subgraph_count: int = 1
+    buffer_count: int = 0  # buffers in the file (tensor.buffer must be below it; 0 is the empty buffer)
 
     def tensor(self, i: int) -> Tensor:
         return self.tensors[i]
@@ -277,11 +280,18 @@ def parse(data: bytes, path: str | Path | None = None, name: str | None = None, 
         raise ModelError(f"{where}: not a TFLite flatbuffer (no 'TFL3' identifier){hint}; "
                          "pass a .tflite file")
     try:
-        return _parse(data, where, path, name, main_only)
+        g = _parse(data, where, path, name, main_only)
+        # Every table of the file must be readable, not only those tinyc uses: TFLite Micro's Python interpreter
+        # unpacks them all (signatures, metadata), and a damaged offset there would crash it.
+        schema().ModelT.InitFromPackedBuf(data, 0)
+        return g
     except TinycError:
         raise
     except RecursionError:
         raise ModelError(f"{where}: corrupt TFLite file (nested too deeply); re-export the model") from None
+    except struct.error:  # the flatbuffer reader followed an offset outside the file
+        raise ModelError(f"{where}: corrupt or truncated TFLite file (an offset points outside its {len(data):,} "
+                         "bytes); re-export the model") from None
     except Exception as exc:  # noqa: BLE001 - any failure inside the flatbuffer means a damaged file
         raise ModelError(f"{where}: corrupt or truncated TFLite file ({type(exc).__name__}: "
                          f"{_short(exc)}); re-export the model") from None
@@ -302,22 +312,26 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _options(op, tables) -> dict[str, Any]:
+def _options(op, tables) -> tuple[dict[str, Any], str]:
+    """The operator's builtin options as a dict, and the name of their table ("" when it has none)."""
     s = schema()
     obj = None
+    kind = ""
     t = op.BuiltinOptionsType()
     if t:
         table = op.BuiltinOptions()
         if table is not None:
             obj = s.BuiltinOptionsCreator(t, table)
+            kind = tables["options"].get(t, f"options{t}")
     else:
         t2 = op.BuiltinOptions2Type()
         if t2:
             table = op.BuiltinOptions2()
             if table is not None:
                 obj = s.BuiltinOptions2Creator(t2, table)
+                kind = tables["options2"].get(t2, f"options2_{t2}")
     if obj is None:
-        return {}
+        return {}, ""
     out: dict[str, Any] = {}
     for key, value in vars(obj).items():
         k = _snake(key)
@@ -334,7 +348,7 @@ def _options(op, tables) -> dict[str, Any]:
         elif value is not None and not isinstance(value, (int, float, str, bool)):
             continue  # nested tables (rare, not used by MCU kernels)
         out[k] = value
-    return out
+    return out, kind
 
 
 def _parse(data: bytes, where: str, path, name, main_only: bool = False) -> Graph:
@@ -430,13 +444,15 @@ def _parse(data: bytes, where: str, path, name, main_only: bool = False) -> Grap
             raise ModelError(f"{where}: corrupt TFLite file (operator {i} uses opcode {ci} of {len(codes)}); "
                              "re-export the model")
         op_name, ver = codes[ci]
+        options, options_type = _options(o, tables)
         operators.append(Operator(
             index=i, op=op_name, version=ver,
             inputs=idx_list(o.InputsAsNumpy() if o.InputsLength() else (), f"operator {i} input"),
             outputs=idx_list(o.OutputsAsNumpy() if o.OutputsLength() else (), f"operator {i} output"),
-            options=_options(o, tables),
+            options=options,
             intermediates=idx_list(o.IntermediatesAsNumpy() if o.IntermediatesLength() else (),
                                    f"operator {i} intermediate"),
+            options_type=options_type,
         ))
     inputs = idx_list(sub.InputsAsNumpy() if sub.InputsLength() else (), "subgraph input")
     outputs = idx_list(sub.OutputsAsNumpy() if sub.OutputsLength() else (), "subgraph output")
@@ -447,5 +463,5 @@ def _parse(data: bytes, where: str, path, name, main_only: bool = False) -> Grap
         name=gname, path=Path(path) if path is not None else None, sha256=hashlib.sha256(data).hexdigest(),
         tensors=tuple(tensors), operators=tuple(operators), inputs=inputs, outputs=outputs,
         file_size=len(data), schema_version=int(version),
-        description=desc.decode("utf-8", "replace") if desc else "", subgraph_count=n_sub,
+        description=desc.decode("utf-8", "replace") if desc else "", subgraph_count=n_sub, buffer_count=n_buf,
     )

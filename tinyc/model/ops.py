@@ -114,7 +114,12 @@ SUPPORTED = tuple(OP_RULES)
 
 def macs(g: Graph, op: Operator) -> int:
     rule = OP_RULES.get(op.op)
-    return rule.macs(g, op) if rule else 0
+    if rule is None:
+        return 0
+    try:
+        return rule.macs(g, op)
+    except (IndexError, TypeError, ValueError):  # an inconsistent operator: tinyc.model.verify names it
+        return 0
 
 
 def params(g: Graph, op: Operator) -> int:
@@ -178,6 +183,7 @@ class OpIssue:
     problem: str
     layer: str | None = None
     fix: str | None = None
+    kind: str = "unsupported"  # or "inconsistent": the file contradicts itself (tinyc.model.verify)
 
     def where(self) -> str:
         w = f"op {self.index} {self.op}" if self.index is not None else (self.op or "the model")
@@ -213,8 +219,8 @@ class Compatibility:
         if len(self.issues) == 1:
             return f"{self.model}: {self.issues[0].text()}"
         ops_ = [i for i in self.issues if i.index is not None]
-        head = f"{self.model}: {len(self.issues)} problems" if len(ops_) != len(self.issues) else \
-            f"{self.model}: {len(ops_)} operators tinyc cannot run"
+        head = f"{self.model}: {len(self.issues)} problems" if len(ops_) != len(self.issues) or \
+            any(i.kind != "unsupported" for i in self.issues) else f"{self.model}: {len(ops_)} operators tinyc cannot run"
         groups: dict[tuple, list[OpIssue]] = {}
         for i in self.issues:
             groups.setdefault((i.problem, i.fix), []).append(i)
@@ -229,6 +235,8 @@ class Compatibility:
         return {"model": self.model, "source": self.source, "ok": self.ok, "ops": self.ops,
                 "issues": [i.to_json() for i in self.issues]}
 
+
+VERIFY_SHOWN = 3  # inconsistencies of a damaged file named in its one line (tinyc.model.verify has them all)
 
 _SCOPES = re.compile(r"^(model|sequential|functional)(_\d+)?$")
 
@@ -338,6 +346,17 @@ def compatibility(g: Graph, layers: "dict[str, str] | None" = None, float_ok: bo
     if any(t.is_variable for t in g.tensors):
         issues.append(OpIssue(None, "", "has variable (stateful) tensors",
                               fix="tinyc runs stateless models only: remove stateful layers"))
+    if not float_ok and not issues:  # every operator has a kernel: do the file's tensors agree with them?
+        from tinyc.model import verify
+
+        found = verify.problems(g)
+        shown = found[:VERIFY_SHOWN]
+        for k, p in enumerate(shown):
+            last = k == len(shown) - 1
+            more = f" (and {len(found) - len(shown)} more inconsistencies)" if last and len(found) > len(shown) else ""
+            issues.append(OpIssue(p.op, p.op_name, p.text + more,
+                                  layer_of(g.operators[p.op]) if p.op is not None else None,
+                                  verify.FIX if last else None, kind="inconsistent"))
     return Compatibility(where, tuple(issues), len(g.operators), source)
 
 

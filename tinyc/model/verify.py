@@ -1,0 +1,702 @@
+"""The model verifier: what a .tflite file must hold before tinyc analyses it or generates code for it.
+
+TFLite Micro trusts the converter: its kernels' Prepare functions check types and a few ranks, and the
+reference kernels take the output shape from the output tensor (a SOFTMAX with a 1x40 input and a 1x10
+output writes 40 values). A damaged, hand-edited or hostile file would then make tinyc generate firmware
+that writes past a tensor, divides by zero or hard-faults. ``problems(g)`` checks a parsed graph against
+the semantics of every operator tinyc supports (tinyc.model.ops.OP_RULES) before anything else reads it:
+
+* structure: indices in range, every operator's inputs written before it runs (the file's order is the
+  order TFLite Micro runs, so this also proves the graph acyclic), one writer per tensor, graph inputs and
+  outputs that exist;
+* tensors: ranks and dimensions positive and within 32 bits (at most rank 6, every tensor and all the
+  activations together under 2 GiB), constant buffers holding exactly the bytes their shape needs,
+  quantization arrays of matching lengths along a valid axis, scales finite, positive and within
+  [1e-30, 1e30], zero points in the type's range;
+* each operator: input/output counts, ranks and dtypes, its options present and in range (strides,
+  dilations, filter sizes, padding, fused activation), and the exact output shape its kernel writes
+  (convolution and pooling windows, FULLY_CONNECTED units and batches, broadcasting, padding, concatenation,
+  reduction), per-channel quantization of the right length, requantization multipliers below 2^30 (the
+  fixed-point shift stays under 32 bits), TFLite Micro's own limits (ADD's output multiplier below one,
+  SOFTMAX's beta * scale above 2^-26, LOGISTIC's output scale 1/256), and accumulators that cannot
+  overflow 32 bits for the weights the file holds.
+
+Each problem names the operator (index and type), the tensor and what is wrong; ``tinyc.model.ops``
+reports them with the operators tinyc cannot run (``compatibility``), so every command that reads a model
+refuses such a file in one line (exit 2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from tinyc.model.graph import ITEMSIZE, Graph, ModelError, Operator, Tensor
+
+__all__ = ["Problem", "InvalidModel", "problems", "verify", "MAX_BYTES", "MAX_RANK", "FIX"]
+
+MAX_BYTES = (1 << 31) - 1  # a tensor, and all activations together: 32-bit offsets and sizes in generated C
+MAX_RANK = 6  # TFLite Micro's broadcasting kernels and tinyc's go to 6 dimensions
+MAX_DIM = (1 << 31) - 1
+SCALE_RANGE = (1e-30, 1e30)
+MAX_MULTIPLIER = float(1 << 30)  # a requantization multiplier's shift must stay below 32 bits
+INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int32": (-(1 << 31), (1 << 31) - 1)}
+FIX = "the file is inconsistent (damaged or edited): re-export it from the source model"
+ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
+CONCAT_MAX_INPUTS = 10  # TFLite Micro's kMaxInputNum
+
+
+class InvalidModel(ModelError):
+    """A model whose tensors, shapes or quantization disagree with what its operators compute."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One inconsistency: the operator (``op`` None: the model or a tensor alone), the tensor, what is wrong."""
+
+    op: int | None
+    op_name: str
+    text: str  # follows where(): "op 3 FULLY_CONNECTED" / "the model" + " output tensor 7 'dense' [1, 10] ..."
+
+    def where(self) -> str:
+        return f"op {self.op} {self.op_name}" if self.op is not None else "the model"
+
+    def line(self) -> str:
+        return f"{self.where()} {self.text}"
+
+    def to_json(self) -> dict:
+        return {"index": self.op, "op": self.op_name, "problem": self.text}
+
+
+class _Stop(Exception):
+    """Raised inside an operator's checks once a problem makes the rest meaningless."""
+
+
+def _name(t: Tensor) -> str:
+    n = t.name if len(t.name) <= 48 else t.name[:45] + "..."
+    return f"tensor {t.index} {n!r}"
+
+
+def _shape(shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _prod(xs) -> int:
+    n = 1
+    for x in xs:
+        n *= int(x)
+    return n
+
+
+def _stored_bytes(t: Tensor) -> int:
+    n = _prod(t.shape)
+    return (n + 1) // 2 if t.dtype == "int4" else n * ITEMSIZE.get(t.dtype, 1)
+
+
+class _Checker:
+    def __init__(self, g: Graph):
+        self.g = g
+        self.out: list[Problem] = []
+        self.bad_tensors: set[int] = set()
+        self.op: Operator | None = None
+
+    # --- reporting ----------------------------------------------------------------------------------
+
+    def add(self, text: str, op: Operator | None = None) -> None:
+        op = op if op is not None else self.op
+        self.out.append(Problem(op.index if op is not None else None, op.op if op is not None else "", text))
+
+    def fail(self, text: str) -> None:
+        self.add(text)
+        raise _Stop
+
+    # --- tensors ------------------------------------------------------------------------------------
+
+    def user(self, t: Tensor) -> str:
+        """Where a tensor is used, for a message about the tensor alone: "(input 1 of op 0 FULLY_CONNECTED)"."""
+        g = self.g
+        for op in g.operators:
+            if t.index in op.outputs:
+                return f" (output of op {op.index} {op.op})"
+            if t.index in op.inputs:
+                return f" (input {op.inputs.index(t.index)} of op {op.index} {op.op})"
+        return " (a graph input)" if t.index in g.inputs else " (a graph output)" if t.index in g.outputs else ""
+
+    def tensor(self, t: Tensor) -> None:
+        """Shape, size, buffer and quantization of one tensor, on its own."""
+        found: list[str] = []
+        name = _name(t)
+        size = _prod(t.shape) * ITEMSIZE.get(t.dtype, 1) if all(d > 0 for d in t.shape) else 0
+        if t.dtype not in ITEMSIZE:
+            found.append(f"has {name} of unknown type {t.dtype}")
+        if len(t.shape) > MAX_RANK:
+            found.append(f"has {name} of rank {len(t.shape)}; tinyc and TFLite Micro handle at most {MAX_RANK} "
+                         "dimensions")
+        elif any(d > MAX_DIM for d in t.shape):
+            found.append(f"has {name} with a dimension of {max(t.shape)}, beyond 32 bits ({_shape(t.shape)})")
+        elif any(d == 0 for d in t.shape):
+            found.append(f"has {name} with an empty dimension ({_shape(t.shape)})")
+        elif size > MAX_BYTES:
+            found.append(f"has {name} {_shape(t.shape)} {t.dtype} of {size:,} bytes, beyond 2 GiB (32-bit sizes)")
+        if not 0 <= t.buffer < max(self.g.buffer_count, 1):
+            found.append(f"has {name} referring to buffer {t.buffer} of {self.g.buffer_count}")
+        shape_ok = not found and all(d > 0 for d in t.shape)
+        if shape_ok and t.is_constant and t.data is not None:
+            want, have = _stored_bytes(t), int(t.data.nbytes)
+            if want != have:
+                found.append(f"has {name} {_shape(t.shape)} {t.dtype}, which needs {want:,} bytes, but its buffer "
+                             f"{t.buffer} holds {have:,}")
+        q = t.quantization
+        if q.scales or q.zero_points:
+            if len(q.zero_points) != len(q.scales):
+                found.append(f"has {name} with {len(q.scales)} quantization scale(s) but {len(q.zero_points)} zero "
+                             "point(s)")
+            bad = [s for s in q.scales if not (math.isfinite(s) and SCALE_RANGE[0] <= s <= SCALE_RANGE[1])]
+            if bad:
+                found.append(f"has {name} with quantization scale {bad[0]!r}; scales must be finite, positive and "
+                             f"between {SCALE_RANGE[0]:g} and {SCALE_RANGE[1]:g}")
+            lo, hi = INT_RANGES.get(t.dtype, (-(1 << 31), (1 << 31) - 1))
+            zbad = [z for z in q.zero_points if not lo <= z <= hi]
+            if zbad:
+                found.append(f"has {name} with zero point {zbad[0]}, outside the {t.dtype} range [{lo}, {hi}]")
+            if len(q.scales) > 1 and shape_ok:
+                if len(t.shape) == 1:  # a bias: old converters name any dimension
+                    if len(q.scales) != t.shape[0]:
+                        found.append(f"has {name} {_shape(t.shape)} with {len(q.scales)} per-channel scales for "
+                                     f"{t.shape[0]} values")
+                elif not 0 <= q.quantized_dimension < len(t.shape):
+                    found.append(f"has {name} quantized per channel along dimension {q.quantized_dimension} of a "
+                                 f"rank-{len(t.shape)} tensor")
+                elif len(q.scales) != t.shape[q.quantized_dimension]:
+                    found.append(f"has {name} {_shape(t.shape)} with {len(q.scales)} per-channel scales along "
+                                 f"dimension {q.quantized_dimension}, which has {t.shape[q.quantized_dimension]} "
+                                 "channels")
+        if found:
+            self.bad_tensors.add(t.index)
+            where = self.user(t)
+            for text in found:
+                self.add(text + where)
+
+    # --- graph --------------------------------------------------------------------------------------
+
+    def structure(self) -> dict[int, int]:
+        """Graph inputs/outputs and the writers of every tensor; returns tensor -> index of its writer."""
+        g = self.g
+        writer: dict[int, int] = {}
+        for name, idx in (("input", g.inputs), ("output", g.outputs)):
+            if not idx:
+                self.add(f"has no graph {name}s")
+            if any(i < 0 for i in idx):
+                self.add(f"has a missing graph {name} (tensor index -1)")
+            seen = [i for i in idx if i >= 0]
+            if len(set(seen)) != len(seen):
+                dup = next(i for i in seen if seen.count(i) > 1)
+                self.add(f"lists {_name(g.tensor(dup))} twice as a graph {name}")
+        for i in g.inputs:
+            if i >= 0 and g.tensor(i).is_constant:
+                self.add(f"has graph input {_name(g.tensor(i))}, which is a constant (it has data in the file)")
+        for op in g.operators:
+            if not op.outputs:
+                self.add("has no output tensor", op)
+            for i in op.outputs:
+                if i < 0:
+                    self.add("has a missing output tensor (index -1)", op)
+                    continue
+                t = g.tensor(i)
+                if t.is_constant:
+                    self.add(f"writes constant {_name(t)} (it has data in the file)", op)
+                elif i in g.inputs:
+                    self.add(f"writes graph input {_name(t)}", op)
+                elif i in writer:
+                    self.add(f"writes {_name(t)}, which op {writer[i]} {g.operators[writer[i]].op} writes too", op)
+                elif i in op.inputs:
+                    self.add(f"reads and writes {_name(t)} (a cycle)", op)
+                else:
+                    writer[i] = op.index
+        inputs = set(i for i in g.inputs if i >= 0)
+        for op in g.operators:
+            for i in op.inputs:
+                if i < 0 or i in op.outputs:
+                    continue
+                t = g.tensor(i)
+                if t.is_constant or t.is_variable or i in inputs:
+                    continue
+                w = writer.get(i)
+                if w is None:
+                    self.add(f"reads {_name(t)}, which no operator writes and which is not a graph input (no "
+                             "data: a missing buffer?)", op)
+                elif w >= op.index:
+                    self.add(f"reads {_name(t)} before op {w} {g.operators[w].op} writes it (a cycle, or "
+                             "operators out of order)", op)
+        for i in g.outputs:
+            if i >= 0 and i not in writer and i not in inputs:
+                self.add(f"has graph output {_name(g.tensor(i))}, which no operator writes")
+        return writer
+
+    def sizes(self) -> None:
+        total = sum(t.nbytes for t in self.g.tensors if not t.is_constant and t.index not in self.bad_tensors
+                    and all(d > 0 for d in t.shape))
+        if total > MAX_BYTES:
+            self.add(f"needs {total:,} bytes of activation tensors together, beyond 2 GiB (32-bit arena offsets)")
+
+    # --- operator helpers ---------------------------------------------------------------------------
+
+    def io(self, op: Operator, n_in: tuple[int, int], required: int, n_out: int = 1) -> tuple[list, list]:
+        """The operator's tensors (None for an absent optional input), after the count checks."""
+        if not n_in[0] <= len(op.inputs) <= n_in[1]:
+            want = str(n_in[0]) if n_in[0] == n_in[1] else f"{n_in[0]} to {n_in[1]}"
+            self.fail(f"has {len(op.inputs)} inputs; {op.op} takes {want}")
+        if len(op.outputs) != n_out:
+            self.fail(f"has {len(op.outputs)} outputs; {op.op} has {n_out}")
+        for pos in range(required):
+            if op.inputs[pos] < 0:
+                self.fail(f"input {pos} is missing (tensor index -1)")
+        ins = [self.g.tensor(i) if i >= 0 else None for i in op.inputs]
+        outs = [self.g.tensor(i) for i in op.outputs]
+        for t in [*ins, *outs]:
+            if t is not None and t.index in self.bad_tensors:
+                raise _Stop  # already reported on its own
+        return ins, outs
+
+    def rank(self, t: Tensor, role: str, ranks) -> None:
+        ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
+        if len(t.shape) not in ranks:
+            want = " or ".join(str(r) for r in ranks) if len(ranks) < 4 else f"{ranks[0]} to {ranks[-1]}"
+            self.fail(f"{role} {_name(t)} {_shape(t.shape)} has rank {len(t.shape)}; {self.op.op} needs rank {want}")
+
+    def dtype(self, t: Tensor, role: str, dtypes) -> None:
+        dtypes = (dtypes,) if isinstance(dtypes, str) else tuple(dtypes)
+        if t.dtype not in dtypes:
+            self.fail(f"{role} {_name(t)} is {t.dtype}; {self.op.op} needs {' or '.join(dtypes)} here")
+
+    def constant(self, t: Tensor, role: str) -> None:
+        if not t.is_constant or t.data is None:
+            self.fail(f"{role} {_name(t)} has no data in the file; {self.op.op} needs constant {role}")
+
+    def per_tensor(self, t: Tensor, role: str) -> tuple[float, int]:
+        """An int8 activation's (scale, zero point): exactly one of each."""
+        q = t.quantization
+        if len(q.scales) != 1 or len(q.zero_points) != 1:
+            what = "is not quantized" if not q.scales else f"has {len(q.scales)} scales and {len(q.zero_points)} zero points"
+            self.fail(f"{role} {_name(t)} {what}; an int8 activation needs one scale and one zero point")
+        return float(np.float32(q.scales[0])), int(q.zero_points[0])
+
+    def same_shape(self, a: Tensor, y: Tensor) -> None:
+        if tuple(a.shape) != tuple(y.shape):
+            self.fail(f"output {_name(y)} {_shape(y.shape)} differs from input {_name(a)} {_shape(a.shape)}; "
+                      f"{self.op.op} writes {_prod(a.shape):,} values of the input's shape")
+
+    def same_quant(self, x: Tensor, y: Tensor, why: str) -> None:
+        if self.per_tensor(x, "input") != self.per_tensor(y, "output"):
+            self.fail(f"output {_name(y)} is quantized (scale {y.quantization.scales[0]:.6g}, zero point "
+                      f"{y.quantization.zero_points[0]}) unlike input {_name(x)} (scale {x.quantization.scales[0]:.6g}, "
+                      f"zero point {x.quantization.zero_points[0]}); {why}")
+
+    def multiplier(self, real: float, what: str) -> None:
+        if not real < MAX_MULTIPLIER:
+            self.fail(f"{what} is {real:.6g}, beyond the 2^30 a 32-bit fixed-point requantization can shift")
+
+    def option(self, op: Operator, key: str, default=None, kinds: tuple[str, ...] = (), required: bool = False):
+        if kinds and op.options_type and op.options_type not in kinds:
+            self.fail(f"has {op.options_type} options; {op.op} takes {' or '.join(kinds)}")
+        if required and not op.options_type and kinds:
+            self.fail(f"has no {kinds[0]} (its {key} would be 0)")
+        v = op.options.get(key, default)
+        return default if v is None else v
+
+    def positive(self, op: Operator, keys: tuple[str, ...], kinds: tuple[str, ...]) -> list[int]:
+        out = []
+        for k in keys:
+            v = self.option(op, k, 0, kinds, required=True)
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_DIM:
+                self.fail(f"option {k} is {v!r}; it must be a positive integer")
+            out.append(v)
+        return out
+
+    def activation(self, op: Operator, kinds: tuple[str, ...], y: Tensor | None = None) -> str:
+        a = self.option(op, "fused_activation_function", "NONE", kinds)
+        if a not in ACTIVATIONS:
+            self.fail(f"has fused activation {a!r}, which TFLite does not define")
+        if y is not None and a in ("RELU6", "RELU_N1_TO_1"):
+            self.bound(6.0 if a == "RELU6" else 1.0, y, f"its fused {a}")
+        return a
+
+    def bound(self, value: float, t: Tensor, what: str) -> None:
+        """TFLite quantizes an activation bound (6.0 of RELU6) to a 32-bit integer: value / scale must fit."""
+        if t.quantization.scales and value / float(np.float32(t.quantization.scales[0])) >= 2.0 ** 31:
+            self.fail(f"tensor {t.index} has scale {t.quantization.scales[0]:.6g}, too small for {what}: "
+                      f"{value:g} / scale overflows 32 bits")
+
+    def bias_type(self, op: Operator, kinds: tuple[str, ...]) -> None:
+        v = self.option(op, "quantized_bias_type", 0, kinds)
+        if v not in (0, 2):  # unset (FLOAT32) or INT32: TFLite Micro refuses any other
+            self.fail(f"option quantized_bias_type is {v!r}; int8 {op.op} takes an int32 bias (2) or none set (0)")
+
+    def padding(self, op: Operator, kinds: tuple[str, ...]) -> str:
+        p = self.option(op, "padding", "SAME", kinds, required=True)
+        if p not in ("SAME", "VALID"):
+            self.fail(f"has padding {p!r}; TFLite defines SAME and VALID")
+        return p
+
+    def window(self, op: Operator, x: Tensor, y: Tensor, kh: int, kw: int, channels: int, kinds: tuple[str, ...],
+               dilation: bool = True) -> None:
+        """Output [N, H, W, C] of a convolution/pooling window: TFLite's ComputeOutSize for the padding."""
+        sh, sw = self.positive(op, ("stride_h", "stride_w"), kinds)
+        dh, dw = (self.positive(op, ("dilation_h_factor", "dilation_w_factor"), kinds) if dilation else (1, 1))
+        pad = self.padding(op, kinds)
+
+        def out_size(n: int, f: int, s: int, d: int) -> int:
+            eff = (f - 1) * d + 1
+            if pad == "SAME":
+                return (n + s - 1) // s
+            return max((n + s - eff) // s, 0)
+
+        want = (x.shape[0], out_size(x.shape[1], kh, sh, dh), out_size(x.shape[2], kw, sw, dw), channels)
+        if tuple(y.shape) != want:
+            self.fail(f"output {_name(y)} is {_shape(y.shape)} but input {_shape(x.shape)} with a {kh}x{kw} window, "
+                      f"strides {sh}x{sw}, dilation {dh}x{dw} and {pad} padding gives {_shape(want)}")
+
+    def filter_quant(self, w: Tensor, axis: int, channels: int) -> list[float]:
+        q = w.quantization
+        if not q.scales:
+            self.fail(f"weights {_name(w)} are not quantized; int8 weights need scales")
+        if len(q.scales) not in (1, channels) or (len(q.scales) > 1 and q.quantized_dimension != axis):
+            self.fail(f"weights {_name(w)} {_shape(w.shape)} have {len(q.scales)} scales along dimension "
+                      f"{q.quantized_dimension}; {self.op.op} needs one, or one per output channel ({channels}) along "
+                      f"dimension {axis}")
+        if any(z != 0 for z in q.zero_points):
+            self.fail(f"weights {_name(w)} have zero point {next(z for z in q.zero_points if z)}; int8 weights are "
+                      "symmetric (zero point 0)")
+        return [float(np.float32(s)) for s in q.scales]
+
+    def bias(self, b: Tensor | None, channels: int) -> np.ndarray | None:
+        if b is None:
+            return None
+        self.constant(b, "bias")
+        self.dtype(b, "bias", "int32")
+        if _prod(b.shape) != channels:
+            self.fail(f"bias {_name(b)} {_shape(b.shape)} has {_prod(b.shape)} values for {channels} output channels")
+        return np.asarray(b.data, dtype=np.int64).reshape(-1)
+
+    def accumulators(self, x_zp: int, w: Tensor, b: np.ndarray | None, axis: int, channels: int) -> None:
+        """The largest |accumulator| any input can produce must fit int32 (TFLite's and tinyc's accumulators)."""
+        wd = np.asarray(w.data, dtype=np.int64).reshape(w.shape)
+        per = np.abs(np.moveaxis(wd, axis, 0).reshape(channels, -1)).sum(axis=1)
+        worst = per * max(127 - x_zp, x_zp + 128) + (np.abs(b) if b is not None else 0)
+        if int(worst.max(initial=0)) > (1 << 31) - 1:
+            c = int(worst.argmax())
+            self.fail(f"weights {_name(w)} can make output channel {c}'s 32-bit accumulator overflow "
+                      f"(up to {int(worst[c]):,})")
+
+    def requant(self, sx: float, scales: list[float], sy: float, what: str) -> None:
+        for s in scales:
+            self.multiplier(sx * s / sy, what)
+
+    # --- operators ----------------------------------------------------------------------------------
+
+    def op_conv_2d(self, op: Operator) -> None:
+        kinds = ("Conv2DOptions",)
+        (x, w, b), (y,) = self._padded(self.io(op, (2, 3), 2), 3)
+        for t, role in ((x, "input"), (w, "weights"), (y, "output")):
+            self.rank(t, role, 4)
+        self.constant(w, "weights")
+        n, _, _, ic = x.shape
+        oc, kh, kw, fic = w.shape
+        if ic % fic:
+            self.fail(f"input {_name(x)} has {ic} channels, not a multiple of the weights' depth {fic} "
+                      f"({_name(w)} {_shape(w.shape)})")
+        groups = ic // fic
+        if oc % groups:
+            self.fail(f"weights {_name(w)} {_shape(w.shape)} have {oc} filters, not a multiple of the {groups} groups "
+                      f"the input's {ic} channels make")
+        self.window(op, x, y, kh, kw, oc, kinds)
+        self.activation(op, kinds, y)
+        self.bias_type(op, kinds)
+        self._filter(op, x, w, b, y, 0, oc)
+
+    def op_depthwise_conv_2d(self, op: Operator) -> None:
+        kinds = ("DepthwiseConv2DOptions",)
+        (x, w, b), (y,) = self._padded(self.io(op, (2, 3), 2), 3)
+        for t, role in ((x, "input"), (w, "weights"), (y, "output")):
+            self.rank(t, role, 4)
+        self.constant(w, "weights")
+        ic = x.shape[3]
+        one, kh, kw, oc = w.shape
+        if one != 1:
+            self.fail(f"weights {_name(w)} {_shape(w.shape)} must be [1, kh, kw, channels]")
+        if oc % ic:
+            self.fail(f"weights {_name(w)} {_shape(w.shape)} have {oc} channels, not a multiple of the input's {ic}")
+        dm = self.option(op, "depth_multiplier", oc // ic, kinds)
+        if dm != oc // ic:
+            self.fail(f"option depth_multiplier is {dm!r} but weights {_name(w)} {_shape(w.shape)} on {ic} input "
+                      f"channels make it {oc // ic}")
+        self.window(op, x, y, kh, kw, oc, kinds)
+        self.activation(op, kinds, y)
+        self._filter(op, x, w, b, y, 3, oc)
+
+    def op_fully_connected(self, op: Operator) -> None:
+        kinds = ("FullyConnectedOptions",)
+        (x, w, b), (y,) = self._padded(self.io(op, (2, 3), 2), 3)
+        self.rank(w, "weights", 2)
+        self.constant(w, "weights")
+        if self.option(op, "weights_format", 0, kinds) != 0:
+            self.fail("has shuffled weights (weights_format SHUFFLED4x16INT8); tinyc and TFLite Micro take DEFAULT")
+        units, depth = w.shape
+        if not y.shape or y.shape[-1] != units:
+            self.fail(f"output {_name(y)} {_shape(y.shape)} does not end in the {units} units of weights {_name(w)} "
+                      f"{_shape(w.shape)}; the kernel would write {units} values per row")
+        batches = _prod(y.shape) // units
+        if _prod(x.shape) != batches * depth:
+            self.fail(f"input {_name(x)} {_shape(x.shape)} has {_prod(x.shape):,} values but weights {_shape(w.shape)} "
+                      f"and output {_shape(y.shape)} read {batches} rows of {depth} ({batches * depth:,})")
+        self.activation(op, kinds, y)
+        self.bias_type(op, kinds)
+        self._filter(op, x, w, b, y, 0, units)
+        if b is not None and len(w.quantization.scales) == 1:
+            # TFLite Micro's per-tensor FULLY_CONNECTED checks the bias scale against input x weight scale.
+            product = float(np.float32(x.quantization.scales[0])) * float(np.float32(w.quantization.scales[0]))
+            sb = float(np.float32(b.quantization.scales[0])) if b.quantization.scales else 0.0
+            if not abs(product - sb) / float(np.float32(y.quantization.scales[0])) <= 0.02:
+                self.fail(f"bias {_name(b)} has scale {sb:.6g} but input x weight scales make {product:.6g}; TFLite "
+                          "needs them within 2% of the output scale")
+
+    def _padded(self, io, n: int):
+        ins, outs = io
+        return (ins + [None] * n)[:n], outs
+
+    def _filter(self, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor, axis: int, channels: int):
+        self.dtype(x, "input", "int8")
+        self.dtype(y, "output", "int8")
+        self.dtype(w, "weights", ("int8", "int4"))
+        sx, zx = self.per_tensor(x, "input")
+        sy, _ = self.per_tensor(y, "output")
+        scales = self.filter_quant(w, axis, channels)
+        bias = self.bias(b, channels)
+        self.requant(sx, scales, sy, "the requantization multiplier (input scale x weight scale / output scale)")
+        if w.dtype == "int8":
+            self.accumulators(zx, w, bias, axis, channels)
+
+    def _pool(self, op: Operator) -> None:
+        kinds = ("Pool2DOptions",)
+        (x,), (y,) = self.io(op, (1, 1), 1)
+        self.rank(x, "input", 4)
+        self.rank(y, "output", 4)
+        self.dtype(y, "output", x.dtype)
+        kh, kw = self.positive(op, ("filter_height", "filter_width"), kinds)
+        self.window(op, x, y, kh, kw, x.shape[3], kinds, dilation=False)
+        self.activation(op, kinds, y)
+        self.same_quant(x, y, f"int8 {op.op} keeps its input's quantization")
+
+    op_average_pool_2d = _pool
+    op_max_pool_2d = _pool
+
+    def _binary(self, op: Operator, kinds: tuple[str, ...]):
+        (a, b), (y,) = self.io(op, (2, 2), 2)
+        for t, role in ((a, "input"), (b, "input"), (y, "output")):
+            self.dtype(t, role, "int8")
+            self.rank(t, role, range(0, MAX_RANK + 1))
+        ra, rb = len(a.shape), len(b.shape)
+        rank = max(ra, rb)
+        sa = (1,) * (rank - ra) + tuple(a.shape)
+        sb = (1,) * (rank - rb) + tuple(b.shape)
+        want = []
+        for da, db in zip(sa, sb):
+            if da != db and 1 not in (da, db):
+                self.fail(f"inputs {_name(a)} {_shape(a.shape)} and {_name(b)} {_shape(b.shape)} do not broadcast "
+                          f"(dimensions {da} and {db})")
+            want.append(max(da, db))
+        if tuple(y.shape) != tuple(want):
+            self.fail(f"output {_name(y)} is {_shape(y.shape)} but inputs {_shape(a.shape)} and {_shape(b.shape)} "
+                      f"broadcast to {_shape(want)}")
+        self.activation(op, kinds, y)
+        return (self.per_tensor(a, "input")[0], self.per_tensor(b, "input")[0], self.per_tensor(y, "output")[0])
+
+    def op_add(self, op: Operator) -> None:
+        s1, s2, so = self._binary(op, ("AddOptions",))
+        real = 2.0 * max(s1, s2) / ((1 << 20) * so)
+        if not real < 1.0:
+            self.fail(f"output scale {so:.6g} is too small for inputs of scales {s1:.6g} and {s2:.6g} (TFLite's ADD "
+                      "needs its output multiplier below one)")
+
+    def op_mul(self, op: Operator) -> None:
+        s1, s2, so = self._binary(op, ("MulOptions",))
+        self.multiplier(s1 * s2 / so, "the output multiplier (scale 1 x scale 2 / output scale)")
+
+    def _unary(self, op: Operator, dtypes_in=("int8",), dtypes_out=("int8",)) -> tuple[Tensor, Tensor]:
+        (x,), (y,) = self.io(op, (1, 1), 1)
+        self.dtype(x, "input", dtypes_in)
+        self.dtype(y, "output", dtypes_out)
+        self.same_shape(x, y)
+        return x, y
+
+    def op_softmax(self, op: Operator) -> None:
+        x, y = self._unary(op)
+        if not x.shape:
+            self.fail(f"input {_name(x)} is a scalar; SOFTMAX needs at least one dimension")
+        sx, _ = self.per_tensor(x, "input")
+        sy, zy = self.per_tensor(y, "output")
+        if not op.options_type:
+            self.fail("has no SoftmaxOptions (its beta would be 0)")
+        beta = self.option(op, "beta", 0.0, ("SoftmaxOptions",))
+        if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta > 0):
+            self.fail(f"option beta is {beta!r}; it must be finite and positive")
+        if not float(np.float32(beta)) * sx * (1 << 26) > 1.0:
+            self.fail(f"beta x input scale ({beta:.6g} x {sx:.6g}) is below 2^-26, the smallest TFLite's int8 SOFTMAX "
+                      "computes with")
+        if zy != -128 or abs(sy - 1.0 / 256) > 0.001 / 256:
+            self.fail(f"output {_name(y)} has scale {sy:.6g} and zero point {zy}; int8 SOFTMAX outputs have scale "
+                      "1/256 and zero point -128")
+
+    def op_logistic(self, op: Operator) -> None:
+        x, y = self._unary(op)
+        sx, _ = self.per_tensor(x, "input")
+        sy, zy = self.per_tensor(y, "output")
+        if zy != -128 or sy != float(np.float32(1.0 / 256)):
+            self.fail(f"output {_name(y)} has scale {sy:.6g} and zero point {zy}; int8 LOGISTIC outputs have scale "
+                      "1/256 and zero point -128")
+        shift = math.frexp(sx * (1 << 27))[1]
+        if not 0 <= shift <= 30:
+            self.fail(f"input {_name(x)} has scale {sx:.6g}, outside the 2^-28 to 8 int8 LOGISTIC computes with")
+
+    def op_relu(self, op: Operator) -> None:
+        x, y = self._unary(op)
+        self.multiplier(self.per_tensor(x, "input")[0] / self.per_tensor(y, "output")[0],
+                        "the requantization multiplier (input scale / output scale)")
+
+    def op_relu6(self, op: Operator) -> None:
+        x, y = self._unary(op)
+        self.per_tensor(x, "input")
+        self.per_tensor(y, "output")
+        self.bound(6.0, x, "RELU6's 6.0 in the input's scale")
+
+    def op_quantize(self, op: Operator) -> None:
+        x, y = self._unary(op, ("float32", "int8"), ("int8",))
+        sy, _ = self.per_tensor(y, "output")
+        if x.dtype == "int8":
+            self.multiplier(self.per_tensor(x, "input")[0] / sy, "the requantization multiplier (input scale / "
+                            "output scale)")
+
+    def op_dequantize(self, op: Operator) -> None:
+        x, _ = self._unary(op, ("int8",), ("float32",))
+        self.per_tensor(x, "input")
+
+    def op_reshape(self, op: Operator) -> None:
+        (x, *rest), (y,) = self.io(op, (1, 2), 1)
+        self.dtype(y, "output", x.dtype)
+        if _prod(x.shape) != _prod(y.shape):
+            self.fail(f"output {_name(y)} {_shape(y.shape)} has {_prod(y.shape):,} values but input {_name(x)} "
+                      f"{_shape(x.shape)} has {_prod(x.shape):,}")
+        if x.dtype == "int8":
+            self.same_quant(x, y, "RESHAPE only reinterprets the bytes")
+
+    def op_pad(self, op: Operator) -> None:
+        (x, p), (y,) = self.io(op, (2, 2), 2)
+        self.dtype(x, "input", "int8")
+        self.dtype(y, "output", "int8")
+        self.rank(x, "input", range(0, 5))
+        self.rank(y, "output", len(x.shape))
+        self.constant(p, "paddings")
+        self.dtype(p, "paddings", "int32")
+        if tuple(p.shape) != (len(x.shape), 2):
+            self.fail(f"paddings {_name(p)} {_shape(p.shape)} must be [{len(x.shape)}, 2] for a rank-{len(x.shape)} "
+                      "input")
+        pv = np.asarray(p.data, dtype=np.int64).reshape(-1, 2)
+        if (pv < 0).any():
+            self.fail(f"paddings {_name(p)} hold {int(pv.min())}; paddings must not be negative")
+        want = tuple(int(d + a + b) for d, (a, b) in zip(x.shape, pv))
+        if tuple(y.shape) != want:
+            self.fail(f"output {_name(y)} is {_shape(y.shape)} but input {_shape(x.shape)} padded by "
+                      f"{pv.tolist()} is {_shape(want)}")
+        self.same_quant(x, y, "PAD copies its input's values")
+
+    def op_concatenation(self, op: Operator) -> None:
+        kinds = ("ConcatenationOptions",)
+        ins, (y,) = self.io(op, (1, CONCAT_MAX_INPUTS), len(op.inputs))
+        rank = len(y.shape)
+        self.dtype(y, "output", "int8")
+        self.rank(y, "output", range(1, 5))
+        axis = self.option(op, "axis", 0, kinds)
+        if not isinstance(axis, int) or not -rank <= axis < rank:
+            self.fail(f"option axis is {axis!r}, outside a rank-{rank} output")
+        axis %= rank
+        total = 0
+        for t in ins:
+            self.dtype(t, "input", "int8")
+            if len(t.shape) != rank or any(a != b for k, (a, b) in enumerate(zip(t.shape, y.shape)) if k != axis):
+                self.fail(f"input {_name(t)} {_shape(t.shape)} does not match output {_name(y)} {_shape(y.shape)} "
+                          f"outside axis {axis}")
+            total += t.shape[axis]
+        if total != y.shape[axis]:
+            self.fail(f"output {_name(y)} {_shape(y.shape)} has {y.shape[axis]} along axis {axis} but its inputs add up "
+                      f"to {total}")
+        if self.activation(op, kinds) != "NONE":
+            self.fail("has a fused activation; TFLite Micro's CONCATENATION takes none")
+        for t in (*ins, y):
+            self.per_tensor(t, "input" if t is not y else "output")
+
+    def op_mean(self, op: Operator) -> None:
+        (x, a), (y,) = self.io(op, (2, 2), 2)
+        self.dtype(x, "input", "int8")
+        self.dtype(y, "output", "int8")
+        self.constant(a, "axes")
+        self.dtype(a, "axes", "int32")
+        rank = len(x.shape)
+        if rank == 0:
+            self.fail(f"input {_name(x)} is a scalar; MEAN reduces along dimensions")
+        axes = [int(v) for v in np.asarray(a.data).reshape(-1)]
+        bad = [v for v in axes if not -rank <= v < rank]
+        if bad:
+            self.fail(f"axes {_name(a)} hold {bad[0]}, outside the rank-{rank} input {_name(x)}")
+        red = sorted({v % rank for v in axes})
+        keep = self.option(op, "keep_dims", False, ("ReducerOptions",))
+        want = tuple(1 if k in red else d for k, d in enumerate(x.shape)) if keep else \
+            tuple(d for k, d in enumerate(x.shape) if k not in red)
+        if tuple(y.shape) != want:
+            self.fail(f"output {_name(y)} is {_shape(y.shape)} but the mean of {_shape(x.shape)} over axes {red} "
+                      f"{'keeping' if keep else 'dropping'} them is {_shape(want)}")
+        self.multiplier(self.per_tensor(x, "input")[0] / self.per_tensor(y, "output")[0],
+                        "the requantization multiplier (input scale / output scale)")
+
+    # --- all ----------------------------------------------------------------------------------------
+
+    def run(self, supported: set[str] | None) -> list[Problem]:
+        g = self.g
+        used = {i for op in g.operators for i in (*op.inputs, *op.outputs) if i >= 0}
+        used |= {i for i in (*g.inputs, *g.outputs) if i >= 0}
+        for t in g.tensors:
+            if t.index in used:
+                self.tensor(t)
+        self.structure()
+        self.sizes()
+        for op in g.operators:
+            if supported is not None and op.op not in supported:
+                continue
+            fn: Callable | None = getattr(self, "op_" + op.op.lower(), None)
+            if fn is None:
+                continue
+            self.op = op
+            try:
+                fn(op)
+            except _Stop:
+                pass
+            finally:
+                self.op = None
+        return self.out
+
+
+def problems(g: Graph, supported: set[str] | None = None) -> list[Problem]:
+    """Every inconsistency of ``g`` (empty: none). ``supported``: the operators whose semantics are
+    checked (default: every operator this module knows, tinyc's supported set)."""
+    return _Checker(g).run(supported)
+
+
+def verify(g: Graph) -> None:
+    """Raise a one-line InvalidModel naming the first inconsistency (and how many more there are)."""
+    found = problems(g)
+    if found:
+        where = str(g.path) if g.path else g.name
+        more = f" (and {len(found) - 1} more problem{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
+        raise InvalidModel(f"{where}: {found[0].line()}{more}; {FIX}")
