@@ -300,6 +300,17 @@ class _Specializer:
         natural = p["in_c"] % 4 != 0
         b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
         amin, amax = RQ.bounds(b, w, off)
+        # in_c % 4 != 0: columns in natural order, each kernel row of k_w * in_c bytes padded with zero
+        # weights to a multiple of 4 (read straight from the input rows: natural 2) where that adds no chunk,
+        # else the rows packed back to back (gathered, natural 1)
+        row = p["k_w"] * p["in_c"]
+        r4 = (row + 3) // 4 * 4
+        if natural and p["k_h"] * r4 <= (k + 3) // 4 * 4:
+            natural = 2
+            wr = np.zeros((out_c, p["k_h"], r4), dtype=np.int64)
+            wr[:, :, :row] = np.asarray(w, dtype=np.int64).reshape(out_c, p["k_h"], row)
+            w = wr.reshape(out_c, -1)
+            k = w.shape[1]
         rq = self.requant(amin, amax, mult, shift, p)
         if isinstance(rq, str):
             return rq
@@ -324,7 +335,8 @@ class _Specializer:
                       act_min=p["act_min"], act_max=p["act_max"], **rq.params())
         if fused is not None:
             params["fused"] = 1
-        self.scratch = max(self.scratch, 4 * k4 + (k4 if natural else 0))  # 2 int16 columns (+ 1 int8 one)
+        # 2 int16 columns (+ int8: one kernel row, natural 2; the gathered rows and a word past them, natural 1)
+        self.scratch = max(self.scratch, 4 * k4 + {0: 0, 1: k4 + 4, 2: r4}[int(natural)])
         args = (x, wn, bn, qn, y, f"(int16_t *){SCRATCH}")
         return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",
                                    params=tuple(params.items()), args=args)

@@ -18,6 +18,8 @@
 #include "tinyc_rt.h"
 #include "tinyc_rt_arm_dsp.h"
 
+#define TINYC_DSP_MAX_KH 16 /* kernel rows of the row-pointer paths */
+
 /* `n` int8 (a multiple of 4) -> column chunks at `dst` (stride 4 words), in SXTB16 order: bytes
  * b0..b3 become the halfword pairs (b0, b2), (b1, b3), the order the kernel unpacks the weights in. */
 static void widen_sxtb16(const int8_t *src, tinyc_word_t *dst, int32_t n)
@@ -73,41 +75,66 @@ static inline void fill8(int8_t *dst, int32_t n, int32_t v)
     while (n--) *dst++ = (int8_t)v;
 }
 
-/* One im2col column when in_c % 4 != 0: gathered as int8 in `tmp` (col_len4 bytes whose tail past
- * col_len stays zero), then widened chunk by chunk like any other column. */
+/* One kernel row of a column in the natural layout (in_c % 4 != 0): its k_w * in_c input bytes padded to
+ * r4 bytes, a multiple of 4 (the generator pads each filter row with zero weights to match), widened at
+ * `c`. Inside the input the r4 bytes are read straight from the input row (past the window: bytes that
+ * meet zero weights, never past the row); a padding row fills padding values; a row the padding cuts is
+ * gathered in `tmp` (r4 bytes whose tail past k_w * in_c is zero). `src` = the input row, NULL in the
+ * padding. */
+TINYC_INLINE void row4_column(const tinyc_dsp_conv_params_t *p, const int8_t *src, int32_t ix0, int8_t *tmp,
+                              tinyc_word_t *c)
+{
+    const int32_t ic = p->in_c, row = p->k_w * ic, r4 = (row + 3) & ~3;
+    const int8_t *s = tmp;
+    if (!src) {
+        fill_chunks(c, r4, ((uint32_t)p->pad_value & 0xFFFFu) * 0x10001u);
+        return;
+    }
+    if (p->dil_w == 1 && ix0 >= 0 && ix0 * ic + r4 <= p->in_w * ic) {
+        s = src + (size_t)ix0 * ic;
+    } else {
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (ix < 0 || ix >= p->in_w) fill8(tmp + kx * ic, ic, p->pad_value);
+            else copy8(tmp + kx * ic, src + (size_t)ix * ic, ic);
+        }
+    }
+    for (int32_t i = 0; i < r4; i += 4, c += 4) {
+        const uint32_t w = tinyc_ld32(s + i);
+        c[0] = (uint32_t)tinyc_sxtb16(w);
+        c[1] = (uint32_t)tinyc_sxtb16_ror8(w);
+    }
+}
+
+/* Zero the tail of `tmp` past k_w * in_c (natural layout; meets zero weights). */
+TINYC_INLINE void row4_tmp_init(const tinyc_dsp_conv_params_t *p, int8_t *tmp)
+{
+    const int32_t row = p->k_w * p->in_c;
+    for (int32_t k = row; k < ((row + 3) & ~3); ++k) tmp[k] = 0;
+}
+
+/* One im2col column when in_c % 4 != 0 (rows of an even number of pixels take the row-pointer path):
+ * kernel rows of r4 bytes (row4_column, natural 2) or packed back to back in `tmp` (natural 1). */
 static void im2col_gather(const tinyc_dsp_conv_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
                           int8_t *tmp, tinyc_word_t *col)
 {
-    const int32_t ic = p->in_c;
-    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t row = p->k_w * ic;
-    int8_t *t = tmp;
-    for (int32_t ky = 0; ky < p->k_h; ++ky, t += row) {
+    const int32_t ic = p->in_c, iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int32_t row = p->k_w * ic, r4 = (row + 3) & ~3;
+    const size_t in_row = (size_t)p->in_w * ic;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
         const int32_t iy = iy0 + ky * p->dil_h;
-        if (iy < 0 || iy >= p->in_h) {
-            fill8(t, row, p->pad_value);
-            continue;
-        }
-        const int8_t *src = in_b + (size_t)iy * p->in_w * ic;
-        if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
-            copy8(t, src + (size_t)ix0 * ic, row);
-            continue;
-        }
-        if (p->dil_w == 1) { /* padding, the taps inside (contiguous), padding */
-            const int32_t kx0 = ix0 < 0 ? tinyc_min32(-ix0, p->k_w) : 0;
-            const int32_t kx1 = tinyc_max32(kx0, tinyc_min32(p->k_w, p->in_w - ix0));
-            fill8(t, kx0 * ic, p->pad_value);
-            if (kx1 > kx0) copy8(t + kx0 * ic, src + (size_t)(ix0 + kx0) * ic, (kx1 - kx0) * ic);
-            fill8(t + kx1 * ic, (p->k_w - kx1) * ic, p->pad_value);
+        const int8_t *src = iy >= 0 && iy < p->in_h ? in_b + (size_t)iy * in_row : NULL;
+        if (p->natural == 2) {
+            row4_column(p, src, ix0, tmp, col + ky * r4);
             continue;
         }
         for (int32_t kx = 0; kx < p->k_w; ++kx) {
             const int32_t ix = ix0 + kx * p->dil_w;
-            if (ix < 0 || ix >= p->in_w) fill8(t + kx * ic, ic, p->pad_value);
-            else copy8(t + kx * ic, src + (size_t)ix * ic, ic);
+            if (!src || ix < 0 || ix >= p->in_w) fill8(tmp + ky * row + kx * ic, ic, p->pad_value);
+            else copy8(tmp + ky * row + kx * ic, src + (size_t)ix * ic, ic);
         }
     }
-    widen_sxtb16(tmp, col, p->col_len4);
+    if (p->natural != 2) widen_sxtb16(tmp, col, p->col_len4);
 }
 
 #define MAC_2X2(c, w)                                                   \
@@ -414,6 +441,104 @@ static void matmul_cols(const tinyc_dsp_conv_params_t *p, const int8_t *weights,
     matmul_cols_any(p, wp, bias, q, col, ncols, o0, oc);
 }
 
+/* One im2col column of output pixel (oy, ox) whose k_h input rows are at rows[ky] (NULL: padding;
+ * rows_in: none is), in the layout im2col_sxtb16 / im2col_gather build. */
+static void im2col_rows(const tinyc_dsp_conv_params_t *p, const int8_t *const *rows, int rows_in, int32_t ox,
+                        int8_t *tmp, tinyc_word_t *col)
+{
+    const int32_t ic = p->in_c, ix0 = ox * p->stride_w - p->pad_w, row = p->k_w * ic;
+    const uint32_t pad = ((uint32_t)p->pad_value & 0xFFFFu) * 0x10001u;
+    tinyc_word_t *c = col;
+    if (p->natural) {
+        const int32_t r4 = (row + 3) & ~3;
+        const int fast = rows_in && p->dil_w == 1 && ix0 >= 0 && ix0 * ic + r4 <= p->in_w * ic;
+        const size_t at = (size_t)ix0 * ic;
+        if (p->natural == 2) { /* kernel rows padded to r4 bytes */
+            if (!fast) {
+                for (int32_t ky = 0; ky < p->k_h; ++ky, c += r4) row4_column(p, rows[ky], ix0, tmp, c);
+                return;
+            }
+            for (int32_t ky = 0; ky < p->k_h; ++ky) { /* straight from the input rows */
+                const int8_t *s = rows[ky] + at;
+                for (int32_t i = 0; i < r4; i += 4, c += 4) {
+                    const uint32_t w = tinyc_ld32(s + i);
+                    c[0] = (uint32_t)tinyc_sxtb16(w);
+                    c[1] = (uint32_t)tinyc_sxtb16_ror8(w);
+                }
+            }
+            return;
+        }
+        /* natural == 1: the k_h rows packed back to back in `tmp` (each copied by whole words, the next row
+         * overwriting what a copy read past its end), then widened: col_len4 bytes */
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            int8_t *t = tmp + ky * row;
+            const int8_t *src = rows[ky];
+            if (fast) {
+                for (int32_t i = 0; i < r4; i += 4) tinyc_st32(t + i, tinyc_ld32(src + at + i));
+            } else if (!src) {
+                fill8(t, row, p->pad_value);
+            } else {
+                for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                    const int32_t ix = ix0 + kx * p->dil_w;
+                    if (ix < 0 || ix >= p->in_w) fill8(t + kx * ic, ic, p->pad_value);
+                    else copy8(t + kx * ic, src + (size_t)ix * ic, ic);
+                }
+            }
+        }
+        widen_sxtb16(tmp, c, p->col_len4);
+        return;
+    }
+    for (int32_t ky = 0; ky < p->k_h; ++ky, c += row) {
+        const int8_t *src = rows[ky];
+        if (src && p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
+            widen_sxtb16(src + (size_t)ix0 * ic, c, row);
+            continue;
+        }
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (src && ix >= 0 && ix < p->in_w) widen_sxtb16(src + (size_t)ix * ic, c + kx * ic, ic);
+            else fill_chunks(c + kx * ic, ic, pad);
+        }
+    }
+}
+
+/* Columns of pixels ox, ox + 1 (`ncols` of them) of one output row, rows[] as for im2col_rows. Natural
+ * layout 2 with every kernel row inside for both pixels (the common case) is built here in one pass, a
+ * word per kernel row and pixel when the rows are 4 bytes; anything else goes through im2col_rows. */
+static void cols_rows(const tinyc_dsp_conv_params_t *p, const int8_t *const *rows, int rows_in, int32_t ox,
+                            int32_t ncols, int8_t *tmp, tinyc_word_t *col)
+{
+    const int32_t ic = p->in_c, ix0 = ox * p->stride_w - p->pad_w, r4 = (p->k_w * ic + 3) & ~3;
+    const int32_t ix1 = ix0 + (ncols - 1) * p->stride_w;
+    if (p->natural == 2 && rows_in && p->dil_w == 1 && ix0 >= 0 && ix1 * ic + r4 <= p->in_w * ic) {
+        const size_t at = (size_t)ix0 * ic, step = (size_t)(ix1 - ix0) * ic;
+        tinyc_word_t *c = col;
+        if (r4 == 4) {
+            for (int32_t ky = 0; ky < p->k_h; ++ky, c += 4) {
+                const int8_t *s = rows[ky] + at;
+                const uint32_t w0 = tinyc_ld32(s), w1 = tinyc_ld32(s + step);
+                c[0] = (uint32_t)tinyc_sxtb16(w0);
+                c[1] = (uint32_t)tinyc_sxtb16_ror8(w0);
+                c[2] = (uint32_t)tinyc_sxtb16(w1);
+                c[3] = (uint32_t)tinyc_sxtb16_ror8(w1);
+            }
+            return;
+        }
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int8_t *s = rows[ky] + at;
+            for (int32_t i = 0; i < r4; i += 4, c += 4) {
+                const uint32_t w0 = tinyc_ld32(s + i), w1 = tinyc_ld32(s + step + i);
+                c[0] = (uint32_t)tinyc_sxtb16(w0);
+                c[1] = (uint32_t)tinyc_sxtb16_ror8(w0);
+                c[2] = (uint32_t)tinyc_sxtb16(w1);
+                c[3] = (uint32_t)tinyc_sxtb16_ror8(w1);
+            }
+        }
+        return; /* with one pixel the second column is a copy of the first: never read */
+    }
+    for (int32_t j = 0; j < ncols; ++j) im2col_rows(p, rows, rows_in, ox + j, tmp, col + 2 * j);
+}
+
 #if defined(__GNUC__)
 __attribute__((weak))
 #endif
@@ -424,21 +549,38 @@ void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *inp
     tinyc_word_t *col = (tinyc_word_t *)scratch;      /* 2 * k4 halfwords, interleaved columns */
     int8_t *tmp = (int8_t *)(scratch + 2 * k4);       /* k4 bytes, gathered columns (in_c % 4 != 0) */
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0 && !p->natural;
-    if (p->natural) {
-        for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0; /* meets zero weights */
-    }
+    if (p->natural == 2) row4_tmp_init(p, tmp);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * p->in_c;
         int8_t *out_b = output + (size_t)b * pixels * p->out_c;
         int32_t oy = 0, ox = 0;
+        if (p->natural && p->k_h <= TINYC_DSP_MAX_KH && !(p->out_w & 1)) { /* pixel pairs within each row */
+            const int8_t *rows[TINYC_DSP_MAX_KH];
+            int rows_in;
+            for (oy = 0; oy < p->out_h; ++oy) {
+                const int32_t iy0 = oy * p->stride_h - p->pad_h;
+                int8_t *o = out_b + (size_t)oy * p->out_w * p->out_c;
+                rows_in = 1;
+                for (int32_t ky = 0; ky < p->k_h; ++ky) {
+                    const int32_t iy = iy0 + ky * p->dil_h;
+                    rows[ky] = iy >= 0 && iy < p->in_h ? in_b + (size_t)iy * p->in_w * p->in_c : NULL;
+                    rows_in &= rows[ky] != NULL;
+                }
+                for (ox = 0; ox < p->out_w; ox += 2, o += 2 * p->out_c) {
+                    cols_rows(p, rows, rows_in, ox, 2, tmp, col);
+                    matmul_cols(p, packed_filter, bias, q, col, 2, o);
+                }
+            }
+            continue;
+        }
         for (int32_t px = 0; px < pixels; px += 2) {
             const int32_t ncols = px + 1 < pixels ? 2 : 1;
             for (int32_t j = 0; j < ncols; ++j) {
-                if (pointwise) {
+                if (p->natural) {
+                    im2col_gather(p, in_b, oy, ox, tmp, col + 2 * j);
+                } else if (pointwise) {
                     widen_sxtb16(in_b + ((size_t)oy * p->stride_h * p->in_w + (size_t)ox * p->stride_w) * p->in_c,
                                  col + 2 * j, k4);
-                } else if (p->natural) {
-                    im2col_gather(p, in_b, oy, ox, tmp, col + 2 * j);
                 } else {
                     im2col_sxtb16(p, in_b, oy, ox, col + 2 * j);
                 }
@@ -505,43 +647,10 @@ void tinyc_arm_dsp_pointwise_inplace_s8(const tinyc_dsp_conv_params_t *p, int8_t
     else pointwise_inplace(p, io, packed_filter, bias, q, scratch, 0);
 }
 
-/* One im2col column of output pixel (oy, ox) whose k_h input rows are at rows[ky] (NULL: padding), in
- * the layout im2col_sxtb16 / im2col_gather build (natural order through `tmp`). */
-static void im2col_rows(const tinyc_dsp_conv_params_t *p, const int8_t *const *rows, int32_t ox, int8_t *tmp,
-                        tinyc_word_t *col)
-{
-    const int32_t ic = p->in_c, ix0 = ox * p->stride_w - p->pad_w, row = p->k_w * ic;
-    const uint32_t pad = ((uint32_t)p->pad_value & 0xFFFFu) * 0x10001u;
-    tinyc_word_t *c = col;
-    int8_t *t = tmp;
-    for (int32_t ky = 0; ky < p->k_h; ++ky, c += row, t += row) {
-        const int8_t *src = rows[ky];
-        if (src && p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
-            if (p->natural) copy8(t, src + (size_t)ix0 * ic, row);
-            else widen_sxtb16(src + (size_t)ix0 * ic, c, row);
-            continue;
-        }
-        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-            const int32_t ix = ix0 + kx * p->dil_w;
-            const int inside = src && ix >= 0 && ix < p->in_w;
-            if (p->natural) {
-                if (inside) copy8(t + kx * ic, src + (size_t)ix * ic, ic);
-                else fill8(t + kx * ic, ic, p->pad_value);
-            } else if (inside) {
-                widen_sxtb16(src + (size_t)ix * ic, c + kx * ic, ic);
-            } else {
-                fill_chunks(c + kx * ic, ic, pad);
-            }
-        }
-    }
-    if (p->natural) widen_sxtb16(tmp, col, p->col_len4);
-}
-
 /* CONV_2D in place with the row ring (batch 1, groups of 1, k_h <= TINYC_DSP_MAX_KH): before output
  * row oy is stored, the input rows it overwrites that later rows still read are saved in `ring`
  * (inplace_rows.h, as tinyc_ref_conv2d_inplace_s8 does), and the row's columns read every input row
  * as it was. Pixels are paired within a row, so a row's outputs are stored only after its save. */
-#define TINYC_DSP_MAX_KH 16
 #if defined(__GNUC__)
 __attribute__((weak))
 #endif
@@ -554,9 +663,7 @@ void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_
     int8_t *tmp = (int8_t *)(scratch + 2 * k4);
     const int8_t *rows[TINYC_DSP_MAX_KH];
     tinyc_ring_t r;
-    if (p->natural) {
-        for (int32_t k = p->col_len; k < k4; ++k) tmp[k] = 0;
-    }
+    if (p->natural == 2) row4_tmp_init(p, tmp);
     r.io = io;
     r.ring = ring;
     r.in_row = (size_t)p->in_w * p->in_c;
@@ -571,13 +678,15 @@ void tinyc_arm_dsp_conv_rows_inplace_s8(const tinyc_dsp_conv_params_t *p, int32_
         const int32_t iy0 = oy * p->stride_h - p->pad_h;
         int8_t *o = io + (size_t)oy * r.out_row;
         tinyc_ring_advance(&r, oy);
+        int rows_in = 1;
         for (int32_t ky = 0; ky < p->k_h; ++ky) {
             const int32_t iy = iy0 + ky * p->dil_h;
             rows[ky] = iy >= 0 && iy < p->in_h ? tinyc_ring_row(&r, iy) : NULL;
+            rows_in &= rows[ky] != NULL;
         }
         for (int32_t ox = 0; ox < p->out_w; ox += 2) {
             const int32_t ncols = ox + 1 < p->out_w ? 2 : 1;
-            for (int32_t j = 0; j < ncols; ++j) im2col_rows(p, rows, ox + j, tmp, col + 2 * j);
+            cols_rows(p, rows, rows_in, ox, ncols, tmp, col);
             matmul_cols(p, packed_filter, bias, q, col, ncols, o + (size_t)ox * p->out_c);
         }
     }
