@@ -654,6 +654,29 @@ def crafted(seeds: dict[str, bytes]) -> list[tuple[str, bytes, str]]:
     m.buffers[b.buffer].data = np.frombuffer(np.full(len(m.buffers[b.buffer].data) // 4, (1 << 31) - 1, np.int32)
                                              .tobytes(), np.uint8)
     add("accumulator overflow", m, "accumulator")
+    # What TFLite Micro refused or crashed on while tinyc accepted it (the fuzzer's finds): a buffer index past
+    # the buffers (segfault), a bias type TFLite does not know, a fused RELU6 whose 6.0 overflows int32 in the
+    # output scale, a per-tensor FC bias scale far from input x weight scale, MEAN over five axes.
+    m = _model_of(seeds, "add_two")
+    _sub(m).tensors[_op_named(m, "ADD").inputs[1]].buffer = (1 << 32) - 1
+    add("buffer index past the buffers", m, "referring to buffer 4294967295")
+    m = _model_of(seeds, "conv_same_s1")
+    _op_named(m, "CONV_2D").builtinOptions.quantizedBiasType = 100
+    add("quantized_bias_type 100", m, "quantized_bias_type")
+    m = _model_of(seeds, "conv_dilated_relu6")
+    _sub(m).tensors[_op_named(m, "CONV_2D").outputs[0]].quantization.scale = [1e-12]
+    add("fused RELU6 beyond int32", m, "overflows 32 bits")
+    if "hello_world_int8" in seeds:
+        m = _model_of(seeds, "hello_world_int8")
+        op = _sub(m).operators[-1]
+        b = _sub(m).tensors[op.inputs[2]]
+        b.quantization.scale = [float(b.quantization.scale[0]) * 1e-6]
+        add("FC bias scale off", m, "within 2% of the output scale")
+    m = _model_of(seeds, "mean_hw")
+    a = _sub(m).tensors[_op_named(m, "MEAN").inputs[1]]
+    a.shape = [5]
+    m.buffers[a.buffer].data = np.asarray([1, 2, 1, 2, 1], np.int32).view(np.uint8)
+    add("mean over five axes", m, "at most 4")
     # Hostile names on a valid model: accepted, and the generated C still compiles.
     m = _model_of(seeds, "fc_odd")
     for k, t in enumerate(_sub(m).tensors):

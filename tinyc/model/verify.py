@@ -647,6 +647,8 @@ class _Checker:
         if rank == 0:
             self.fail(f"input {_name(x)} is a scalar; MEAN reduces along dimensions")
         axes = [int(v) for v in np.asarray(a.data).reshape(-1)]
+        if len(axes) > 4:  # TFLite Micro keeps at most four axes (MeanParams.axis[4])
+            self.fail(f"axes {_name(a)} list {len(axes)} axes; MEAN takes at most 4")
         bad = [v for v in axes if not -rank <= v < rank]
         if bad:
             self.fail(f"axes {_name(a)} hold {bad[0]}, outside the rank-{rank} input {_name(x)}")
