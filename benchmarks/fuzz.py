@@ -1441,7 +1441,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", default=None, help="write the input of every failure into this folder")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)
-    args.argv = argv
+    args.argv = [a for k, a in enumerate(argv) if a != "--keep" and (k == 0 or argv[k - 1] != "--keep")]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     t0 = time.time()
     tally = run(args)
