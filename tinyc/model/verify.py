@@ -321,13 +321,13 @@ class _Checker:
         if a not in ACTIVATIONS:
             self.fail(f"has fused activation {a!r}, which TFLite does not define")
         if y is not None and a in ("RELU6", "RELU_N1_TO_1"):
-            self.bound(6.0 if a == "RELU6" else 1.0, y, f"its fused {a}")
+            self.bound(6.0 if a == "RELU6" else 1.0, y, "output", f"its fused {a}")
         return a
 
-    def bound(self, value: float, t: Tensor, what: str) -> None:
+    def bound(self, value: float, t: Tensor, role: str, what: str) -> None:
         """TFLite quantizes an activation bound (6.0 of RELU6) to a 32-bit integer: value / scale must fit."""
         if t.quantization.scales and value / float(np.float32(t.quantization.scales[0])) >= 2.0 ** 31:
-            self.fail(f"tensor {t.index} has scale {t.quantization.scales[0]:.6g}, too small for {what}: "
+            self.fail(f"{role} {_name(t)} has scale {t.quantization.scales[0]:.6g}, too small for {what}: "
                       f"{value:g} / scale overflows 32 bits")
 
     def bias_type(self, op: Operator, kinds: tuple[str, ...]) -> None:
@@ -570,7 +570,7 @@ class _Checker:
         x, y = self._unary(op)
         self.per_tensor(x, "input")
         self.per_tensor(y, "output")
-        self.bound(6.0, x, "RELU6's 6.0 in the input's scale")
+        self.bound(6.0, x, "input", "RELU6's 6.0 in the input's scale")
 
     def op_quantize(self, op: Operator) -> None:
         x, y = self._unary(op, ("float32", "int8"), ("int8",))
