@@ -388,8 +388,10 @@ def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, 
 
 
 def _link_note(out: Output, link) -> None:
-    """What the serial link had to resend (a noisy cable shows here), on stderr; nothing on a clean line."""
-    if link.stats.resends:
+    """What the serial link had to resend (a noisy cable shows here), on stderr; nothing on a clean line (a
+    reply that was only late, on a busy host, is not worth a line)."""
+    s = link.stats
+    if s.resends and s.damaged_commands + s.damaged_lines + s.incomplete:
         out.info(f"{link.name}: the link recovered by itself: {link.stats.describe()}")
 
 

@@ -85,6 +85,10 @@ class ProtocolError(LinkError):
     pass
 
 
+class _Split(Exception):
+    """An IN/OUT frame that keeps arriving damaged: the caller sends its payload in halves instead."""
+
+
 def frame(body: str) -> bytes:
     """``body`` (no trailing space) as a complete frame line."""
     body = body + " "
@@ -456,10 +460,11 @@ class Link:
         return nbytes * 10.0 / max(self.baud, 1)
 
     def _exchange(self, body: str, *, timeout: float | None = None, progress: str | None = None,
-                  sync: bool = False, interval: float = 0.25) -> _Reply:
+                  sync: bool = False, interval: float = 0.25, split_after: int | None = None) -> _Reply:
         """Send one command and collect its complete reply, sending it again (same sequence number) until it
         is complete (see the module's docstring). ``progress`` names the per-inference line type that restarts
-        the timeout; ``sync`` is the first HELLO: sent every ``interval`` seconds while the target boots."""
+        the timeout; ``sync`` is the first HELLO: sent every ``interval`` seconds while the target boots;
+        ``split_after``: damaged sends after which an IN/OUT gives up (``_Split``) to be sent in halves."""
         timeout = self.reply_timeout if timeout is None else timeout
         name, *args = body.split()
         what = _what(name, args)
@@ -478,13 +483,16 @@ class Link:
         damaged = 0  # sends because something arrived damaged (silent resends are bounded by the timeout)
         incomplete = 0  # complete-looking replies that lacked a line
         silent = 0  # resends after silence
+        heard = [False]  # something of this reply (or damage) came since the last send: the target is alive
         glued = self._glued
 
         def send(because_damaged: bool = False) -> float:
             nonlocal sends, damaged
             if because_damaged:
                 damaged += 1
-                if damaged >= MAX_SENDS:
+                if split_after and damaged >= split_after:
+                    raise _Split
+                if damaged >= MAX_SENDS * (3 if sync else 1):  # HELLO's long lines get more tries
                     raise LinkError(
                         f"{self.name}: {what} was sent {sends} times without a complete reply ({noise} damaged "
                         f"lines or commands): the line is too noisy; check the baud rate and the cable"
@@ -492,6 +500,7 @@ class Link:
             if sends:
                 self.stats.resends += 1
             self._write(data)
+            heard[0] = False
             sends += 1
             self.stats.sends += 1
             return time.monotonic()
@@ -507,7 +516,7 @@ class Link:
             now = time.monotonic()
             if ev is None:
                 if now >= deadline:
-                    if damaged >= 3:
+                    if damaged >= 3 or noise >= 3:
                         raise LinkTimeout(
                             f"{self.name}: no complete reply to {what} within {timeout:g} s (sent {sends} times, "
                             f"{noise} damaged lines or commands): the line is too noisy; check the baud rate and "
@@ -517,13 +526,15 @@ class Link:
                         f"{self.name}: no reply to {what}{after} within {timeout:g} s: the firmware hung or "
                         f"stopped (an endless loop, a deadlock, or a run longer than the timeout; raise it with "
                         f"--timeout if the model is just slow){self._recent()}")
+                alive = heard[0]
                 sent = send()  # silence: ask again
                 silent += 1
                 self.stats.silent += 1
-                if not sync:
+                if not sync and not alive:  # nothing at all came back: perhaps busy; back off
                     wait = min(wait * 2, max(timeout, base))
                 quiet_until = sent + wait
                 continue
+            heard[0] = heard[0] or ev[0] == "line" or ev[2] in (0, seq)
             if ev[0] == "line":
                 self.stats.damaged_lines += 1
                 noise += 1
@@ -598,6 +609,11 @@ class Link:
             raise ProtocolError(f"{self.name}: the firmware refused {_what(name, args)}: "
                                 f"{_ERRORS.get(why, why)} ({why})")
         return reply.in_order()
+
+    @staticmethod
+    def _split_after(n: int) -> int | None:
+        """Damaged sends after which an IN/OUT of ``n`` payload bytes is sent in halves instead."""
+        return 8 if n > MIN_CHUNK else None
 
     def _chunked(self, sends_before: int, n: int) -> None:
         """After an IN/OUT exchange of ``n`` payload bytes: halve the payload while most sends fail (a frame
@@ -713,9 +729,13 @@ class Link:
         off = 0
         while off < len(raw):
             before = self.stats.sends
-            n = self._chunk or info.chunk
-            self._command(f"IN {index} {off} {raw[off:off + n].hex()}")
-            self._chunked(before, min(n, len(raw) - off))
+            n = min(self._chunk or info.chunk, len(raw) - off)
+            try:
+                self._command(f"IN {index} {off} {raw[off:off + n].hex()}", split_after=self._split_after(n))
+            except _Split:  # the frame is too long for this line: the same bytes in halves (IN is idempotent)
+                self._chunk, self._fail = max(MIN_CHUNK, n // 2), 0.45
+                continue
+            self._chunked(before, n)
             off += n
         self._inputs[index] = raw
 
@@ -729,7 +749,11 @@ class Link:
         while off < t.bytes:
             n = min(self._chunk or info.chunk, t.bytes - off)
             before = self.stats.sends
-            (_, fields), = self._command(f"OUT {index} {off} {n}")
+            try:
+                (_, fields), = self._command(f"OUT {index} {off} {n}", split_after=self._split_after(n))
+            except _Split:
+                self._chunk, self._fail = max(MIN_CHUNK, n // 2), 0.45
+                continue
             self._chunked(before, n)
             chunk = bytes.fromhex(fields[2]) if n and len(fields) > 2 else b""
             if fields[:2] != [str(index), str(off)] or len(chunk) != n:

@@ -97,6 +97,7 @@ class _Worker:
             os.close(req_r)
             os.close(rep_w)
         self.wfd, self.rfd = req_w, rep_r
+        self.owner = os.getpid()  # a forked copy of tinyc starts its own worker
         _Worker.generation += 1
         self.generation = _Worker.generation
         self.frees: list[int] = []  # interpreters dropped by tinyc, freed with the next request
@@ -167,6 +168,8 @@ def shutdown() -> None:
 
 def _get_worker() -> _Worker:
     global _worker
+    if _worker is not None and _worker.owner != os.getpid():  # the parent's, inherited through fork
+        _worker = None
     if _worker is not None and not _worker.alive():  # gone between requests: start another, nothing was lost
         _worker.close()
         _worker = None

@@ -565,7 +565,7 @@ static void tx_profile(uint32_t seq) {
 #endif
 
 #ifdef TINYC_HARNESS_TEST_HOOKS
-/* Test-only faults (tests/test_deploy_link_robustness.py): never built into a real firmware. */
+/* Test-only faults (tests/test_deploy_link.py, benchmarks/link_faults.py): never built into a real firmware. */
 static uint32_t noise_state = 12345u;
 
 static void tx_noise(int n) {
