@@ -219,21 +219,24 @@ static inline int32_t mac_1x1(const tinyc_word_t *w, int32_t wstride, const tiny
     return acc;
 }
 
-/* One chunk of the fused 2x2 block (mac_2x2m): 3 LDRD, 2 SXTB16, 8 SMLAD. */
-#define CHUNK_2X2M                                                                                  \
-    "ldrd   %[x0e], %[x0o], [%[c]], #8\n\t"                                                          \
-    "ldrd   %[we], %[wo], [%[w]], #8\n\t"                                                            \
-    "ldrd   %[x1e], %[x1o], [%[c]], #8\n\t"                                                          \
-    "sxtb16 %[t], %[we]\n\t"                                                                        \
-    "smlad  %[a0], %[t], %[x0e], %[a0]\n\t"                                                         \
-    "smlad  %[a1], %[t], %[x1e], %[a1]\n\t"                                                         \
-    "smlad  %[m0], %[we], %[x0e], %[m0]\n\t"                                                        \
-    "smlad  %[m1], %[we], %[x1e], %[m1]\n\t"                                                        \
-    "sxtb16 %[t], %[wo]\n\t"                                                                        \
-    "smlad  %[a0], %[t], %[x0o], %[a0]\n\t"                                                         \
-    "smlad  %[a1], %[t], %[x1o], %[a1]\n\t"                                                         \
-    "smlad  %[m0], %[wo], %[x0o], %[m0]\n\t"                                                        \
-    "smlad  %[m1], %[wo], %[x1o], %[m1]\n\t"
+/* One chunk of the fused 2x2 block (mac_2x2m): LDM, LDRD, 2 SXTB16, 8 SMLAD. Registers are fixed so that
+ * LDM loads the chunk's four column words (and, in pairs_2x2m, a pair's six requantization constants) in
+ * one instruction: r0-r3 the column words (then the constants), r4-r5 the weight
+ * words (then the second row's constants), r6 scratch, r7/r8 row 0 (pixels 0, 1), r9/r10 the fused sums,
+ * r11 the column pointer, r12 the weights, lr the columns' end. */
+#define CHUNK_2X2M_LDM                                                                              \
+    "ldm    r11!, {r0, r1, r2, r3}\n\t"                                                             \
+    "ldrd   r4, r5, [r12], #8\n\t"                                                                  \
+    "sxtb16 r6, r4\n\t"                                                                             \
+    "smlad  r7, r6, r0, r7\n\t"                                                                     \
+    "smlad  r8, r6, r2, r8\n\t"                                                                     \
+    "smlad  r9, r4, r0, r9\n\t"                                                                     \
+    "smlad  r10, r4, r2, r10\n\t"                                                                   \
+    "sxtb16 r6, r5\n\t"                                                                             \
+    "smlad  r7, r6, r1, r7\n\t"                                                                     \
+    "smlad  r8, r6, r3, r8\n\t"                                                                     \
+    "smlad  r9, r5, r1, r9\n\t"                                                                     \
+    "smlad  r10, r5, r3, r10\n\t"
 
 /* Fused row pairs (tinyc/codegen/specialize.py, pack_matmul_fused): rows r0, r1 of a pair share each
  * weight word, whose halfwords are the exact int16 values 256 * w1 + w0 (|w| <= 127 keeps them in
@@ -246,15 +249,21 @@ static inline void mac_2x2m(const tinyc_word_t *w, const tinyc_word_t *c, int32_
 {
     int32_t a0 = acc[0], a1 = acc[1], m0 = acc[2], m1 = acc[3];
 #if TINYC_DSP_ASM
-    const tinyc_word_t *end = c + chunks * 4;
-    uint32_t x0e, x0o, x1e, x1o, we, wo, t;
-    __asm__ volatile("1:\n\t" CHUNK_2X2M "cmp    %[c], %[end]\n\t"
+    register int32_t r7_ __asm__("r7") = a0, r8_ __asm__("r8") = a1, r9_ __asm__("r9") = m0, r10_ __asm__("r10") = m1;
+    register const tinyc_word_t *r11_ __asm__("r11") = c, *r12_ __asm__("r12") = w;
+    register const tinyc_word_t *end __asm__("lr") = c + chunks * 4;
+    register uint32_t r0_ __asm__("r0"), r1_ __asm__("r1"), r2_ __asm__("r2"), r3_ __asm__("r3");
+    register uint32_t r4_ __asm__("r4"), r5_ __asm__("r5"), r6_ __asm__("r6");
+    __asm__ volatile("1:\n\t" CHUNK_2X2M_LDM "cmp    r11, lr\n\t"
                      "bne    1b\n\t"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [m0] "+r"(m0), [m1] "+r"(m1), [c] "+r"(c), [w] "+r"(w),
-                       [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
-                       [wo] "=&r"(wo), [t] "=&r"(t)
-                     : [end] "r"(end)
+                     : "+r"(r7_), "+r"(r8_), "+r"(r9_), "+r"(r10_), "+r"(r11_), "+r"(r12_), "=&r"(r0_), "=&r"(r1_),
+                       "=&r"(r2_), "=&r"(r3_), "=&r"(r4_), "=&r"(r5_), "=&r"(r6_)
+                     : "r"(end)
                      : "cc", "memory");
+    a0 = r7_;
+    a1 = r8_;
+    m0 = r9_;
+    m1 = r10_;
 #else
     for (; chunks; --chunks, w += 2, c += 4) {
         const int32_t we = (int32_t)w[0], wo = (int32_t)w[1];
@@ -291,21 +300,23 @@ static inline void mac_2x1m(const tinyc_word_t *w, const tinyc_word_t *c, int32_
  * chunk one SXTB16 per weight word instead of two (mac_2x2m): 13 instructions for 16 MACs. The bias
  * table holds (b0, b0 + 256 * b1) per pair, and row 1's accumulator is (m - a) / 256 (the generator
  * proves |acc| < 2^23 for it), doubled for SMMULR by ASR #7. */
-#define CLAMP_FULL(r) "ssat   %[" r "], #8, %[" r "]\n\t"
-
-#define RQ_PAIR(A, B, MUL, ADD, SH, CLAMP)                                                            \
-    "smmulr %[" A "], %[" A "], %[" MUL "]\n\t"                                                     \
-    "smmulr %[" B "], %[" B "], %[" MUL "]\n\t"                                                     \
-    "add    %[" A "], %[" A "], %[" A "], asr #31\n\t"                                              \
-    "add    %[" B "], %[" B "], %[" B "], asr #31\n\t"                                              \
-    "add    %[" A "], %[" A "], %[" ADD "]\n\t"                                                     \
-    "add    %[" B "], %[" B "], %[" ADD "]\n\t"                                                     \
-    "asr    %[" A "], %[" A "], %[" SH "]\n\t"                                                      \
-    "asr    %[" B "], %[" B "], %[" SH "]\n\t"                                                      \
+/* (A, B) requantized with (mult, add, rshift) in registers M, D, S, then clamped (CLAMP) */
+#define RQ_PAIR_R(A, B, M, D, S, CLAMP)                                                             \
+    "smmulr " A ", " A ", " M "\n\t"                                                                \
+    "smmulr " B ", " B ", " M "\n\t"                                                                \
+    "add    " A ", " A ", " A ", asr #31\n\t"                                                       \
+    "add    " B ", " B ", " B ", asr #31\n\t"                                                       \
+    "add    " A ", " A ", " D "\n\t"                                                                \
+    "add    " B ", " B ", " D "\n\t"                                                                \
+    "asr    " A ", " A ", " S "\n\t"                                                                \
+    "asr    " B ", " B ", " S "\n\t"                                                                \
     CLAMP(A) CLAMP(B)
-#define CLAMP_LOHI_M(r)                                                                             \
-    "cmp    %[" r "], %[we]\n\tit     lt\n\tmovlt  %[" r "], %[we]\n\t"                             \
-    "cmp    %[" r "], %[wo]\n\tit     gt\n\tmovgt  %[" r "], %[wo]\n\t"
+#define CLAMP_FULL_R(r) "ssat   " r ", #8, " r "\n\t"
+/* lo in r11, hi in r6 */
+#define CLAMP_LOHI_R(r)                                                                             \
+    "cmp    " r ", r11\n\tit     lt\n\tmovlt  " r ", r11\n\t"                                       \
+    "cmp    " r ", r6\n\tit     gt\n\tmovgt  " r ", r6\n\t"
+#define LOHI_LOAD "ldr    r11, %[lom]\n\tldr    r6, %[him]\n\t"
 #define DEFINE_PAIRS_2X2M(NAME, CLAMP, LOAD_LOHI)                                                   \
 static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks, const int32_t *bias, \
                  const tinyc_dsp_q_t *q, int8_t *o0, int8_t *o_end, int32_t ostride, int32_t lo, int32_t hi) \
@@ -317,67 +328,63 @@ static void NAME(const tinyc_word_t *wp, const tinyc_word_t *col, int32_t chunks
         const tinyc_word_t *col;                                                                    \
         int32_t ostride, lo, hi;                                                                    \
     } st = {bias, q, o0, o_end, col, ostride, lo, hi};                                              \
-    const tinyc_word_t *c, *end = col + chunks * 4;                                                 \
-    int32_t a0, a1, m0, m1;                                                                         \
-    uint32_t x0e, x0o, x1e, x1o, we, wo, t;                                                         \
+    register const tinyc_word_t *w_ __asm__("r12") = wp;                                            \
+    register const tinyc_word_t *end_ __asm__("lr") = col + chunks * 4;                             \
+    register uint32_t r0_ __asm__("r0"), r1_ __asm__("r1"), r2_ __asm__("r2"), r3_ __asm__("r3");   \
+    register uint32_t r4_ __asm__("r4"), r5_ __asm__("r5"), r6_ __asm__("r6"), r7_ __asm__("r7");   \
+    register uint32_t r8_ __asm__("r8"), r9_ __asm__("r9"), r10_ __asm__("r10"), r11_ __asm__("r11"); \
     __asm__ volatile(                                                                               \
         "2:\n\t"                                                                                    \
-        "ldr    %[t], %[bm]\n\t"                                                                    \
-        "ldr    %[c], %[colm]\n\t"                                                                  \
-        "ldrd   %[a0], %[m0], [%[t]], #8\n\t"                                                       \
-        "str    %[t], %[bm]\n\t"                                                                    \
-        "mov    %[a1], %[a0]\n\t"                                                                   \
-        "mov    %[m1], %[m0]\n\t"                                                                   \
-        "sub    %[t], %[end], %[c]\n\t"                                                             \
-        "tst    %[t], #16\n\t"                                                                      \
+        "ldr    r6, %[bm]\n\t"                                                                      \
+        "ldr    r11, %[colm]\n\t"                                                                   \
+        "ldrd   r7, r9, [r6], #8\n\t"                                                               \
+        "str    r6, %[bm]\n\t"                                                                      \
+        "mov    r8, r7\n\t"                                                                         \
+        "mov    r10, r9\n\t"                                                                        \
+        "sub    r6, lr, r11\n\t"                                                                    \
+        "tst    r6, #16\n\t"                                                                        \
         "bne    3f\n\t"                                                                             \
         "1:\n\t"                                                                                    \
-        CHUNK_2X2M                                                                                  \
+        CHUNK_2X2M_LDM                                                                              \
         "3:\n\t"                                                                                    \
-        CHUNK_2X2M                                                                                  \
-        "cmp    %[c], %[end]\n\t"                                                                   \
+        CHUNK_2X2M_LDM                                                                              \
+        "cmp    r11, lr\n\t"                                                                        \
         "bne    1b\n\t"                                                                             \
-        /* row 1: (m - a) = 256 * acc; x0e = q, x0o = mult, x1e = add, x1o = rshift, c = o0 */      \
-        "sub    %[m0], %[m0], %[a0]\n\t"                                                            \
-        "sub    %[m1], %[m1], %[a1]\n\t"                                                            \
-        "ldr    %[x0e], %[qm]\n\t"                                                                  \
-        "lsl    %[a0], %[a0], #1\n\t"                                                               \
-        "lsl    %[a1], %[a1], #1\n\t"                                                               \
-        "ldr    %[x0o], [%[x0e]]\n\t"                                                               \
-        "ldr    %[x1e], [%[x0e], #4]\n\t"                                                           \
-        "ldr    %[x1o], [%[x0e], #8]\n\t"                                                           \
+        /* row 1: (m - a) = 256 * acc, doubled by ASR #7; row 0 doubled by LSL #1 */                \
+        "ldr    r6, %[qm]\n\t"                                                                      \
+        "sub    r9, r9, r7\n\t"                                                                     \
+        "sub    r10, r10, r8\n\t"                                                                   \
+        "ldm    r6!, {r0, r1, r2, r3, r4, r5}\n\t"                                                  \
+        "str    r6, %[qm]\n\t"                                                                      \
+        "lsl    r7, r7, #1\n\t"                                                                     \
+        "lsl    r8, r8, #1\n\t"                                                                     \
+        "asr    r9, r9, #7\n\t"                                                                     \
+        "asr    r10, r10, #7\n\t"                                                                   \
         LOAD_LOHI                                                                                   \
-        RQ_PAIR("a0", "a1", "x0o", "x1e", "x1o", CLAMP)                                             \
-        "ldr    %[x0o], [%[x0e], #12]\n\t"                                                          \
-        "ldr    %[x1e], [%[x0e], #16]\n\t"                                                          \
-        "ldr    %[x1o], [%[x0e], #20]\n\t"                                                          \
-        "asr    %[m0], %[m0], #7\n\t"                                                               \
-        "asr    %[m1], %[m1], #7\n\t"                                                               \
-        RQ_PAIR("m0", "m1", "x0o", "x1e", "x1o", CLAMP)                                             \
-        "ldr    %[c], %[o0m]\n\t"                                                                   \
-        "ldr    %[t], %[osm]\n\t"                                                                   \
-        "add    %[x0e], %[x0e], #24\n\t"                                                            \
-        "str    %[x0e], %[qm]\n\t"                                                                  \
-        "strb   %[a0], [%[c]]\n\t"                                                                  \
-        "strb   %[m0], [%[c], #1]\n\t"                                                              \
-        "strb   %[a1], [%[c], %[t]]\n\t"                                                            \
-        "add    %[t], %[t], %[c]\n\t"                                                               \
-        "strb   %[m1], [%[t], #1]\n\t"                                                              \
-        "add    %[c], %[c], #2\n\t"                                                                 \
-        "str    %[c], %[o0m]\n\t"                                                                   \
-        "ldr    %[t], %[oendm]\n\t"                                                                 \
-        "cmp    %[c], %[t]\n\t"                                                                     \
+        RQ_PAIR_R("r7", "r8", "r0", "r1", "r2", CLAMP)                                              \
+        RQ_PAIR_R("r9", "r10", "r3", "r4", "r5", CLAMP)                                             \
+        "ldr    r11, %[o0m]\n\t"                                                                    \
+        "ldr    r6, %[osm]\n\t"                                                                     \
+        "strb   r7, [r11]\n\t"                                                                      \
+        "strb   r9, [r11, #1]\n\t"                                                                  \
+        "strb   r8, [r11, r6]\n\t"                                                                  \
+        "add    r6, r6, r11\n\t"                                                                    \
+        "strb   r10, [r6, #1]\n\t"                                                                  \
+        "ldr    r6, %[oendm]\n\t"                                                                   \
+        "add    r11, r11, #2\n\t"                                                                   \
+        "str    r11, %[o0m]\n\t"                                                                    \
+        "cmp    r11, r6\n\t"                                                                        \
         "bne    2b\n\t"                                                                             \
-        : [a0] "=&r"(a0), [a1] "=&r"(a1), [m0] "=&r"(m0), [m1] "=&r"(m1), [c] "=&r"(c), [w] "+r"(wp), \
-          [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),     \
-          [wo] "=&r"(wo), [t] "=&r"(t), [bm] "+m"(st.bias), [qm] "+m"(st.q), [o0m] "+m"(st.o0)        \
-        : [end] "r"(end), [colm] "m"(st.col), [lom] "m"(st.lo), [him] "m"(st.hi), [osm] "m"(st.ostride), \
+        : "+r"(w_), "=&r"(r0_), "=&r"(r1_), "=&r"(r2_), "=&r"(r3_), "=&r"(r4_), "=&r"(r5_),           \
+          "=&r"(r6_), "=&r"(r7_), "=&r"(r8_), "=&r"(r9_), "=&r"(r10_), "=&r"(r11_),                   \
+          [bm] "+m"(st.bias), [qm] "+m"(st.q), [o0m] "+m"(st.o0)                                    \
+        : "r"(end_), [colm] "m"(st.col), [lom] "m"(st.lo), [him] "m"(st.hi), [osm] "m"(st.ostride), \
           [oendm] "m"(st.o_end)                                                                     \
         : "cc", "memory");                                                                          \
 }
 
-DEFINE_PAIRS_2X2M(pairs_2x2m, CLAMP_LOHI_M, "ldr    %[we], %[lom]\n\tldr    %[wo], %[him]\n\t")
-DEFINE_PAIRS_2X2M(pairs_2x2m_full, CLAMP_FULL, "")
+DEFINE_PAIRS_2X2M(pairs_2x2m, CLAMP_LOHI_R, LOHI_LOAD)
+DEFINE_PAIRS_2X2M(pairs_2x2m_full, CLAMP_FULL_R, "")
 #endif
 
 /* Requantize accumulator `acc` of channel i in the layer's form (p->general: tinyc_dsp_qx_t records). */
