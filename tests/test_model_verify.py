@@ -139,7 +139,8 @@ def test_consistent_edits_stay_accepted(seeds):
 
 
 def test_every_command_refuses_in_one_line(seeds, tmp_path):
-    """check, generate, build, bench and validate (and fit's candidates) go through check_supported; inspect lists
+    """check, generate, build, bench and validate (on QEMU, or a board's --port, where the host only runs the
+    reference) and fit's candidates go through check_supported; inspect lists
     the problem as a report (exit 0, --json too). As subprocesses: one error line, exit 2, no traceback."""
     def edit(m):
         _tensor_of(m, "FULLY_CONNECTED", "out").shape = [1, 18]
@@ -150,7 +151,9 @@ def test_every_command_refuses_in_one_line(seeds, tmp_path):
     for args in (["check", path, "--board", "mps2-an500"], ["generate", path, "--board", "mps2-an500", "-o", tmp_path / "g"],
                  ["build", path, "--board", "mps2-an500", "-o", tmp_path / "b"],
                  ["bench", path, "--board", "mps2-an500"],
-                 ["validate", path, "--board", "mps2-an500", "--data", data]):
+                 ["validate", path, "--board", "mps2-an500", "--data", data],
+                 ["bench", path, "--board", "nucleo-f746", "--port", tmp_path / "no-such-port"],  # a real board:
+                 ["validate", path, "--board", "nucleo-f746", "--port", tmp_path / "no-such-port", "--data", data]):
         r = subprocess.run([sys.executable, "-m", "tinyc.cli", *map(str, args)], capture_output=True, text=True,
                            timeout=120)
         assert r.returncode == 2, (args[0], r.stderr)

@@ -355,6 +355,14 @@ def _target_options(f):
     return f
 
 
+def _verified(model: str) -> None:
+    """A model the host runs as the reference without building it (a real board's --port): parsed, every
+    operator supported, its tensors consistent with them (tinyc.model.verify), or one error line."""
+    from tinyc.model import graph, ops
+
+    ops.check_supported(graph.load(model))
+
+
 def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None,
                   per_layer: bool = False, weights: str = "auto"):
     """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling;
@@ -477,6 +485,8 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
         rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
+    elif model:
+        _verified(model)  # the reference runs it: a damaged file is one line before anything runs
     ref = Path(model) if model else (rec.model if rec else None)
     with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timeout=timeout) as link:
         m = bench_link(link, ref, runs=runs, timeout=timeout)
@@ -529,6 +539,8 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
         board, run_board = pipeline.resolve_boards(board_id, emulate)
         pipeline.require_runnable(board, run_board)
         rec = _firmware_for(out, model, board_id, emulate, firmware_dir, weights=weights)
+    else:
+        _verified(model)  # the reference runs it: a damaged file is one line before anything runs
     float_outputs = positions = None
     if float_model:
         from tinyc.deploy.validate import float_reference
