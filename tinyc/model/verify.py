@@ -383,8 +383,11 @@ class _Checker:
 
     def accumulators(self, x_zp: int, w: Tensor, b: np.ndarray | None, axis: int, channels: int) -> None:
         """The largest |accumulator| any input can produce must fit int32 (TFLite's and tinyc's accumulators)."""
-        wd = np.asarray(w.data, dtype=np.int64).reshape(w.shape)
-        per = np.abs(np.moveaxis(wd, axis, 0).reshape(channels, -1)).sum(axis=1)
+        wd = np.moveaxis(np.asarray(w.data).reshape(w.shape), axis, 0).reshape(channels, -1)  # int8, no widening
+        per = np.empty(channels, np.int64)
+        step = max(1, (1 << 24) // max(wd.shape[1], 1))  # a few MiB of int16 at a time, whatever the size
+        for c in range(0, channels, step):
+            per[c:c + step] = np.abs(wd[c:c + step].astype(np.int16)).sum(axis=1, dtype=np.int64)
         worst = per * max(127 - x_zp, x_zp + 128) + (np.abs(b) if b is not None else 0)
         if int(worst.max(initial=0)) > (1 << 31) - 1:
             c = int(worst.argmax())
