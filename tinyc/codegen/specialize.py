@@ -188,6 +188,14 @@ def pack_depthwise_weights(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int8)
 
 
+def pack_depthwise_wide(w: np.ndarray) -> np.ndarray:
+    """Depthwise weights [taps, C] (C % 4 == 0) -> the common loop's layout: per group of 4 channels and tap
+    the int16 pairs (2 w0, 2 w2), (2 w1, 2 w3) ([C/4][taps][c0, c2, c1, c3]), doubled for SMMULR."""
+    taps, c = w.shape
+    g = (2 * np.asarray(w, dtype=np.int64)).reshape(taps, c // 4, 4).transpose(1, 0, 2)[:, :, [0, 2, 1, 3]]
+    return g.reshape(-1).astype(np.int16)
+
+
 def depthwise_as_conv(p: dict[str, Any], wv: np.ndarray) -> np.ndarray:
     """A DEPTHWISE_CONV_2D with one input channel is a CONV_2D with out_c = depth multiplier: its filter
     [1, k_h, k_w, out_c] as conv rows [out_c, k_h * k_w] (im2col order, one input channel)."""
@@ -484,8 +492,14 @@ class _Specializer:
         if isinstance(rq, str):
             return rq
         n = call.index
-        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", pack_depthwise_weights(w))
-        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[-4]
+        if mult <= 1 and c % 4 == 0 and not rq.general:  # the common loop: weights widened and doubled
+            wn = self.add_const(f"tinyc_op{n}_dsp_w", "int16_t", pack_depthwise_wide(w))
+            folded = [_wrap32(2 * (int(b[i]) + p["in_offset"] * int(w[:, i].sum()))) for i in range(c)]
+            bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded)
+            wn = f"(const int8_t *){wn}"
+        else:
+            wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", pack_depthwise_weights(w))
+            bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[-4]
         qn = self.q_const(f"tinyc_op{n}_dsp_q", rq)
         # tap pointers and offsets (<= 8 B each), a row of zero points, and with a depth multiplier the
         # k_h input rows expanded to C channels with their row numbers
