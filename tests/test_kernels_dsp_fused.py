@@ -7,8 +7,10 @@ wrap-around, the (m - a) >> 8 extraction), on random and worst-case inputs. Then
 independent branches, one per geometry (FC with K % 4 != 0 and every out_c % 4, K = 4000 in segments,
 input read raw and widened, K = 1, the general requantization form, a clamp, weights that do not fuse;
 depthwise 1 -> 8 as a convolution on even rows, in_c 1 with odd rows, dilation, in_c 3 packed rows, a
-layer whose |acc| reaches 2^23 so it keeps the plain layout, an odd out_c), on the host models of the
-instructions under ASan/UBSan and in QEMU (Cortex-M7 and M4, both memory plans) against TFLite Micro."""
+layer whose |acc| reaches 2^23 so it keeps the plain layout, an odd out_c; depthwise on the common loop's
+widened doubled weights with the offset folded, 3x3 stride 2 with a clamp and 5x5 dilation 2, beside the
+int8 layout for 6 channels and the general form), on the host models of the instructions under ASan/UBSan
+and in QEMU (Cortex-M7 and M4, both memory plans) against TFLite Micro."""
 
 from __future__ import annotations
 
@@ -248,6 +250,34 @@ def fused_layers_model(seed: int = 11) -> bytes:
     wi = np.where(rng.random((6, 3, 3, 32)) < 0.9, 127, 100).astype(np.int8)
     wi[1::2] *= -1
     outs.append(conv("cbig", x, 0.02, [1, 5, 5, 32], 6, 3, 3, 1, SAME, 60.0, 0, w=wi))
+
+    def dw(name, x, xs, shape_in, k, stride, pad, ys, yz, dil=1, fa=act.NONE, eff=None):
+        c = shape_in[3]
+        fs = list(rng.uniform(0.002, 0.02, size=c)) if eff is None else [eff * ys / xs] * c
+        tw = b.tensor(f"{name}_w", [1, k, k, c], fs, 0, w8(1, k, k, c), axis=3)
+        tb = b.tensor(f"{name}_b", [c], [xs * f for f in fs], 0, bias(c), dtype="int32")
+        span = (k - 1) * dil + 1
+        oh, ow = ((-(-shape_in[1] // stride), -(-shape_in[2] // stride)) if pad == SAME else
+                  ((shape_in[1] - span) // stride + 1, (shape_in[2] - span) // stride + 1))
+        y = b.tensor(name, [1, oh, ow, c], ys, yz)
+        b.op("DEPTHWISE_CONV_2D", [x, tw, tb], [y], "DepthwiseConv2DOptions", padding=pad, strideW=stride,
+             strideH=stride, depthMultiplier=1, fusedActivationFunction=fa, dilationWFactor=dil, dilationHFactor=dil)
+        return y
+
+    # DEPTHWISE, the common loop (widened doubled weights, offset folded): 3x3 stride 2 with a clamp, 5x5
+    # dilation 2 (the generic tap loop); then the int8 layout: 6 channels, and 8 in the general form
+    x = b.tensor("xj", [1, 9, 10, 12], 0.04, 60)
+    ins.append(x)
+    outs.append(dw("dw3s2", x, 0.04, [1, 9, 10, 12], 3, 2, SAME, 0.05, -128, fa=act.RELU6))
+    x = b.tensor("xk", [1, 12, 11, 8], 0.04, -7)
+    ins.append(x)
+    outs.append(dw("dw5d2", x, 0.04, [1, 12, 11, 8], 5, 1, SAME, 0.3, 2, dil=2))
+    x = b.tensor("xl", [1, 7, 7, 6], 0.04, 0)
+    ins.append(x)
+    outs.append(dw("dw6", x, 0.04, [1, 7, 7, 6], 3, 1, SAME, 0.2, -1))
+    x = b.tensor("xm", [1, 6, 6, 8], 0.04, 100)
+    ins.append(x)
+    outs.append(dw("dwgen", x, 0.04, [1, 6, 6, 8], 3, 1, VALID, 0.04, 0, eff=1.25))  # shift +1: general
     return b.finish(ins, outs)
 
 
@@ -282,6 +312,19 @@ def test_crafted_layers_take_the_paths_they_were_made_for(crafted, default):
     assert p["c3"]["natural"] == 1 and p["c3"]["col_len4"] == 28
     assert p["c1x1"]["fused"] == 1 and p["c1x1"]["out_c"] % 2 == 1
     assert "fused" not in p["cbig"]  # |acc| reaches 2^23
+    ctype = {c.name: c.ctype for c in s.lowered.consts}
+    wide = {name[c.index] for c in s.lowered.calls for a in c.args if ctype.get(a.split(")")[-1]) == "int16_t"}
+    assert wide == {"dw3s2", "dw5d2"}, wide  # the common depthwise loop's widened weights
+    assert p["dw3s2"]["act_max"] < 127 and p["dwgen"].get("general") == 1 and p["dw6"]["channels"] == 6
+
+
+def test_depthwise_wide_packing():
+    from tinyc.codegen.specialize import pack_depthwise_wide
+
+    w = np.arange(-18, 18).reshape(9, 4)  # [taps, C]
+    g = pack_depthwise_wide(w)
+    assert g.dtype == np.int16 and g.size == 36
+    assert g[:8].tolist() == [2 * v for v in (w[0, 0], w[0, 2], w[0, 1], w[0, 3], w[1, 0], w[1, 2], w[1, 1], w[1, 3])]
 
 
 @pytest.mark.slow
