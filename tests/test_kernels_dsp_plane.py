@@ -287,10 +287,12 @@ def test_plane_kernel_bit_exact_in_qemu(cases, board_id, tmp_path):
         assert run.output.count("mve-ok") == sum(c.mve_call is not None for c in cases), run.output[-3000:]
 
 
-def test_mve_plane_kernel_takes_the_3x3_lines_with_stride_1_and_padding_1(cases):
-    """The generator step hands the Helium plane kernel every 3x3 SAME case with an axis of stride 1
-    (KWS's columns of 25 included, lines of 1 to 25), and leaves the rest to the DSP plane kernel."""
+def test_mve_plane_kernel_takes_the_3x3_planes_its_line_ring_fits(cases):
+    """The generator step hands the Helium plane kernel the 3x3 cases (fast requantization) whose three padded
+    lines along an axis of stride 1 or 2 fit the plan's plane buffer in an order safe in place (KWS's columns
+    of 25, rows of 25, columns of 9 and 21, rows of 12, stride 2 across), and leaves the rest to the DSP plane
+    kernel (planes too small for the ring, 5x5, dilation, the general form)."""
     taken = [i for i, c in enumerate(cases) if c.mve_call is not None]
-    assert taken == list(range(12)) + [15, 19, 20, 21], taken
+    assert taken == [0, 1, 5, 9, 11, 19, 20], taken
     kws = cases[0].mve_call
     assert dict(kws.params)["along_h"] == 1 and dict(cases[1].mve_call.params)["along_h"] == 0

@@ -66,13 +66,10 @@ def q4_table(q) -> list[int]:
     return out
 
 
-DWB_BUDGET = 1024  # bytes of padded lines the depthwise band kernel gathers at a time (at least 3 lines)
-
-
-def dwb_ok(params: dict, inplace: bool = False) -> bool:
-    """The 3x3 depthwise band kernel (a channel at a time, depthwise_conv2d_arm_mve.c's dwb_run) takes the
-    call: the fast form, no depth multiplier, dilation 1, stride 1 or 2 along the rows, gather offsets (7 steps
-    of the element stride) within 16 bits."""
+def dwb_ok(params: dict) -> bool:
+    """The 3x3 depthwise kernel that runs a channel at a time over padded lines (depthwise_conv2d_arm_mve.c's
+    dwb_conv) takes the call: the fast form, no depth multiplier, dilation 1, stride 1 or 2 along the rows,
+    gather offsets (7 steps of the element stride) within 16 bits, rows wide enough to fill its vectors."""
     return not params.get("general") and params.get("mult", 0) <= 1 and params["k_h"] == 3 and params["k_w"] == 3 \
         and params["dil_h"] == 1 and params["dil_w"] == 1 and params["stride_w"] in (1, 2) \
         and params["channels"] * 7 * params["stride_w"] < 65536 \
@@ -84,12 +81,45 @@ def dwb_ok(params: dict, inplace: bool = False) -> bool:
 DWB_MIN_OUT_W = {1: 12, 2: 24}
 
 
-def dwb_pitch(params: dict) -> int:
-    """The band kernel's padded line (dwb_geom): stride 1 holds columns 0 .. 4 nv + 1, stride 2 two halves."""
-    nv = (params["out_w"] + 3) // 4
-    if params["stride_w"] == 2:
+def dwb_lines_safe(in_h: int, in_w: int, out_h: int, out_w: int, s_across: int, pad_across: int,
+                   along_h: bool) -> bool:
+    """In place (output over input, the same channels), dwb_channel gathers each input line (row, or column
+    with ``along_h``) of a channel just before the first output line that reads it: no output line written
+    before then may cover any of its pixels (output pixel i overwrites input pixel i)."""
+    written = np.zeros(in_h * in_w, dtype=bool)
+    n_in, n_out = (in_w, out_w) if along_h else (in_h, out_h)
+    loaded = set()
+    for r in range(n_out):
+        for line in range(r * s_across - pad_across, r * s_across - pad_across + 3):
+            if 0 <= line < n_in and line not in loaded:
+                pix = np.arange(in_h) * in_w + line if along_h else np.arange(line * in_w, (line + 1) * in_w)
+                if written[pix].any():
+                    return False
+                loaded.add(line)
+        out = np.arange(out_h) * out_w + r if along_h else np.arange(r * out_w, (r + 1) * out_w)
+        written[out[out < written.size]] = True
+    return True
+
+
+def dwb_pitch(out_len: int, s_along: int) -> int:
+    """dwb_init's padded line: stride 1 holds columns 0 .. 4 nv + 1, stride 2 two halves (nv vectors of 4)."""
+    nv = (out_len + 3) // 4
+    if s_along == 2:
         return 2 * ((4 * nv + 1 + 15) // 16 * 16)
     return (4 * nv + 2 + 15) // 16 * 16
+
+
+def gather_mode(p: dict, k16: int) -> int:
+    """How tinyc_mve_mm4x2 gathers a window inside the input of a (not in place) convolution: 0 copies its k_h
+    rows of k_w * in_c bytes (DLSTP, 7 + 3 instructions per 16 bytes of a row), 1 / 2 gathers it by a table of
+    8-bit / 16-bit byte offsets (4 instructions per 16 / 8 bytes), whichever is fewer instructions (and the
+    offsets fit; rows of dilated taps are not contiguous: the table then or the C gather)."""
+    ic, kw, kh = p["in_c"], p["k_w"], p["k_h"]
+    span = (kh - 1) * p["dil_h"] * p["in_w"] * ic + (kw - 1) * p["dil_w"] * ic + ic  # the window's byte extent
+    rows = kh * (7 + 3 * -(-kw * ic // 16)) if p["dil_w"] == 1 else 1 << 30
+    table = {1: 6 + 4 * k16 // 16 if span <= 256 else 1 << 30, 2: 6 + 4 * k16 // 8 if span <= 1 << 16 else 1 << 30}
+    best = min(table, key=table.get)
+    return best if table[best] < rows else 0
 
 
 class _MveSpecializer(_Specializer):
@@ -116,7 +146,7 @@ class _MveSpecializer(_Specializer):
     # --- CONV_2D / FULLY_CONNECTED -> the MVE matrix multiply ------------------------------------------
 
     def _mve_matmul(self, call: KernelCall, p: dict, w: np.ndarray, bias, mult, shift, x: str, y: str,
-                    scratch: bool):
+                    scratch: bool, table: bool = False):
         """w: [out_c, K] int8 weights in im2col order (ky, kx, ic); ``scratch``: the kernel gathers or
         copies its columns (two of col_len16 bytes)."""
         out_c, k = w.shape
@@ -140,7 +170,12 @@ class _MveSpecializer(_Specializer):
                       act_max=p["act_max"], **rq.params())
         scr = "NULL"
         if scratch:
-            self.mve_scratch = max(self.mve_scratch, 2 * k16 + 16)  # a gathered row's last chunk spills <= 15 B
+            need = 2 * k16 + 16  # two columns (and 16 spare bytes)
+            mode = gather_mode(p, k16) if table and not rq.general else 0
+            if mode:
+                params["gather_mode"] = mode
+                need += k16 * mode  # the offset table after them
+            self.mve_scratch = max(self.mve_scratch, need)
             scr = f"(int8_t *){SCRATCH}"
         args = (x, wn, bn, qn, y, scr)
         return dataclasses.replace(call, kernel=MVE_CONV, params_type="tinyc_mve_conv_params_t",
@@ -158,7 +193,7 @@ class _MveSpecializer(_Specializer):
         x, wv, bv, mv, sv, y = arrays
         w = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_h"] == 0 and p["pad_w"] == 0
-        return self._mve_matmul(call, p, w, bv, mv, sv, x, y, scratch=not direct)
+        return self._mve_matmul(call, p, w, bv, mv, sv, x, y, scratch=not direct, table=not direct)
 
     def mve_fc(self, call: KernelCall):
         args = self.fc_as_conv(call)
@@ -238,11 +273,10 @@ class _MveSpecializer(_Specializer):
         if mult > 1:
             params["mult"] = mult
             need += 4 * MAX_KH + p["k_h"] * p["in_w"] * c  # the expanded input rows and their row numbers
-        elif dwb_ok(params, inplace):
-            pitch = dwb_pitch(params)
-            band = 3 if inplace else min(max(3, DWB_BUDGET // pitch), (p["out_h"] - 1) * p["stride_h"] + 3)
-            params["band"] = band
-            need = max(need, band * pitch)  # the band kernel's padded lines
+        elif dwb_ok(params) and (not inplace or params["batches"] == 1 and dwb_lines_safe(
+                p["in_h"], p["in_w"], p["out_h"], p["out_w"], p["stride_h"], p["pad_h"], False)):
+            params["band"] = 1
+            need = max(need, 3 * dwb_pitch(p["out_w"], p["stride_w"]))  # the ring of three padded lines
         self.mve_scratch = max(self.mve_scratch, need)
         args = (x, w, bn, qn, y, f"(void *){SCRATCH}")
         return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
@@ -290,10 +324,11 @@ class _MveSpecializer(_Specializer):
         return dataclasses.replace(new, kernel=MVE_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
 
     def mve_dwconv_plane_inplace(self, call: KernelCall):
-        """An in-place DEPTHWISE_CONV_2D with the plan's plane buffer (the "plane" scheme: ring rows "0"),
-        3x3, dilation 1, along an axis with stride 1, padding 1 and out == in: the one with fewer output
-        vectors of 4 (rows on a tie). The buffer is the plan's, as for the DSP kernel; other geometries
-        keep the DSP plane kernel."""
+        """An in-place DEPTHWISE_CONV_2D with the plan's plane buffer (the "plane" scheme: ring rows "0"), 3x3,
+        dilation 1: a channel at a time over a ring of three padded lines in that buffer (dwb_channel), the
+        lines along an axis with stride 1 or 2 where the ring fits the buffer and the lines' order is safe in
+        place -- of those, the one with fewer output vectors of 4 (rows on a tie). Other geometries, and the
+        general requantization, keep the DSP plane kernel."""
         _, io, w, b, m, s, scr = call.args
         p = dict(call.params)
         if p["depth_multiplier"] != 1 or p["batches"] != 1:
@@ -301,16 +336,19 @@ class _MveSpecializer(_Specializer):
         if (p["k_h"], p["k_w"], p["dil_h"], p["dil_w"]) != (3, 3, 1, 1):
             return f"plane scheme with a {p['k_h']}x{p['k_w']} filter, dilation {p['dil_h']}x{p['dil_w']} " \
                    "(the Helium plane kernel takes 3x3, dilation 1)"
-        c, ih, iw = p["in_c"], p["in_h"], p["in_w"]
-        ok_w = p["stride_w"] == 1 and p["pad_w"] == 1 and p["out_w"] == iw
-        ok_h = p["stride_h"] == 1 and p["pad_h"] == 1 and p["out_h"] == ih
-        vec_w = p["out_h"] * -(-iw // 4) if ok_w else None
-        vec_h = p["out_w"] * -(-ih // 4) if ok_h else None
-        if vec_w is None and vec_h is None:
-            return "plane scheme without an axis of stride 1, padding 1 (the Helium plane kernel's lines)"
-        along_h = vec_w is None or (vec_h is not None and vec_h < vec_w)
-        if 7 * (iw * c if along_h else c) >= 1 << 16:  # the gather's 16-bit offsets
-            return "plane gather offsets past 16 bits"
+        c, ih, iw, oh, ow = p["in_c"], p["in_h"], p["in_w"], p["out_h"], p["out_w"]
+        axes = []
+        for along_h in (False, True):
+            s_along, s_across, pad_across, length, lines, step = (
+                (p["stride_h"], p["stride_w"], p["pad_w"], oh, ow, iw * c) if along_h
+                else (p["stride_w"], p["stride_h"], p["pad_h"], ow, oh, c))
+            if s_along in (1, 2) and 3 * dwb_pitch(length, s_along) <= ih * iw and 7 * step * s_along < 1 << 16 \
+                    and dwb_lines_safe(ih, iw, oh, ow, s_across, pad_across, along_h):
+                axes.append((lines * -(-length // 4), along_h))
+        if not axes:
+            return "plane scheme: no axis whose three padded lines fit the plane buffer in an order safe in place " \
+                   "(the Helium plane kernel's ring)"
+        along_h = min(axes)[1]
         consts = self.plane_constants(call)
         if isinstance(consts, str):
             return consts
@@ -321,7 +359,7 @@ class _MveSpecializer(_Specializer):
         wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", wt.T.reshape(-1))
         bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", bias) if b == "NULL" else b
         qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", rq.flat())
-        params = dict(in_h=ih, in_w=iw, channels=c, out_h=p["out_h"], out_w=p["out_w"], stride_h=p["stride_h"],
+        params = dict(in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, stride_h=p["stride_h"],
                       stride_w=p["stride_w"], pad_h=p["pad_h"], pad_w=p["pad_w"], along_h=int(along_h),
                       in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
         return dataclasses.replace(call, kernel=MVE_DW_PLANE_INPLACE, params_type="tinyc_mve_dwplane_params_t",

@@ -250,75 +250,62 @@ static int dw_common(const tinyc_mve_dwconv_params_t *p)
 
 /* --- 3x3 filters a channel at a time: padded lines, four outputs of a line per vector ------------------
  *
- * Depth multiplier 1, dilation 1, stride 1 or 2 along the lines (any across), the fast requantization form,
- * any channel count (the generator sets p->band, the lines its scratch holds, when it takes the call).
- * For one channel, the input lines a band of output lines reads are gathered (VLDRB.S16 gathers, 8 bytes
- * each) into `scratch`, each padded with the input zero point, so every output runs the same loads
- * whatever its border (the generator folds the input offset into the bias: a padded tap adds
- * -in_offset * w, which cancels it). Lines are rows (or columns: dwb_t.along_h, for the plane scheme). Stride
- * 1: line[j] is input column j - pad; stride 2: the even columns, then at `half` the odd ones, so the taps
- * of four neighbouring outputs are again four consecutive bytes. An output line is computed three vectors
- * (12 outputs) at a time, one filter line per inline-assembly block: VLDRB.S32 with immediate offsets and
- * VMLA by the scalar weight; then VQRDMULH requantization by the channel's scalars and VSTRB.32 scattered
- * out_elem bytes apart (predicated for the line's last outputs). */
+ * Depth multiplier 1, dilation 1, stride 1 or 2 along the lines (any stride across), the fast
+ * requantization form, any channel count. Channel by channel, the input lines the output lines read are
+ * gathered (VLDRB.S16 gathers of the channel's bytes, 8 at a time) into a ring of three lines padded with the
+ * input zero point, so every output runs the same loads whatever its border (the offset is folded into the
+ * bias: a padded tap adds -in_offset * w, which cancels it). Lines are rows, or columns (along_h: the plane
+ * scheme of KWS's 25x5 planes). Stride 1: line column j is input element j - pad; stride 2: the even columns,
+ * then at `half` the odd ones, so the taps of four neighbouring outputs are again four consecutive bytes. An
+ * output line is computed three vectors (12 outputs) at a time, one filter line per inline-assembly block:
+ * VLDRB.S32 with immediate offsets and VMLA by the scalar weight; then VQRDMULH requantization by the
+ * channel's scalars and VSTRB.32 scattered out_elem bytes apart (predicated for the line's last outputs).
+ * Each input line is gathered once, just before the first output line that reads it is computed: in place
+ * (output over input, same channel count) that is safe when no output line written before it covers its
+ * bytes, which the generator checks (rows) or the plane scheme gives (out == in). */
 
 typedef struct {
     int32_t in_lines, in_len, out_lines, out_len; /* lines, and elements per line */
     int32_t s_across, pad_across, pad_along;
     int32_t in_elem, in_line, out_elem, out_line; /* byte steps */
     int32_t nv, pitch, half, s2;                  /* vectors per output line, padded line, odd half */
-    int32_t band;                                 /* lines the scratch holds */
+    int32_t n[2], e[2], d[2]; /* a line's input columns: n_j elements from input element e_j to column d_j */
 } dwb_t;
 
-static dwb_t dwb_init(const tinyc_mve_dwconv_params_t *p, int along_h, int32_t band)
+static dwb_t dwb_init(int32_t in_lines, int32_t in_len, int32_t out_lines, int32_t out_len, int32_t s_across,
+                      int32_t s_along, int32_t pad_across, int32_t pad_along, int32_t in_elem, int32_t in_line,
+                      int32_t out_elem, int32_t out_line)
 {
-    const int32_t C = p->channels;
     dwb_t d;
-    d.in_lines = along_h ? p->in_w : p->in_h;
-    d.in_len = along_h ? p->in_h : p->in_w;
-    d.out_lines = along_h ? p->out_w : p->out_h;
-    d.out_len = along_h ? p->out_h : p->out_w;
-    d.s_across = along_h ? p->stride_w : p->stride_h;
-    d.pad_across = along_h ? p->pad_w : p->pad_h;
-    d.pad_along = along_h ? p->pad_h : p->pad_w;
-    d.in_elem = along_h ? p->in_w * C : C;
-    d.in_line = along_h ? C : p->in_w * C;
-    d.out_elem = along_h ? p->out_w * C : C;
-    d.out_line = along_h ? C : p->out_w * C;
-    d.s2 = (along_h ? p->stride_h : p->stride_w) == 2;
-    d.nv = (d.out_len + 3) >> 2;
+    d.in_lines = in_lines;
+    d.in_len = in_len;
+    d.out_lines = out_lines;
+    d.out_len = out_len;
+    d.s_across = s_across;
+    d.pad_across = pad_across;
+    d.pad_along = pad_along;
+    d.in_elem = in_elem;
+    d.in_line = in_line;
+    d.out_elem = out_elem;
+    d.out_line = out_line;
+    d.s2 = s_along == 2;
+    d.nv = (out_len + 3) >> 2;
     d.half = d.s2 ? (4 * d.nv + 1 + 15) & ~15 : 0; /* even columns 0 .. 4 nv, odd 0 .. 4 nv - 1 */
     d.pitch = d.s2 ? 2 * d.half : (4 * d.nv + 2 + 15) & ~15; /* stride 1: columns 0 .. 4 nv + 1 */
-    d.band = band;
+    d.n[1] = d.e[1] = d.d[1] = 0;
+    if (!d.s2) {
+        d.n[0] = tinyc_min32(in_len, d.pitch - pad_along);
+        d.e[0] = 0;
+        d.d[0] = pad_along;
+        return d;
+    }
+    for (int32_t par = 0; par < 2; ++par) { /* line column k = 2 j + par is input element k - pad */
+        const int32_t j0 = pad_along > par ? (pad_along - par + 1) >> 1 : 0, first = 2 * j0 + par - pad_along;
+        d.n[par] = first < in_len ? tinyc_min32((in_len - 1 - first) / 2 + 1, d.half - j0) : 0;
+        d.e[par] = first;
+        d.d[par] = par * d.half + j0;
+    }
     return d;
-}
-
-/* The bytes of a line an input line fills (the rest of the line is padding, whose zero points stay):
- * n_j elements from input element e_j to line column d_j, for the stride-1 line (j = 0) or the even and odd
- * halves (j = 0, 1). */
-typedef struct {
-    int32_t n[2], e[2], d[2];
-} dwb_fill_t;
-
-static dwb_fill_t dwb_fill_plan(const dwb_t *d)
-{
-    dwb_fill_t f;
-    const int32_t pl = d->pad_along, n = d->in_len;
-    f.n[1] = 0;
-    f.e[1] = f.d[1] = 0;
-    if (!d->s2) {
-        f.n[0] = tinyc_min32(n, d->pitch - pl);
-        f.e[0] = 0;
-        f.d[0] = pl;
-        return f;
-    }
-    for (int32_t par = 0; par < 2; ++par) { /* line column k = 2 j + par is input element k - pl */
-        const int32_t j0 = pl > par ? (pl - par + 1) >> 1 : 0, first = 2 * j0 + par - pl;
-        f.n[par] = first < n ? tinyc_min32((n - 1 - first) / 2 + 1, d->half - j0) : 0;
-        f.e[par] = first;
-        f.d[par] = par * d->half + j0;
-    }
-    return f;
 }
 
 /* dst[i] = src[i * step] for i < n (the gather's 16-bit offsets: 7 step < 2^16, checked by the generator). */
@@ -331,151 +318,207 @@ TINYC_INLINE void dwb_gather(int8_t *dst, const int8_t *src, int32_t n, uint16x8
     }
 }
 
-/* One filter line (weights w0 w1 w2) on n (1..3) vectors at x, x + 4, x + 8: stride 1 reads x[j], x[j+1],
- * x[j+2]; stride 2 x[j], x[half + j], x[j + 1]. */
-#define DWB_V1(a, o0, o1, o2)                                                                             \
-    "vldrb.s32 %q[t], [%[x], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w0]\n\t"                           \
-    "vldrb.s32 %q[t], [%[x], #" #o1 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w1]\n\t"                           \
-    "vldrb.s32 %q[t], [%[x], #" #o2 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w2]\n\t"
-#define DWB_V2(a, o0, o2)                                                                                 \
-    "vldrb.s32 %q[t], [%[x], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w0]\n\t"                           \
-    "vldrb.s32 %q[t], [%[y], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w1]\n\t"                           \
-    "vldrb.s32 %q[t], [%[x], #" #o2 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w2]\n\t"
+/* One output line of one channel in assembly (GCC 12 reloads the weights and the requantization scalars
+ * around every vector when this is C): tinyc_mve_dwb_line_s1 / _s2 (ctx). Three vectors (12 outputs) per
+ * pass: per filter line, its three weights (ldrd + ldr) and 9 VLDRB.S32 (immediate offsets from the line
+ * pointer; stride 2: the odd half from a second pointer) each followed by VMLA.S32 by the scalar weight; then
+ * the requantization of the three (VQRDMULH, the sign fix, the add, VSHL, the clamp) and VSTRB.32 scattered
+ * out_elem bytes apart; the last one or two vectors of a line one at a time. The line's last vector is stored
+ * under `last` (its lanes inside the line).
+ * Registers: line pointers r0 r1 r2 (stride 2: odd halves r3 r4 r5), ctx r6, weights / scalars r7 r8 r9,
+ * output r10, its step r11, vectors left r12; accumulators q0 q1 q2, q3 a temporary, act_min / act_max q4 q5,
+ * scatter offsets q6, bias q7. Weak: one copy whatever includes it. */
+typedef struct {
+    const int8_t *l0, *l1, *l2; /* 0, 4, 8: the padded lines (column 0) */
+    int8_t *o;                  /* 12: output of the line's first vector */
+    int32_t ostep, nv, last;    /* 16, 20, 24: bytes between vectors, vectors, the last vector's lanes */
+    int32_t half;               /* 28: stride 2: offset of the odd half */
+    int32_t w[9];               /* 32: [across][along] */
+    int32_t bias, mult, add, nsh; /* 68, 72, 76, 80 */
+    int32_t lo, hi, out_elem;   /* 84, 88, 92 */
+} dwb_ctx_t;
 
-TINYC_INLINE void dwb_fline(int32x4_t *a0, int32x4_t *a1, int32x4_t *a2, const int8_t *x, int32_t half,
-                            const int32_t *w, const int n, const int s2)
+void tinyc_mve_dwb_line_s1(const dwb_ctx_t *ctx);
+void tinyc_mve_dwb_line_s2(const dwb_ctx_t *ctx);
+
+#define DWB_REQ(q)                                                                                         \
+    "vqrdmulh.s32 " q ", " q ", r7\n\tvshr.s32 q3, " q ", #31\n\tvadd.i32 " q ", " q ", q3\n\t"            \
+    "vadd.i32 " q ", " q ", r8\n\tvshl.s32 " q ", r9\n\tvmax.s32 " q ", " q ", q4\n\tvmin.s32 " q ", " q   \
+    ", q5\n\t"
+/* stride 1: x[j], x[j+1], x[j+2] of line register L for the vector at byte o */
+#define DWB_T1(q, L, o0, o1, o2)                                                                           \
+    "vldrb.s32 q3, [" L ", #" #o0 "]\n\tvmla.s32 " q ", q3, r7\n\t"                                         \
+    "vldrb.s32 q3, [" L ", #" #o1 "]\n\tvmla.s32 " q ", q3, r8\n\t"                                         \
+    "vldrb.s32 q3, [" L ", #" #o2 "]\n\tvmla.s32 " q ", q3, r9\n\t"
+#define DWB_L1(L, woff)                                                                                    \
+    "ldrd r7, r8, [r6, #" #woff "]\n\tldr r9, [r6, #" #woff "+8]\n\t"                                      \
+    DWB_T1("q0", L, 0, 1, 2) DWB_T1("q1", L, 4, 5, 6) DWB_T1("q2", L, 8, 9, 10)
+/* stride 2: x[j], y[j], x[j+1] (y: the odd half) */
+#define DWB_T2(q, L, Y, o0, o2)                                                                            \
+    "vldrb.s32 q3, [" L ", #" #o0 "]\n\tvmla.s32 " q ", q3, r7\n\t"                                         \
+    "vldrb.s32 q3, [" Y ", #" #o0 "]\n\tvmla.s32 " q ", q3, r8\n\t"                                         \
+    "vldrb.s32 q3, [" L ", #" #o2 "]\n\tvmla.s32 " q ", q3, r9\n\t"
+#define DWB_L2(L, Y, woff)                                                                                 \
+    "ldrd r7, r8, [r6, #" #woff "]\n\tldr r9, [r6, #" #woff "+8]\n\t"                                      \
+    DWB_T2("q0", L, Y, 0, 1) DWB_T2("q1", L, Y, 4, 5) DWB_T2("q2", L, Y, 8, 9)
+
+#define DWB_S1(L, woff) /* one vector (q0) of a filter line, stride 1 */                                 \
+    "ldrd r7, r8, [r6, #" #woff "]\n\tldr r9, [r6, #" #woff "+8]\n\t" DWB_T1("q0", L, 0, 1, 2)
+#define DWB_S2(L, Y, woff)                                                                                 \
+    "ldrd r7, r8, [r6, #" #woff "]\n\tldr r9, [r6, #" #woff "+8]\n\t" DWB_T2("q0", L, Y, 0, 1)
+
+/* the function around the passes (MACS3 / MACS1: the three filter lines on three vectors / one; ADV3 / ADV1:
+ * the line pointers' advance by 12 / 4 columns): passes of three vectors while three are left, then single
+ * vectors; the line's last vector is stored under `last` */
+#define DWB_LINE_FN(name, SETUP, MACS3, ADV3, MACS1, ADV1)                                                 \
+    "\t.pushsection .text." name ",\"ax\",%progbits\n\t.syntax unified\n\t.thumb\n\t.p2align 2\n"         \
+    "\t.weak " name "\n\t.type " name ", %function\n\t.thumb_func\n" name ":\n\t"                          \
+    "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\tvpush {d8-d15}\n\t"                                    \
+    "mov r6, r0\n\t"                                                                                       \
+    "ldm r6, {r0, r1, r2, r10, r11, r12}\n\t"                                                              \
+    SETUP                                                                                                  \
+    "ldr r7, [r6, #68]\n\tvdup.32 q7, r7\n\t"                                                              \
+    "ldrd r7, r8, [r6, #84]\n\tvdup.32 q4, r7\n\tvdup.32 q5, r8\n\t"                                       \
+    "ldr r7, [r6, #92]\n\tmovs r8, #0\n\tvidup.u32 q6, r8, #1\n\tvmul.i32 q6, q6, r7\n"                   \
+    "1:\n\t"                                                                                               \
+    "cmp r12, #3\n\t"                                                                                      \
+    "blt 4f\n\t"                                                                                           \
+    "vmov q0, q7\n\tvmov q1, q7\n\tvmov q2, q7\n\t"                                                        \
+    MACS3                                                                                                  \
+    "ldrd r7, r8, [r6, #72]\n\tldr r9, [r6, #80]\n\t"                                                      \
+    DWB_REQ("q0") DWB_REQ("q1") DWB_REQ("q2")                                                              \
+    "vstrb.32 q0, [r10, q6]\n\tadd r10, r11\n\t"                                                           \
+    "vstrb.32 q1, [r10, q6]\n\tadd r10, r11\n\t"                                                           \
+    "cmp r12, #3\n\t"                                                                                      \
+    "beq 3f\n\t"                                                                                           \
+    "vstrb.32 q2, [r10, q6]\n\tadd r10, r11\n\t"                                                           \
+    ADV3                                                                                                   \
+    "subs r12, #3\n\t"                                                                                     \
+    "b 1b\n"                                                                                               \
+    "3:\n\t" /* the line's last vector */                                                                 \
+    "ldr r7, [r6, #24]\n\tvmsr p0, r7\n\tvpst\n\tvstrbt.32 q2, [r10, q6]\n\t"                             \
+    "b 6f\n"                                                                                               \
+    "4:\n\t" /* one or two vectors left: one at a time */                                                 \
+    "vmov q0, q7\n\t"                                                                                      \
+    MACS1                                                                                                  \
+    "ldrd r7, r8, [r6, #72]\n\tldr r9, [r6, #80]\n\t"                                                      \
+    DWB_REQ("q0")                                                                                          \
+    "cmp r12, #1\n\t"                                                                                      \
+    "beq 5f\n\t"                                                                                           \
+    "vstrb.32 q0, [r10, q6]\n\tadd r10, r11\n\t"                                                           \
+    ADV1                                                                                                   \
+    "subs r12, #1\n\t"                                                                                     \
+    "b 4b\n"                                                                                               \
+    "5:\n\t"                                                                                               \
+    "ldr r7, [r6, #24]\n\tvmsr p0, r7\n\tvpst\n\tvstrbt.32 q0, [r10, q6]\n"                               \
+    "6:\n\t"                                                                                               \
+    "vpop {d8-d15}\n\tpop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                        \
+    "\t.size " name ", .-" name "\n\t.popsection\n"
+
+__asm__(DWB_LINE_FN("tinyc_mve_dwb_line_s1", "",
+                    DWB_L1("r0", 32) DWB_L1("r1", 44) DWB_L1("r2", 56),
+                    "adds r0, #12\n\tadds r1, #12\n\tadds r2, #12\n\t",
+                    DWB_S1("r0", 32) DWB_S1("r1", 44) DWB_S1("r2", 56),
+                    "adds r0, #4\n\tadds r1, #4\n\tadds r2, #4\n\t"));
+__asm__(DWB_LINE_FN("tinyc_mve_dwb_line_s2",
+                    "ldr r7, [r6, #28]\n\tadds r3, r0, r7\n\tadds r4, r1, r7\n\tadds r5, r2, r7\n\t",
+                    DWB_L2("r0", "r3", 32) DWB_L2("r1", "r4", 44) DWB_L2("r2", "r5", 56),
+                    "adds r0, #12\n\tadds r1, #12\n\tadds r2, #12\n\tadds r3, #12\n\tadds r4, #12\n\tadds r5, #12\n\t",
+                    DWB_S2("r0", "r3", 32) DWB_S2("r1", "r4", 44) DWB_S2("r2", "r5", 56),
+                    "adds r0, #4\n\tadds r1, #4\n\tadds r2, #4\n\tadds r3, #4\n\tadds r4, #4\n\tadds r5, #4\n\t"));
+
+/* The padded line of input line il of the channel at `in` into `line` (its padding columns hold zero points
+ * already: a line outside the input is all zero points). */
+static void dwb_load(const dwb_t *d, const int8_t *in, int32_t il, int8_t *line, int8x16_t zpv, uint16x8_t offs,
+                     int32_t step8)
 {
-    int32x4_t t;
-    if (!s2) {
-        if (n == 3)
-            __asm__(DWB_V1(a0, 0, 1, 2) DWB_V1(a1, 4, 5, 6) DWB_V1(a2, 8, 9, 10)
-                    : [a0] "+w"(*a0), [a1] "+w"(*a1), [a2] "+w"(*a2), [t] "=&w"(t)
-                    : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[11])x));
-        else if (n == 2)
-            __asm__(DWB_V1(a0, 0, 1, 2) DWB_V1(a1, 4, 5, 6)
-                    : [a0] "+w"(*a0), [a1] "+w"(*a1), [t] "=&w"(t)
-                    : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[7])x));
-        else
-            __asm__(DWB_V1(a0, 0, 1, 2)
-                    : [a0] "+w"(*a0), [t] "=&w"(t)
-                    : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[3])x));
+    if (il < 0 || il >= d->in_lines) {
+        for (int32_t j = 0; j < d->pitch; j += 16) vstrbq_s8(line + j, zpv);
         return;
     }
-    const int8_t *y = x + half;
-    if (n == 3)
-        __asm__(DWB_V2(a0, 0, 1) DWB_V2(a1, 4, 5) DWB_V2(a2, 8, 9)
-                : [a0] "+w"(*a0), [a1] "+w"(*a1), [a2] "+w"(*a2), [t] "=&w"(t)
-                : [x] "l"(x), [y] "l"(y), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]),
-                  "m"(*(const int8_t(*)[10])x), "m"(*(const int8_t(*)[9])y));
-    else if (n == 2)
-        __asm__(DWB_V2(a0, 0, 1) DWB_V2(a1, 4, 5)
-                : [a0] "+w"(*a0), [a1] "+w"(*a1), [t] "=&w"(t)
-                : [x] "l"(x), [y] "l"(y), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]),
-                  "m"(*(const int8_t(*)[6])x), "m"(*(const int8_t(*)[5])y));
-    else
-        __asm__(DWB_V2(a0, 0, 1)
-                : [a0] "+w"(*a0), [t] "=&w"(t)
-                : [x] "l"(x), [y] "l"(y), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]),
-                  "m"(*(const int8_t(*)[2])x), "m"(*(const int8_t(*)[1])y));
+    const int8_t *src = in + (size_t)il * d->in_line;
+    dwb_gather(line + d->d[0], src + d->e[0] * d->in_elem, d->n[0], offs, step8);
+    if (d->n[1]) dwb_gather(line + d->d[1], src + d->e[1] * d->in_elem, d->n[1], offs, step8);
 }
 
-TINYC_INLINE int32x4_t dwb_rq(int32x4_t acc, const int32_t *k, int32x4_t lo, int32x4_t hi)
+/* Every output line of one channel: input at `in` (the channel's first byte), output at `out`; c: the line
+ * kernel's context with the channel's weights, bias (the input offset folded) and requantization set;
+ * `ring`: three lines whose padding columns hold zero points. */
+static void dwb_channel(const dwb_t *d, const int8_t *in, int8_t *out, dwb_ctx_t *c, int8_t *ring, int8x16_t zpv)
 {
-    int32x4_t v = vqrdmulhq_n_s32(acc, k[1]);
-    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), k[2]);
-    return vminq_s32(vmaxq_s32(vshlq_r_s32(v, k[3]), lo), hi);
-}
-
-/* n (1..3) vectors of an output line from lines l0 l1 l2 (pitch apart) at column x0, outputs at o (ostep
- * per vector); `tail`: the lanes the last of them stores. k: bias, mult, add, -rshift. */
-TINYC_INLINE void dwb_group(const int8_t *l0, int32_t pitch, int32_t half, const int32_t *w, const int32_t *k,
-                            int32x4_t lo, int32x4_t hi, int8_t *o, int32_t ostep, uint32x4_t offs,
-                            mve_pred16_t tail, const int n, const int s2)
-{
-    int32x4_t a0 = vdupq_n_s32(k[0]), a1 = a0, a2 = a0;
-    dwb_fline(&a0, &a1, &a2, l0, half, w, n, s2);
-    dwb_fline(&a0, &a1, &a2, l0 + pitch, half, w + 3, n, s2);
-    dwb_fline(&a0, &a1, &a2, l0 + 2 * pitch, half, w + 6, n, s2);
-    if (n == 1) {
-        vstrbq_scatter_offset_p_s32(o, offs, dwb_rq(a0, k, lo, hi), tail);
-    } else if (n == 2) {
-        vstrbq_scatter_offset_s32(o, offs, dwb_rq(a0, k, lo, hi));
-        vstrbq_scatter_offset_p_s32(o + ostep, offs, dwb_rq(a1, k, lo, hi), tail);
-    } else {
-        vstrbq_scatter_offset_s32(o, offs, dwb_rq(a0, k, lo, hi));
-        vstrbq_scatter_offset_s32(o + ostep, offs, dwb_rq(a1, k, lo, hi));
-        vstrbq_scatter_offset_p_s32(o + 2 * ostep, offs, dwb_rq(a2, k, lo, hi), tail);
+    const int32_t s = d->s_across, pitch = d->pitch;
+    const uint16x8_t offs16 = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)(d->s2 ? 2 * d->in_elem : d->in_elem));
+    const int32_t step8 = (d->s2 ? 16 : 8) * d->in_elem;
+    int8_t *l0 = ring, *l1 = ring + pitch, *l2 = ring + 2 * pitch;
+    int32_t il = -d->pad_across;
+    dwb_load(d, in, il, l0, zpv, offs16, step8);
+    dwb_load(d, in, il + 1, l1, zpv, offs16, step8);
+    dwb_load(d, in, il + 2, l2, zpv, offs16, step8);
+    for (int32_t ol = 0;;) {
+        c->l0 = l0;
+        c->l1 = l1;
+        c->l2 = l2;
+        c->o = out;
+        if (d->s2) tinyc_mve_dwb_line_s2(c);
+        else tinyc_mve_dwb_line_s1(c);
+        if (++ol == d->out_lines) return;
+        out += d->out_line;
+        il += s;
+        if (s == 1) { /* the next line in the oldest slot */
+            int8_t *t = l0;
+            l0 = l1;
+            l1 = l2;
+            l2 = t;
+            dwb_load(d, in, il + 2, l2, zpv, offs16, step8);
+        } else if (s == 2) {
+            int8_t *t = l0;
+            l0 = l2;
+            l2 = l1;
+            l1 = t;
+            dwb_load(d, in, il + 1, l1, zpv, offs16, step8);
+            dwb_load(d, in, il + 2, l2, zpv, offs16, step8);
+        } else {
+            dwb_load(d, in, il, l0, zpv, offs16, step8);
+            dwb_load(d, in, il + 1, l1, zpv, offs16, step8);
+            dwb_load(d, in, il + 2, l2, zpv, offs16, step8);
+        }
     }
 }
 
-/* One output line of one channel from the padded lines at l0 (three, pitch apart). */
-TINYC_INLINE void dwb_out_line(const dwb_t *d, const int8_t *l0, const int32_t *w, const int32_t *k, int32x4_t lo,
-                               int32x4_t hi, int8_t *o, uint32x4_t offs, mve_pred16_t last, const int s2)
+/* The line kernel's context for a layer (the channel's fields are set per channel). */
+static dwb_ctx_t dwb_ctx(const dwb_t *d, int32_t act_min, int32_t act_max)
 {
-    const int32_t pitch = d->pitch, half = d->half, ostep = 4 * d->out_elem;
-    const mve_pred16_t all = (mve_pred16_t)0xFFFFu;
-    int32_t v = d->nv;
-    for (; v > 3; v -= 3, l0 += 12, o += 3 * ostep)
-        dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, all, 3, s2);
-    if (v == 3) dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, last, 3, s2);
-    else if (v == 2) dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, last, 2, s2);
-    else dwb_group(l0, pitch, half, w, k, lo, hi, o, ostep, offs, last, 1, s2);
+    dwb_ctx_t c;
+    c.ostep = 4 * d->out_elem;
+    c.nv = d->nv;
+    c.last = (int32_t)(0xFFFFu >> (4 * (4 * d->nv - d->out_len)));
+    c.half = d->half;
+    c.lo = act_min;
+    c.hi = act_max;
+    c.out_elem = d->out_elem;
+    return c;
 }
 
-/* Output lines [ol0, ol1) of every channel, channel by channel, bands of d->band padded lines at a time:
- * input line il of channel c at in + il * in_line + c, or (lines != NULL, one output line) lines[ky] + c.
- * The padding columns of `buf` are filled once; a channel's lines overwrite only their input columns, and
- * a band line outside the input is filled again. */
-static void dwb_run(const tinyc_mve_dwconv_params_t *p, const dwb_t *d, const int8_t *in,
-                    const int8_t *const *lines, int32_t ol0, int32_t ol1, int8_t *out, const int8_t *filter,
-                    const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *buf, int along_h)
+/* A DEPTHWISE_CONV_2D call through dwb_channel (p->band set by the generator): every channel of every batch;
+ * in place when output == input. */
+static void dwb_conv(const tinyc_mve_dwconv_params_t *p, const int8_t *input, int8_t *output, const int8_t *filter,
+                     const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *ring)
 {
-    const int32_t C = p->channels, s = d->s_across, pitch = d->pitch, step = d->in_elem;
+    const int32_t C = p->channels;
+    const dwb_t d = dwb_init(p->in_h, p->in_w, p->out_h, p->out_w, p->stride_h, p->stride_w, p->pad_h, p->pad_w, C,
+                             p->in_w * C, C, p->out_w * C);
     const int8x16_t zpv = vdupq_n_s8((int8_t)-p->in_offset);
-    const uint16x8_t offs_line = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)(d->s2 ? 2 * step : step));
-    const int32_t step8 = (d->s2 ? 16 : 8) * step;
-    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)d->out_elem);
-    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
-    const int32_t per_band = (d->band - 3) / s + 1; /* output lines per band */
-    const dwb_fill_t f = dwb_fill_plan(d);
-    int32_t tap[9];
-    /* lanes of a line's last vector, opaque to the compiler (GCC 12.2 materializes a constant 32-bit-lane
-     * predicate as all lanes, PR 108443) */
-    uint32_t lanes = 0xFFFFu >> (4 * (4 * d->nv - d->out_len));
-    __asm__("" : "+r"(lanes));
-    const mve_pred16_t last = (mve_pred16_t)lanes;
-    for (int32_t t = 0; t < 9; ++t) tap[t] = (along_h ? (t % 3) * 3 + t / 3 : t) * C;
-    for (int32_t i = 0; i < d->band * pitch; i += 16) vstrbq_s8(buf + i, zpv);
-    for (int32_t c = 0; c < C; ++c) {
-        int32_t w[9], k[4];
-        for (int32_t t = 0; t < 9; ++t) w[t] = filter[tap[t] + c];
-        k[0] = bias[c];
-        k[1] = q[c >> 2].mult[c & 3];
-        k[2] = q[c >> 2].add[c & 3];
-        k[3] = q[c >> 2].neg_rshift[c & 3];
-        for (int32_t b0 = ol0; b0 < ol1; b0 += per_band) {
-            const int32_t b1 = tinyc_min32(ol1, b0 + per_band), il0 = b0 * s - d->pad_across;
-            const int32_t n_in = (b1 - 1 - b0) * s + 3;
-            int8_t *line = buf;
-            for (int32_t i = 0; i < n_in; ++i, line += pitch) {
-                const int32_t il = il0 + i;
-                const int8_t *src = lines ? lines[i] : il >= 0 && il < d->in_lines ? in + (size_t)il * d->in_line : NULL;
-                if (!src) {
-                    for (int32_t j = 0; j < pitch; j += 16) vstrbq_s8(line + j, zpv);
-                    continue;
-                }
-                src += c;
-                dwb_gather(line + f.d[0], src + f.e[0] * step, f.n[0], offs_line, step8);
-                if (f.n[1]) dwb_gather(line + f.d[1], src + f.e[1] * step, f.n[1], offs_line, step8);
-            }
-            int8_t *o = out + (size_t)b0 * d->out_line + c;
-            const int8_t *l0 = buf;
-            for (int32_t ol = b0; ol < b1; ++ol, o += d->out_line, l0 += s * pitch) {
-                if (d->s2) dwb_out_line(d, l0, w, k, lo, hi, o, offs, last, 1);
-                else dwb_out_line(d, l0, w, k, lo, hi, o, offs, last, 0);
-            }
-            if (il0 < 0 || il0 + n_in > d->in_lines) /* padding lines: their zero points again for the next */
-                for (int32_t i = 0; i < n_in * pitch; i += 16) vstrbq_s8(buf + i, zpv);
+    const size_t in_b = (size_t)p->in_h * p->in_w * C, out_b = (size_t)p->out_h * p->out_w * C;
+    dwb_ctx_t ctx = dwb_ctx(&d, p->act_min, p->act_max);
+    for (int32_t i = 0; i < 3 * d.pitch; i += 16) vstrbq_s8(ring + i, zpv);
+    for (int32_t b = 0; b < p->batches; ++b) {
+        for (int32_t c = 0; c < C; ++c) {
+            for (int32_t t = 0; t < 9; ++t) ctx.w[t] = filter[t * C + c];
+            ctx.bias = bias[c];
+            ctx.mult = q[c >> 2].mult[c & 3];
+            ctx.add = q[c >> 2].add[c & 3];
+            ctx.nsh = q[c >> 2].neg_rshift[c & 3];
+            dwb_channel(&d, input + b * in_b + c, output + b * out_b + c, &ctx, ring, zpv);
         }
     }
 }
@@ -484,10 +527,7 @@ void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const i
                                      const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, void *scratch)
 {
     if (p->band) {
-        const size_t in_b = (size_t)p->in_h * p->in_w * p->channels, out_b = (size_t)p->out_h * p->out_w * p->channels;
-        const dwb_t d = dwb_init(p, 0, p->band);
-        for (int32_t b = 0; b < p->batches; ++b)
-            dwb_run(p, &d, input + b * in_b, NULL, 0, p->out_h, output + b * out_b, filter, bias, q, (int8_t *)scratch, 0);
+        dwb_conv(p, input, output, filter, bias, q, (int8_t *)scratch);
         return;
     }
     if (!dw_common(p)) {
@@ -521,18 +561,8 @@ void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p,
                                              void *scratch, int8_t *ring)
 {
     tinyc_ring_t r;
-    if (p->band) { /* output row by output row through the ring, the row's channels in turn */
-        const int8_t *rows[3];
-        const dwb_t d = dwb_init(p, 0, 3);
-        r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * p->channels, (size_t)p->out_w * p->channels,
-                            p->in_h, p->out_h, p->pad_h, p->stride_h);
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            tinyc_ring_advance(&r, oy);
-            for (int32_t ky = 0; ky < 3; ++ky)
-                rows[ky] = iy0 + ky >= 0 && iy0 + ky < p->in_h ? tinyc_ring_row(&r, iy0 + ky) : NULL;
-            dwb_run(p, &d, NULL, rows, oy, oy + 1, io, filter, bias, q, (int8_t *)scratch, 0);
-        }
+    if (p->band) { /* a channel at a time over the whole plane: the generator checked it is safe in place */
+        dwb_conv(p, io, io, filter, bias, q, (int8_t *)scratch);
         return;
     }
     if (!dw_common(p)) {
@@ -564,243 +594,34 @@ void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p,
     }
 }
 
-/* The plane scheme (tinyc/model/inplace.py, batch 1, depth multiplier 1, 3x3, dilation 1): channel by
- * channel, the input plane is gathered into `plane` (in_h * in_w bytes, the plan's buffer) and that
- * channel's outputs stored, which overwrite only its own bytes. The plane is laid out as lines along
- * one axis (p->along_h: its columns, gathered transposed), one with stride 1, padding 1 and as many
- * outputs as inputs, chosen by the generator. A line's outputs are computed 4 at a time in 32-bit
- * lanes: per filter line, three VLDRB.S32 of the plane line at x-1, x, x+1 and VMLA by the doubled
- * scalar weight, three vectors at a time (12 outputs) so that only one filter line's weights are live.
- * The doubled bias has the input offset folded in for the taps each output reads (the first output of
- * a line lacks tap 0, the last tap 2), so a tap in the padding loads 0 (a predicated lane, never read);
- * lines of 5 or more end with a vector at len - 4, lines shorter than 5 are predicated throughout.
- * Filter lines outside the input are left out. Requantization as dw_store, of the doubled accumulator
- * (VRMULH(2 acc, mult)); the outputs of a vector are scattered with VSTRB.32. The gather takes 8 bytes
- * per VLDRB.S16 gather (offsets < 2^16, checked by the generator). */
-
-TINYC_INLINE int32x4_t dwp_requant(int32x4_t acc2, const int32_t *qc, int32x4_t lo, int32x4_t hi)
-{
-    int32x4_t v = vrmulhq_s32(acc2, vdupq_n_s32(qc[0]));
-    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), qc[1]);
-    v = vshlq_r_s32(v, -qc[2]);
-    return vminq_s32(vmaxq_s32(v, lo), hi);
-}
-
-/* One output line from nk (1..3) plane lines r[k] with doubled weights w[3k + a] (a: along the line).
- * bias: all taps' offsets folded; c0, c2: what the first / last output must take off (tap 0 / 2). */
-TINYC_INLINE void dwp_line(const int8_t *const *r, const int32_t *w, const int nk, int32_t len, int32_t bias,
-                           int32_t c0, int32_t c2, const int32_t *qc, int32x4_t lo, int32x4_t hi, int8_t *o,
-                           int32_t o_along, uint32x4_t o_offs)
-{
-    const int8_t *r0 = r[0], *r1 = r[nk > 1 ? 1 : 0], *r2 = r[nk > 2 ? 2 : 0];
-    const int32_t w00 = w[0], w01 = w[1], w02 = w[2];
-    const int32_t w10 = nk > 1 ? w[3] : 0, w11 = nk > 1 ? w[4] : 0, w12 = nk > 1 ? w[5] : 0;
-    const int32_t w20 = nk > 2 ? w[6] : 0, w21 = nk > 2 ? w[7] : 0, w22 = nk > 2 ? w[8] : 0;
-    const size_t ostep = (size_t)4 * o_along;
-    int32_t j = 0;
-    for (;;) { /* vectors at the ends of the line, predicated: j == 0 and j + 5 > len */
-        const mve_pred16_t in = vctp32q((uint32_t)(len - j)), p2 = vctp32q((uint32_t)(len - j - 1));
-        const mve_pred16_t p0 = j == 0 ? (mve_pred16_t)(vctp32q((uint32_t)(len + 1)) & 0xFFF0u)
-                                       : vctp32q((uint32_t)(len - j + 1));
-        /* (no constant predicate: GCC 12.2 materializes a 32-bit-lane one as all lanes, PR 108443) */
-        int32x4_t acc = vdupq_n_s32(bias);
-        if (j == 0) acc = vsetq_lane_s32(bias - c0, acc, 0);
-        acc = vsubq_m_n_s32(acc, acc, c2, (mve_pred16_t)(in & ~p2));
-        acc = vmlaq_n_s32(acc, vldrbq_z_s32(r0 + j - 1, p0), w00);
-        acc = vmlaq_n_s32(acc, vldrbq_z_s32(r0 + j, in), w01);
-        acc = vmlaq_n_s32(acc, vldrbq_z_s32(r0 + j + 1, p2), w02);
-        if (nk > 1) {
-            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r1 + j - 1, p0), w10);
-            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r1 + j, in), w11);
-            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r1 + j + 1, p2), w12);
-        }
-        if (nk > 2) {
-            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r2 + j - 1, p0), w20);
-            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r2 + j, in), w21);
-            acc = vmlaq_n_s32(acc, vldrbq_z_s32(r2 + j + 1, p2), w22);
-        }
-        vstrbq_scatter_offset_p_s32(o + (size_t)j * o_along, o_offs, dwp_requant(acc, qc, lo, hi), in);
-        j += 4;
-        if (j >= len) return;
-        if (j + 5 > len) continue;
-        /* inner vectors: every tap inside the line */
-        const int8_t *x0 = r0 + j, *x1 = r1 + j, *x2 = r2 + j;
-        int8_t *oo = o + (size_t)j * o_along;
-        const int32_t n = (len - j - 1) / 4;
-        for (int32_t i = 0; i < n; ++i, x0 += 4, x1 += 4, x2 += 4, oo += ostep) {
-            int32x4_t a = vmlaq_n_s32(vdupq_n_s32(bias), vldrbq_s32(x0 - 1), w00);
-            a = vmlaq_n_s32(a, vldrbq_s32(x0), w01);
-            a = vmlaq_n_s32(a, vldrbq_s32(x0 + 1), w02);
-            if (nk > 1) {
-                a = vmlaq_n_s32(a, vldrbq_s32(x1 - 1), w10);
-                a = vmlaq_n_s32(a, vldrbq_s32(x1), w11);
-                a = vmlaq_n_s32(a, vldrbq_s32(x1 + 1), w12);
-            }
-            if (nk > 2) {
-                a = vmlaq_n_s32(a, vldrbq_s32(x2 - 1), w20);
-                a = vmlaq_n_s32(a, vldrbq_s32(x2), w21);
-                a = vmlaq_n_s32(a, vldrbq_s32(x2 + 1), w22);
-            }
-            vstrbq_scatter_offset_s32(oo, o_offs, dwp_requant(a, qc, lo, hi));
-        }
-        j += 4 * n;
-        if (j >= len) return;
-    }
-}
-
-TINYC_INLINE int32x4_t dwp_rq(int32x4_t acc2, int32x4_t mult, int32_t add, int32_t nshift, int32x4_t lo,
-                              int32x4_t hi)
-{
-    int32x4_t v = vrmulhq_s32(acc2, mult);
-    v = vaddq_n_s32(vaddq_s32(v, vshrq_n_s32(v, 31)), add);
-    return vminq_s32(vmaxq_s32(vshlq_r_s32(v, nshift), lo), hi);
-}
-
-/* One filter line (weights w0, w1, w2) on g (1..3) vectors of 4 outputs at x, x + 4, x + 8, every tap
- * inside the line: VLDRB.S32 with immediate offsets from a low register (GCC 12 computes each address in two instructions
- * from the intrinsics) and VMLA by the scalar weight. */
-#define DWP_V(a, o0, o1, o2)                                                                              \
-    "vldrb.s32 %q[t], [%[x], #" #o0 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w0]\n\t"                           \
-    "vldrb.s32 %q[t], [%[x], #" #o1 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w1]\n\t"                           \
-    "vldrb.s32 %q[t], [%[x], #" #o2 "]\n\tvmla.s32 %q[" #a "], %q[t], %[w2]\n\t"
-
-TINYC_INLINE void dwp_fline(int32x4_t *a0, int32x4_t *a1, int32x4_t *a2, const int8_t *x, const int32_t *w,
-                            const int g)
-{
-    int32x4_t t;
-    if (g == 3)
-        __asm__(DWP_V(a0, -1, 0, 1) DWP_V(a1, 3, 4, 5) DWP_V(a2, 7, 8, 9)
-                : [a0] "+w"(*a0), [a1] "+w"(*a1), [a2] "+w"(*a2), [t] "=&w"(t)
-                : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[11])(x - 1)));
-    else if (g == 2)
-        __asm__(DWP_V(a0, -1, 0, 1) DWP_V(a1, 3, 4, 5)
-                : [a0] "+w"(*a0), [a1] "+w"(*a1), [t] "=&w"(t)
-                : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[7])(x - 1)));
-    else
-        __asm__(DWP_V(a0, -1, 0, 1)
-                : [a0] "+w"(*a0), [t] "=&w"(t)
-                : [x] "l"(x), [w0] "r"(w[0]), [w1] "r"(w[1]), [w2] "r"(w[2]), "m"(*(const int8_t(*)[3])(x - 1)));
-}
-
-/* g (1..3) vectors at x, x + 4, x + 8 of nk filter lines (plane lines len apart) with every tap inside
- * the line; or one vector (g == 1) that is the line's first (tap 0 loaded under pf, lanes 1..3) or its
- * last (tap 2 under pl, lanes 0..2). b0: vector 0's bias. */
-TINYC_INLINE void dwp_group(const int8_t *x, int32_t len, const int32_t *w, const int nk, const int g,
-                            const int first, const int last, int32x4_t b0, int32x4_t bv, mve_pred16_t pf,
-                            mve_pred16_t pl, int32x4_t mult, int32_t add, int32_t nshift, int32x4_t lo,
-                            int32x4_t hi, int8_t *o, size_t ostep, uint32x4_t o_offs)
-{
-    int32x4_t a0 = b0, a1 = bv, a2 = bv;
-    if (first || last) {
-        for (int k = 0; k < nk; ++k, x += len, w += 3) {
-            a0 = vmlaq_n_s32(a0, first ? vldrbq_z_s32(x - 1, pf) : vldrbq_s32(x - 1), w[0]);
-            a0 = vmlaq_n_s32(a0, vldrbq_s32(x), w[1]);
-            a0 = vmlaq_n_s32(a0, last ? vldrbq_z_s32(x + 1, pl) : vldrbq_s32(x + 1), w[2]);
-        }
-    } else {
-        dwp_fline(&a0, &a1, &a2, x, w, g);
-        if (nk > 1) dwp_fline(&a0, &a1, &a2, x + len, w + 3, g);
-        if (nk > 2) dwp_fline(&a0, &a1, &a2, x + 2 * len, w + 6, g);
-    }
-    vstrbq_scatter_offset_s32(o, o_offs, dwp_rq(a0, mult, add, nshift, lo, hi));
-    if (g > 1) vstrbq_scatter_offset_s32(o + ostep, o_offs, dwp_rq(a1, mult, add, nshift, lo, hi));
-    if (g > 2) vstrbq_scatter_offset_s32(o + 2 * ostep, o_offs, dwp_rq(a2, mult, add, nshift, lo, hi));
-}
-
-/* One output line of len >= 5 from nk plane lines from r0: vectors at 0, 4, ... while every tap of the
- * later ones is inside the line (three at a time), then the last at len - 4, which may store some
- * outputs again (the same values: the plane is the input). pf: lanes 1..3 (not a constant: see the caller). */
-TINYC_INLINE void dwp_line_long(const int8_t *r0, const int32_t *w, const int nk, int32_t len, int32_t bias,
-                                int32_t c0, int32_t c2, const int32_t *qc, int32x4_t lo, int32x4_t hi, int8_t *o,
-                                int32_t o_along, uint32x4_t o_offs, mve_pred16_t pf)
-{
-    const int32x4_t mult = vdupq_n_s32(qc[0]), bv = vdupq_n_s32(bias);
-    const int32_t add = qc[1], nshift = -qc[2];
-    const mve_pred16_t pl = (mve_pred16_t)(pf >> 4); /* lanes 0..2 */
-    const size_t ostep = (size_t)4 * o_along;
-    dwp_group(r0, len, w, nk, 1, 1, 0, vsetq_lane_s32(bias - c0, bv, 0), bv, pf, pl, mult, add, nshift, lo, hi, o,
-              ostep, o_offs);
-    int32_t nv = (len - 5) / 4; /* inner vectors, from 4 */
-    const int8_t *x = r0 + 4;
-    int8_t *oo = o + ostep;
-    for (; nv >= 3; nv -= 3, x += 12, oo += 3 * ostep)
-        dwp_group(x, len, w, nk, 3, 0, 0, bv, bv, pf, pl, mult, add, nshift, lo, hi, oo, ostep, o_offs);
-    if (nv == 2) dwp_group(x, len, w, nk, 2, 0, 0, bv, bv, pf, pl, mult, add, nshift, lo, hi, oo, ostep, o_offs);
-    if (nv == 1) dwp_group(x, len, w, nk, 1, 0, 0, bv, bv, pf, pl, mult, add, nshift, lo, hi, oo, ostep, o_offs);
-    dwp_group(r0 + len - 4, len, w, nk, 1, 0, 1, vsetq_lane_s32(bias - c2, bv, 3), bv, pf, pl, mult, add, nshift,
-              lo, hi, o + (size_t)(len - 4) * o_along, ostep, o_offs);
-}
-
-/* plane[l * len + j] = src[l * across + j * along], 8 bytes per gather (7 * along < 2^16). */
-static void dwp_gather(int8_t *plane, const int8_t *src, int32_t n_lines, int32_t len, int32_t along,
-                       int32_t across)
-{
-    const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)along);
-    for (int32_t l = 0; l < n_lines; ++l, src += across, plane += len) {
-        const int8_t *s = src;
-        int32_t j = 0;
-        for (; j + 8 <= len; j += 8, s += 8 * along) vstrbq_s16(plane + j, vldrbq_gather_offset_s16(s, offs));
-        if (j < len) {
-            const mve_pred16_t p = vctp16q((uint32_t)(len - j));
-            vstrbq_p_s16(plane + j, vldrbq_gather_offset_z_s16(s, offs, p), p);
-        }
-    }
-}
-
+/* The plane scheme (tinyc/model/inplace.py: batch 1, depth multiplier 1, 3x3, dilation 1, in place with the
+ * plan's plane buffer of in_h * in_w bytes) through dwb_channel, a channel at a time: the generator takes the
+ * calls whose three padded lines fit that buffer and whose line order is safe in place (the lines along the
+ * axis with fewer output vectors: along_h, the columns); weights [C][ky][kx], the model's bias (the input
+ * offset folded here), q: (mult, add, rshift) per channel. */
 void tinyc_arm_mve_depthwise_plane_inplace_s8(const tinyc_mve_dwplane_params_t *p, int8_t *io, const int8_t *filter,
-                                              const int32_t *bias, const int32_t *q, int8_t *plane)
+                                              const int32_t *bias, const int32_t *q, int8_t *ring)
 {
     const int32_t C = p->channels, ah = p->along_h;
-    const int32_t len = ah ? p->in_h : p->in_w, n_in = ah ? p->in_w : p->in_h, n_out = ah ? p->out_w : p->out_h;
-    const int32_t stride = ah ? p->stride_w : p->stride_h, pad = ah ? p->pad_w : p->pad_h;
-    const int32_t w_along = ah ? 3 : 1, w_across = ah ? 1 : 3;
-    const int32_t o_along = ah ? p->out_w * C : C, o_across = ah ? C : p->out_w * C;
-    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
-    const uint32x4_t o_offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)o_along);
-    const uint32_t off = (uint32_t)p->in_offset;
-    /* lanes 1..3, opaque to the compiler: GCC 12.2 materializes a constant 32-bit-lane predicate as all
-     * lanes (PR 108443), which it could fold this into were the parameters known */
-    uint32_t lanes123 = 0xFFF0u;
-    __asm__("" : "+r"(lanes123));
-    const mve_pred16_t pf = (mve_pred16_t)lanes123;
-    for (int32_t ch = 0; ch < C; ++ch, filter += 9, q += 3) {
-        if (ah) dwp_gather(plane, io + ch, n_in, len, p->in_w * C, C);
-        else dwp_gather(plane, io + ch, 1, n_in * len, C, 0);
-        int32_t wd[9];      /* doubled, [filter line][along] */
-        uint32_t ls[3], e0[3], e2[3];
-        for (int32_t k = 0; k < 3; ++k) {
-            for (int32_t a = 0; a < 3; ++a) wd[3 * k + a] = 2 * filter[k * w_across + a * w_along];
-            e0[k] = (uint32_t)wd[3 * k];
-            e2[k] = (uint32_t)wd[3 * k + 2];
-            ls[k] = e0[k] + (uint32_t)wd[3 * k + 1] + e2[k];
-        }
-        int8_t *o = io + ch;
-        for (int32_t ol = 0; ol < n_out; ++ol, o += o_across) {
-            const int32_t first = ol * stride - pad;
-            const int32_t k0 = first < 0 ? -first : 0, k1 = tinyc_min32(3, n_in - first);
-            const int8_t *r[3];
-            uint32_t s = 0, s0 = 0, s2 = 0;
-            for (int32_t k = k0; k < k1; ++k) {
-                r[k - k0] = plane + (size_t)(first + k) * len;
-                s += ls[k], s0 += e0[k], s2 += e2[k];
+    const dwb_t d = ah ? dwb_init(p->in_w, p->in_h, p->out_w, p->out_h, p->stride_w, p->stride_h, p->pad_w, p->pad_h,
+                                  p->in_w * C, C, p->out_w * C, C)
+                       : dwb_init(p->in_h, p->in_w, p->out_h, p->out_w, p->stride_h, p->stride_w, p->pad_h, p->pad_w,
+                                  C, p->in_w * C, C, p->out_w * C);
+    const int8x16_t zpv = vdupq_n_s8((int8_t)-p->in_offset);
+    dwb_ctx_t ctx = dwb_ctx(&d, p->act_min, p->act_max);
+    for (int32_t i = 0; i < 3 * d.pitch; i += 16) vstrbq_s8(ring + i, zpv);
+    for (int32_t c = 0; c < C; ++c, filter += 9, q += 3) {
+        uint32_t sum = 0;
+        for (int32_t a = 0; a < 3; ++a)
+            for (int32_t b = 0; b < 3; ++b) { /* [across][along]: along the columns, across is kx */
+                ctx.w[3 * a + b] = filter[ah ? 3 * b + a : 3 * a + b];
+                sum += (uint32_t)ctx.w[3 * a + b];
             }
-            const int32_t b = (int32_t)(2u * (uint32_t)bias[ch] + off * s);
-            const int32_t c0 = (int32_t)(off * s0), c2 = (int32_t)(off * s2);
-            if (len >= 5) {
-                switch (k1 - k0) {
-                case 3: dwp_line_long(r[0], wd + 3 * k0, 3, len, b, c0, c2, q, lo, hi, o, o_along, o_offs, pf); break;
-                case 2: dwp_line_long(r[0], wd + 3 * k0, 2, len, b, c0, c2, q, lo, hi, o, o_along, o_offs, pf); break;
-                case 1: dwp_line_long(r[0], wd + 3 * k0, 1, len, b, c0, c2, q, lo, hi, o, o_along, o_offs, pf); break;
-                default: break;
-                }
-                continue;
-            }
-            switch (k1 - k0) {
-            case 3: dwp_line(r, wd + 3 * k0, 3, len, b, c0, c2, q, lo, hi, o, o_along, o_offs); break;
-            case 2: dwp_line(r, wd + 3 * k0, 2, len, b, c0, c2, q, lo, hi, o, o_along, o_offs); break;
-            case 1: dwp_line(r, wd + 3 * k0, 1, len, b, c0, c2, q, lo, hi, o, o_along, o_offs); break;
-            default: break;
-            }
-        }
+        ctx.bias = (int32_t)((uint32_t)bias[c] + (uint32_t)p->in_offset * sum);
+        ctx.mult = q[0];
+        ctx.add = q[1];
+        ctx.nsh = -q[2];
+        dwb_channel(&d, io + c, io + c, &ctx, ring, zpv);
     }
 }
+

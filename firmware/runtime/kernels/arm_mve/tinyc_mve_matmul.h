@@ -73,6 +73,11 @@ typedef struct {
     const int8_t *const *rows0, *const *rows1;
     int32_t kh, seg;          /* 52, 56 */
     int32_t off0, off1;       /* 60, 64 */
+    /* 68: 0: the k_h rows are copied; 1 / 2: the window (from rows_j[0] + off_j) is gathered by a table of
+     * 8-bit (16 per chunk) / 16-bit (8 per gather) byte offsets at 72, 76 table vectors */
+    int32_t mode;
+    const void *table;
+    int32_t tvecs;
 } mve_mm_ctx_t;
 
 void tinyc_mve_mm4x2(mve_mm_ctx_t *ctx);
@@ -103,13 +108,13 @@ __asm__(
     "ldr r4, [r9, #44]\n\t"
     "cbz r4, 4f\n\t"
     "ldr r6, [r9, #60]\n\t"
-    "ldr r8, [r9, #0]\n\t"
+    "ldr r7, [r9, #0]\n\t"
     "bl 6f\n"
     "4:\n\t"
     "ldr r4, [r9, #48]\n\t"
     "cbz r4, 5f\n\t"
     "ldr r6, [r9, #64]\n\t"
-    "ldr r8, [r9, #4]\n\t"
+    "ldr r7, [r9, #4]\n\t"
     "bl 6f\n"
     "5:\n\t"
     "ldr r5, [r9, #8]\n\t"
@@ -167,22 +172,44 @@ __asm__(
     "bgt 1b\n\t"
     "vpop {d8-d11}\n\t"
     "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
-    /* the gather: rows r4, offset r6, column r8; a DLSTP/LETP copy per row (3 instructions per chunk) */
+    /* the gather: rows r4, offset r6, column r7; a DLSTP/LETP copy per row (3 instructions per chunk) */
     "6:\n\t"
     "mov r12, lr\n\t"
+    "ldr r3, [r9, #68]\n\t"
+    "cbnz r3, 9f\n\t"
     "ldrd r10, r11, [r9, #52]\n"
     "7:\n\t"
     "ldr r0, [r4], #4\n\t"
     "add r0, r0, r6\n\t"
-    "mov r2, r8\n\t"
+    "mov r2, r7\n\t"
     "dlstp.8 lr, r11\n"
     "8:\n\t"
     "vldrb.u8 q0, [r0], #16\n\t"
     "vstrb.8 q0, [r2], #16\n\t"
     "letp lr, 8b\n\t"
-    "add r8, r8, r11\n\t"
+    "add r7, r7, r11\n\t"
     "subs r10, r10, #1\n\t"
     "bne 7b\n\t"
+    "bx r12\n"
+    /* by the offset table: one gather and one store per 16 (8-bit offsets) or 8 bytes (16-bit) */
+    "9:\n\t"
+    "ldr r0, [r4]\n\t"
+    "add r0, r0, r6\n\t"
+    "ldrd r2, lr, [r9, #72]\n\t"
+    "cmp r3, #1\n\t"
+    "dls lr, lr\n\t"
+    "bne 11f\n"
+    "10:\n\t"
+    "vldrb.u8 q1, [r2], #16\n\t"
+    "vldrb.u8 q0, [r0, q1]\n\t"
+    "vstrb.8 q0, [r7], #16\n\t"
+    "le lr, 10b\n\t"
+    "bx r12\n"
+    "11:\n\t"
+    "vldrh.u16 q1, [r2], #16\n\t"
+    "vldrb.u16 q0, [r0, q1]\n\t"
+    "vstrb.16 q0, [r7], #8\n\t"
+    "le lr, 11b\n\t"
     "bx r12\n"
     "\t.size tinyc_mve_mm4x2, .-tinyc_mve_mm4x2\n"
     "\t.popsection\n");
@@ -390,6 +417,7 @@ static void mve_cols2_asm(const tinyc_mve_conv_params_t *p, int32_t k, const int
     c.act_min = p->act_min;
     c.act_max = p->act_max;
     c.rows0 = c.rows1 = NULL;
+    c.mode = 0;
     tinyc_mve_mm4x2(&c);
 }
 
@@ -466,7 +494,10 @@ static void mve_matmul_fast(const tinyc_mve_conv_params_t *p, const int8_t *inpu
     const int32_t pixels = p->out_h * p->out_w, oc = p->out_c, k16 = p->col_len16, ic = p->in_c;
     const int32_t kh = p->k_h, ow = p->out_w, kw = p->k_w, in_w = p->in_w;
     const size_t in_row = (size_t)in_w * ic, step = (size_t)p->stride_w * ic;
-    const int fast_cols = p->dil_w == 1 && ow > 1; /* (out_w 1: the row arrays would turn over within a pair) */
+    const int mode = direct ? 0 : p->gather_mode;
+    /* windows inside the input the assembly gathers (out_w 1: the row arrays would turn over within a pair) */
+    const int fast_cols = (p->dil_w == 1 || mode) && ow > 1;
+    const int32_t span = (kw - 1) * p->dil_w + 1;
     const int8_t *rows[2][TINYC_MVE_MAX_KH]; /* the current output row's input rows, and the previous one's */
     mve_mm_ctx_t c;
     c.w = packed_filter;
@@ -476,6 +507,19 @@ static void mve_matmul_fast(const tinyc_mve_conv_params_t *p, const int8_t *inpu
     c.act_max = p->act_max;
     c.kh = kh;
     c.seg = kw * ic;
+    c.mode = mode;
+    if (mode) { /* the window's byte offsets from its first byte, after the columns (and their 16 spare bytes) */
+        uint8_t *t8 = (uint8_t *)(scratch + 2 * k16 + 16);
+        uint16_t *t16 = (uint16_t *)(void *)t8;
+        for (int32_t k = 0; k < k16; ++k) {
+            const int32_t kk = k < p->col_len ? k : 0, ci = kk % ic, kx = kk / ic % kw, ky = kk / (ic * kw);
+            const int32_t off = ky * p->dil_h * (int32_t)in_row + kx * p->dil_w * ic + ci;
+            if (mode == 1) t8[k] = (uint8_t)off;
+            else t16[k] = (uint16_t)off;
+        }
+        c.table = t8;
+        c.tvecs = mode == 1 ? k16 >> 4 : k16 >> 3;
+    }
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * in_row;
         int8_t *o = output + (size_t)b * pixels * oc;
@@ -492,7 +536,7 @@ static void mve_matmul_fast(const tinyc_mve_conv_params_t *p, const int8_t *inpu
             for (int32_t j = 0; j < ncols; ++j) {
                 if (direct) {
                     x[j] = in_b + (size_t)oy * p->stride_h * in_row + (size_t)ox * step;
-                } else if (inside_y && fast_cols && ix0 >= 0 && ix0 + kw <= in_w) {
+                } else if (inside_y && fast_cols && ix0 >= 0 && ix0 + span <= in_w) {
                     g[j] = rows[cur];
                     off[j] = ix0 * ic;
                 } else {
@@ -540,7 +584,7 @@ void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *inp
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0; /* column = input pixel */
     const int8_t *rows[TINYC_MVE_MAX_KH];
     int32_t k = p->col_len;
-    if (!p->general && (!direct || (k & 15) == 0)) {
+    if (!p->general && (!direct || (k & 15) == 0) && pixels > 1) {
         mve_matmul_fast(p, input, packed_filter, bias, q, output, scratch, direct);
         return;
     }
@@ -619,6 +663,45 @@ TINYC_INLINE void mve_pointwise_inplace(const tinyc_mve_conv_params_t *p, int8_t
     }
 }
 
+/* mve_pointwise_inplace in the fast form: the assembly copies each pixel pair into `scratch` (a one-row
+ * gather of in_c bytes) before any of its outputs is stored. */
+static void mve_pointwise_inplace_fast(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
+                                       const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch)
+{
+    const int32_t pixels = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c, k16 = p->col_len16;
+    const int8_t *src[2];
+    mve_mm_ctx_t c;
+    c.w = packed_filter;
+    c.out_c = oc;
+    c.chunks = k16 >> 4;
+    c.act_min = p->act_min;
+    c.act_max = p->act_max;
+    c.kh = 1;
+    c.seg = ic;
+    c.off0 = c.off1 = 0;
+    c.mode = 0;
+    const int up = oc <= ic; /* first to last; else last to first */
+    for (int32_t i = 0; i + 1 < pixels; i += 2) {
+        const int32_t px = up ? i : pixels - 2 - i;
+        src[0] = io + (size_t)px * ic;
+        src[1] = src[0] + ic;
+        c.rows0 = &src[0];
+        c.rows1 = &src[1];
+        c.x0 = scratch;
+        c.x1 = scratch + k16;
+        c.bias = bias;
+        c.q = q;
+        c.o0 = io + (size_t)px * oc;
+        c.o1 = c.o0 + oc;
+        tinyc_mve_mm4x2(&c);
+    }
+    if (pixels & 1) { /* the last pixel (first to last), or the first */
+        const int32_t px = up ? pixels - 1 : 0;
+        mve_copy8(scratch, io + (size_t)px * ic, ic);
+        mve_cols1(p, k16, packed_filter, bias, q, scratch, io + (size_t)px * oc);
+    }
+}
+
 #if defined(__GNUC__)
 __attribute__((weak))
 #endif
@@ -626,7 +709,7 @@ void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t
                                         const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *scratch)
 {
     if (p->general) mve_pointwise_inplace(p, io, packed_filter, bias, q, scratch, mve_cols2_x, mve_cols1_x);
-    else mve_pointwise_inplace(p, io, packed_filter, bias, q, scratch, mve_cols2_asm, mve_cols1);
+    else mve_pointwise_inplace_fast(p, io, packed_filter, bias, q, scratch);
 }
 
 /* In place with the row ring: before output row oy is stored, the input rows it overwrites that later
@@ -672,6 +755,67 @@ TINYC_INLINE void mve_conv_rows_inplace(const tinyc_mve_conv_params_t *p, int32_
     }
 }
 
+/* mve_conv_rows_inplace in the fast form: pixel pairs through tinyc_mve_mm4x2, whose assembly gathers the
+ * columns of windows inside the input (mve_gather the others, before the call). */
+static void mve_conv_rows_inplace_fast(const tinyc_mve_conv_params_t *p, int32_t ring_rows, int8_t *io,
+                                       const int8_t *packed_filter, const int32_t *bias, const tinyc_mve_q4_t *q,
+                                       int8_t *scratch, int8_t *ring)
+{
+    const int32_t k16 = p->col_len16, oc = p->out_c, ic = p->in_c, kw = p->k_w, kh = p->k_h;
+    const int8_t *rows[TINYC_MVE_MAX_KH];
+    tinyc_ring_t r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * ic, (size_t)p->out_w * oc, p->in_h,
+                                     p->out_h, p->pad_h, p->stride_h);
+    mve_mm_ctx_t c;
+    c.w = packed_filter;
+    c.out_c = oc;
+    c.chunks = k16 >> 4;
+    c.act_min = p->act_min;
+    c.act_max = p->act_max;
+    c.kh = kh;
+    c.seg = kw * ic;
+    c.mode = 0;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        int8_t *o = io + (size_t)oy * r.out_row;
+        int inside_y = 1;
+        tinyc_ring_advance(&r, oy);
+        for (int32_t ky = 0; ky < kh; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            rows[ky] = iy >= 0 && iy < p->in_h ? tinyc_ring_row(&r, iy) : NULL;
+            inside_y &= rows[ky] != NULL;
+        }
+        const int fast = inside_y && p->dil_w == 1;
+        for (int32_t ox = 0; ox < p->out_w; ox += 2, o += 2 * oc) {
+            const int32_t ix0 = ox * p->stride_w - p->pad_w, ix1 = ix0 + p->stride_w;
+            if (ox + 1 == p->out_w) {
+                mve_gather(p, rows, ox, scratch);
+                mve_cols1(p, k16, packed_filter, bias, q, scratch, o);
+                break;
+            }
+            c.rows0 = c.rows1 = NULL;
+            if (fast && ix0 >= 0 && ix0 + kw <= p->in_w) {
+                c.rows0 = rows;
+                c.off0 = ix0 * ic;
+            } else {
+                mve_gather(p, rows, ox, scratch);
+            }
+            if (fast && ix1 >= 0 && ix1 + kw <= p->in_w) {
+                c.rows1 = rows;
+                c.off1 = ix1 * ic;
+            } else {
+                mve_gather(p, rows, ox + 1, scratch + k16);
+            }
+            c.x0 = scratch;
+            c.x1 = scratch + k16;
+            c.bias = bias;
+            c.q = q;
+            c.o0 = o;
+            c.o1 = o + oc;
+            tinyc_mve_mm4x2(&c);
+        }
+    }
+}
+
 #if defined(__GNUC__)
 __attribute__((weak))
 #endif
@@ -681,7 +825,7 @@ void tinyc_arm_mve_conv_rows_inplace_s8(const tinyc_mve_conv_params_t *p, int32_
 {
     if (p->general) mve_conv_rows_inplace(p, ring_rows, io, packed_filter, bias, q, scratch, ring, mve_cols2_x,
                                           mve_cols1_x);
-    else mve_conv_rows_inplace(p, ring_rows, io, packed_filter, bias, q, scratch, ring, mve_cols2_asm, mve_cols1);
+    else mve_conv_rows_inplace_fast(p, ring_rows, io, packed_filter, bias, q, scratch, ring);
 }
 
 #endif /* TINYC_MVE_MATMUL_H */

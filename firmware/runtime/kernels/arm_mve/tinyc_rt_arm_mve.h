@@ -36,6 +36,8 @@ typedef struct {
     int32_t pad_value;          /* the input zero point */
     int32_t act_min, act_max;
     int32_t general, out_zp;    /* q holds tinyc_mve_qx4_t records, and the zero point added after them */
+    int32_t gather_mode;        /* windows inside the input gathered by a table of 8-bit (1) or 16-bit (2)
+                                   byte offsets built in `scratch` after the columns (0: row copies) */
 } tinyc_mve_conv_params_t;
 
 /* Requantization constants of 4 output channels: mult[4], add[4], -rshift[4] (see above). */
@@ -82,7 +84,8 @@ typedef struct {
     int32_t in_offset, act_min, act_max;
     int32_t general, out_zp; /* q holds tinyc_mve_qx4_t records */
     int32_t mult;            /* depth multiplier; 0 or 1: none */
-    int32_t band;            /* 3x3 a channel at a time: padded lines the scratch holds (0: not) */
+    int32_t band;            /* 3x3 a channel at a time over a ring of three padded lines in `scratch`
+                                (depthwise_conv2d_arm_mve.c's dwb_conv; 0: four channels per vector) */
 } tinyc_mve_dwconv_params_t;
 
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -93,9 +96,10 @@ void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p,
                                              const int8_t *filter, const int32_t *bias, const tinyc_mve_q4_t *q,
                                              void *scratch, int8_t *ring);
 
-/* The same in place with the plan's plane buffer (the "plane" scheme: batch 1, one channel plane of
- * in_h * in_w bytes at a time), 3x3, dilation 1, lines along an axis with stride 1, padding 1 and out ==
- * in (along_h: the columns); weights [C][9], the model's bias, q: (mult, add, rshift) per channel. */
+/* The same in place with the plan's plane buffer (the "plane" scheme: batch 1, in_h * in_w bytes), 3x3,
+ * dilation 1: a channel at a time over a ring of three padded lines in that buffer, the lines along the rows
+ * or (along_h) the columns, stride 1 or 2 along them; weights [C][9], the model's bias, q: (mult, add,
+ * rshift) per channel. */
 typedef struct {
     int32_t in_h, in_w, channels, out_h, out_w, stride_h, stride_w, pad_h, pad_w, along_h;
     int32_t in_offset, act_min, act_max;
