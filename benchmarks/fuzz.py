@@ -677,11 +677,15 @@ def crafted(seeds: dict[str, bytes]) -> list[tuple[str, bytes, str]]:
     a.shape = [5]
     m.buffers[a.buffer].data = np.asarray([1, 2, 1, 2, 1], np.int32).view(np.uint8)
     add("mean over five axes", m, "at most 4")
+    m = _model_of(seeds, "dwconv_5x5_relu6")
+    op = _op_named(m, "DEPTHWISE_CONV_2D")
+    op.inputs = [int(op.inputs[0]), int(op.inputs[1]), -1]
+    add("depthwise without bias", m, "has no bias")
     # Hostile names on a valid model: accepted, and the generated C still compiles.
     m = _model_of(seeds, "fc_odd")
     for k, t in enumerate(_sub(m).tensors):
         t.name = HOSTILE_NAMES[k % len(HOSTILE_NAMES)].encode("utf-8")
-    _sub(m).name = HOSTILE_NAMES[2].encode()
+    _sub(m).name = (HOSTILE_NAMES[0] + HOSTILE_NAMES[2]).encode()
     m.description = HOSTILE_NAMES[1].encode()
     add("hostile names", m, None)
     return out

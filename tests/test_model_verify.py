@@ -115,7 +115,7 @@ def test_two_gib_activation_never_reaches_the_arena(seeds, tmp_path):
     "softmax beta 0", "padding 7", "NaN weight scale", "per-channel scales one short", "output without zero point",
     "weights buffer 7 bytes short", "bias one short", "mean axis 7", "negative paddings", "concat output too wide",
     "add output scale 1e-9", "accumulator overflow", "buffer index past the buffers", "quantized_bias_type 100",
-    "fused RELU6 beyond int32", "FC bias scale off", "mean over five axes",
+    "fused RELU6 beyond int32", "FC bias scale off", "mean over five axes", "depthwise without bias",
 ])
 def test_crafted_inconsistencies_named(seeds, label):
     """The fuzzer's crafted models: each refused, its line naming what the fuzzer expects."""
@@ -177,3 +177,14 @@ def test_problems_lists_all_and_verify_counts_them(seeds):
     assert len(found) >= 2 and all(p.line().startswith(("op 0 CONV_2D", "the model")) for p in found)
     with pytest.raises(verify.InvalidModel, match=r"and \d+ more problem"):
         verify.verify(g)
+
+
+def test_hostile_names_make_code_that_compiles_and_runs(seeds, tmp_path):
+    """Names are data, not a reason to refuse: a 5,000-character input name (it broke C99's string limit in the
+    generated tables), quotes, comment ends, control characters and a hostile subgraph name give a model that
+    builds warning-free on the host (-pedantic -Werror, ASan, the tensor guard) and matches TFLite Micro."""
+    name, data, _ = next(c for c in fuzz.crafted(seeds) if c[0] == "hostile names")
+    g = graph.parse(data)  # no file name: the graph is named after its (hostile) subgraph name, cut
+    assert len(g.name) <= 120 and verify.problems(g) == []
+    v = fuzz.asan_stage(data, "hostile", "mps2-an500", tmp_path, seed=0)
+    assert v.outcome == "ran, bit-identical to TFLM", v.detail

@@ -342,7 +342,10 @@ class _Lowering:
         if t.index not in self.offsets:
             raise TinycError(f"{self.g.path or self.g.name}: I/O tensor {t.name} has no offset in the memory plan")
         q = t.quantization
-        return IOTensor(t.name, t.index, self.offsets[t.index], t.nbytes, t.dtype, tuple(t.shape),
+        # The name goes into a C string and the harness's HELLO line: a 5,000-character name (a hostile file)
+        # broke C99's 4,095-character string limit; 120 characters name any real tensor.
+        name = t.name if len(t.name) <= 120 else t.name[:117] + "..."
+        return IOTensor(name, t.index, self.offsets[t.index], t.nbytes, t.dtype, tuple(t.shape),
                         float(q.scales[0]) if q.scales and t.dtype != "float32" else 0.0,
                         int(q.zero_points[0]) if q.zero_points and t.dtype != "float32" else 0)
 

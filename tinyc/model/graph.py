@@ -459,6 +459,8 @@ def _parse(data: bytes, where: str, path, name, main_only: bool = False) -> Grap
     desc = model.Description()
     sname = sub.Name()
     gname = name or (Path(path).stem if path is not None else (sname.decode("utf-8", "replace") if sname else "model"))
+    if len(gname) > 120:  # a subgraph name of thousands of characters ends up in generated C and messages
+        gname = gname[:117] + "..."
     return Graph(
         name=gname, path=Path(path) if path is not None else None, sha256=hashlib.sha256(data).hexdigest(),
         tensors=tuple(tensors), operators=tuple(operators), inputs=inputs, outputs=outputs,

@@ -423,6 +423,9 @@ class _Checker:
     def op_depthwise_conv_2d(self, op: Operator) -> None:
         kinds = ("DepthwiseConv2DOptions",)
         (x, w, b), (y,) = self._padded(self.io(op, (2, 3), 2), 3)
+        if b is None:  # DepthwiseConvPrepare frees the missing bias tensor: a segfault in TFLite Micro
+            self.fail("has no bias; TFLite Micro (the reference tinyc is checked against) crashes on a "
+                      "DEPTHWISE_CONV_2D without one, and the converter always writes one")
         for t, role in ((x, "input"), (w, "weights"), (y, "output")):
             self.rank(t, role, 4)
         self.constant(w, "weights")
