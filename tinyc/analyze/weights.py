@@ -76,6 +76,12 @@ class WeightPlan:
     options: tuple[FilterOption, ...]
     need: int = 0  # flash bytes over the limit with every filter dense (<= 0: the model fits dense)
     limit: int | None = None  # the flash the decision was made for
+    # bytes the packed filters had to save: ``need`` plus the packed kernels' own code (0: as ``need``)
+    target: int = 0
+
+    @property
+    def cover(self) -> int:
+        return max(self.need, self.target)
 
     def choice(self) -> dict[int, str]:
         """The per-layer choice lowering takes (op index -> "packed"); layers not named stay dense."""
@@ -107,11 +113,14 @@ class WeightPlan:
             return "the model fits with every filter dense: dense (the optimized kernels)"
         if self.saved < self.need:
             return (f"dense is {self.need:,} B over the flash; packing every filter saves only {self.saved:,} B")
-        return (f"dense is {self.need:,} B over the flash: {n} filters packed (the fewest instructions added for "
-                f"the flash saved), saving {self.saved:,} B")
+        code = (f" ({self.cover - self.need:,} B more for the packed kernels' code)"
+                if self.cover > self.need else "")
+        return (f"dense is {self.need:,} B over the flash{code}: {n} filters packed (the fewest instructions "
+                f"added for the flash saved), saving {self.saved:,} B")
 
     def to_json(self) -> dict[str, Any]:
         return {"mode": self.mode, "packed": list(self.packed), "need": self.need, "limit": self.limit,
+                "cover": self.cover,
                 "saved": self.saved, "extra_instructions": None if self.extra == float("inf") else round(self.extra),
                 "reason": self.reason(), "options": [o.to_json() for o in self.options]}
 
@@ -133,9 +142,9 @@ def decide(options: tuple[FilterOption, ...] | list[FilterOption], mode: str, ne
         chosen = _greedy(useful, need)
         exact = _cheapest_cover(useful, need)
         if exact is not None and _extra(exact) < _extra(chosen):
-            chosen = exact
+            chosen = _without_spares(exact, need)
     packed = tuple(sorted(i for o in chosen for i in o.ops))
-    return WeightPlan(mode, packed, options, need, limit)
+    return WeightPlan(mode, packed, options, need, limit, need)
 
 
 def _extra(chosen) -> float:
@@ -152,6 +161,12 @@ def _greedy(useful: list[FilterOption], need: int) -> list[FilterOption]:
             break
         chosen.append(o)
         total += o.saved
+    return _without_spares(chosen, need)
+
+
+def _without_spares(chosen: list[FilterOption], need: int) -> list[FilterOption]:
+    """Drop, dearest first, every filter the others already cover ``need`` without."""
+    chosen, total = list(chosen), sum(o.saved for o in chosen)
     for o in sorted(chosen, key=lambda o: (-o.extra, o.ops)):
         if total - o.saved >= need:
             chosen.remove(o)
@@ -159,11 +174,12 @@ def _greedy(useful: list[FilterOption], need: int) -> list[FilterOption]:
     return chosen
 
 
-def _cheapest_cover(useful: list[FilterOption], need: int, buckets: int = 8192) -> list[FilterOption] | None:
+def _cheapest_cover(useful: list[FilterOption], need: int, cells: int = 1 << 25) -> list[FilterOption] | None:
     """The set saving at least ``need`` bytes with the fewest instructions added: dynamic programming over
-    the bytes saved in units of ceil(need / buckets) (each filter's saving rounded down, so the set found
-    saves ``need`` for certain). None when the rounding leaves no set that covers it."""
-    unit = max(1, -(-need // buckets))
+    the bytes saved, exact (in bytes) while filters x bytes stay under ``cells``, else in coarser units
+    (each filter's saving rounded down, so the set found saves ``need`` for certain, perhaps not the
+    cheapest). None when the rounding leaves no set that covers it."""
+    unit = max(1, -(-need * max(1, len(useful)) // cells))
     target = -(-need // unit)
     big = 1e18  # a filter never priced: only when nothing else covers the need
     cost = [o.extra if np.isfinite(o.extra) else big for o in useful]
