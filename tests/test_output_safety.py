@@ -394,3 +394,31 @@ def _umask() -> int:
     m = os.umask(0)
     os.umask(m)
     return m
+
+
+@pytest.mark.toolchain
+def test_a_failed_compile_keeps_its_project_and_shows_the_compiler(tmp_path, model, monkeypatch):
+    """The stage goes with a failed run, so the project that did not compile is kept in the cache to look at;
+    the error is one line, the compiler's last lines follow it indented (never as \\x0a escapes)."""
+    require_tool("arm-none-eabi-gcc")
+    from click.testing import CliRunner
+
+    from tinyc.cli import cli
+    from tinyc.deploy import project
+
+    broken = tmp_path / "main.c"
+    broken.write_text("int main(void) { return this_does_not_compile; }\n")
+    monkeypatch.setattr(project, "harness_main", lambda: broken)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "notes.txt").write_text("mine")
+    r = CliRunner().invoke(cli, ["-q", "build", str(model), "--board", OLD, "-o", str(proj), "--force", "--no-run"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    first, *rest = r.output.strip().splitlines()
+    assert first.startswith("error: ") and "PlatformIO build failed" in first and "\\x0a" not in r.output
+    assert any("this_does_not_compile" in line and line.startswith("  ") for line in rest), r.output
+    kept = Path(first.split("project kept in ")[1].split(";")[0])
+    assert (kept / "pio-build.log").is_file() and (kept / "platformio.ini").is_file()
+    assert str(kept) in first.split("its log: ")[1]
+    assert snapshot(proj) == {"notes.txt": b"mine"} and not (proj / AREA).exists()
+    shutil.rmtree(kept)

@@ -44,6 +44,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except TinycError as exc:
             click.echo(f"error: {printable(exc)}", err=True)  # a name from a model stays one visible line
+            for line in exc.details.splitlines():
+                click.echo(f"  {printable(line)}", err=True)
             sys.exit(exc.exit_code)
 
 

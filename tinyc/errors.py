@@ -4,9 +4,14 @@ from __future__ import annotations
 
 
 class TinycError(Exception):
-    """A problem the user can fix. The message names the file, the problem and the fix."""
+    """A problem the user can fix. The message names the file, the problem and the fix, on one line;
+    ``details`` (a compiler's last lines, say) are printed indented below it."""
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 class DoesNotFit(TinycError):

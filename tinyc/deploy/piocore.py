@@ -79,7 +79,33 @@ def ensure() -> Path:
         path = pkg / name
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
+    _link_platform()
     return core_dir()
+
+
+def platform_dir() -> Path:
+    """tinyc's PlatformIO platform, as generated projects name it (``platform = symlink://...``)."""
+    return (paths.firmware_dir() / "platform").resolve()
+
+
+def _link_platform() -> None:
+    """Register tinyc's platform in the core before any build, written atomically. Left to PlatformIO, the
+    first builds of a run each write ``platforms/platform.pio-link`` (truncate, then write) while the others
+    read it, and one of them fails with UnknownPlatform; a link left pointing at another checkout's platform
+    is rewritten the same way."""
+    link = core_dir() / "platforms" / "platform.pio-link"
+    uri = f"symlink://{platform_dir()}"
+    try:
+        if json.loads(link.read_text())["spec"]["uri"] == uri:
+            return
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    link.parent.mkdir(parents=True, exist_ok=True)
+    record = {"cwd": str(platform_dir()), "spec": {"owner": None, "id": None, "name": "platform",
+                                                   "requirements": None, "uri": uri}}
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, link)
 
 
 if __name__ == "__main__":

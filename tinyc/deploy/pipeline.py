@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -120,7 +122,7 @@ def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_
     from tinyc.analyze.memory import plan_improved
     from tinyc.codegen.generate import generate
     from tinyc.deploy import memuse
-    from tinyc.deploy.platformio import LinkOverflow, build
+    from tinyc.deploy.platformio import BuildError, LinkOverflow, build
     from tinyc.deploy.project import render_harness_project
     from tinyc.model import graph as graphmod
     from tinyc.model import ops
@@ -148,13 +150,19 @@ def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_
         project = render_harness_project(stage / "firmware", board, list(gm.sources), list(gm.include_dirs),
                                          input_bytes if copy else 0, emulate=emulated_run, test_hooks=test_hooks)
         try:
-            build(project)
+            build(project, shown=f"{Path(source or model).name} on {board.id}")
             break
         except LinkOverflow as exc:
             if not (copy and "region RAM" in str(exc)):
                 raise
             copy = False
             shutil.rmtree(stage / "firmware")
+        except BuildError as exc:  # the stage goes with the failed run: keep the project to look at
+            kept = paths.cache_dir() / "failed-builds" / f"{board.id}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(stage / "firmware"), kept)
+            raise BuildError(f"{exc} (project kept in {kept}; 'pio run -d {kept}' rebuilds it)".replace(
+                str(stage / "firmware"), str(kept)), details=exc.details) from None
     staged_elf = stage / "firmware" / ".pio" / "build" / project.env_name / "firmware.elf"
     memory = memuse.measure(staged_elf, list(gm.sources))
     # PlatformIO's build dir holds absolute paths only in its caches; the ELF and map move fine.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tinyc import paths
 from tinyc.boards import Board, MemoryRegion, contiguous_ram, emulation_target
+from tinyc.deploy import piocore
 from tinyc.errors import NotImplementedYet, TinycError
 from tinyc.render import render
 
@@ -149,7 +150,7 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
     defines = port_defines(board, run_board) | (extra_defines or {})
     build_flags = [opt, *(f"-D{k}={v}" for k, v in defines.items())]
     ctx = dict(board=board, run_board=run_board, flash=flash, ram=ram, env_name=env_name,
-               pio_board=pio_board, platform_dir=(paths.firmware_dir() / "platform").resolve(),
+               pio_board=pio_board, platform_dir=piocore.platform_dir(),
                build_flags=build_flags, upload_protocol=upload_protocol, stack_size=stack_size,
                boot_block=(paths.firmware_dir() / "ports" / run_board.family / "boot2.c").is_file(),
                upload_command=_pio_upload_command(run_board))
