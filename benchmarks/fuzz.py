@@ -593,6 +593,10 @@ def crafted(seeds: dict[str, bytes]) -> list[tuple[str, bytes, str]]:
     m = _model_of(seeds, "conv_same_s1")
     _op_named(m, "CONV_2D").builtinOptions.strideH = 0
     add("conv stride 0", m, "stride_h")
+    # The fuzz run's find: a dilation of 2^31-1 on a SAME window (the padding overflowed 32 bits).
+    m = _model_of(seeds, "conv_same_s1")
+    _op_named(m, "CONV_2D").builtinOptions.dilationHFactor = (1 << 31) - 1
+    add("conv dilation 2^31-1", m, "32-bit index")
     m = _model_of(seeds, "maxpool_valid")
     op = _op_named(m, "MAX_POOL_2D")
     op.builtinOptionsType, op.builtinOptions = 0, None

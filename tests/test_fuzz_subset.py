@@ -7,7 +7,6 @@ benchmarks/results/fuzz.md."""
 from __future__ import annotations
 
 import argparse
-import time
 
 from benchmarks import fuzz
 
@@ -15,9 +14,7 @@ from benchmarks import fuzz
 def test_seeded_fuzz_subset_has_no_failures():
     args = argparse.Namespace(seed=fuzz.SEED, models=200, cli=6, asan=3, qemu=0, boards=100, data=100, data_cli=0,
                               timeout=60.0, quiet=True, keep=None)
-    t0 = time.monotonic()
     tally = fuzz.run(args)
-    seconds = time.monotonic() - t0
     assert not tally.failures, "\n".join(tally.failures)
     sections = {}
     for (section, outcome), n in tally.counts.items():
@@ -28,4 +25,3 @@ def test_seeded_fuzz_subset_has_no_failures():
     assert sum(sections["board files (load, check, project)"].values()) == 100
     assert sum(sections["data files (optimize's and validate's readers)"].values()) == 100
     assert sum(n for s, c in sections.items() if "through the CLI" in s for n in c.values()) >= 6 + 10
-    assert seconds < 90, seconds  # ~40 s on the 2-core CI machine

@@ -116,6 +116,7 @@ def test_two_gib_activation_never_reaches_the_arena(seeds, tmp_path):
     "weights buffer 7 bytes short", "bias one short", "mean axis 7", "negative paddings", "concat output too wide",
     "add output scale 1e-9", "accumulator overflow", "buffer index past the buffers", "quantized_bias_type 100",
     "fused RELU6 beyond int32", "FC bias scale off", "mean over five axes", "depthwise without bias",
+    "conv dilation 2^31-1",
 ])
 def test_crafted_inconsistencies_named(seeds, label):
     """The fuzzer's crafted models: each refused, its line naming what the fuzzer expects."""

@@ -355,6 +355,11 @@ class _Checker:
             return max((n + s - eff) // s, 0)
 
         want = (x.shape[0], out_size(x.shape[1], kh, sh, dh), out_size(x.shape[2], kw, sw, dw), channels)
+        for n, o, f, s, d, axis in ((x.shape[1], want[1], kh, sh, dh, "height"), (x.shape[2], want[2], kw, sw, dw, "width")):
+            span = max(o - 1, 0) * s + (f - 1) * d + 1  # the last window's end: kernels index it in 32 bits
+            if span > MAX_DIM:
+                self.fail(f"a {kh}x{kw} window with stride {sh}x{sw} and dilation {dh}x{dw} spans {span:,} positions "
+                          f"along the {axis} (input {n:,}), past the 32-bit index kernels use")
         if tuple(y.shape) != want:
             self.fail(f"output {_name(y)} is {_shape(y.shape)} but input {_shape(x.shape)} with a {kh}x{kw} window, "
                       f"strides {sh}x{sw}, dilation {dh}x{dw} and {pad} padding gives {_shape(want)}")
