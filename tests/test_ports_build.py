@@ -158,11 +158,13 @@ def test_hello_on_real_hardware(request):
         upload_port = os.environ.get("TINYC_HIL_UPLOAD_PORT")
         if not upload_port:
             pytest.skip(f"{board.id} uploads through another port than its console: set TINYC_HIL_UPLOAD_PORT")
-    device = upload.detect(board, port=upload_port)
+    from tinyc.deploy.targets import target_for
+
+    target = target_for(board, port=upload_port)  # the board file's uploader, as tinyc flash uses it
+    target.locate()
     elf = upload.hello_firmware(board)
-    plan = upload.plan_upload(board, elf, device=device)
     with serial.Serial(console_port, board.console.baud, timeout=1) as console:
-        upload.upload(board, plan, elf)
+        target.flash(elf)
         deadline, seen = time.monotonic() + 15, b""
         while time.monotonic() < deadline and not re.search(rb"hello from tinyc on \S+\r?\n", seen):
             seen += console.read(64)

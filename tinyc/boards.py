@@ -43,6 +43,7 @@ _NAME_RULES = {
     "pio_board": (r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", "a PlatformIO board id, e.g. nucleo_f746zg"),
     "protocol": (r"[a-z0-9][a-z0-9_-]{0,31}", "a lower-case name, e.g. stlink"),
     "qemu": (r"[a-z0-9][a-z0-9_.-]{0,63}", "a QEMU machine name, e.g. mps2-an500"),
+    "openocd": (r"[a-z0-9_-]+(/[A-Za-z0-9_.-]+)*\.cfg", "an OpenOCD script path, e.g. target/stm32f7x.cfg"),
     "renode": (r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.repl",
                "a .repl path inside Renode's tree, e.g. platforms/cpus/stm32f746.repl"),
 }
@@ -99,8 +100,10 @@ class Console:
 @dataclass(frozen=True)
 class Upload:
     platformio_board: str  # the stock PlatformIO board id, for users with internet
-    protocol: str  # stlink, bossac, uf2, cmsis-dap, qemu
+    protocol: str  # stlink, bossac, uf2, qemu: selects the upload target class (tinyc.deploy.upload.UPLOADERS)
     offset: int = 0  # where the application starts (after a bootloader)
+    openocd_target: str = ""  # OpenOCD's target script for the chip, e.g. target/stm32f7x.cfg
+    stock_platform: str = ""  # PlatformIO's own platform for the board (an extra env for users with internet)
 
 
 @dataclass(frozen=True)
@@ -145,11 +148,16 @@ class Board:
     svd_note: str = ""  # why there is none (the port is then unverified)
 
     @property
+    def emulated(self) -> bool:
+        """An emulator's machine (its own board file), not a chip on a desk."""
+        return self.kind == "emulated"
+
+    @property
     def port_check(self) -> str:
         """How the port's registers are checked: 'SVD', 'unverified' (real boards), or '-' (emulated, no SVD)."""
         if self.svd:
             return "SVD"
-        return "unverified" if self.kind == "real" else "-"
+        return "-" if self.emulated else "unverified"
 
     @property
     def flash_regions(self) -> tuple[MemoryRegion, ...]:
@@ -371,7 +379,7 @@ def load_board(path: Path) -> Board:
     cpu.unknown({"core", "fpu", "dsp", "helium", "clock", "crystal"})
     mem.unknown({"flash", "sram", "source", "regions"})
     con.unknown({"uart", "baud", "tx_pin", "rx_pin", "base", "note"})
-    up.unknown({"platformio_board", "protocol", "offset"})
+    up.unknown({"platformio_board", "protocol", "offset", "openocd_target", "stock_platform"})
     emu.unknown({"qemu_machine", "stand_in", "renode_platform", "memory", "systick_clock", "timer_clock"})
 
     board_id = top.name("id", "id")
@@ -435,7 +443,9 @@ def load_board(path: Path) -> Board:
                         rx_pin=con.name("rx_pin", "pin", ""), base=con.address("base", None),
                         note=con.get("note", str, "")),
         upload=Upload(platformio_board=up.name("platformio_board", "pio_board", ""),
-                      protocol=up.name("protocol", "protocol"), offset=offset),
+                      protocol=up.name("protocol", "protocol"), offset=offset,
+                      openocd_target=up.name("openocd_target", "openocd", ""),
+                      stock_platform=up.name("stock_platform", "pio_board", "")),
         emulation=Emulation(
             qemu_machine=qemu, stand_in=emu.get("stand_in", bool, False),
             renode_platform=emu.name("renode_platform", "renode", "") or None, qemu_memory=emu_regions,
@@ -455,7 +465,7 @@ def _load_all(directory: Path) -> dict[str, Board]:
         boards[b.id] = b
     for b in boards.values():
         q = b.emulation.qemu_machine
-        if b.emulation.stand_in and q and q not in {x.id for x in boards.values() if x.kind == "emulated"}:
+        if b.emulation.stand_in and q and q not in {x.id for x in boards.values() if x.emulated}:
             raise BoardError(f"{b.path}: field 'emulation.qemu_machine' names stand-in {q!r}, "
                              f"which has no board file; add boards/{q}.toml or fix the name")
     return boards

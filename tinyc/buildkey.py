@@ -134,7 +134,7 @@ def _boards(board, emulate: bool):
     from tinyc.boards import Board, emulation_target, get_board
 
     b = board if isinstance(board, Board) else get_board(board)
-    return b, (emulation_target(b) if emulate and b.kind != "emulated" else b)
+    return b, (emulation_target(b) if emulate and not b.emulated else b)
 
 
 def firmware_inputs(model: Path | bytes | None, board, **options) -> dict[str, Any]:

@@ -105,11 +105,10 @@ def boards_cmd(ctx: click.Context, as_json: bool) -> None:
     for col, just in (("id", "left"), ("MCU", "left"), ("core", "left"), ("clock", "right"),
                       ("flash", "right"), ("SRAM", "right"), ("emulator", "left"), ("port check", "left")):
         table.add_column(col, justify=just)
-    for kind in ("real", "emulated"):
-        for b in (b for b in boards.values() if b.kind == kind):
-            core = b.core + ("+DSP" if b.dsp and not b.helium else "") + ("+MVE" if b.helium else "")
-            table.add_row(plain(b.id), plain(b.mcu), core, fmt_hz(b.clock_hz), fmt_bytes(b.flash),
-                          fmt_bytes(b.sram), plain(b.emulator), b.port_check)
+    for b in sorted(boards.values(), key=lambda b: b.emulated):  # real boards first, then emulators
+        core = b.core + ("+DSP" if b.dsp and not b.helium else "") + ("+MVE" if b.helium else "")
+        table.add_row(plain(b.id), plain(b.mcu), core, fmt_hz(b.clock_hz), fmt_bytes(b.flash),
+                      fmt_bytes(b.sram), plain(b.emulator), b.port_check)
     out.print(table)
 
 
@@ -146,7 +145,7 @@ def boards_show(out: Output, board_id: str, as_json: bool) -> None:
         ("emulator", b.emulator),
         ("Renode platform", b.emulation.renode_platform or "none"),
     ]
-    if b.kind == "real" or b.svd:  # issue 7: how the port's registers are checked
+    if b.port_check != "-":  # issue 7: how the port's registers are checked
         rows.append(("port check", f"registers checked against {b.svd}" if b.svd
                      else f"unverified: {b.svd_note or 'no SVD named in the board file'}"))
     if b.notes:
@@ -367,34 +366,9 @@ def _verified(model: str) -> None:
 
 def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None,
                   per_layer: bool = False, weights: str = "auto"):
-    """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling;
-    ``weights``: the filters' storage, --weights)."""
-    from pathlib import Path
+    from tinyc.deploy.pipeline import firmware_for
 
-    from tinyc.deploy import pipeline
-
-    if firmware_dir:
-        rec = pipeline.load_build(Path(firmware_dir))
-        if rec.board.id != board_id:
-            raise TinycError(f"{firmware_dir}: built for {rec.board.id}, not {board_id}; pass --board {rec.board.id}")
-        if model is not None:  # a firmware of another model would be compared with this one's outputs
-            try:
-                same = pipeline.model_hash(Path(model)) == rec.model_hash
-            except OSError as exc:
-                raise TinycError(f"{model}: cannot read it ({exc.strerror})") from None
-            if not same:
-                raise TinycError(f"{firmware_dir}: built from another model than {model} (or the model changed "
-                                 f"since); rebuild it with 'tinyc build {model} --board {board_id} -o "
-                                 f"{firmware_dir} --force', or leave out MODEL to use the one it was built from")
-        return rec
-    if model is None:
-        raise TinycError("give a MODEL (.tflite) to build, or --firmware DIR from an earlier `tinyc build`")
-    if not model.endswith(".tflite"):
-        raise TinycError(f"{model}: bench/flash/validate take an int8 .tflite; `tinyc build` also optimizes "
-                         f"Keras models")
-    out.info(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if per_layer else "")
-             + " (cached while nothing changes)")
-    return pipeline.cached_build(Path(model), board_id, emulate=emulate, profile=per_layer, weights=weights)
+    return firmware_for(model, board_id, emulate, firmware_dir, say=out.info, per_layer=per_layer, weights=weights)
 
 
 def _link_note(out: Output, link) -> None:
@@ -419,46 +393,21 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
     """Run tinyc firmware on the board: in QEMU for emulated boards (and --emulate); a real board gets it
     uploaded (OpenOCD/pyOCD, bossac, UF2 copy), --port naming its serial port or, for a Pico, its boot
     drive. Without MODEL or --firmware a real board gets the hello-world firmware."""
-    from tinyc.deploy import pipeline
-    from tinyc.deploy.bench import open_target
+    from tinyc.deploy.flashcmd import run_flash
 
-    board, run_board = pipeline.resolve_boards(board_id, emulate)
-    if run_board.kind == "real":  # issue 7: uploads to real boards (tinyc/deploy/upload.py)
-        from tinyc.deploy import upload
-
-        device = port if dry_run else upload.detect(board, port=port, tool=tool)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights) \
-            if (model or firmware_dir) else None
-        elf = rec.elf if rec else upload.hello_firmware(board)
-        plan = upload.plan_upload(board, elf, device=device, tool=tool)
-        if rec is None and board.emulation.renode_platform:
-            from tinyc.deploy.renode import render_renode
-
-            scripts = render_renode(board, elf, elf.parent / "renode")
-            out.info(f"Renode scripts for this firmware (if you have Renode): {scripts.resc.parent}/")
-        if dry_run:
-            upload.prepare_firmware(board, plan, elf)
-            for note in plan.notes:
-                out.info(f"note: {note}")
-            click.echo(plan.shell)  # unwrapped: the exact command, ready to paste
-            return
-        out.info(f"uploading {plan.firmware} to {board.id} ({plan.device}): {plan.shell}")
-        upload.upload(board, plan, elf)
-        out.print(f"{board.id}: uploaded {plan.firmware.name} with {plan.tool}")
-        if rec is None or not port or plan.tool in ("bossac", "uf2"):
-            return
-        with open_target(None, board, port, timeout=timeout) as link:
-            info = link.sync()
-        out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) on hardware; "
-                  f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
+    r = run_flash(model, board_id, emulate=emulate, firmware_dir=firmware_dir, port=port, timeout=timeout,
+                  dry_run=dry_run, tool=tool, per_layer=per_layer, weights=weights, say=out.info)
+    if r.dry_run:
+        for note in r.plan.notes:
+            out.info(f"note: {note}")
+        click.echo(r.plan.shell)  # unwrapped: the exact command, ready to paste
         return
-    pipeline.require_runnable(board, run_board)
-    rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
-    with open_target(rec.elf, rec.run_board, port, timeout=timeout) as link:
-        info = link.sync()
-    out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) in "
-              f"{'QEMU ' + rec.run_board.emulation.qemu_machine if info.emulated else 'hardware'}; "
-              f"arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
+    if r.plan is not None:
+        out.print(f"{r.board}: uploaded {r.plan.firmware.name} with {r.plan.tool}")
+    if r.info is not None:
+        info = r.info
+        out.print(f"{plain(info.board)}: running model {plain(info.model_hash)} ({plain(info.model_name)}) "
+                  f"{r.where}; arena {info.arena:,} B, {len(info.inputs)} input(s), {len(info.outputs)} output(s)")
 
 
 @cli.command("bench")
@@ -478,19 +427,18 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
     """Measure one inference on the target: instructions when emulated, cycles and ms on hardware."""
     from pathlib import Path
 
-    from tinyc.deploy import pipeline
-    from tinyc.deploy.bench import bench_link, open_target
+    from tinyc.deploy.bench import bench_link
     from tinyc.deploy.report import render_measurement
+    from tinyc.deploy.targets import run_target
 
     rec = None
-    if not port:
-        board, run_board = pipeline.resolve_boards(board_id, emulate)
-        pipeline.require_runnable(board, run_board)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
-    elif model:
-        _verified(model)  # the reference runs it: a damaged file is one line before anything runs
-    ref = Path(model) if model else (rec.model if rec else None)
-    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timeout=timeout) as link:
+    with run_target(board_id, emulate=emulate, port=port, timeout=timeout) as target:
+        if not port:
+            rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
+        elif model:
+            _verified(model)  # the reference runs it: a damaged file is one line before anything runs
+        ref = Path(model) if model else (rec.model if rec else None)
+        link = target.open_link(rec.elf if rec else None)
         m = bench_link(link, ref, runs=runs, timeout=timeout)
         prof = None
         if per_layer:
@@ -528,30 +476,25 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
     report the task's scores per output (accuracy, or MAE/RMSE for regression) and a confusion matrix."""
     from pathlib import Path
 
-    from tinyc.deploy import pipeline
-    from tinyc.deploy.bench import open_target
     from tinyc.deploy.report import render_validation
-    from tinyc.deploy.validate import validate_link
-
-    from tinyc.deploy.validate import load_test_data
+    from tinyc.deploy.targets import run_target
+    from tinyc.deploy.validate import load_test_data, validate_link
 
     load_test_data(Path(data))  # a data mistake (no labels, NaN) is one line before any build
     rec = None
-    if not port:
-        board, run_board = pipeline.resolve_boards(board_id, emulate)
-        pipeline.require_runnable(board, run_board)
-        rec = _firmware_for(out, model, board_id, emulate, firmware_dir, weights=weights)
-    else:
-        _verified(model)  # the reference runs it: a damaged file is one line before anything runs
-    float_outputs = positions = None
-    if float_model:
-        from tinyc.deploy.validate import float_reference
+    with run_target(board_id, emulate=emulate, port=port, timeout=timeout) as target:
+        if not port:
+            rec = _firmware_for(out, model, board_id, emulate, firmware_dir, weights=weights)
+        else:
+            _verified(model)  # the reference runs it: a damaged file is one line before anything runs
+        float_outputs = positions = None
+        if float_model:
+            from tinyc.deploy.validate import float_reference
 
-        x = load_test_data(Path(data)).x
-        float_outputs, positions = float_reference(float_model, Path(model), x[:limit] if limit else x)
-    # Outputs only: QEMU runs without -icount (faster; its timings would mean nothing, none are reported).
-    with open_target(rec.elf if rec else None, rec.run_board if rec else None, port, timing=False,
-                     timeout=timeout) as link:
+            x = load_test_data(Path(data)).x
+            float_outputs, positions = float_reference(float_model, Path(model), x[:limit] if limit else x)
+        # Outputs only: QEMU runs without -icount (faster; its timings would mean nothing, none are reported).
+        link = target.open_link(rec.elf if rec else None, timing=False)
         v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout, task=task,
                           float_outputs=float_outputs, float_model=float_model, positions=positions)
         _link_note(out, link)
@@ -602,27 +545,13 @@ def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build
     bench (-> validate, with --test-data)."""
     from tinyc.deploy.buildcmd import run_build
 
-    if fit:
-        from pathlib import Path
+    if fit:  # search first (tinyc fit), then build what it chose
+        from tinyc.fit.command import fit_for_build
 
-        if model.endswith(".tflite") or prune or cluster or not data:
-            raise TinycError("--fit needs the Keras model and --data D.npz, and replaces --prune/--cluster")
-        import os
-
-        from tinyc.deploy.pipeline import BUILD_ENTRIES
-        from tinyc.outputs import OutputDir
-
-        dest = Path(os.path.abspath(out_dir or Path("tinyc-build") / f"{Path(model).stem}-{board_id}"))
-        with OutputDir(dest, force=force, inputs=[model], planned=BUILD_ENTRIES, shown=out_dir):
-            pass  # the build's folder is checked before the search, not after it
-        result, files = _run_fit(out, model, board_id, data, test_data, max_latency, None, None, None, None, None,
-                                 budget_time, None, None, 2, 0, False, str(dest.with_name(dest.name + ".fit")),
-                                 force, weights=weights)
-        if not result.fits:
-            from tinyc.errors import DoesNotFit
-
-            raise DoesNotFit(f"--fit: no candidate fits {board_id}; see {files['fit-report.md']}")
-        model = str(files["model.tflite"])
+        model = fit_for_build(out, model, board_id, data=data, test_data=test_data,
+                              max_latency=_latency_option(max_latency, board_id, True),
+                              budget_time=budget_time, out_dir=out_dir, force=force, weights=weights,
+                              compressing=bool(prune or cluster))
         force_build = True  # fit already linked and measured this model on the board: the linker had the last word
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
@@ -710,9 +639,18 @@ def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accu
     """Search compressions (int8/binary, per-layer filter pruning, sparsity, clusters, QAT) for the most
     accurate model that fits the board; write it with its report, every candidate and the Pareto front."""
     out.json = out.json or as_json
-    result, files = _run_fit(out, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
-                             budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs,
-                             seed, recalibrate, out_dir, force, weights=weights)
+    from tinyc.fit.command import run_fit_command
+    from tinyc.fit.search import FitRequest
+
+    req = FitRequest(model=model, board=board_id, data=data, test_data=test_data,
+                     max_latency=_latency_option(max_latency, board_id, True), max_accuracy_drop=max_accuracy_drop,
+                     budget_flash=_size_option(budget_flash, "--budget-flash"),
+                     budget_sram=_size_option(budget_sram, "--budget-sram"),
+                     reserve_flash=_size_option(reserve_flash, "--reserve-flash") or 0,
+                     reserve_sram=_size_option(reserve_sram, "--reserve-sram") or 0, budget_time=budget_time,
+                     trials=trials, study_db=study_db, epochs=epochs, seed=seed, recalibrate=recalibrate,
+                     weights=weights)
+    result, files = run_fit_command(out, req, out_dir, force)
     if as_json:
         out.emit_json({**result.to_json(), "files": {k: str(v) for k, v in files.items()}})
     if not result.fits:
@@ -720,44 +658,6 @@ def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accu
 
         raise DoesNotFit(f"no candidate in the search space fits {board_id} within the constraints; the closest "
                          f"is in {files['fit-report.md']} (widen --budget-time, relax the target, or reserve less)")
-
-
-def _run_fit(out: Output, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
-             budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs, seed, recalibrate,
-             out_dir, force, emulate: bool = True, weights: str = "auto"):
-    from pathlib import Path
-
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from tinyc.fit.report import FIT_FILES, summary_lines, write_outputs
-    from tinyc.fit.search import FitRequest, run_fit
-
-    from tinyc.outputs import OutputDir
-
-    dest = Path(out_dir) if out_dir else Path("tinyc-fit") / f"{Path(model).stem}-{board_id}"
-    req = FitRequest(model=model, board=board_id, data=data, test_data=test_data,
-                     max_latency=_latency_option(max_latency, board_id, emulate),
-                     max_accuracy_drop=max_accuracy_drop,
-                     budget_flash=_size_option(budget_flash, "--budget-flash"),
-                     budget_sram=_size_option(budget_sram, "--budget-sram"),
-                     reserve_flash=_size_option(reserve_flash, "--reserve-flash") or 0,
-                     reserve_sram=_size_option(reserve_sram, "--reserve-sram") or 0,
-                     budget_time=budget_time, trials=trials, study_db=study_db, epochs=epochs, seed=seed,
-                     emulate=emulate, recalibrate=recalibrate, weights=weights)
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                        console=out.err, transient=True, disable=out.verbosity < 0)
-    inputs = [model, data] + ([test_data] if test_data else [])
-    with OutputDir(dest, force=force, inputs=inputs, planned=FIT_FILES) as folder:  # checked before the search
-        with progress:
-            result = run_fit(req, progress=progress, say=out.info)
-        staged = write_outputs(result, folder.stage)
-        folder.commit()
-    files = {name: dest / name for name in staged}
-    if not out.json:
-        for line in summary_lines(result):
-            out.print(line, markup=False)
-        out.print(f"wrote {', '.join(str(p) for p in files.values())}")
-    return result, files
 
 
 @cli.command("generate")

@@ -128,22 +128,10 @@ def bench_link(link: Link, model: Path | None, runs: int = 10, seed: int = 0, ti
 @contextlib.contextmanager
 def open_target(elf: Path | None, run_board, port: str | None = None, baud: int = 115200,
                 timing: bool = True, timeout: float = 60.0) -> Iterator[Link]:
-    """A link to the firmware: QEMU running ``elf`` for an emulated board, else the serial ``port``;
-    ``timeout`` (--timeout) bounds every wait for the target."""
-    if port:
-        with Link.open(port, baud, reply_timeout=timeout) as link:
-            yield link
-        return
-    from tinyc.deploy.emulator import QemuSession
+    """A link to the firmware: QEMU running ``elf`` on ``run_board``, else the serial ``port`` of a board
+    already running it (``tinyc.deploy.targets``); ``timeout`` (--timeout) bounds every wait for the target."""
+    from tinyc.deploy.targets import QemuTarget, serial_target
 
-    if elf is None:
-        raise TinycError("no firmware to run: build one first")
-    with QemuSession(run_board, elf, icount=timing) as q, q.link(reply_timeout=timeout) as link:
-        try:
-            yield link
-        finally:
-            try:
-                if q.proc is not None and q.proc.poll() is None:
-                    link.exit(0)
-            except TinycError:
-                pass
+    target = serial_target(port, run_board, timeout) if port else QemuTarget(run_board, run_board, timeout=timeout)
+    with target:
+        yield target.open_link(elf, timing=timing)

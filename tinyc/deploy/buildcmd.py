@@ -91,31 +91,21 @@ def _note_dense_storage(out: Output, budget, weights: str) -> None:
                  f"{sum(o.extra for o in idle):+,.0f} instructions per inference (--weights packed)")
 
 
-def _upload(out: Output, board, elf: Path, port: str) -> None:
-    """Put the firmware on the attached board; ``port`` is its serial console (and, for bossac, the
-    port the boot loader answers on). The ST-LINK probe and the Pico's boot drive are found by themselves."""
-    from tinyc.deploy import upload
-
-    device = upload.detect(board, port=port if board.upload.protocol == "bossac" else None)
-    plan = upload.plan_upload(board, elf, device=device)
-    out.info(f"uploading to {board.id} ({plan.device}): {plan.shell}")
-    upload.upload(board, plan, elf)
-
-
 def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | None, emulate: bool, force: bool,
               force_build: bool, runs: int, no_run: bool, prune=None, cluster=None, data=None,
               calibration_data=None, test_data=None, port: str | None = None, weights: str = "auto",
               task: str | None = None, max_drop: float = 1.0, no_finetune: bool = False) -> dict[str, Any]:
     from tinyc.deploy import pipeline
+    from tinyc.deploy.targets import target_for
 
     in_memory = not isinstance(model, (str, Path))  # a Keras model object (Python API): optimized first
     src = Path(f"{getattr(model, 'name', None) or 'model'}.keras") if in_memory else Path(model)
     given = model if in_memory else src
-    board, run_board = pipeline.resolve_boards(board_id, emulate)
+    target = target_for(board_id, emulate=emulate, port=port)
+    board, run_board = target.board, target.run_board
     will_run = not no_run
-    on_hardware = run_board.kind != "emulated"
-    if will_run and on_hardware and not port:
-        pipeline.require_runnable(board, run_board)
+    if will_run:
+        target.require_link()  # a real board without --port: one line before any work
     dest_path = Path(out_dir) if out_dir else Path("tinyc-build") / f"{src.stem}-{board.id}"
     # Keras models and float .tflite files are quantized first; --prune/--cluster on an int8 .tflite go
     # through optimize too (post-training, with --no-finetune; optimize says what else is possible)
@@ -150,13 +140,12 @@ def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | 
             v_tasks, v_float, v_positions = _validation_inputs(report, given if needs_opt else None, built.model,
                                                                test_data)
         if will_run:  # still holding the folder: nobody replaces the firmware while it runs
-            from tinyc.deploy.bench import bench_link, open_target
+            from tinyc.deploy.bench import bench_link
 
             steps("run + bench")
-            if on_hardware:
-                _upload(out, board, built.elf, port)
-            with open_target(None if on_hardware else built.elf, built.run_board,
-                             port if on_hardware else None) as link:
+            with target:
+                target.flash(built.elf, say=out.info)
+                link = target.open_link(built.elf)
                 measurement = bench_link(link, built.model, runs=runs)
                 if validating:
                     from tinyc.deploy.validate import validate_link

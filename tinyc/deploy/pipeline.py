@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tinyc import paths
-from tinyc.boards import Board, emulation_target, get_board
+from tinyc.boards import Board, get_board
 from tinyc.buildkey import firmware_key
 from tinyc.errors import DoesNotFit, TinycError
 
@@ -40,7 +40,7 @@ class BuiltFirmware:
 
     @property
     def emulated(self) -> bool:
-        return self.run_board.kind == "emulated"
+        return self.run_board.emulated
 
     def to_json(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "model": str(self.model), "model_hash": self.model_hash,
@@ -57,13 +57,10 @@ def model_hash(model: Path) -> str:
 
 
 def resolve_boards(board_id: str, emulate: bool) -> tuple[Board, Board]:
-    """(board whose limits the build uses, board that runs it). A real board needs --emulate for now."""
-    board = get_board(board_id)
-    if board.kind == "emulated":
-        return board, board
-    if not emulate:
-        return board, board
-    return board, emulation_target(board)
+    """(board whose limits the build uses, board that runs it: its emulated stand-in with ``emulate``)."""
+    from tinyc.deploy.targets import resolve
+
+    return resolve(board_id, emulate)
 
 
 def check_budget(graph, board: Board, weights: str = "auto", flash_limit: int | None = None):
@@ -145,10 +142,9 @@ def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_
     # A copy of the input lets the firmware refill it before each timed run: the check counted one
     # where the board has room for it (else the host refills the input instead).
     copy = budget.input_copy
-    emulated_run = run_board is not board or board.kind == "emulated"
     while True:
         project = render_harness_project(stage / "firmware", board, list(gm.sources), list(gm.include_dirs),
-                                         input_bytes if copy else 0, emulate=emulated_run, test_hooks=test_hooks)
+                                         input_bytes if copy else 0, emulate=emulate, test_hooks=test_hooks)
         try:
             build(project, shown=f"{Path(source or model).name} on {board.id}")
             break
@@ -188,7 +184,7 @@ class BuildRecord:
 
     @property
     def emulated(self) -> bool:
-        return self.run_board.kind == "emulated"
+        return self.run_board.emulated
 
 
 def load_build(out_dir: Path) -> BuildRecord:
@@ -236,10 +232,29 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
     return load_build(out)
 
 
-def require_runnable(board: Board, run_board: Board) -> None:
-    """Without --port, running needs an emulator: the real board itself is reached over its serial port."""
-    if run_board.kind != "emulated":
-        stand_in = board.emulation.qemu_machine
-        hint = f", or add --emulate to run it on its emulated stand-in {stand_in}" if stand_in else ""
-        raise TinycError(f"{board.id} is a real board: flash it with 'tinyc flash' and pass its serial port "
-                         f"with --port{hint}")
+def firmware_for(model: str | None, board_id: str, emulate: bool, firmware_dir: str | None, *,
+                 say: Callable[[str], None] = lambda m: None, per_layer: bool = False, weights: str = "auto"):
+    """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling;
+    ``weights``: the filters' storage, --weights): what flash, bench and validate run."""
+    if firmware_dir:
+        rec = load_build(Path(firmware_dir))
+        if rec.board.id != board_id:
+            raise TinycError(f"{firmware_dir}: built for {rec.board.id}, not {board_id}; pass --board {rec.board.id}")
+        if model is not None:  # a firmware of another model would be compared with this one's outputs
+            try:
+                same = model_hash(Path(model)) == rec.model_hash
+            except OSError as exc:
+                raise TinycError(f"{model}: cannot read it ({exc.strerror})") from None
+            if not same:
+                raise TinycError(f"{firmware_dir}: built from another model than {model} (or the model changed "
+                                 f"since); rebuild it with 'tinyc build {model} --board {board_id} -o "
+                                 f"{firmware_dir} --force', or leave out MODEL to use the one it was built from")
+        return rec
+    if model is None:
+        raise TinycError("give a MODEL (.tflite) to build, or --firmware DIR from an earlier `tinyc build`")
+    if not model.endswith(".tflite"):
+        raise TinycError(f"{model}: bench/flash/validate take an int8 .tflite; `tinyc build` also optimizes "
+                         f"Keras models")
+    say(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if per_layer else "")
+        + " (cached while nothing changes)")
+    return cached_build(Path(model), board_id, emulate=emulate, profile=per_layer, weights=weights)

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyc import paths
-from tinyc.boards import Board, MemoryRegion, contiguous_ram, emulation_target
+from tinyc.boards import Board, MemoryRegion, contiguous_ram
 from tinyc.deploy import piocore
 from tinyc.errors import NotImplementedYet, TinycError
 from tinyc.render import render
 
-# Port families with a firmware port in firmware/ports/<family>/.
 DEFAULT_STACK = 4096
 
 
@@ -35,7 +34,7 @@ class GeneratedProject:
 
     @property
     def emulated(self) -> bool:
-        return self.run_board.kind == "emulated"
+        return self.run_board.emulated
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "board": self.board.id, "run_board": self.run_board.id,
@@ -80,43 +79,24 @@ def port_headers(family: str) -> list[Path]:
     return [f for d in port_dirs(family) for f in sorted(d.glob("*.h"))]
 
 
-def port_defines(board: Board, run_board: Board) -> dict[str, str]:
+def port_defines(target) -> dict[str, str]:
+    """The -D flags of a firmware port: the board's facts, and how its target runs it (tinyc.deploy.targets)."""
+    board, run_board = target.board, target.run_board
     d = {"TINYC_BOARD_ID": f'\\"{board.id}\\"', "TINYC_BAUD": f"{run_board.console.baud}u",
          "TINYC_CLOCK_HZ": f"{board.clock_hz}u"}
     if run_board.console.base is not None:
         d["TINYC_UART_BASE"] = f"0x{run_board.console.base:08X}u"
-    if run_board.kind == "emulated":
-        if run_board.emulation.tick_hz is None:
-            raise NotImplementedYet(f"{run_board.path}: no emulation.systick_clock or emulation.timer_clock; "
-                                    f"timing on {run_board.id} is not supported yet")
-        d["TINYC_TICK_HZ"] = f"{run_board.emulation.tick_hz}u"
-        d["TINYC_EMULATED"] = "1"
-        if run_board.console.tx_pin and run_board.console.rx_pin:  # a port that sets up its console pins
-            from tinyc.deploy.portdefs import console_pin_defines
-
-            d.update(console_pin_defines(run_board))
-    else:
-        d["TINYC_NO_SEMIHOSTING"] = "1"
-        from tinyc.deploy.portdefs import real_board_defines  # issue 7: console pins, crystal, DWT
-
-        d.update(real_board_defines(board))
-    return d
-
-
-def _pio_upload_command(run_board: Board) -> str:
-    """`pio run -t upload` for a real board runs the same uploader as `tinyc flash` (issue 7)."""
-    if run_board.kind != "real":
-        return ""
-    from tinyc.deploy.upload import pio_upload_command
-
-    return pio_upload_command(run_board)
+    return d | target.port_defines()
 
 
 def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emulate: bool,
                    include_dirs: list[Path] = (), extra_defines: dict[str, str] | None = None,
                    stack_size: int = DEFAULT_STACK, opt: str = "-O2") -> GeneratedProject:
     """Write the project into ``out_dir`` (which must not exist or be empty) and describe it."""
-    run_board = emulation_target(board) if emulate else board
+    from tinyc.deploy.targets import target_for
+
+    target = target_for(board, emulate=emulate)
+    run_board = target.run_board
     flash, ram = link_memory(board, run_board)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,14 +126,14 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
 
     env_name = board.id.replace("-", "_") + ("_on_" + run_board.id.replace("-", "_") if run_board is not board else "")
     pio_board = "tinyc_" + board.id.replace("-", "_")
-    upload_protocol = "qemu" if run_board.kind == "emulated" else board.upload.protocol
-    defines = port_defines(board, run_board) | (extra_defines or {})
+    upload_protocol, upload_command = target.pio_upload()  # `pio run -t upload` runs tinyc flash's uploader
+    defines = port_defines(target) | (extra_defines or {})
     build_flags = [opt, *(f"-D{k}={v}" for k, v in defines.items())]
     ctx = dict(board=board, run_board=run_board, flash=flash, ram=ram, env_name=env_name,
                pio_board=pio_board, platform_dir=piocore.platform_dir(),
                build_flags=build_flags, upload_protocol=upload_protocol, stack_size=stack_size,
                boot_block=(paths.firmware_dir() / "ports" / run_board.family / "boot2.c").is_file(),
-               upload_command=_pio_upload_command(run_board))
+               upload_command=upload_command, stock_platform=target.stock_platform)
     (out_dir / "platformio.ini").write_text(render("project/platformio.ini.j2", **ctx))
     (out_dir / "boards" / f"{pio_board}.json").write_text(render("project/board.json.j2", **ctx))
     (out_dir / "linker.ld").write_text(render("project/linker.ld.j2", **ctx))

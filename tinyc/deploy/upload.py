@@ -1,10 +1,11 @@
-"""Upload firmware to a real board with tools that install offline.
+"""Upload firmware to a real board with tools that install offline: one target class per uploader.
 
-Each board file names its upload protocol: `stlink` (OpenOCD, Debian package openocd; pyOCD from
-PyPI as the alternative), `bossac` (the Arduino Nano 33 BLE's SAM-BA compatible boot loader,
-Debian package bossa-cli) or `uf2` (a UF2 file copied to the RP2040's USB boot drive). Before
-running anything we check, in this order, that the uploader is installed, that a board is
-attached and that we may open it, so each failure gets its own one-line error and fix.
+Each board file names its upload protocol, which selects the class (``UPLOADERS``): `stlink` (OpenOCD,
+Debian package openocd; pyOCD from PyPI as the alternative, --tool pyocd), `bossac` (the Arduino Nano 33
+BLE's SAM-BA compatible boot loader, Debian package bossa-cli) or `uf2` (a UF2 file copied to the RP2040's
+USB boot drive). Before running anything each class checks that a board is attached, that the uploader is
+installed and that we may open the board, so each failure gets its own one-line error and fix. A new
+uploader is a subclass of ``UploadTarget`` added to ``UPLOADERS`` (docs/how-to/add-an-uploader.md).
 """
 
 from __future__ import annotations
@@ -15,18 +16,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from tinyc.boards import Board
+from tinyc.deploy.targets import SerialTarget
 from tinyc.errors import TinycError
 
-# OpenOCD target scripts per port family (openocd 0.12 scripts/target/).
-OPENOCD_TARGETS = {
-    "stm32f1": "target/stm32f1x.cfg",
-    "stm32f4": "target/stm32f4x.cfg",
-    "stm32f7": "target/stm32f7x.cfg",
-    "stm32h7": "target/stm32h7x.cfg",
-    "stm32l4": "target/stm32l4x.cfg",
-}
 # USB ids of the probes and boot loaders we look for.
 STLINK_VID = 0x0483
 STLINK_PIDS = {0x3744: "ST-LINK/V1", 0x3748: "ST-LINK/V2", 0x374B: "ST-LINK/V2-1", 0x3752: "ST-LINK/V2-1",
@@ -159,99 +154,252 @@ def find_uf2_drive(mounts: Path = Path("/proc/mounts"), board_id: str = "RPI-RP2
                        f"Pico in, mount the drive, or pass --port /path/to/the/drive")
 
 
-def _protocol(board: Board, tool: str | None) -> str:
-    if board.kind != "real":
-        raise UploadError(f"{board.id} is an emulated board: `tinyc flash` runs it in QEMU, nothing to upload")
-    protocol = {"openocd": "stlink"}.get(tool or "", tool) or board.upload.protocol
-    if protocol not in ("stlink", "pyocd", "bossac", "uf2"):
-        raise UploadError(f"{board.path}: upload protocol {protocol!r} is not supported; use stlink, pyocd, "
-                          f"bossac or uf2")
-    if protocol in ("stlink", "pyocd") and board.family not in OPENOCD_TARGETS:
-        raise UploadError(f"{board.id}: no ST-LINK target for the {board.family} family; add it to OPENOCD_TARGETS")
-    return protocol
+class UploadTarget(SerialTarget):
+    """A real board that gets its firmware from an uploader, then talks over its serial port. Subclasses
+    check, in this order, that a board is attached, that the uploader is installed and that we may open the
+    board, so each failure gets its own one-line error and fix."""
+
+    protocol: ClassVar[str] = ""  # the board file's upload.protocol that selects the class
+    uploads = True
+
+    def detect(self, *, device: str | None = None, devices: list[UsbDevice] | None = None,
+               serial_ports: list | None = None, mounts: Path = Path("/proc/mounts")) -> str:
+        """The attached probe, serial port or boot drive (``device``: the one the user named)."""
+        raise NotImplementedError
+
+    def plan(self, elf: Path, device: str | None = None) -> UploadPlan:
+        """The exact upload command for ``elf`` on ``device`` (from detect(); without one, as for a dry run,
+        the command names a placeholder in angle brackets where it needs a port or drive)."""
+        raise NotImplementedError
+
+    def pio_command(self) -> str:
+        """The upload_command for the generated platformio.ini: what `pio run -t upload` runs, with
+        PlatformIO's $SOURCE (the raw .bin) and $UPLOAD_PORT (--upload-port) filled in by SCons."""
+        return ""
+
+    def pio_upload(self) -> tuple[str, str]:
+        return self.board.upload.protocol, self.pio_command()
+
+    @property
+    def stock_platform(self) -> str:
+        return self.board.upload.stock_platform
+
+    def device_for(self, port: str | None) -> str | None:
+        """The upload device ``--port`` names for this uploader (None: it is found by itself)."""
+        return None
+
+    def prepare(self, plan: UploadPlan, elf: Path) -> None:
+        """Write the .bin/.uf2 the plan names from the ELF."""
+
+    def upload(self, plan: UploadPlan, elf: Path, timeout: float = 120.0) -> str:
+        """Run the plan; return the uploader's output. A failure is one line naming the tool and its last
+        words."""
+        self.prepare(plan, elf)
+        self.before_upload(plan)
+        from tinyc import procs
+
+        try:  # through tinyc.procs: the uploader dies with tinyc
+            proc = procs.run(plan.command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise UploadError(f"{plan.tool} did not finish in {timeout:.0f} s: {plan.shell}") from None
+        log = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            last = [x for x in log.strip().splitlines() if x.strip()][-3:]
+            raise UploadError(f"{plan.tool} failed (exit {proc.returncode}): {' | '.join(last)}; "
+                              f"command: {plan.shell}")
+        return log
+
+    def before_upload(self, plan: UploadPlan) -> None:
+        """What the board needs just before the uploader runs."""
+
+    def locate(self, *, dry_run: bool = False) -> str | None:
+        """The board to upload to, found once: what --port names for this uploader, else found by itself
+        (a dry run finds nothing and shows --port as given)."""
+        if not hasattr(self, "_device"):
+            self._device = self.port if dry_run else self.detect(device=self.device_for(self.port))
+        return self._device
+
+    def flash(self, elf: Path, *, dry_run: bool = False, say=lambda m: None) -> UploadPlan:
+        """The one upload flow (`tinyc flash`, `tinyc build --port`): find the board, plan, upload; a dry run
+        writes the firmware file the command names and uploads nothing."""
+        plan = self.plan(elf, self.locate(dry_run=dry_run))
+        if dry_run:
+            self.prepare(plan, elf)
+            return plan
+        say(f"uploading {plan.firmware} to {self.board.id} ({plan.device}): {plan.shell}")
+        self.upload(plan, elf)
+        return plan
 
 
-def detect(board: Board, *, port: str | None = None, tool: str | None = None,
-           devices: list[UsbDevice] | None = None, serial_ports: list | None = None,
-           mounts: Path = Path("/proc/mounts")) -> str:
-    """Find the attached board (probe, serial port or boot drive) and check the uploader and the
-    permissions, in that order: NoBoardError / UploadError with the fix otherwise."""
-    protocol = _protocol(board, tool)
-    if protocol in ("stlink", "pyocd"):
+class _StLink(UploadTarget):
+    """A board behind an ST-LINK probe."""
+
+    def _probe(self, devices: list[UsbDevice] | None) -> UsbDevice:
         stlink = find_stlink(usb_devices() if devices is None else devices)
-        if protocol == "stlink":
-            find_tool("openocd", "; or use --tool pyocd")
-        else:
-            find_tool("pyocd")
+        self._installed()
         if stlink.node is not None and stlink.node.exists() and not os.access(stlink.node, os.R_OK | os.W_OK):
             raise UploadError(f"no permission to open the ST-LINK at {stlink.node}: {_USB_FIX}")
+        return stlink
+
+    def _installed(self) -> None:
+        raise NotImplementedError
+
+    def detect(self, *, device=None, devices=None, serial_ports=None, mounts=Path("/proc/mounts")) -> str:
+        stlink = self._probe(devices)
         return f"{STLINK_PIDS[stlink.pid]} {stlink.vid:04x}:{stlink.pid:04x}" + (
             f" serial {stlink.serial}" if stlink.serial else "")
-    if protocol == "bossac":
-        dev = port or find_nano33ble_port(_serial_ports() if serial_ports is None else serial_ports)
+
+
+class OpenOcdTarget(_StLink):
+    """OpenOCD through the ST-LINK (Debian package openocd); the target script is the board file's
+    upload.openocd_target."""
+
+    protocol = "stlink"
+    tool = "openocd"
+
+    def _script(self) -> str:
+        if not self.board.upload.openocd_target:
+            raise UploadError(f"{self.board.path}: no upload.openocd_target; add the OpenOCD target script of "
+                              f"{self.board.mcu} (e.g. target/stm32f4x.cfg)")
+        return self.board.upload.openocd_target
+
+    def _installed(self) -> None:
+        find_tool("openocd", "; or use --tool pyocd")
+
+    def plan(self, elf: Path, device: str | None = None) -> UploadPlan:
+        cmd = ("openocd", "-f", "interface/stlink.cfg", "-f", self._script(),
+               "-c", f"program {elf} verify reset exit")
+        return UploadPlan(self.board.id, "openocd", cmd, Path(elf), device)
+
+    def pio_command(self) -> str:
+        return (f'openocd -f interface/stlink.cfg -f {self._script()} '
+                f'-c "program $SOURCE 0x{self.board.flash_regions[0].origin:08X} verify reset exit"')
+
+
+class PyOcdTarget(_StLink):
+    """pyOCD through the ST-LINK (PyPI), the alternative to OpenOCD (--tool pyocd)."""
+
+    protocol = "pyocd"
+    tool = "pyocd"
+
+    def _installed(self) -> None:
+        find_tool("pyocd")
+
+    def plan(self, elf: Path, device: str | None = None) -> UploadPlan:
+        mcu = self.board.mcu
+        return UploadPlan(self.board.id, "pyocd", ("pyocd", "flash", "--target", mcu.lower(), str(elf)),
+                          Path(elf), device, (f"pyOCD needs the CMSIS pack for {mcu} unless the target is built "
+                                              f"in (pyocd pack install {mcu.lower()}, online)",))
+
+
+class BossacTarget(UploadTarget):
+    """The Arduino Nano 33 BLE's SAM-BA compatible boot loader (Debian package bossa-cli), on the board's
+    serial port, which is also its console."""
+
+    protocol = "bossac"
+    tool = "bossac"
+    syncs_after_flash = False  # the port goes away while the boot loader restarts the board
+
+    def device_for(self, port: str | None) -> str | None:
+        return port
+
+    def detect(self, *, device=None, devices=None, serial_ports=None, mounts=Path("/proc/mounts")) -> str:
+        dev = device or find_nano33ble_port(_serial_ports() if serial_ports is None else serial_ports)
         _check_access(dev, "board's serial port", _SERIAL_FIX)
         find_tool("bossac")
         return dev
-    drive = port or find_uf2_drive(mounts)
-    if not os.path.isdir(drive):
-        raise NoBoardError(f"{drive} is not a mounted boot drive: hold BOOTSEL while plugging the Pico in")
-    if not os.access(drive, os.W_OK):
-        raise UploadError(f"no permission to write to the boot drive {drive}: mount it writable for your user")
-    return drive
 
-
-def plan_upload(board: Board, elf: Path, *, device: str | None = None, tool: str | None = None) -> UploadPlan:
-    """The exact upload command for ``board`` and ``elf`` on ``device`` (from detect(); without one,
-    as for a dry run, the command names a placeholder in angle brackets where it needs a port or drive)."""
-    protocol = _protocol(board, tool)
-    elf = Path(elf)
-    if protocol == "stlink":
-        cmd = ("openocd", "-f", "interface/stlink.cfg", "-f", OPENOCD_TARGETS[board.family],
-               "-c", f"program {elf} verify reset exit")
-        return UploadPlan(board.id, "openocd", cmd, elf, device)
-    if protocol == "pyocd":
-        cmd = ("pyocd", "flash", "--target", board.mcu.lower(), str(elf))
-        return UploadPlan(board.id, "pyocd", cmd, elf, device,
-                          (f"pyOCD needs the CMSIS pack for {board.mcu} unless the target is built in "
-                           f"(pyocd pack install {board.mcu.lower()}, online)",))
-    if protocol == "bossac":
-        binary = elf.with_suffix(".bin")
+    def plan(self, elf: Path, device: str | None = None) -> UploadPlan:
+        binary, offset = Path(elf).with_suffix(".bin"), self.board.upload.offset
         dev = device or "<serial port, e.g. /dev/ttyACM0>"
         cmd = ("bossac", "-d", f"--port={os.path.basename(dev) if dev.startswith('/dev/') else dev}",
                "-U", "-i", "-e", "-w", str(binary), "-R")
-        return UploadPlan(board.id, "bossac", cmd, binary, device,
-                          (f"the boot loader keeps 0x0-0x{board.upload.offset:X}; the image is linked to start "
-                           f"at 0x{board.upload.offset:X}",
+        return UploadPlan(self.board.id, "bossac", cmd, binary, device,
+                          (f"the boot loader keeps 0x0-0x{offset:X}; the image is linked to start at 0x{offset:X}",
                            "a 1200-baud open and close of the port starts the boot loader first"))
-    uf2 = elf.with_suffix(".uf2")
-    drive = device or "<RPI-RP2 boot drive, e.g. /media/$USER/RPI-RP2>"
-    return UploadPlan(board.id, "uf2", ("cp", str(uf2), drive.rstrip("/") + "/"), uf2, device)
 
-
-def pio_upload_command(board: Board) -> str:
-    """The upload_command for the generated platformio.ini: what `pio run -t upload` runs, with
-    PlatformIO's $SOURCE (the raw .bin) and $UPLOAD_PORT (--upload-port) filled in by SCons."""
-    protocol = _protocol(board, None)
-    origin = board.flash_regions[0].origin
-    if protocol == "stlink":
-        return (f'openocd -f interface/stlink.cfg -f {OPENOCD_TARGETS[board.family]} '
-                f'-c "program $SOURCE 0x{origin:08X} verify reset exit"')
-    if protocol == "bossac":
+    def pio_command(self) -> str:
         return "bossac -d --port=$UPLOAD_PORT -U -i -e -w $SOURCE -R"
-    if protocol == "uf2":
-        return f'"$PYTHONEXE" -m tinyc.deploy.uf2 $SOURCE 0x{origin:08X} "$UPLOAD_PORT"'
-    return ""
 
-
-def prepare_firmware(board: Board, plan: UploadPlan, elf: Path) -> None:
-    """Write the .bin/.uf2 the plan names from the ELF."""
-    if plan.tool == "bossac":
+    def prepare(self, plan: UploadPlan, elf: Path) -> None:
         subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", str(elf), str(plan.firmware)], check=True)
-    elif plan.tool == "uf2":
+
+    def before_upload(self, plan: UploadPlan) -> None:
+        if plan.device:
+            touch_1200(plan.device)
+
+
+class Uf2Target(UploadTarget):
+    """A UF2 file copied to the RP2040's USB boot drive (no uploader to install)."""
+
+    protocol = "uf2"
+    tool = "uf2"
+    syncs_after_flash = False
+
+    def device_for(self, port: str | None) -> str | None:
+        return port if port and os.path.isdir(port) else None  # a boot drive, not the serial console
+
+    def detect(self, *, device=None, devices=None, serial_ports=None, mounts=Path("/proc/mounts")) -> str:
+        drive = device or find_uf2_drive(mounts)
+        if not os.path.isdir(drive):
+            raise NoBoardError(f"{drive} is not a mounted boot drive: hold BOOTSEL while plugging the Pico in")
+        if not os.access(drive, os.W_OK):
+            raise UploadError(f"no permission to write to the boot drive {drive}: mount it writable for your user")
+        return drive
+
+    def plan(self, elf: Path, device: str | None = None) -> UploadPlan:
+        uf2 = Path(elf).with_suffix(".uf2")
+        drive = device or "<RPI-RP2 boot drive, e.g. /media/$USER/RPI-RP2>"
+        return UploadPlan(self.board.id, "uf2", ("cp", str(uf2), drive.rstrip("/") + "/"), uf2, device)
+
+    def pio_command(self) -> str:
+        return f'"$PYTHONEXE" -m tinyc.deploy.uf2 $SOURCE 0x{self.board.flash_regions[0].origin:08X} "$UPLOAD_PORT"'
+
+    def prepare(self, plan: UploadPlan, elf: Path) -> None:
         from tinyc.deploy.uf2 import elf_to_uf2
 
-        flash = board.flash_regions[0]
+        flash = self.board.flash_regions[0]
         elf_to_uf2(elf, plan.firmware, flash.origin, flash.size)
+
+    def upload(self, plan: UploadPlan, elf: Path, timeout: float = 120.0) -> str:
+        self.prepare(plan, elf)
+        dst = Path(plan.device) / plan.firmware.name
+        shutil.copyfile(plan.firmware, dst)
+        os.sync()
+        return f"copied {plan.firmware} to {dst}"
+
+
+UPLOADERS: dict[str, type[UploadTarget]] = {c.protocol: c for c in (OpenOcdTarget, PyOcdTarget, BossacTarget,
+                                                                     Uf2Target)}
+TOOL_PROTOCOLS = {"openocd": "stlink"}  # --tool names the uploader; the board file names its protocol
+
+
+def uploader_class(board: Board, tool: str | None = None) -> type[UploadTarget]:
+    """The uploader of the board file's upload.protocol (``tool``, from --tool, overrides it)."""
+    protocol = TOOL_PROTOCOLS.get(tool or "", tool) or board.upload.protocol
+    if protocol not in UPLOADERS:
+        raise UploadError(f"{board.path}: upload protocol {protocol!r} is not supported; use "
+                          f"{', '.join(UPLOADERS)}")
+    return UPLOADERS[protocol]
+
+
+def uploader(board: Board, tool: str | None = None) -> UploadTarget:
+    """The board's upload target; an emulated board has none (QEMU runs its firmware)."""
+    from tinyc.deploy.targets import target_for
+
+    target = target_for(board, tool=tool)
+    if not isinstance(target, UploadTarget):
+        raise UploadError(f"{board.id} is an emulated board: `tinyc flash` runs it in QEMU, nothing to upload")
+    return target
+
+
+def detect(board: Board, *, port: str | None = None, tool: str | None = None, **found) -> str:
+    """The attached board as ``uploader(board, tool).detect`` finds it (``port``: the device named)."""
+    return uploader(board, tool).detect(device=port, **found)
+
+
+def plan_upload(board: Board, elf: Path, *, device: str | None = None, tool: str | None = None) -> UploadPlan:
+    return uploader(board, tool).plan(Path(elf), device)
 
 
 def touch_1200(port: str) -> None:
@@ -265,29 +413,6 @@ def touch_1200(port: str) -> None:
     except serial.SerialException as exc:
         raise UploadError(f"cannot open {port} to start the boot loader ({exc}); check the port") from None
     time.sleep(1.5)
-
-
-def upload(board: Board, plan: UploadPlan, elf: Path, timeout: float = 120.0) -> str:
-    """Run the plan; return the uploader's output. A failure is one line naming the tool and its last words."""
-    prepare_firmware(board, plan, elf)
-    if plan.tool == "uf2":
-        dst = Path(plan.device) / plan.firmware.name
-        shutil.copyfile(plan.firmware, dst)
-        os.sync()
-        return f"copied {plan.firmware} to {dst}"
-    if plan.tool == "bossac" and plan.device:
-        touch_1200(plan.device)
-    from tinyc import procs
-
-    try:  # through tinyc.procs: the uploader dies with tinyc
-        proc = procs.run(plan.command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise UploadError(f"{plan.tool} did not finish in {timeout:.0f} s: {plan.shell}") from None
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        last = [x for x in log.strip().splitlines() if x.strip()][-3:]
-        raise UploadError(f"{plan.tool} failed (exit {proc.returncode}): {' | '.join(last)}; command: {plan.shell}")
-    return log
 
 
 def hello_firmware(board: Board) -> Path:

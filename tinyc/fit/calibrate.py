@@ -91,7 +91,7 @@ def calibrate(model, layers, train, calib, board, run_board, progress=None, refr
         cached = latency.load(path)
         if cached is not None:
             return cached
-    unit = "instructions" if run_board.kind == "emulated" else "cycles"
+    unit = "instructions" if run_board.emulated else "cycles"
     task = progress.add_task(f"latency model: profiling layers on {run_board.id}", total=None) if progress else None
     samples: list[Sample] = []
     totals = []

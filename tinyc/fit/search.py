@@ -157,7 +157,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     from tinyc.optimize.load import load_model
 
     board, run_board = resolve_boards(req.board, req.emulate)
-    if run_board.kind != "emulated":
+    if not run_board.emulated:
         from tinyc.errors import NotImplementedYet
 
         raise NotImplementedYet(f"tinyc fit measures on an emulator for now; {board.id} is a real board: add "

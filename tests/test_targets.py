@@ -1,0 +1,89 @@
+"""The target interface (tinyc.deploy.targets): each way of reaching a board is one class chosen from the
+board file's fields, every command reaches boards through it, and nothing else in tinyc asks what kind of
+board it has."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tinyc import paths
+from tinyc.boards import all_boards, get_board
+from tinyc.cli import cli
+from tinyc.deploy import targets, upload
+from tinyc.deploy.targets import QemuTarget, SerialTarget, run_target, target_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("board_id,tool,cls", [
+    ("mps2-an500", None, targets.QemuTarget),
+    ("microbit", None, targets.QemuTarget),
+    ("nucleo-f746", None, upload.OpenOcdTarget),
+    ("nucleo-f746", "openocd", upload.OpenOcdTarget),
+    ("nucleo-f401re", "pyocd", upload.PyOcdTarget),
+    ("nano33ble", None, upload.BossacTarget),
+    ("rpi-pico", None, upload.Uf2Target),
+])
+def test_the_board_file_chooses_the_target_class(board_id, tool, cls):
+    t = target_for(board_id, tool=tool)
+    assert type(t) is cls and t.board.id == board_id and t.run_board is t.board
+
+
+def test_emulate_runs_a_real_board_on_its_stand_in_and_a_port_reaches_a_flashed_board():
+    t = target_for("nucleo-f746", emulate=True)
+    assert isinstance(t, QemuTarget) and t.run_board.id == "mps2-an500" and t.board.id == "nucleo-f746"
+    assert t.where == "in QEMU mps2-an500" and t.pio_upload() == ("qemu", "")
+    flashed = target_for("nucleo-f746", port="/dev/ttyACM0", flashed=True)
+    assert type(flashed) is SerialTarget and flashed.port == "/dev/ttyACM0" and not flashed.uploads
+
+
+def test_a_real_board_without_a_port_cannot_be_benched_and_says_how():
+    with pytest.raises(Exception, match="is a real board: .*--port, or add --emulate .*mps2-an500"):
+        run_target("nucleo-f746")
+    assert isinstance(run_target("mps2-an386"), QemuTarget)
+    assert isinstance(run_target("mps2-an386", port="socket://127.0.0.1:1"), SerialTarget)  # as --port says
+
+
+def test_each_target_gives_the_port_its_own_defines():
+    emu = target_for("nucleo-f746", emulate=True).port_defines()
+    real = target_for("nucleo-f746").port_defines()
+    assert emu["TINYC_EMULATED"] == "1" and emu["TINYC_TICK_HZ"] == "25000000u" and "TINYC_NO_SEMIHOSTING" not in emu
+    assert real["TINYC_NO_SEMIHOSTING"] == "1" and "TINYC_EMULATED" not in real
+
+
+def test_uploader_facts_come_from_the_board_files():
+    for b in all_boards().values():
+        if b.upload.protocol == "stlink":
+            assert re.fullmatch(r"target/stm32[a-z]\dx\.cfg", b.upload.openocd_target), b.id
+            assert b.upload.stock_platform == "ststm32"
+    assert target_for("rpi-pico").stock_platform == "raspberrypi"
+    assert target_for("mps2-an500").stock_platform == ""  # QEMU: no stock env in platformio.ini
+
+
+def test_a_stlink_board_without_an_openocd_target_says_which_field_to_add(tmp_path, monkeypatch):
+    d = tmp_path / "boards"
+    shutil.copytree(paths.boards_dir(), d)
+    f = d / "nucleo-f401re.toml"
+    f.write_text(re.sub(r"openocd_target = .*\n", "", f.read_text()))
+    monkeypatch.setenv("TINYC_BOARDS_DIR", str(d))
+    with pytest.raises(upload.UploadError, match=r"nucleo-f401re.toml: no upload.openocd_target; add"):
+        upload.plan_upload(get_board("nucleo-f401re"), Path("/fw/firmware.elf"))
+
+
+def test_only_the_board_file_parser_names_board_kinds():
+    """Issue 20: code branches on what a target does, never on the board's kind string (the HELLO line's
+    `emulated=` field is the firmware's own report, parsed in link.py)."""
+    hits = []
+    for f in [*(ROOT / "tinyc").rglob("*.py"), *(ROOT / "templates").rglob("*.j2")]:
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            if re.search(r'"(real|emulated)"', line):
+                hits.append(f"{f.relative_to(ROOT)}:{n}")
+    allowed = {"tinyc/boards.py", "tinyc/deploy/link.py"}
+    assert {h.split(":")[0] for h in hits} - allowed - {"tinyc/analyze/budget.py"} == set(), hits
+    assert [h for h in hits if h.startswith("tinyc/deploy/link.py")] and len(
+        [h for h in hits if h.startswith("tinyc/deploy/link.py")]) == 1  # the HELLO field only
