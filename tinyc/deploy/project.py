@@ -123,6 +123,8 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
             shutil.copy2(h, inc / h.name)
     for h in port_headers(run_board.family):
         shutil.copy2(h, inc / h.name)
+    for name, text in target.headers().items():  # per-family port data (tinyc.deploy.family)
+        (inc / name).write_text(text)
 
     env_name = board.id.replace("-", "_") + ("_on_" + run_board.id.replace("-", "_") if run_board is not board else "")
     pio_board = "tinyc_" + board.id.replace("-", "_")

@@ -43,6 +43,10 @@ class Target:
         """The -D flags that tell the firmware port how it is run (timer, console pins, semihosting)."""
         raise NotImplementedError
 
+    def headers(self) -> dict[str, str]:
+        """Generated headers the firmware port includes: {file name: text}."""
+        return {}
+
     def pio_upload(self) -> tuple[str, str]:
         """(upload_protocol, upload_command) for the generated platformio.ini."""
         return self.board.upload.protocol, ""
@@ -139,6 +143,12 @@ class SerialTarget(Target):
         from tinyc.deploy.portdefs import real_board_defines  # console pins, crystal, DWT
 
         return {"TINYC_NO_SEMIHOSTING": "1", **real_board_defines(self.board)}
+
+    def headers(self) -> dict[str, str]:
+        from tinyc.deploy.family import HEADER, family_header
+
+        text = family_header(self.board)  # the clock plan and console of the real chip
+        return {HEADER: text} if text is not None else {}
 
     def require_link(self) -> None:
         if not self.port:

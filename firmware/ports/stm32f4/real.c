@@ -4,7 +4,8 @@
  * timing from DWT->CYCCNT (cortex-m/dwt.c). Under QEMU (TINYC_EMULATED) port.c is used instead:
  * QEMU models neither the PLL nor its ready flags.
  *
- * Board facts come from the board file through -D flags (tinyc/deploy/portdefs.py). Every register
+ * Board facts come from the board file through -D flags (tinyc/deploy/portdefs.py), the clock plan and
+ * console instance from family.toml through tinyc_family.h (tinyc/deploy/family.py). Every register
  * and bit is named with its SVD path (STM32F401xE.svd) for tests/test_svd_ports.py; F[a-b] names
  * a field the SVD splits into single bits Fa..Fb. */
 #ifndef TINYC_EMULATED
@@ -74,55 +75,13 @@
 #define USART_CR1_TE (1u << 3) /* svd: USART1.CR1.TE */
 #define USART_CR1_UE (1u << 13) /* svd: USART1.CR1.UE */
 
-/* Clock plans: PLL input HSI/M = 1 MHz, VCO = N MHz (192-432), SYSCLK = VCO / P, USB = VCO / Q.
- * The regulator's reset scale fits each plan (F401: scale 2, up to 84 MHz; F405/F407: scale 1),
- * so PWR is left alone. Wait states at 2.7-3.6 V: RM0368 table 6, RM0090 table 10. */
-#if TINYC_CLOCK_HZ == 84000000
-#define PLL_M 16u
-#define PLL_N 336u
-#define PLL_P 4u
-#define PLL_Q 7u
-#define FLASH_WS 2u
-#define APB1_DIV 2u /* at most 42 MHz */
-#define APB2_DIV 1u
-#elif TINYC_CLOCK_HZ == 168000000
-#define PLL_M 16u
-#define PLL_N 336u
-#define PLL_P 2u
-#define PLL_Q 7u
-#define FLASH_WS 5u
-#define APB1_DIV 4u
-#define APB2_DIV 2u
-#else
-#error "stm32f4 port: no clock plan for this board's cpu.clock (84 MHz or 168 MHz); add one to the port"
-#endif
+/* The board's clock plan (PLL_M/N/P/Q, FLASH_WS, APB1_DIV, APB2_DIV) and console instance (CON_BASE,
+ * CON_ENR, CON_EN, CON_CLK_HZ, CON_AF) come from family.toml through the header tinyc generates. */
+#include "tinyc_family.h"
 #define PCLK1_HZ (TINYC_CLOCK_HZ / APB1_DIV)
 #define PCLK2_HZ (TINYC_CLOCK_HZ / APB2_DIV)
 #define PPRE_CODE(div) ((div) == 1u ? 0u : (div) == 2u ? 4u : (div) == 4u ? 5u : (div) == 8u ? 6u : 7u)
 
-/* The console (board file: console.uart): USART1/2 on alternate function 7, USART6 on AF8
- * (DS10086 table 9). */
-#if defined(TINYC_UART_USART1)
-#define CON_BASE USART1_BASE
-#define CON_ENR RCC_APB2ENR
-#define CON_EN RCC_APB2ENR_USART1EN
-#define CON_CLK_HZ PCLK2_HZ
-#define CON_AF 7u
-#elif defined(TINYC_UART_USART2)
-#define CON_BASE USART2_BASE
-#define CON_ENR RCC_APB1ENR
-#define CON_EN RCC_APB1ENR_USART2EN
-#define CON_CLK_HZ PCLK1_HZ
-#define CON_AF 7u
-#elif defined(TINYC_UART_USART6)
-#define CON_BASE USART6_BASE
-#define CON_ENR RCC_APB2ENR
-#define CON_EN RCC_APB2ENR_USART6EN
-#define CON_CLK_HZ PCLK2_HZ
-#define CON_AF 8u
-#else
-#error "stm32f4 port: console.uart in the board file must be USART1, USART2 or USART6"
-#endif
 #ifndef TINYC_USE_DWT
 #error "stm32f4 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
 #endif
