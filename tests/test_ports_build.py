@@ -18,7 +18,7 @@ from tests import real_builds
 from tests.conftest import require_tool
 from tinyc.boards import get_board
 from tinyc.deploy import svdcheck
-from tinyc.deploy.platformio import BuildError, build
+from tinyc.deploy.platformio import build
 from tinyc.deploy.project import contiguous_ram, render_project
 from tinyc.deploy.uf2 import boot2_crc32
 
@@ -128,13 +128,15 @@ def test_board_file_console_reaches_the_port(built, board_id):
 
 
 @pytest.mark.toolchain
-def test_unsupported_console_uart_is_a_clear_build_error(tmp_path):
-    require_tool("arm-none-eabi-gcc")
+def test_unsupported_console_uart_is_a_clear_error_before_any_compile(tmp_path):
+    from tinyc.boards import BoardError
+
     board = get_board("nucleo-f746")
     bad = dataclasses.replace(board, console=dataclasses.replace(board.console, uart="USART9"))
-    project = render_project(tmp_path / "p", bad, [real_builds.HELLO], emulate=False)
-    with pytest.raises(BuildError, match="console.uart in the board file must be USART1, USART2, USART3 or USART6"):
-        build(project)
+    with pytest.raises(BoardError, match=r"stm32f7/family.toml: no console entry for nucleo-f746's console.uart "
+                                         r"USART9; add \[console.USART9\].*\(it has USART1, USART2, USART3, USART6\)"):
+        render_project(tmp_path / "p", bad, [real_builds.HELLO], emulate=False)
+    assert not (tmp_path / "p" / "platformio.ini").exists()
 
 
 @pytest.mark.hil

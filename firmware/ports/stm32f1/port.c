@@ -78,25 +78,8 @@
 #define PCLK1_HZ (TINYC_CLOCK_HZ / APB1_DIV)
 #define PCLK2_HZ TINYC_CLOCK_HZ
 
-/* The console (board file: console.uart), on its default (not remapped) pins. */
-#if defined(TINYC_UART_USART1)
-#define CON_BASE USART1_BASE
-#define CON_ENR RCC_APB2ENR
-#define CON_EN RCC_APB2ENR_USART1EN
-#define CON_CLK_HZ PCLK2_HZ
-#elif defined(TINYC_UART_USART2)
-#define CON_BASE USART2_BASE
-#define CON_ENR RCC_APB1ENR
-#define CON_EN RCC_APB1ENR_USART2EN
-#define CON_CLK_HZ PCLK1_HZ
-#elif defined(TINYC_UART_USART3)
-#define CON_BASE USART3_BASE
-#define CON_ENR RCC_APB1ENR
-#define CON_EN RCC_APB1ENR_USART3EN
-#define CON_CLK_HZ PCLK1_HZ
-#else
-#error "stm32f1 port: console.uart in the board file must be USART1, USART2 or USART3"
-#endif
+#include "tinyc_family.h" /* the board's clock plan and console instance (family.toml) */
+/* console: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
 #ifndef TINYC_USE_DWT
 #error "stm32f1 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
 #endif

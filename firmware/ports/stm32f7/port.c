@@ -91,61 +91,14 @@
 /* Clock plans (RM0385 5.3.2 PLL ranges, 3.3.2 table 7 wait states at 2.7-3.6 V, 4.1.4 over-drive).
  * PLL input HSI/M = 2 MHz, VCO = 2 MHz * N, SYSCLK = VCO / P, 48 MHz domain = VCO / Q. */
 #define HSI_HZ 16000000u
-#if TINYC_CLOCK_HZ == 216000000
-#define PLL_M 8u
-#define PLL_N 216u
-#define PLL_P 2u
-#define PLL_Q 9u
-#define FLASH_WS 7u
-#define OVERDRIVE 1
-#define APB1_DIV 4u /* APB1 at most 54 MHz */
-#define APB2_DIV 2u /* APB2 at most 108 MHz */
-#elif TINYC_CLOCK_HZ == 180000000
-#define PLL_M 8u
-#define PLL_N 180u
-#define PLL_P 2u
-#define PLL_Q 8u /* 45 MHz: no USB at this clock */
-#define FLASH_WS 5u
-#define OVERDRIVE 0
-#define APB1_DIV 4u
-#define APB2_DIV 2u
-#else
-#error "stm32f7 port: no clock plan for this board's cpu.clock (216 MHz or 180 MHz); add one to the port"
-#endif
+#include "tinyc_family.h" /* the board's clock plan and console instance (family.toml) */
+/* clock: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
 #define PCLK1_HZ (TINYC_CLOCK_HZ / APB1_DIV)
 #define PCLK2_HZ (TINYC_CLOCK_HZ / APB2_DIV)
 /* CFGR.PPREx encoding: 0b100 = /2, 0b101 = /4, 0b110 = /8, 0b111 = /16. */
 #define PPRE_CODE(div) ((div) == 1u ? 0u : (div) == 2u ? 4u : (div) == 4u ? 5u : (div) == 8u ? 6u : 7u)
 
-/* The console USART (board file: console.uart); USART1/2/3 use alternate function 7, USART6 AF8
- * (DS10916 table 12). */
-#if defined(TINYC_UART_USART1)
-#define CON_BASE USART1_BASE
-#define CON_ENR RCC_APB2ENR
-#define CON_EN RCC_APB2ENR_USART1EN
-#define CON_CLK_HZ PCLK2_HZ
-#define CON_AF 7u
-#elif defined(TINYC_UART_USART2)
-#define CON_BASE USART2_BASE
-#define CON_ENR RCC_APB1ENR
-#define CON_EN RCC_APB1ENR_USART2EN
-#define CON_CLK_HZ PCLK1_HZ
-#define CON_AF 7u
-#elif defined(TINYC_UART_USART3)
-#define CON_BASE USART3_BASE
-#define CON_ENR RCC_APB1ENR
-#define CON_EN RCC_APB1ENR_USART3EN
-#define CON_CLK_HZ PCLK1_HZ
-#define CON_AF 7u
-#elif defined(TINYC_UART_USART6)
-#define CON_BASE USART6_BASE
-#define CON_ENR RCC_APB2ENR
-#define CON_EN RCC_APB2ENR_USART6EN
-#define CON_CLK_HZ PCLK2_HZ
-#define CON_AF 8u
-#else
-#error "stm32f7 port: console.uart in the board file must be USART1, USART2, USART3 or USART6"
-#endif
+/* console: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
 #ifndef TINYC_USE_DWT
 #error "stm32f7 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
 #endif

@@ -105,48 +105,11 @@
 #define USART_RDR 0x24u /* svd-offset: USART1.RDR */
 #define USART_TDR 0x28u /* svd-offset: USART1.TDR */
 
-/* Clock plans (RM0433 8.7.? PLL ranges; table 17 flash wait states). PLL1 reference
- * HSI / M = 16 MHz (RGE 8-16 MHz), wide VCO = 16 MHz * N, SYSCLK = VCO / P; AXI/AHB = SYSCLK / 2,
- * every APB = AHB / 2. */
-#if TINYC_CLOCK_HZ == 480000000
-#define PLL_M 4u
-#define PLL_N 60u /* VCO 960 MHz */
-#define PLL_P 2u
-#define PLL_Q 8u
-#define PLL_R 2u
-#define VOS0 1 /* scale 0 (revision V only) */
-#define FLASH_WS 4u /* AXI 240 MHz at VOS0 */
-#define FLASH_WRHIGHFREQ 2u
-#elif TINYC_CLOCK_HZ == 400000000
-#define PLL_M 4u
-#define PLL_N 50u /* VCO 800 MHz */
-#define PLL_P 2u
-#define PLL_Q 8u
-#define PLL_R 2u
-#define VOS0 0
-#define FLASH_WS 2u /* AXI 200 MHz at VOS1 */
-#define FLASH_WRHIGHFREQ 2u
-#else
-#error "stm32h7 port: no clock plan for this board's cpu.clock (480 MHz or 400 MHz); add one to the port"
-#endif
+#include "tinyc_family.h" /* the board's clock plan and console instance (family.toml) */
+/* clock: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
 #define PCLK_HZ (TINYC_CLOCK_HZ / 4u)
 
-/* The console (board file: console.uart): USART1-3 on alternate function 7 (DS12110 table 9). */
-#if defined(TINYC_UART_USART1)
-#define CON_BASE USART1_BASE
-#define CON_ENR RCC_APB2ENR
-#define CON_EN RCC_APB2ENR_USART1EN
-#elif defined(TINYC_UART_USART2)
-#define CON_BASE USART2_BASE
-#define CON_ENR RCC_APB1LENR
-#define CON_EN RCC_APB1LENR_USART2EN
-#elif defined(TINYC_UART_USART3)
-#define CON_BASE USART3_BASE
-#define CON_ENR RCC_APB1LENR
-#define CON_EN RCC_APB1LENR_USART3EN
-#else
-#error "stm32h7 port: console.uart in the board file must be USART1, USART2 or USART3"
-#endif
+/* console: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
 #define CON_AF 7u
 #define CON_CLK_HZ PCLK_HZ /* kernel clock: rcc_pclk1/pclk2 (RCC_D2CCIP2R reset value) */
 #ifndef TINYC_USE_DWT

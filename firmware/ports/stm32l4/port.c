@@ -116,21 +116,8 @@ _Static_assert(LPUART_CR1_UE == USART_CR1_UE && LPUART_CR1_RE == USART_CR1_RE &&
 /* Clock plans: PLL input HSI16/M = 8 MHz (4-16 MHz), VCO = 8 MHz * N (64-344 MHz), SYSCLK = VCO / R.
  * Wait states: RM0351 table 9 (range 1, 80 MHz: 4 WS); RM0432 table 12 (boost, 120 MHz: 5 WS). */
 #define HSI16_HZ 16000000u
-#if TINYC_CLOCK_HZ == 80000000
-#define PLL_M 2u
-#define PLL_N 20u
-#define PLL_R 2u
-#define FLASH_WS 4u
-#define BOOST 0
-#elif TINYC_CLOCK_HZ == 120000000
-#define PLL_M 2u
-#define PLL_N 30u
-#define PLL_R 2u
-#define FLASH_WS 5u
-#define BOOST 1 /* range 1 boost mode: L4R/L4S/L4P/L4Q only */
-#else
-#error "stm32l4 port: no clock plan for this board's cpu.clock (80 MHz or 120 MHz); add one to the port"
-#endif
+#include "tinyc_family.h" /* the board's clock plan and console instance (family.toml) */
+/* clock: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
 /* APB1 and APB2 run at SYSCLK (their maximum is the core clock on the L4). */
 #define PCLK1_HZ TINYC_CLOCK_HZ
 #define PCLK2_HZ TINYC_CLOCK_HZ
