@@ -204,13 +204,7 @@ def check_cmd(out: Output, model: str, board_id: str, planner: str, record_tflm:
 
         render_check(out, b)
     if not b.fits:
-        parts = []
-        if b.flash_headroom < 0:
-            parts.append(f"flash by {-b.flash_headroom} B")
-        if b.sram_headroom < 0:
-            parts.append(f"SRAM by {-b.sram_headroom} B")
-        raise DoesNotFit(f"{model} does not fit {board.id}: over {' and '.join(parts)}"
-                         + (f"; see the advice above" if not as_json else ""))
+        raise DoesNotFit.over_budget(model, b, fix="" if as_json else "; see the advice above")
 
 
 def _keras_for_check(out: Output, model: str) -> bytes:

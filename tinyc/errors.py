@@ -19,6 +19,16 @@ class DoesNotFit(TinycError):
 
     exit_code = 1
 
+    @classmethod
+    def over_budget(cls, model, budget, *, source=None, fix: str = "") -> "DoesNotFit":
+        """The one does-not-fit line of check and build: the model (``source``: the Keras model it was
+        optimized from), the board, by how much, then ``fix``."""
+        parts = [f"{what} by {-room} B" for what, room in (("flash", budget.flash_headroom),
+                                                           ("SRAM", budget.sram_headroom)) if room < 0]
+        which = f"{source} does not fit {budget.board} once optimized to int8" if source is not None \
+            else f"{model} does not fit {budget.board}"
+        return cls(f"{which}: over {' and '.join(parts)}{fix}")
+
 
 class NotImplementedYet(TinycError):
     """A capability tinyc does not have (yet): said plainly rather than faked."""

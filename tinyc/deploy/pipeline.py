@@ -71,20 +71,16 @@ def check_budget(graph, board: Board, weights: str = "auto", flash_limit: int | 
     return footprint.check(graph, board, weights=weights, flash_limit=flash_limit)
 
 
-def does_not_fit_message(model: Path, b, source: Path | None = None) -> str:
+def does_not_fit(model: Path, b, source: Path | None = None) -> DoesNotFit:
     """``source``: the Keras model ``model`` was optimized from (the int8 file is then not kept)."""
-    parts = []
-    if b.flash_headroom < 0:
-        parts.append(f"flash by {-b.flash_headroom} B")
-    if b.sram_headroom < 0:
-        parts.append(f"SRAM by {-b.sram_headroom} B")
     if source is not None:
         int8 = f"{Path(source).stem}.int8.tflite"
-        return (f"{source} does not fit {b.board} once optimized to int8: over {' and '.join(parts)} ('tinyc "
-                f"optimize {source} -o {int8}' then 'tinyc check {int8} --board {b.board}' says what would make "
-                f"it fit; --force-build builds anyway and lets the linker decide)")
-    return (f"{model} does not fit {b.board}: over {' and '.join(parts)} (tinyc check {model} --board {b.board} "
-            f"says what would make it fit; --force-build builds anyway and lets the linker decide)")
+        fix = (f" ('tinyc optimize {source} -o {int8}' then 'tinyc check {int8} --board {b.board}' says what would "
+               f"make it fit; --force-build builds anyway and lets the linker decide)")
+    else:
+        fix = (f" (tinyc check {model} --board {b.board} says what would make it fit; --force-build builds anyway "
+               f"and lets the linker decide)")
+    return DoesNotFit.over_budget(model, b, source=source, fix=fix)
 
 
 def build_model_firmware(model: Path, board_id: str, out_dir: Path, *, emulate: bool = False, force: bool = False,
@@ -133,7 +129,7 @@ def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_
     ops.check_supported(g)
     budget = check_budget(g, board, weights, flash_limit)
     if not budget.fits and not skip_check:
-        raise DoesNotFit(does_not_fit_message(model, budget, source))
+        raise does_not_fit(model, budget, source)
 
     step("generate")
     gm = generate(g, plan_improved(g), board, stage / "model", profile=profile, weights=budget.weights)

@@ -264,10 +264,11 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         meta.write_text(json.dumps({"val_accuracy": acc, "config": cfg.to_json()}))
         return tfl, acc
 
-    # what earlier links on this board added to the analysis' figures (its code/stack items are estimates)
+    # what earlier links of this model's candidates on this board added to the analysis' figures (its
+    # code/stack items are estimates); per model, so that one model's harness never shifts another's search
     from tinyc.codegen.generate import source_hash
 
-    corr_file = cache / "linked" / f"{board.id}-{req.emulate}-{source_hash()}.json"
+    corr_file = cache / "linked" / f"{board.id}-{req.emulate}-{mhash}-{source_hash()}.json"
     try:
         corr = json.loads(corr_file.read_text())
     except (OSError, ValueError):
