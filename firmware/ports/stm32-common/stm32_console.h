@@ -14,7 +14,9 @@
  *   where the GPIOs have alternate-function registers (all but the F1), for stm32_console_init:
  *     GPIO_MODER, GPIO_MODER_PIN0, GPIO_OSPEEDR, GPIO_PUPDR, GPIO_AFRL, GPIO_AFRL_PIN0, GPIO_AFRH,
  *     CON_AF (the console pins' alternate function), STM32_GPIO_ENR (the RCC register that clocks
- *     the GPIO ports) and the tables gpio_base[] and gpio_en[] (port A, B, ...: base, enable bit).
+ *     the GPIO ports);
+ *   for every port: STM32_GPIO_PORTS and STM32_GPIO_EN(p), from which this file builds the tables
+ *   gpio_base[] and gpio_en[] (port A, B, ...: base, enable bit).
  *
  * It defines port_putc and port_getc, and the static stm32_console_init (pins and USART) or, for a
  * port that sets up its pins itself, stm32_usart_on (the USART alone). */
@@ -23,6 +25,29 @@
 
 #include "tinyc_mmio.h"
 #include "tinyc_port.h"
+
+/* Every real STM32 board times with DWT->CYCCNT and names console pins on the chip's GPIO ports: the port
+ * defines STM32_GPIO_PORTS (how many, from A) and STM32_GPIO_EN(p) (the RCC enable bit of port p, a
+ * token-pasting macro over its SVD-checked names); the tables gpio_base[] and gpio_en[] follow. */
+#ifndef TINYC_USE_DWT
+#error "stm32 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
+#endif
+#if !defined(TINYC_TX_PORT) || !defined(TINYC_RX_PORT) || TINYC_TX_PORT >= STM32_GPIO_PORTS || \
+    TINYC_RX_PORT >= STM32_GPIO_PORTS
+#error "stm32 port: console.tx_pin/rx_pin in the board file must name pins on the chip's GPIO ports (A-C on the F1, A-E on the F4, A-G on the F7/H7/L4)"
+#endif
+#define STM32_GPIO_BASE(p) GPIO##p##_BASE
+#if STM32_GPIO_PORTS == 3
+#define STM32_GPIO_EACH(X) X(A), X(B), X(C)
+#elif STM32_GPIO_PORTS == 5
+#define STM32_GPIO_EACH(X) X(A), X(B), X(C), X(D), X(E)
+#elif STM32_GPIO_PORTS == 7
+#define STM32_GPIO_EACH(X) X(A), X(B), X(C), X(D), X(E), X(F), X(G)
+#else
+#error "stm32 port: STM32_GPIO_PORTS must be 3, 5 or 7; add the list for another count here"
+#endif
+static const uint32_t gpio_base[] = {STM32_GPIO_EACH(STM32_GPIO_BASE)};
+static const uint32_t gpio_en[] = {STM32_GPIO_EACH(STM32_GPIO_EN)};
 
 #ifndef CON_BRR
 #define CON_BRR ((CON_CLK_HZ + TINYC_BAUD / 2u) / TINYC_BAUD) /* oversampling by 16 */

@@ -80,15 +80,8 @@
 
 #include "tinyc_family.h" /* the board's clock plan and console instance (family.toml) */
 /* console: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
-#ifndef TINYC_USE_DWT
-#error "stm32f1 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
-#endif
-#if !defined(TINYC_TX_PORT) || !defined(TINYC_RX_PORT) || TINYC_TX_PORT > 2 || TINYC_RX_PORT > 2
-#error "stm32f1 port: console.tx_pin/rx_pin in the board file must name pins on ports A-C, e.g. PA9"
-#endif
-
-static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE};
-static const uint32_t gpio_en[] = {RCC_APB2ENR_IOPAEN, RCC_APB2ENR_IOPBEN, RCC_APB2ENR_IOPCEN};
+#define STM32_GPIO_PORTS 3u /* ports A-C */
+#define STM32_GPIO_EN(p) RCC_APB2ENR_IOP##p##EN /* the RCC bit that clocks port p */
 #include "stm32_console.h" /* USART bring-up, port_putc, port_getc (the pins are set up below) */
 
 void dwt_start(void);

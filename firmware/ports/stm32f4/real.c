@@ -82,16 +82,8 @@
 #define PCLK2_HZ (TINYC_CLOCK_HZ / APB2_DIV)
 #define PPRE_CODE(div) ((div) == 1u ? 0u : (div) == 2u ? 4u : (div) == 4u ? 5u : (div) == 8u ? 6u : 7u)
 
-#ifndef TINYC_USE_DWT
-#error "stm32f4 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
-#endif
-#if !defined(TINYC_TX_PORT) || !defined(TINYC_RX_PORT) || TINYC_TX_PORT > 4 || TINYC_RX_PORT > 4
-#error "stm32f4 port: console.tx_pin/rx_pin in the board file must name pins on ports A-E, e.g. PA2"
-#endif
-
-static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE, GPIOD_BASE, GPIOE_BASE};
-static const uint32_t gpio_en[] = {RCC_AHB1ENR_GPIOAEN, RCC_AHB1ENR_GPIOBEN, RCC_AHB1ENR_GPIOCEN,
-                                   RCC_AHB1ENR_GPIODEN, RCC_AHB1ENR_GPIOEEN};
+#define STM32_GPIO_PORTS 5u /* ports A-E */
+#define STM32_GPIO_EN(p) RCC_AHB1ENR_GPIO##p##EN /* the RCC bit that clocks port p */
 #define STM32_GPIO_ENR RCC_AHB1ENR
 #include "stm32_console.h" /* pins, USART bring-up, port_putc, port_getc */
 

@@ -112,18 +112,8 @@
 /* console: from family.toml through tinyc_family.h (tinyc/deploy/family.py). */
 #define CON_AF 7u
 #define CON_CLK_HZ PCLK_HZ /* kernel clock: rcc_pclk1/pclk2 (RCC_D2CCIP2R reset value) */
-#ifndef TINYC_USE_DWT
-#error "stm32h7 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
-#endif
-#if !defined(TINYC_TX_PORT) || !defined(TINYC_RX_PORT) || TINYC_TX_PORT > 6 || TINYC_RX_PORT > 6
-#error "stm32h7 port: console.tx_pin/rx_pin in the board file must name pins on ports A-G, e.g. PD8"
-#endif
-
-static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE, GPIOD_BASE,
-                                     GPIOE_BASE, GPIOF_BASE, GPIOG_BASE};
-static const uint32_t gpio_en[] = {RCC_AHB4ENR_GPIOAEN, RCC_AHB4ENR_GPIOBEN, RCC_AHB4ENR_GPIOCEN,
-                                   RCC_AHB4ENR_GPIODEN, RCC_AHB4ENR_GPIOEEN, RCC_AHB4ENR_GPIOFEN,
-                                   RCC_AHB4ENR_GPIOGEN};
+#define STM32_GPIO_PORTS 7u /* ports A-G */
+#define STM32_GPIO_EN(p) RCC_AHB4ENR_GPIO##p##EN /* the RCC bit that clocks port p */
 #define STM32_GPIO_ENR RCC_AHB4ENR
 #include "stm32_console.h" /* pins, USART bring-up, port_putc, port_getc */
 

@@ -151,18 +151,8 @@ _Static_assert(LPUART_CR1_UE == USART_CR1_UE && LPUART_CR1_RE == USART_CR1_RE &&
 #else
 #error "stm32l4 port: console.uart in the board file must be USART1, USART2, USART3 or LPUART1"
 #endif
-#ifndef TINYC_USE_DWT
-#error "stm32l4 port: build with TINYC_USE_DWT (tinyc/deploy/portdefs.py sets it for real boards)"
-#endif
-#if !defined(TINYC_TX_PORT) || !defined(TINYC_RX_PORT) || TINYC_TX_PORT > 6 || TINYC_RX_PORT > 6
-#error "stm32l4 port: console.tx_pin/rx_pin in the board file must name pins on ports A-G, e.g. PA2"
-#endif
-
-static const uint32_t gpio_base[] = {GPIOA_BASE, GPIOB_BASE, GPIOC_BASE, GPIOD_BASE,
-                                     GPIOE_BASE, GPIOF_BASE, GPIOG_BASE};
-static const uint32_t gpio_en[] = {RCC_AHB2ENR_GPIOAEN, RCC_AHB2ENR_GPIOBEN, RCC_AHB2ENR_GPIOCEN,
-                                   RCC_AHB2ENR_GPIODEN, RCC_AHB2ENR_GPIOEEN, RCC_AHB2ENR_GPIOFEN,
-                                   RCC_AHB2ENR_GPIOGEN};
+#define STM32_GPIO_PORTS 7u /* ports A-G */
+#define STM32_GPIO_EN(p) RCC_AHB2ENR_GPIO##p##EN /* the RCC bit that clocks port p */
 #define STM32_GPIO_ENR RCC_AHB2ENR
 #include "stm32_console.h" /* pins, USART bring-up, port_putc, port_getc */
 
