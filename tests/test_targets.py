@@ -87,3 +87,13 @@ def test_only_the_board_file_parser_names_board_kinds():
     assert {h.split(":")[0] for h in hits} - allowed - {"tinyc/analyze/budget.py"} == set(), hits
     assert [h for h in hits if h.startswith("tinyc/deploy/link.py")] and len(
         [h for h in hits if h.startswith("tinyc/deploy/link.py")]) == 1  # the HELLO field only
+
+
+def test_a_bad_openocd_target_is_refused_when_the_board_file_is_loaded(tmp_path):
+    from tinyc.boards import BoardError, load_board
+
+    src = (paths.boards_dir() / "nucleo-f401re.toml").read_text()
+    f = tmp_path / "nucleo-f401re.toml"
+    f.write_text(src.replace('openocd_target = "target/stm32f4x.cfg"', 'openocd_target = "../../etc/x.cfg"'))
+    with pytest.raises(BoardError, match=r"upload.openocd_target.*an OpenOCD script path"):
+        load_board(f)
