@@ -166,7 +166,14 @@ def _eval(expr: str, where: str) -> int:
 
 
 def port_files(family: str) -> list[Path]:
-    return sorted((paths.firmware_dir() / "ports" / family).glob("*.c"))
+    """The family's .c files and the shared headers (ports/<vendor>-common/) they include: a register macro
+    in a shared header is checked against the SVD of every family that uses it."""
+    ports = paths.firmware_dir() / "ports"
+    own = sorted((ports / family).glob("*.c"))
+    shared = {h.name: h for d in ports.glob("*-common") if family.startswith(d.name.removesuffix("-common"))
+              for h in d.glob("*.h")}
+    included = {m for f in own for m in re.findall(r'#include "([\w.]+\.h)"', f.read_text())}
+    return own + [shared[n] for n in sorted(included) if n in shared]
 
 
 def annotations(family: str) -> list[Annotation]:

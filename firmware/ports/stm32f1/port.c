@@ -47,16 +47,7 @@
 #define USART1_BASE 0x40013800u /* svd: USART1 */
 #define USART2_BASE 0x40004400u /* svd: USART2 */
 #define USART3_BASE 0x40004800u /* svd: USART3 */
-#define USART_SR 0x00u /* svd-offset: USART1.SR */
-#define USART_SR_ORE (1u << 3) /* svd: USART1.SR.ORE */
-#define USART_SR_RXNE (1u << 5) /* svd: USART1.SR.RXNE */
-#define USART_SR_TXE (1u << 7) /* svd: USART1.SR.TXE */
-#define USART_DR 0x04u /* svd-offset: USART1.DR */
-#define USART_BRR 0x08u /* svd-offset: USART1.BRR */
-#define USART_CR1 0x0Cu /* svd-offset: USART1.CR1 */
-#define USART_CR1_RE (1u << 2) /* svd: USART1.CR1.RE */
-#define USART_CR1_TE (1u << 3) /* svd: USART1.CR1.TE */
-#define USART_CR1_UE (1u << 13) /* svd: USART1.CR1.UE */
+#include "stm32_usart_sr.h" /* USART_* register offsets and bits (stm32-common) */
 
 /* Clock plan (RM0008 7.2): SYSCLK = HSE * PLLMUL (2..16), AHB /1, APB1 /2 (at most 36 MHz),
  * APB2 /1; flash wait states (3.3.3): 0 up to 24 MHz, 1 up to 48 MHz, 2 up to 72 MHz. */

@@ -64,16 +64,7 @@
 #define USART1_BASE 0x40011000u /* svd: USART1 */
 #define USART2_BASE 0x40004400u /* svd: USART2 */
 #define USART6_BASE 0x40011400u /* svd: USART6 */
-#define USART_SR 0x00u /* svd-offset: USART1.SR */
-#define USART_SR_ORE (1u << 3) /* svd: USART1.SR.ORE */
-#define USART_SR_RXNE (1u << 5) /* svd: USART1.SR.RXNE */
-#define USART_SR_TXE (1u << 7) /* svd: USART1.SR.TXE */
-#define USART_DR 0x04u /* svd-offset: USART1.DR */
-#define USART_BRR 0x08u /* svd-offset: USART1.BRR */
-#define USART_CR1 0x0Cu /* svd-offset: USART1.CR1 */
-#define USART_CR1_RE (1u << 2) /* svd: USART1.CR1.RE */
-#define USART_CR1_TE (1u << 3) /* svd: USART1.CR1.TE */
-#define USART_CR1_UE (1u << 13) /* svd: USART1.CR1.UE */
+#include "stm32_usart_sr.h" /* USART_* register offsets and bits (stm32-common) */
 
 /* The board's clock plan (PLL_M/N/P/Q, FLASH_WS, APB1_DIV, APB2_DIV) and console instance (CON_BASE,
  * CON_ENR, CON_EN, CON_CLK_HZ, CON_AF) come from family.toml through the header tinyc generates. */

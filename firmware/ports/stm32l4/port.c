@@ -78,19 +78,7 @@
 #define USART2_BASE 0x40004400u /* svd: USART2 */
 #define USART3_BASE 0x40004800u /* svd: USART3 */
 #define LPUART1_BASE 0x40008000u /* svd: LPUART1 */
-#define USART_CR1 0x00u /* svd-offset: USART1.CR1 */
-#define USART_CR1_UE (1u << 0) /* svd: USART1.CR1.UE */
-#define USART_CR1_RE (1u << 2) /* svd: USART1.CR1.RE */
-#define USART_CR1_TE (1u << 3) /* svd: USART1.CR1.TE */
-#define USART_BRR 0x0Cu /* svd-offset: USART1.BRR */
-#define USART_ISR 0x1Cu /* svd-offset: USART1.ISR */
-#define USART_ISR_ORE (1u << 3) /* svd: USART1.ISR.ORE */
-#define USART_ISR_RXNE (1u << 5) /* svd: USART1.ISR.RXNE */
-#define USART_ISR_TXE (1u << 7) /* svd: USART1.ISR.TXE */
-#define USART_ICR 0x20u /* svd-offset: USART1.ICR */
-#define USART_ICR_ORECF (1u << 3) /* svd: USART1.ICR.ORECF */
-#define USART_RDR 0x24u /* svd-offset: USART1.RDR */
-#define USART_TDR 0x28u /* svd-offset: USART1.TDR */
+#include "stm32_usart_isr.h" /* USART_* register offsets and bits (stm32-common) */
 /* The LPUART has the same layout at the same offsets (checked separately). */
 #define LPUART_CR1 0x00u /* svd-offset: LPUART1.CR1 */
 #define LPUART_BRR 0x0Cu /* svd-offset: LPUART1.BRR */
