@@ -130,11 +130,10 @@ def toolchain() -> dict[str, str]:
 
 
 def _boards(board, emulate: bool):
-    """(board, run board), as tinyc.deploy.pipeline.resolve_boards pairs them."""
-    from tinyc.boards import Board, emulation_target, get_board
+    """(board, run board), as the target of the build pairs them (tinyc.deploy.targets.resolve)."""
+    from tinyc.deploy.targets import resolve
 
-    b = board if isinstance(board, Board) else get_board(board)
-    return b, (emulation_target(b) if emulate and not b.emulated else b)
+    return resolve(board, emulate)
 
 
 def firmware_inputs(model: Path | bytes | None, board, **options) -> dict[str, Any]:

@@ -22,6 +22,7 @@ class Target:
     """A board reached one way. ``emulate``: the user asked for the emulated stand-in (part of a build's key)."""
 
     emulated: ClassVar[bool] = False  # figures are QEMU instructions (True) or the core's cycles
+    unit: ClassVar[str] = "cycles"  # what a measured figure counts
     tool: ClassVar[str] = ""  # the uploader, where there is one
     uploads: ClassVar[bool] = False  # flash() puts firmware on the board (else it is there, or QEMU loads it)
 
@@ -89,6 +90,7 @@ class QemuTarget(Target):
     """A QEMU machine: the emulated board itself, or the real board's stand-in running its firmware."""
 
     emulated = True
+    unit = "instructions"  # QEMU -icount: exact instruction counts, never cycles
 
     def port_defines(self) -> dict[str, str]:
         run = self.run_board

@@ -91,7 +91,9 @@ def calibrate(model, layers, train, calib, board, run_board, progress=None, refr
         cached = latency.load(path)
         if cached is not None:
             return cached
-    unit = "instructions" if run_board.emulated else "cycles"
+    from tinyc.deploy.targets import target_for
+
+    unit = target_for(board, emulate=run_board is not board, flashed=True).unit
     task = progress.add_task(f"latency model: profiling layers on {run_board.id}", total=None) if progress else None
     samples: list[Sample] = []
     totals = []

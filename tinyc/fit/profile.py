@@ -66,7 +66,9 @@ def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inpl
     from tinyc.deploy.project import render_project
     from tinyc.model.graph import parse
 
-    if not run_board.emulated:
+    from tinyc.deploy.targets import target_for
+
+    if not target_for(run_board, flashed=True).emulated:
         from tinyc.errors import NotImplementedYet
 
         raise NotImplementedYet("tinyc fit calibrates latency in emulation only for now; profiling layers on a "

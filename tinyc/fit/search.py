@@ -152,12 +152,13 @@ def _budgets(req: FitRequest, board) -> tuple[int, int]:
 
 def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda m: None) -> FitResult:
     t0 = time.monotonic()
-    from tinyc.deploy.pipeline import resolve_boards
+    from tinyc.deploy.targets import target_for
     from tinyc.optimize import data as D
     from tinyc.optimize.load import load_model
 
-    board, run_board = resolve_boards(req.board, req.emulate)
-    if not run_board.emulated:
+    target = target_for(req.board, emulate=req.emulate, flashed=True)
+    board, run_board = target.board, target.run_board
+    if not target.emulated:
         from tinyc.errors import NotImplementedYet
 
         raise NotImplementedYet(f"tinyc fit measures on an emulator for now; {board.id} is a real board: add "
