@@ -38,10 +38,6 @@ class BuiltFirmware:
     memory: Any  # tinyc.deploy.memuse.MemoryUse
     input_copy: bool = True  # the harness keeps a copy of the input (else the host resends it per run)
 
-    @property
-    def emulated(self) -> bool:
-        return self.run_board.emulated
-
     def to_json(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "model": str(self.model), "model_hash": self.model_hash,
                 "board": self.board.id, "run_board": self.run_board.id, "elf": str(self.elf),
@@ -177,10 +173,6 @@ class BuildRecord:
     run_board: Board
     elf: Path
     data: dict
-
-    @property
-    def emulated(self) -> bool:
-        return self.run_board.emulated
 
 
 def load_build(out_dir: Path) -> BuildRecord:

@@ -32,10 +32,6 @@ class GeneratedProject:
     ram: MemoryRegion
     sources: tuple[str, ...] = field(default=())
 
-    @property
-    def emulated(self) -> bool:
-        return self.run_board.emulated
-
     def to_json(self) -> dict:
         return {"path": str(self.path), "board": self.board.id, "run_board": self.run_board.id,
                 "env": self.env_name, "flash": vars(self.flash), "ram": vars(self.ram),
