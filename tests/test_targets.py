@@ -16,6 +16,7 @@ from tinyc.boards import all_boards, get_board
 from tinyc.cli import cli
 from tinyc.deploy import targets, upload
 from tinyc.deploy.targets import QemuTarget, SerialTarget, run_target, target_for
+from tests.test_deploy_models import digits_tflite  # noqa: F401 - the session fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,3 +98,44 @@ def test_a_bad_openocd_target_is_refused_when_the_board_file_is_loaded(tmp_path)
     f.write_text(src.replace('openocd_target = "target/stm32f4x.cfg"', 'openocd_target = "../../etc/x.cfg"'))
     with pytest.raises(BoardError, match=r"upload.openocd_target.*an OpenOCD script path"):
         load_board(f)
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+def test_flash_on_an_emulated_board_runs_the_firmware_in_qemu_and_syncs(digits_tflite):  # noqa: F811
+    from tests.conftest import require_tool
+
+    require_tool("qemu-system-arm")
+    r = CliRunner().invoke(cli, ["flash", str(digits_tflite), "--board", "mps2-an500"])
+    assert r.exit_code == 0, r.output
+    assert re.search(r"mps2-an500: running model [0-9a-f]{16} \(\S+\) in QEMU mps2-an500; arena [\d,]+ B, 1 input",
+                     r.output), r.output
+    assert "uploaded" not in r.output
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+def test_build_port_uploads_through_the_board_files_uploader_then_measures_over_the_port(
+        tmp_path, monkeypatch, digits_tflite):  # noqa: F811
+    """`tinyc build --port` on a real board: the one upload flow (the uploader the board file names gets the
+    real board's ELF), then the measurement over --port (here a QEMU console standing in for the cable)."""
+    from tests.conftest import require_tool
+    from tests.test_howto import FakeCopy, _boards
+    from tinyc.deploy import pipeline
+    from tinyc.deploy.emulator import QemuSession
+
+    require_tool("qemu-system-arm")
+    monkeypatch.setattr(FakeCopy, "drive", tmp_path / "drive", raising=False)
+    (tmp_path / "drive").mkdir()
+    monkeypatch.setitem(upload.UPLOADERS, "fakecopy", FakeCopy)
+    _boards(tmp_path, monkeypatch, "my-f401", "nucleo-f401re",
+            lambda t: t.replace('protocol = "stlink"', 'protocol = "fakecopy"'))
+    stand_in = pipeline.cached_build(digits_tflite, "my-f401", emulate=True)  # what the "board" runs
+    with QemuSession(stand_in.run_board, stand_in.elf) as q:
+        r = CliRunner().invoke(cli, ["build", str(digits_tflite), "--board", "my-f401", "--port", q.url,
+                                     "-o", str(tmp_path / "out"), "--runs", "2"])
+    assert r.exit_code == 0, r.output
+    uploaded = tmp_path / "drive" / "firmware.elf"
+    assert uploaded.read_bytes() == (tmp_path / "out" / "firmware" / ".pio" / "build" / "my_f401" /
+                                     "firmware.elf").read_bytes()  # the real board's build, not the stand-in's
+    assert "uploading" in r.output and "instructions per inference" in r.output
