@@ -297,11 +297,11 @@ def _spec(path, default: bool):
 @pytest.mark.parametrize("default", (True, False), ids=("default-plan", "no-inplace"))
 def test_crafted_layers_take_the_paths_they_were_made_for(crafted, default):
     s = _spec(crafted, default)
-    assert not any(c.kernel in COVERED for c in s.lowered.calls), [c.kernel for c in s.lowered.calls]
+    assert not any(c.macro in COVERED for c in s.lowered.calls), [c.macro for c in s.lowered.calls]
     graph = load(crafted)
     name = {op.index: graph.tensor(op.outputs[0]).name for op in graph.operators}
     p = {name[c.index]: dict(c.params) for c in s.lowered.calls}
-    k = {name[c.index]: c.kernel for c in s.lowered.calls}
+    k = {name[c.index]: c.macro for c in s.lowered.calls}
     assert k["fc13"] == k["fc4000"] == k["fc1"] == k["fc16"] == k["fc12"] == DSP_FC
     assert p["fc13"]["vec"] == 2 and p["fc4000"]["vec"] == 1 and p["fc16"]["vec"] == 2
     assert p["fc4000"]["seg"] > 0 and "seg" not in p["fc13"]
@@ -313,7 +313,7 @@ def test_crafted_layers_take_the_paths_they_were_made_for(crafted, default):
     assert p["c1x1"]["fused"] == 1 and p["c1x1"]["out_c"] % 2 == 1
     assert "fused" not in p["cbig"]  # |acc| reaches 2^23
     ctype = {c.name: c.ctype for c in s.lowered.consts}
-    wide = {name[c.index] for c in s.lowered.calls for a in c.args if ctype.get(a.split(")")[-1]) == "int16_t"}
+    wide = {name[c.index] for c in s.lowered.calls for n in c.consts() if ctype.get(n) == "int16_t"}
     assert wide == {"dw3s2", "dw5d2"}, wide  # the common depthwise loop's widened weights
     assert p["dw3s2"]["act_max"] < 127 and p["dwgen"].get("general") == 1 and p["dw6"]["channels"] == 6
 

@@ -25,9 +25,9 @@ MLPERF = ("kws_dscnn", "vww_mobilenet", "ic_resnet8")
 def _inplace(graph, plan, ref: str, fast: tuple[str, ...]) -> tuple[int, int]:
     """(in-place calls of kernel ``ref`` before specializing, how many of them the DSP set took)."""
     lowered = lower(graph, *plan_layout(graph, plan))
-    before = sum(c.kernel == ref for c in lowered.calls)
+    before = sum(c.macro == ref for c in lowered.calls)
     after = specialize(lowered, "arm_dsp").lowered
-    return before, sum(c.kernel in fast for c in after.calls)
+    return before, sum(c.macro in fast for c in after.calls)
 
 
 def _pointwise_inplace(graph, plan) -> tuple[int, int]:
@@ -56,7 +56,7 @@ def test_default_plan_depthwise_inplace_layers_get_a_dsp_kernel():
                                 (DSP_DW_ROWS_INPLACE, DSP_DW_PLANE_INPLACE))
         assert fast == before, f"{name}: {before - fast} in-place depthwise convs kept the reference kernel"
         body = specialize(lower(graph, *plan_layout(graph, plan)), "arm_dsp").lowered.calls
-        kinds |= {c.kernel for c in body}
+        kinds |= {c.macro for c in body}
     assert {DSP_DW_ROWS_INPLACE, DSP_DW_PLANE_INPLACE} <= kinds  # VWW (rows) and KWS (planes)
 
 

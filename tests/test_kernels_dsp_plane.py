@@ -25,6 +25,8 @@ import pytest
 
 from tests.conftest import require_tool
 from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
+from tinyc.codegen import kernels as K
+from tinyc.codegen.kernels import Arena, Const, Int, Role
 from tinyc.codegen.specialize import DSP_DW_PLANE_INPLACE, specialize
 from tinyc.codegen.specialize_mve import MVE_DW_PLANE_INPLACE
 from tinyc.model.inplace import depthwise_form
@@ -79,6 +81,21 @@ def _quant(scale: float) -> tuple[int, int]:
     return q, e
 
 
+
+def _inplace_call(index: int, p: dict, ring_rows: int, n: str) -> KernelCall:
+    """The reference in-place depthwise call lowering makes (ring rows 0: the plane scheme), constants named
+    <n>_w, _b, _m, _s; the arena offsets do not matter to the specializer."""
+    return KernelCall(index, "DEPTHWISE_CONV_2D", K.DEPTHWISE_CONV2D_INPLACE, tuple(p.items()),
+                      ((Role.RING_ROWS, Int(ring_rows)), (Role.IO, Arena(0)), (Role.WEIGHTS, Const(f"{n}_w")),
+                       (Role.BIAS, Const(f"{n}_b")), (Role.MULTIPLIERS, Const(f"{n}_m")),
+                       (Role.SHIFTS, Const(f"{n}_s")), (Role.RING, Arena(0))))
+
+
+def _c_arg(o) -> str:
+    """A constant operand as the C argument the generated code passes."""
+    assert isinstance(o, Const), o
+    return f"({o.cast}){o.name}" if o.cast else o.name
+
 @dataclasses.dataclass
 class Case:
     name: str
@@ -111,21 +128,20 @@ def make_case(i: int, spec, rng) -> Case:
     consts = {f"{n}_w": ("int8_t", w.reshape(-1)), f"{n}_b": ("int32_t", bias),
               f"{n}_m": ("int32_t", mult), f"{n}_s": ("int32_t", shift)}
     assert depthwise_form(ih, iw, c, oh, ow, c, sh, ph, "plane").scratch == ih * iw
-    call = KernelCall(i, "DEPTHWISE_CONV_2D", "TINYC_DEPTHWISE_CONV2D_INPLACE_S8", "tinyc_dwconv_params_t",
-                      tuple(p.items()), ("0", "io", f"{n}_w", f"{n}_b", f"{n}_m", f"{n}_s", "plane"), 0)
+    call = _inplace_call(i, p, 0, n)
     lowered = LoweredModel("plane", "0" * 64, 0, (call,),
                            tuple(ConstArray(k, t, tuple(int(v) for v in vals)) for k, (t, vals) in consts.items()),
                            (), ())
     out = specialize(lowered, "arm_dsp").lowered
     spec_call = out.calls[0]
-    assert spec_call.kernel == DSP_DW_PLANE_INPLACE, f"case {i}: the DSP plane kernel declined {spec}"
+    assert spec_call.macro == DSP_DW_PLANE_INPLACE, f"case {i}: the DSP plane kernel declined {spec}"
     assert bool(dict(spec_call.params).get("general")) == (special == "general"), spec
     for const in out.consts:
         consts.setdefault(const.name, (const.ctype, const.values))
     mve = specialize(lowered, "arm_mve").lowered
-    mve_call = mve.calls[0] if mve.calls[0].kernel == MVE_DW_PLANE_INPLACE else None
+    mve_call = mve.calls[0] if mve.calls[0].macro == MVE_DW_PLANE_INPLACE else None
     if special == "general":
-        assert mve_call is None and mve.calls[0].kernel == DSP_DW_PLANE_INPLACE
+        assert mve_call is None and mve.calls[0].macro == DSP_DW_PLANE_INPLACE
     if mve_call is not None:
         for const in mve.consts:
             consts.setdefault(const.name, (const.ctype, const.values))
@@ -161,13 +177,13 @@ def harness(cases: list[Case], mve: bool = False) -> str:
         dsp_p = ", ".join(f".{k} = {v}" for k, v in cs.call.params)
         plane = p["in_h"] * p["in_w"]
         src.append(f"static int8_t {n}_io[{size}], {n}_ref[{osize}], {n}_plane[{plane}];\n")
-        _, wn, bn, qn, _ = cs.call.args
+        wn, bn, qn = (_c_arg(cs.call[r]) for r in (Role.WEIGHTS, Role.BIAS, Role.REQUANT))
         run_mve = mve and cs.mve_call is not None
         mve_decl = mve_run = ""
         if run_mve:
             mve_p = ", ".join(f".{k} = {v}" for k, v in cs.mve_call.params)
             mve_decl = f"static const tinyc_mve_dwplane_params_t mp = {{{mve_p}}};"
-            _, mwn, mbn, mqn, _ = cs.mve_call.args
+            mwn, mbn, mqn = (_c_arg(cs.mve_call[r]) for r in (Role.WEIGHTS, Role.BIAS, Role.REQUANT))
             mve_run = f"""memcpy({n}_io, xs[r], {size});
             tinyc_arm_mve_depthwise_plane_inplace_s8(&mp, {n}_io, {mwn}, {mbn}, {mqn}, {n}_plane);
             for (int k = 0; k < {osize}; ++k) bad_mve += {n}_io[k] != {n}_ref[k];"""
@@ -216,12 +232,11 @@ def test_plane_kernel_takes_any_channel_count_and_so_does_the_rows_kernel(cases)
     cs = next(c for c in cases if c.params["in_c"] == 6)
     p = dict(cs.params)
     raw = {k: v for k, v in cs.consts.items() if k.startswith(cs.name + "_") and k[len(cs.name) + 1:] in "wbms"}
-    call = KernelCall(0, "DEPTHWISE_CONV_2D", "TINYC_DEPTHWISE_CONV2D_INPLACE_S8", "tinyc_dwconv_params_t",
-                      tuple(p.items()), ("2", "io", *(f"{cs.name}_{s}" for s in "wbms"), "ring"), 0)
+    call = _inplace_call(0, p, 2, cs.name)
     lowered = LoweredModel("rows", "0" * 64, 0, (call,),
                            tuple(ConstArray(k, t, tuple(int(v) for v in vals)) for k, (t, vals) in raw.items()),
                            (), ())
-    assert specialize(lowered, "arm_dsp").lowered.calls[0].kernel == "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
+    assert specialize(lowered, "arm_dsp").lowered.calls[0].macro == "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
 
 
 def test_plane_kernel_bit_exact_on_the_host(cases, tmp_path):

@@ -21,6 +21,7 @@ from tinyc.boards import get_board
 from tinyc.codegen import footprint
 from tinyc.codegen.generate import generate, plan_layout, variant_for
 from tinyc.codegen.lower import lower
+from tinyc.codegen.kernels import Role
 from tinyc.codegen.specialize import specialize
 from tinyc.codegen.specialize_mve import (MVE_ADD, MVE_ADD_INPLACE, MVE_CONV, MVE_CONV_PW_INPLACE,
                                           MVE_CONV_ROWS_INPLACE, MVE_DW_PLANE_INPLACE, MVE_DW_ROWS_INPLACE,
@@ -119,9 +120,9 @@ def _mve_share(name: str, default_plan: bool):
 def test_every_mlperf_matmul_depthwise_and_add_runs_on_mve_without_inplace():
     for name in MLPERF:
         lowered, spec = _mve_share(name, False)
-        want = sum(c.kernel in ("TINYC_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8", "TINYC_DEPTHWISE_CONV2D_S8",
+        want = sum(c.macro in ("TINYC_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8", "TINYC_DEPTHWISE_CONV2D_S8",
                                 "TINYC_ADD_S8") for c in lowered.calls)
-        got = [c.kernel for c in spec.lowered.calls if c.kernel in (MVE_CONV, MVE_FC, MVE_DWCONV, MVE_ADD)]
+        got = [c.macro for c in spec.lowered.calls if c.macro in (MVE_CONV, MVE_FC, MVE_DWCONV, MVE_ADD)]
         assert len(got) == want, f"{name}: {want - len(got)} matmul/depthwise/ADD calls are not on MVE"
         assert spec.scratch_bytes % 4 == 0 and spec.flash_delta == spec.lowered.weights_bytes - lowered.weights_bytes
 
@@ -137,16 +138,16 @@ def test_default_plan_inplace_convolutions_run_on_mve():
                           ("TINYC_DEPTHWISE_CONV2D_INPLACE_S8", MVE_DW_PLANE_INPLACE),
                           ("TINYC_ADD_INPLACE_S8", MVE_ADD_INPLACE)):
             # a depthwise call's ring row count says its scheme: "0" is the plane scheme (KWS), else rows (VWW)
-            before = sum(c.kernel == ref and (fast != MVE_DW_ROWS_INPLACE or c.args[0] != "0")
-                         and (fast != MVE_DW_PLANE_INPLACE or c.args[0] == "0") for c in lowered.calls)
-            after = sum(c.kernel == fast for c in spec.lowered.calls)
+            before = sum(c.macro == ref and (fast != MVE_DW_ROWS_INPLACE or c[Role.RING_ROWS].value != 0)
+                         and (fast != MVE_DW_PLANE_INPLACE or c[Role.RING_ROWS].value == 0) for c in lowered.calls)
+            after = sum(c.macro == fast for c in spec.lowered.calls)
             assert after == before, f"{name}: {before - after} {ref} calls are not on {fast}"
             if after:
                 seen.add(fast)
         # whatever the MVE set leaves goes on to the DSP specialization, never silently to nothing
         dsp = specialize(lowered, "arm_dsp").lowered.calls
         for a, d in zip(spec.lowered.calls, dsp):
-            if a.kernel not in MVE_KERNELS:
-                assert a.kernel == d.kernel, (name, a.index, a.kernel, d.kernel)
+            if a.macro not in MVE_KERNELS:
+                assert a.macro == d.macro, (name, a.index, a.macro, d.macro)
     assert seen == {MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DW_ROWS_INPLACE, MVE_DW_PLANE_INPLACE,
                     MVE_ADD_INPLACE}

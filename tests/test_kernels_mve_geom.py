@@ -101,7 +101,7 @@ def _plan(graph, default: bool):
 def test_the_chain_takes_the_paths_it_is_for(model):
     graph = load(model)
     calls = specialize(lower(graph, *plan_layout(graph, _plan(graph, False)), weights="dense"), "arm_mve").lowered.calls
-    by_op = {c.index: (c.kernel, dict(c.params)) for c in calls}
+    by_op = {c.index: (c.macro, dict(c.params)) for c in calls}
     assert by_op[0][0] == MVE_CONV and by_op[0][1]["gather_mode"] == 2
     assert by_op[5][0] == MVE_CONV and by_op[5][1]["gather_mode"] == 2 and by_op[5][1]["dil_w"] == 2
     assert by_op[6][0] == MVE_CONV and "gather_mode" not in by_op[6][1]  # rows copied

@@ -26,6 +26,7 @@ from tinyc.codegen import quant as Q
 from tinyc.codegen import requant as RQ
 from tinyc.codegen.generate import generate, plan_layout
 from tinyc.codegen.lower import lower
+from tinyc.codegen.kernels import Role
 from tinyc.codegen.specialize import COVERED, specialize
 from tinyc.model.graph import load
 
@@ -135,14 +136,14 @@ def test_crafted_layers_run_the_dsp_kernels(crafted, default):
     five = [c for c in s.choices if c.op in FIVE]
     assert len(five) == 9
     assert all(c.kernel_set == "arm_dsp" and c.reason is None for c in five), [c for c in five if c.reason]
-    assert not any(c.kernel in COVERED for c in s.lowered.calls)
+    assert not any(c.macro in COVERED for c in s.lowered.calls)
     calls = {c.index: c for c in s.lowered.calls}
     general = {i for i, c in calls.items() if dict(c.params or ()).get("general")}
     assert general == {0, 2, 6, 8}  # left shift / shift 0, shift 26 into zp -100 (twice), left-shift FC
-    assert calls[0].kernel in ("TINYC_DSP_CONV_S8", "TINYC_DSP_CONV_ROWS_INPLACE_S8")  # dw of 1 channel as conv
+    assert calls[0].macro in ("TINYC_DSP_CONV_S8", "TINYC_DSP_CONV_ROWS_INPLACE_S8")  # dw of 1 channel as conv
     assert dict(calls[3].params)["mult"] == 2 and dict(calls[2].params)["channels"] == 7
     consts = {c.name: c.values for c in s.lowered.consts}
-    q1 = consts[next(a for a in calls[1].args if "_dsp_q" in a).split(")")[-1]]
+    q1 = consts[calls[1][Role.REQUANT].name]
     assert tuple(q1[9:12]) == (0, 1 + 2 * -128, 1)  # channel 3: constant (|acc| >= 2^30), fast form
 
 
@@ -153,7 +154,7 @@ def test_crafted_layers_run_the_helium_kernels(crafted, default):
     assert all(c.kernel_set == "arm_mve" and c.reason is None for c in s.choices), s.choices
     calls = {c.index: c for c in s.lowered.calls}
     assert {i for i, c in calls.items() if dict(c.params or ()).get("general")} == {0, 2, 6, 8}
-    assert dict(calls[6].params)["bcast"] == 1 and calls[7].kernel == "TINYC_MVE_AVG_POOL_S8"
+    assert dict(calls[6].params)["bcast"] == 1 and calls[7].macro == "TINYC_MVE_AVG_POOL_S8"
 
 
 # QEMU: one firmware per kernel set and plan (the crafted model is small: a few seconds each)

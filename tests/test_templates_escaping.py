@@ -38,25 +38,30 @@ NASTY = [
 
 # --- every {{ }} is escaped --------------------------------------------------------------------------------
 
-def _unescaped(expr: nodes.Expr) -> list[str]:
-    """The parts of an output expression that are neither a constant nor end in an allowed filter."""
+def _unescaped(expr: nodes.Expr, macros: frozenset[str] = frozenset()) -> list[str]:
+    """The parts of an output expression that are neither a constant nor end in an allowed filter (nor call a
+    macro of the template: its own outputs are checked like any other)."""
     if isinstance(expr, nodes.Const):
+        return []
+    if isinstance(expr, nodes.Call) and isinstance(expr.node, nodes.Name) and expr.node.name in macros:
         return []
     if isinstance(expr, nodes.Filter) and expr.name in ALLOWED:
         return []
     if isinstance(expr, nodes.CondExpr):  # "a | f if cond else b | g": both branches must be safe
-        return _unescaped(expr.expr1) + (_unescaped(expr.expr2) if expr.expr2 is not None else [])
+        return _unescaped(expr.expr1, macros) + (_unescaped(expr.expr2, macros) if expr.expr2 is not None else [])
     return [type(expr).__name__ + (f" | {expr.name}" if isinstance(expr, nodes.Filter) else "")]
 
 
 def unescaped_outputs(source: str) -> list[str]:
     env = codegen_environment()
+    tree = env.parse(source)
+    macros = frozenset(m.name for m in tree.find_all(nodes.Macro))
     bad = []
-    for output in env.parse(source).find_all(nodes.Output):
+    for output in tree.find_all(nodes.Output):
         for expr in output.nodes:
             if isinstance(expr, nodes.TemplateData):
                 continue
-            bad += [f"line {expr.lineno}: {what}" for what in _unescaped(expr)]
+            bad += [f"line {expr.lineno}: {what}" for what in _unescaped(expr, macros)]
     return bad
 
 
@@ -68,6 +73,9 @@ def test_the_rule_catches_unescaped_values():
     assert unescaped_outputs("{{ x.name }}{{ x[0] }}") == ["line 1: Getattr", "line 1: Getitem"]
     assert unescaped_outputs("{{ '{' }}{{ x | c_ident }}{{ n | num if y }}{% for a in b %}{{ a | hex }}"
                              "{% endfor %}") == []
+    assert unescaped_outputs("{% macro m(o) %}{{ o.name | c_ident }}{% endmacro %}{{ m(x) }}") == []
+    assert unescaped_outputs("{% macro m(o) %}{{ o.name }}{% endmacro %}{{ m(x) }}") == ["line 1: Getattr"]
+    assert unescaped_outputs("{{ other(x) }}") == ["line 1: Call"]
 
 
 def test_every_template_value_goes_through_an_escaping_or_numeric_filter():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 import tempfile
@@ -98,7 +97,6 @@ def _lower(graph: Graph, plan, board: Board, weights) -> Lowering:
                     tuple(runtime_files(spec.lowered, variant)), spec.flash_delta, specialization=spec)
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def layer_bytes(lowered: LoweredModel) -> dict[int, int]:
@@ -108,7 +106,7 @@ def layer_bytes(lowered: LoweredModel) -> dict[int, int]:
     seen: set[str] = set()
     out: dict[int, int] = {}
     for call in lowered.calls:
-        names = {n for text in (*call.args, *call.extra) for n in _IDENT.findall(text) if n in sizes} - seen
+        names = {n for n in call.consts() if n in sizes} - seen
         out[call.index] = out.get(call.index, 0) + sum(sizes[n] for n in names)
         seen |= names
     return out
@@ -121,13 +119,13 @@ def filter_options(graph: Graph, board: Board, dense: Lowering, packed: Lowering
     size_d, size_p = layer_bytes(dense.lowered), layer_bytes(packed.lowered)
     instr_d = instructions.call_instructions(set_name, graph, dense.lowered)
     instr_p = instructions.call_instructions(set_name, graph, packed.lowered)
-    kern_d = {c.index: c.kernel for c in dense.lowered.calls}
-    kern_p = {c.index: c.kernel for c in packed.lowered.calls}
+    kern_d = {c.index: c.macro for c in dense.lowered.calls}
+    kern_p = {c.index: c.macro for c in packed.lowered.calls}
     by_name = {t.name: t.index for t in graph.tensors}
     out = []
     for p in packed.lowered.packed:
         blob = f"tinyc_t{by_name.get(p.tensor)}_packed"
-        ops = tuple(sorted({c.index for c in packed.lowered.calls if blob in c.args}))
+        ops = tuple(sorted({c.index for c in packed.lowered.calls if blob in set(c.consts())}))
         if not ops:
             continue
 
@@ -187,7 +185,7 @@ def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.Lay
         if any(r.index == call.index for r in out):
             continue
         c = choices.get(call.index)  # Specialization.choices: the kernel set and why, where recorded
-        kset = getattr(c, "kernel_set", None) or _kernel_set(call.kernel)
+        kset = getattr(c, "kernel_set", None) or call.kernel.kernel_set.value
         reason = getattr(c, "reason", None)
         fmt = None
         if call.index in modes:
@@ -199,14 +197,9 @@ def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.Lay
         elif graph.operators[call.index].op in instructions.WEIGHT_OPS:
             fmt = "dense"
         v, measured = instr.get(call.index, (None, False))
-        out.append(budgetmod.LayerCode(call.index, getattr(c, "kernel", None) or call.kernel, kset, reason, fmt,
+        out.append(budgetmod.LayerCode(call.index, getattr(c, "kernel", None) or call.macro, kset, reason, fmt,
                                        v, measured))
     return tuple(out)
-
-
-def _kernel_set(macro: str) -> str:
-    return "arm_mve" if macro.startswith("TINYC_MVE_") else "arm_dsp" if macro.startswith("TINYC_DSP_") \
-        else "reference"
 
 
 def generated(low: Lowering, board: Board, graph: Graph | None = None) -> budgetmod.Generated:

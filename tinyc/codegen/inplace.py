@@ -10,32 +10,20 @@ and points it at that scratch. Layers the plan does not overlap keep their norma
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Mapping
 
+from tinyc.codegen import kernels as K
+from tinyc.codegen.kernels import Arena, Int
 from tinyc.errors import TinycError
 from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph, Operator
 
 # normal kernel -> in-place kernel, for the elementwise ops whose reference kernel is safe in place
-ELEMENTWISE = {
-    "TINYC_ADD_S8": "TINYC_ADD_INPLACE_S8",
-    "TINYC_MUL_S8": "TINYC_MUL_INPLACE_S8",
-    "TINYC_REQUANT_S8": "TINYC_REQUANT_INPLACE_S8",
-    "TINYC_CLAMP_S8": "TINYC_CLAMP_INPLACE_S8",
-}
-CONV = "TINYC_CONV2D_INPLACE_S8"
-CONV_PIXEL = "TINYC_CONV2D_POINTWISE_INPLACE_S8"
-DWCONV = "TINYC_DEPTHWISE_CONV2D_INPLACE_S8"
-# The Arm DSP set's in-place kernels (tinyc/codegen/specialize.py rewrites the calls above to them).
-DSP_KERNELS = ("TINYC_DSP_CONV_POINTWISE_INPLACE_S8", "TINYC_DSP_CONV_ROWS_INPLACE_S8",
-               "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8", "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8",
-               "TINYC_DSP_ADD_INPLACE_S8")
-# The Helium set's (tinyc/codegen/specialize_mve.py, Cortex-M55).
-MVE_KERNELS = ("TINYC_MVE_CONV_POINTWISE_INPLACE_S8", "TINYC_MVE_CONV_ROWS_INPLACE_S8",
-               "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8", "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8",
-               "TINYC_MVE_ADD_INPLACE_S8")
-KERNELS = (CONV, CONV_PIXEL, DWCONV, *ELEMENTWISE.values(), *DSP_KERNELS, *MVE_KERNELS)  # every kernel safe in place
+ELEMENTWISE = K.ELEMENTWISE_INPLACE
+CONV = K.CONV2D_INPLACE
+CONV_PIXEL = K.CONV2D_POINTWISE_INPLACE
+DWCONV = K.DEPTHWISE_CONV2D_INPLACE
+KERNELS = K.inplace_macros()  # every kernel safe in place (the registry's declarations)
 
 
 class PlanOffsets(dict):
@@ -72,11 +60,11 @@ def rewrite(graph: Graph, calls: list, offsets: Mapping[int, int], scratch: Mapp
             continue
         form = opsmod.inplace_form(graph, op)
         if call.kernel in ELEMENTWISE:
-            out.append(dataclasses.replace(call, kernel=ELEMENTWISE[call.kernel]))
+            out.append(call.to(ELEMENTWISE[call.kernel]))
             continue
-        if call.kernel not in ("TINYC_CONV2D_S8", "TINYC_DEPTHWISE_CONV2D_S8"):
+        if call.kernel not in (K.CONV2D, K.DEPTHWISE_CONV2D):
             raise TinycError(f"{where}: operator {op.index} ({op.op}) runs in place in the memory plan, but "
-                             f"its kernel {call.kernel} has no in-place version; plan with in-place kernels "
+                             f"its kernel {call.macro} has no in-place version; plan with in-place kernels "
                              f"off (plan_improved(graph, inplace=False))")
         bufs = [b for b in scratch.get(op.index, []) if b[2] == "inplace"]
         if not bufs or bufs[0][1] < form.scratch:
@@ -86,15 +74,14 @@ def rewrite(graph: Graph, calls: list, offsets: Mapping[int, int], scratch: Mapp
         off, nbytes = bufs[0][0], bufs[0][1]
         if off < 0 or off + nbytes > arena_size:
             raise TinycError(f"{where}: the in-place scratch of operator {op.index} lies outside the arena")
-        scr = f"((int8_t *)(tinyc_arena + {off}u))"
-        x, w, b, m, s, y = call.args
-        if call.kernel == "TINYC_CONV2D_S8":
+        io, ring = call[K.Role.OUTPUT], Arena(off, "int8_t")
+        if call.kernel is K.CONV2D:
             if form.scheme == "pixel":
-                new = dataclasses.replace(call, kernel=CONV_PIXEL, args=(y, w, b, m, s, scr))
+                new = call.to(CONV_PIXEL, io=io, ring=ring)
             else:
-                new = dataclasses.replace(call, kernel=CONV, args=(str(form.ring_rows), y, w, b, m, s, scr))
+                new = call.to(CONV, ring_rows=Int(form.ring_rows), io=io, ring=ring)
         else:
-            rows = form.ring_rows if form.scheme == "rows" else 0
-            new = dataclasses.replace(call, kernel=DWCONV, args=(str(rows), y, w, b, m, s, scr))
+            rows = form.ring_rows if form.scheme == "rows" else 0  # 0: the plane scheme
+            new = call.to(DWCONV, ring_rows=Int(rows), io=io, ring=ring)
         out.append(new)
     return out

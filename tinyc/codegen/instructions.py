@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from tinyc.codegen.lower import KERNEL_SOURCES, KernelCall, LoweredModel
+from tinyc.codegen import kernels as K
+from tinyc.codegen.kernels import KernelCall
+from tinyc.codegen.lower import LoweredModel
 from tinyc.model.graph import Graph
 
 FEATURES = ("macs", "outputs", "weights", "call")
@@ -35,9 +37,9 @@ def packed_modes(lowered: LoweredModel, graph: Graph) -> dict[int, str]:
     blobs = {f"tinyc_t{by_name[p.tensor]}_packed": p.mode for p in lowered.packed if p.tensor in by_name}
     out = {}
     for call in lowered.calls:
-        for a in call.args:
-            if a in blobs:
-                out[call.index] = blobs[a]
+        for name in call.consts():
+            if name in blobs:
+                out[call.index] = blobs[name]
     return out
 
 
@@ -51,7 +53,7 @@ def features(graph: Graph, call: KernelCall) -> tuple[int, int, int, int]:
 
 
 def kernel_key(call: KernelCall, modes: Mapping[int, str]) -> str:
-    return call.kernel + (f"/{modes[call.index]}" if call.index in modes and "_PACKED_" in call.kernel else "")
+    return call.macro + (f"/{modes[call.index]}" if call.index in modes and call.kernel.packed else "")
 
 
 def _coefficients(table: dict, key: str) -> tuple[tuple[float, ...] | None, str]:
@@ -60,12 +62,14 @@ def _coefficients(table: dict, key: str) -> tuple[tuple[float, ...] | None, str]
     if key in table:
         return tuple(table[key]), key
     macro, _, mode = key.partition("/")
-    src = KERNEL_SOURCES.get(macro)
+    known = {k.macro: k for k in K.all_kernels()}
+    src = known[macro].source if macro in known else None
 
     def kind(m: str) -> tuple:
-        return ("_PACKED_" in m, "INPLACE" in m, m.startswith(("TINYC_DSP_", "TINYC_MVE_")))
+        k = known.get(m)
+        return (k.packed, k.inplace, k.kernel_set is not K.KernelSet.REFERENCE) if k else (None,)
 
-    related = sorted(k for k in table if KERNEL_SOURCES.get(k.partition("/")[0]) == src
+    related = sorted(k for k in table if k.partition("/")[0] in known and known[k.partition("/")[0]].source == src
                      and kind(k.partition("/")[0]) == kind(macro) and (not mode or k.endswith("/" + mode)))
     if not related and mode:  # a packing mode never measured: the same kernel's slowest mode
         related = sorted((k for k in table if k.startswith(macro + "/")), key=lambda k: -sum(table[k]))

@@ -1,9 +1,9 @@
 """Lower a Graph and its memory plan to a list of kernel calls with every constant precomputed.
 
-Each operator becomes one ``KernelCall``: the runtime macro to call (TINYC_<OP>), a parameter struct
-whose fields are plain integers (multipliers, shifts, offsets, shapes), the constant arrays it
-needs in flash, and the C argument expressions (fixed pointers into the static arena or into those
-arrays). Nothing about quantization is left to run time.
+Each operator becomes one ``KernelCall`` (tinyc/codegen/kernels.py): the declared kernel to call, a
+parameter struct whose fields are plain integers (multipliers, shifts, offsets, shapes), the constant
+arrays it needs in flash, and its operands by role (fixed arena offsets, those arrays, static buffers).
+Nothing about quantization is left to run time; the template writes the C.
 """
 
 from __future__ import annotations
@@ -14,67 +14,17 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from tinyc.codegen import kernels as K
 from tinyc.codegen import quant as Q
+from tinyc.codegen.kernels import Arena, Const, Int, KernelCall, Null, PointerTable, Static, StaticBuffer
 from tinyc.codegen.inplace import inplace_input
 from tinyc.codegen.inplace import rewrite as rewrite_inplace
 from tinyc.errors import NotImplementedYet, TinycError
+from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph, Operator, Tensor
 
-# Runtime source files (under firmware/runtime/kernels/) per kernel macro.
-KERNEL_SOURCES = {
-    "TINYC_CONV2D_S8": "conv2d.c",
-    "TINYC_DEPTHWISE_CONV2D_S8": "depthwise_conv2d.c",
-    "TINYC_FULLY_CONNECTED_S8": "fully_connected.c",
-    "TINYC_AVG_POOL_S8": "avg_pool.c",
-    "TINYC_MAX_POOL_S8": "max_pool.c",
-    "TINYC_ADD_S8": "add.c",
-    "TINYC_MUL_S8": "mul.c",
-    "TINYC_SOFTMAX_S8": "softmax.c",
-    "TINYC_LOGISTIC_S8": "logistic.c",
-    "TINYC_COPY": "copy.c",
-    "TINYC_PAD_S8": "pad.c",
-    "TINYC_CONCAT_S8": "concatenation.c",
-    "TINYC_MEAN_S8": "mean.c",
-    "TINYC_REQUANT_S8": "requant.c",
-    "TINYC_CLAMP_S8": "clamp.c",
-    "TINYC_QUANTIZE_F32_S8": "quantize.c",
-    "TINYC_DEQUANTIZE_S8_F32": "dequantize.c",
-    # Arm DSP kernels (tinyc/codegen/specialize.py): the reference file names the op, so the variant's
-    # <op>_arm_dsp.c is copied beside it.
-    "TINYC_DSP_CONV_S8": "conv2d.c",
-    "TINYC_DSP_DEPTHWISE_CONV_S8": "depthwise_conv2d.c",
-    "TINYC_DSP_ADD_S8": "add.c",
-    "TINYC_DSP_FC_S8": "fully_connected.c",
-    "TINYC_DSP_CONV_POINTWISE_INPLACE_S8": "conv2d.c",
-    "TINYC_DSP_ADD_INPLACE_S8": "add.c",
-    "TINYC_DSP_CONV_ROWS_INPLACE_S8": "conv2d.c",
-    "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8": "depthwise_conv2d.c",
-    "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": "depthwise_conv2d.c",
-    # Helium (MVE) kernels of the Cortex-M55 (tinyc/codegen/specialize_mve.py, kernels/arm_mve/).
-    "TINYC_MVE_CONV_S8": "conv2d.c",
-    "TINYC_MVE_FC_S8": "fully_connected.c",
-    "TINYC_MVE_CONV_POINTWISE_INPLACE_S8": "conv2d.c",
-    "TINYC_MVE_CONV_ROWS_INPLACE_S8": "conv2d.c",
-    "TINYC_MVE_DEPTHWISE_CONV_S8": "depthwise_conv2d.c",
-    "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8": "depthwise_conv2d.c",
-    "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8": "depthwise_conv2d.c",
-    "TINYC_MVE_ADD_S8": "add.c",
-    "TINYC_MVE_ADD_INPLACE_S8": "add.c",
-    "TINYC_DSP_AVG_POOL_S8": "avg_pool.c",
-    "TINYC_MVE_AVG_POOL_S8": "avg_pool.c",
-    # Packed weights (docs/compressed-weights.md): decoded one channel at a time by kernels/unpack.c.
-    "TINYC_CONV2D_PACKED_S8": "conv2d_packed.c",
-    "TINYC_DEPTHWISE_CONV2D_PACKED_S8": "depthwise_conv2d_packed.c",
-    "TINYC_FULLY_CONNECTED_PACKED_S8": "fully_connected_packed.c",
-    # In-place kernels (tinyc/codegen/inplace.py) for the layers the memory plan runs in place.
-    "TINYC_CONV2D_INPLACE_S8": "conv2d_inplace.c",
-    "TINYC_CONV2D_POINTWISE_INPLACE_S8": "conv2d_inplace.c",
-    "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": "depthwise_conv2d_inplace.c",
-    "TINYC_ADD_INPLACE_S8": "add.c",
-    "TINYC_MUL_INPLACE_S8": "mul.c",
-    "TINYC_REQUANT_INPLACE_S8": "requant.c",
-    "TINYC_CLAMP_INPLACE_S8": "clamp.c",
-}
+# Runtime source file (under firmware/runtime/kernels/) per kernel macro, from the registry.
+KERNEL_SOURCES = K.sources()
 UNPACK_SOURCE = "unpack.c"  # needed by every *_PACKED_* kernel
 WEIGHT_SCRATCH = "tinyc_weight_scratch"  # static RAM buffer holding one decoded channel
 # The weight storage a user chooses (--weights): auto (tinyc.analyze.weights decides per layer for the
@@ -128,22 +78,6 @@ class PackedWeight:
 
 
 @dataclass(frozen=True)
-class KernelCall:
-    index: int  # operator index in the graph
-    op: str  # TFLite builtin name
-    kernel: str  # runtime macro, e.g. TINYC_CONV2D_S8
-    params_type: str | None  # C struct type of the parameter block, or None
-    params: tuple[tuple[str, Any], ...]  # field -> int or list of ints (C initializer order is by name)
-    args: tuple[str, ...]  # C expressions after the params pointer
-    macs: int = 0
-    extra: tuple[str, ...] = ()  # extra C declarations (e.g. a pointer table) emitted before the call
-
-    @property
-    def source(self) -> str:
-        return KERNEL_SOURCES[self.kernel]
-
-
-@dataclass(frozen=True)
 class IOTensor:
     name: str
     index: int
@@ -182,8 +116,8 @@ class LoweredModel:
 
     @property
     def sources(self) -> tuple[str, ...]:
-        srcs = {KERNEL_SOURCES[k] for k in self.kernels}
-        if any("_PACKED_" in k for k in self.kernels):
+        srcs = {K.get(k).source for k in self.kernels}
+        if any(K.get(k).packed for k in self.kernels):
             srcs.add(UNPACK_SOURCE)
         return tuple(sorted(srcs))
 
@@ -227,19 +161,19 @@ class _Lowering:
         name = self.g.path or self.g.name
         return f"{name}: operator {op.index} ({op.op})"
 
-    def ptr(self, t: Tensor | None, ctype: str = "int8_t") -> str:
-        """C expression for a tensor's data: a flash array for constants, a fixed arena address otherwise."""
+    def ptr(self, t: Tensor | None, ctype: str = "int8_t") -> Arena | Const | Null:
+        """A tensor's data: a flash array for constants, a fixed arena address otherwise."""
         if t is None:
-            return "NULL"
+            return Null()
         if t.is_constant:
-            return self.const_tensor(t)
+            return Const(self.const_tensor(t))
         if t.index not in self.offsets:
             raise TinycError(f"{self.g.path or self.g.name}: tensor {t.index} ({t.name}) has no offset in the "
                              "memory plan; the plan does not match the graph")
         if self.offsets[t.index] + t.nbytes > self.arena_size:
             raise TinycError(f"{self.g.path or self.g.name}: tensor {t.name} ends past the planned arena "
                              f"({self.offsets[t.index]} + {t.nbytes} > {self.arena_size}); the plan is invalid")
-        return f"(({ctype} *)(tinyc_arena + {self.offsets[t.index]}u))"
+        return Arena(self.offsets[t.index], ctype)
 
     def const(self, name: str, ctype: str, values) -> str:
         vals = tuple(int(v) for v in np.asarray(values).reshape(-1)) if ctype != "float" else \
@@ -302,10 +236,21 @@ class _Lowering:
             if t is not None and t.dtype != "int8":
                 raise NotImplementedYet(f"{self.where(op)}: {t.dtype} tensor {t.name}; only int8 kernels exist")
 
-    def add(self, op: Operator, kernel: str, params_type: str | None, params: dict[str, Any], args, macs=0,
-            extra=()):
-        self.calls.append(KernelCall(op.index, op.op, kernel, params_type, tuple(params.items()), tuple(args),
-                                     int(macs), tuple(extra)))
+    def add(self, op: Operator, kernel: K.Kernel, params: dict[str, Any], macs=0, **operands):
+        """One call of ``kernel``: its operands by role name (input=..., weights=...)."""
+        unknown = set(operands) - {r.name.lower() for r in kernel.roles}
+        if unknown:
+            raise ValueError(f"{kernel.macro} has no operand {sorted(unknown)[0]!r}")
+        self.calls.append(KernelCall(op.index, op.op, kernel, tuple(params.items()),
+                                     tuple((r, operands[r.name.lower()]) for r in kernel.roles), int(macs)))
+
+    def filter_operands(self, x, w, b, m: str, s: str, y, blob: str | None) -> dict[str, Any]:
+        """The operands of a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED call, dense or packed."""
+        ops = dict(input=self.ptr(x), weights=Const(blob) if blob else self.ptr(w), bias=self.ptr(b, "int32_t"),
+                   multipliers=Const(m), shifts=Const(s), output=self.ptr(y))
+        if blob:
+            ops["decoded"] = Static(WEIGHT_SCRATCH)
+        return ops
 
     def act(self, op: Operator, out: Tensor) -> tuple[int, int]:
         a = _opt(op, "fused_activation_function", "NONE")
@@ -326,13 +271,13 @@ class _Lowering:
         self.calls = rewrite_inplace(self.g, self.calls, self.offsets, self.scratch, self.arena_size)
         ios = [self.io(i) for i in self.g.inputs], [self.io(i) for i in self.g.outputs]
         if self.weight_scratch:
-            first = next(i for i, c in enumerate(self.calls) if WEIGHT_SCRATCH in c.args)
-            decl = (f"static int8_t {WEIGHT_SCRATCH}[{self.weight_scratch}]; /* one output channel of packed "
-                    "weights, decoded */")
-            self.calls[first] = replace(self.calls[first], extra=self.calls[first].extra + (decl,))
+            first = next(i for i, c in enumerate(self.calls) if WEIGHT_SCRATCH in set(c.statics()))
+            buf = StaticBuffer(WEIGHT_SCRATCH, "int8_t", self.weight_scratch,
+                               "one output channel of packed weights, decoded", show_bytes=False)
+            self.calls[first] = replace(self.calls[first], buffers=self.calls[first].buffers + (buf,))
         return LoweredModel(self.g.name, self.g.sha256, self.arena_size, tuple(self.calls),
                             tuple(self.consts.values()), tuple(ios[0]), tuple(ios[1]),
-                            tuple(sorted({c.kernel for c in self.calls})), tuple(self.packed),
+                            tuple(sorted({c.macro for c in self.calls})), tuple(self.packed),
                             self.weight_scratch)
 
     def io(self, index: int) -> IOTensor:
@@ -369,10 +314,8 @@ class _Lowering:
         s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
         axis = self.filter_axis(w)
         blob = self.packed_filter(op, w, axis, kh * kw * fic) if axis in (0, None) else None
-        self.add(op, "TINYC_CONV2D_PACKED_S8" if blob else "TINYC_CONV2D_S8", "tinyc_conv_params_t", p,
-                 [self.ptr(x), blob or self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)]
-                 + ([WEIGHT_SCRATCH] if blob else []),
-                 macs=n * oh * ow * oc * kh * kw * fic)
+        self.add(op, K.CONV2D_PACKED if blob else K.CONV2D, p, macs=opsmod.macs(self.g, op),
+                 **self.filter_operands(x, w, b, m, s, y, blob))
 
     def op_depthwise_conv_2d(self, op: Operator):
         x, w, b = (self.g.op_inputs(op) + [None])[:3]
@@ -395,11 +338,8 @@ class _Lowering:
         # Blob channels along the output channel axis (3) even for a per-tensor filter: the kernel
         # decodes one channel's k_h*k_w weights at a time.
         blob = self.packed_filter(op, w, 3, kh * kw)
-        self.add(op, "TINYC_DEPTHWISE_CONV2D_PACKED_S8" if blob else "TINYC_DEPTHWISE_CONV2D_S8",
-                 "tinyc_dwconv_params_t", p,
-                 [self.ptr(x), blob or self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)]
-                 + ([WEIGHT_SCRATCH] if blob else []),
-                 macs=n * oh * ow * oc * kh * kw)
+        self.add(op, K.DEPTHWISE_CONV2D_PACKED if blob else K.DEPTHWISE_CONV2D, p, macs=opsmod.macs(self.g, op),
+                 **self.filter_operands(x, w, b, m, s, y, blob))
 
     def op_fully_connected(self, op: Operator):
         x, w, b = (self.g.op_inputs(op) + [None])[:3]
@@ -422,13 +362,10 @@ class _Lowering:
         s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
         axis = self.filter_axis(w)
         blob = self.packed_filter(op, w, axis, accum) if axis in (0, None) else None
-        self.add(op, "TINYC_FULLY_CONNECTED_PACKED_S8" if blob else "TINYC_FULLY_CONNECTED_S8",
-                 "tinyc_fc_params_t", p,
-                 [self.ptr(x), blob or self.ptr(w), self.ptr(b, "int32_t"), m, s, self.ptr(y)]
-                 + ([WEIGHT_SCRATCH] if blob else []),
-                 macs=batches * out_depth * accum)
+        self.add(op, K.FULLY_CONNECTED_PACKED if blob else K.FULLY_CONNECTED, p, macs=opsmod.macs(self.g, op),
+                 **self.filter_operands(x, w, b, m, s, y, blob))
 
-    def _pool(self, op: Operator, kernel: str):
+    def _pool(self, op: Operator, kernel: K.Kernel):
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
         self.require_int8(op, x, y)
         n, ih, iw, c = x.shape
@@ -440,16 +377,16 @@ class _Lowering:
         p = dict(batches=n, in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, k_h=kh, k_w=kw,
                  stride_h=sh, stride_w=sw, pad_h=_padding(pad, ih, kh, sh, 1, oh),
                  pad_w=_padding(pad, iw, kw, sw, 1, ow), act_min=lo, act_max=hi)
-        self.add(op, kernel, "tinyc_pool_params_t", p, [self.ptr(x), self.ptr(y)])
+        self.add(op, kernel, p, input=self.ptr(x), output=self.ptr(y))
 
     def op_average_pool_2d(self, op: Operator):
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
         if self.scale(x) != self.scale(y) or self.zp(x) != self.zp(y):
             raise NotImplementedYet(f"{self.where(op)}: AVERAGE_POOL_2D with different in/out quantization")
-        self._pool(op, "TINYC_AVG_POOL_S8")
+        self._pool(op, K.AVG_POOL)
 
     def op_max_pool_2d(self, op: Operator):
-        self._pool(op, "TINYC_MAX_POOL_S8")
+        self._pool(op, K.MAX_POOL)
 
     def _broadcast(self, a: Tensor, b: Tensor, y: Tensor) -> dict[str, Any]:
         if len(y.shape) > 6:
@@ -477,7 +414,7 @@ class _Lowering:
             left_shift=20, in1_offset=-self.zp(a), in1_multiplier=m1, in1_shift=s1,
             in2_offset=-self.zp(b), in2_multiplier=m2, in2_shift=s2, out_offset=self.zp(y),
             out_multiplier=mo, out_shift=so, act_min=lo, act_max=hi)
-        self.add(op, "TINYC_ADD_S8", "tinyc_binary_params_t", p, [self.ptr(a), self.ptr(b), self.ptr(y)])
+        self.add(op, K.ADD, p, input=self.ptr(a), input2=self.ptr(b), output=self.ptr(y))
 
     def op_mul(self, op: Operator):
         a, b = self.g.op_inputs(op)[:2]
@@ -489,8 +426,7 @@ class _Lowering:
             left_shift=0, in1_offset=-self.zp(a), in1_multiplier=0, in1_shift=0,
             in2_offset=-self.zp(b), in2_multiplier=0, in2_shift=0, out_offset=self.zp(y),
             out_multiplier=mo, out_shift=so, act_min=lo, act_max=hi)
-        self.add(op, "TINYC_MUL_S8", "tinyc_binary_params_t", p, [self.ptr(a), self.ptr(b), self.ptr(y)],
-                 macs=y.size)
+        self.add(op, K.MUL, p, macs=opsmod.macs(self.g, op), input=self.ptr(a), input2=self.ptr(b), output=self.ptr(y))
 
     def op_softmax(self, op: Operator):
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
@@ -501,7 +437,7 @@ class _Lowering:
         depth = x.shape[-1]
         p = dict(outer=x.size // depth, depth=depth, input_multiplier=mult, input_left_shift=left,
                  diff_min=diff_min)
-        self.add(op, "TINYC_SOFTMAX_S8", "tinyc_softmax_params_t", p, [self.ptr(x), self.ptr(y)])
+        self.add(op, K.SOFTMAX, p, input=self.ptr(x), output=self.ptr(y))
 
     def op_logistic(self, op: Operator):
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
@@ -511,13 +447,13 @@ class _Lowering:
         mult, left, radius = Q.logistic_params(self.scale(x))
         p = dict(size=x.size, in_zero_point=self.zp(x), input_range_radius=radius, input_multiplier=mult,
                  input_left_shift=left)
-        self.add(op, "TINYC_LOGISTIC_S8", "tinyc_logistic_params_t", p, [self.ptr(x), self.ptr(y)])
+        self.add(op, K.LOGISTIC, p, input=self.ptr(x), output=self.ptr(y))
 
     def op_reshape(self, op: Operator):
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
         if x.nbytes != y.nbytes:
             raise TinycError(f"{self.where(op)}: input and output sizes differ")
-        self.add(op, "TINYC_COPY", None, {}, [self.ptr(x, "void"), self.ptr(y, "void"), f"{y.nbytes}u"])
+        self.add(op, K.COPY, {}, input=self.ptr(x, "void"), output=self.ptr(y, "void"), count=Int(y.nbytes, True))
 
     op_squeeze = op_reshape
     op_expand_dims = op_reshape
@@ -541,7 +477,7 @@ class _Lowering:
                 raise NotImplementedYet(f"{self.where(op)}: PADV2 with a non-constant pad value")
             value = int(np.asarray(ins[2].data).reshape(-1)[0])
         p = dict(dims=list(_shape4(x.shape)), before=before, after=after, pad_value=value)
-        self.add(op, "TINYC_PAD_S8", "tinyc_pad_params_t", p, [self.ptr(x), self.ptr(y)])
+        self.add(op, K.PAD, p, input=self.ptr(x), output=self.ptr(y))
 
     op_padv2 = op_pad
 
@@ -562,9 +498,8 @@ class _Lowering:
         p = dict(outer=outer, out_stride=int(np.prod(y.shape[axis:], dtype=np.int64)), num_inputs=len(ins))
         table = f"tinyc_op{op.index}_inputs"
         st = self.const(f"tinyc_op{op.index}_strides", "int32_t", strides)
-        decl = (f"static const int8_t *const {table}[{len(ins)}] = {{"
-                + ", ".join(self.ptr(t, "const int8_t") for t in ins) + "};")
-        self.add(op, "TINYC_CONCAT_S8", "tinyc_concat_params_t", p, [table, st, self.ptr(y)], extra=(decl,))
+        self.add(op, K.CONCAT, p, inputs=PointerTable(table, tuple(self.ptr(t, "const int8_t") for t in ins)),
+                 strides=Const(st), output=self.ptr(y))
 
     def op_mean(self, op: Operator):
         x, axis_t = self.g.op_inputs(op)[:2]
@@ -582,13 +517,13 @@ class _Lowering:
         mult, shift = Q.mean_multiplier(self.scale(x), self.scale(y), count)
         p = dict(in_dims=list(dims), reduce=reduce, num_reduced=count, in_zero_point=self.zp(x),
                  out_zero_point=self.zp(y), multiplier=mult, shift=shift)
-        self.add(op, "TINYC_MEAN_S8", "tinyc_mean_params_t", p, [self.ptr(x), self.ptr(y)])
+        self.add(op, K.MEAN, p, input=self.ptr(x), output=self.ptr(y))
 
     def _requant(self, op: Operator, x: Tensor, y: Tensor, lo: int, hi: int):
         m, s = Q.quantize_multiplier(float(np.float32(self.scale(x))) / float(np.float32(self.scale(y))))
         p = dict(size=x.size, in_offset=-self.zp(x), out_offset=self.zp(y), multiplier=m, shift=s,
                  act_min=lo, act_max=hi)
-        self.add(op, "TINYC_REQUANT_S8", "tinyc_requant_params_t", p, [self.ptr(x), self.ptr(y)])
+        self.add(op, K.REQUANT, p, input=self.ptr(x), output=self.ptr(y))
 
     def op_relu(self, op: Operator):
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
@@ -601,14 +536,14 @@ class _Lowering:
         self.require_int8(op, x, y)
         # TFLite Micro's Relu6 clamps the raw values between the input's quantized 0 and 6.
         six = Q.quantize_f32(6.0, self.scale(x), self.zp(x))
-        self.add(op, "TINYC_CLAMP_S8", None, {}, [f"{x.size}", f"{self.zp(x)}", f"{six}", self.ptr(x), self.ptr(y)])
+        self.add(op, K.CLAMP, {}, count=Int(x.size), low=Int(self.zp(x)), high=Int(six), input=self.ptr(x),
+                 output=self.ptr(y))
 
     def op_quantize(self, op: Operator):
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
         if x.dtype == "float32" and y.dtype == "int8":
             p = dict(size=x.size, zero_point=self.zp(y), scale=float(np.float32(self.scale(y))))
-            self.add(op, "TINYC_QUANTIZE_F32_S8", "tinyc_quantize_params_t", p,
-                     [self.ptr(x, "float"), self.ptr(y)])
+            self.add(op, K.QUANTIZE, p, input=self.ptr(x, "float"), output=self.ptr(y))
         elif x.dtype == "int8" and y.dtype == "int8":
             self._requant(op, x, y, -128, 127)
         else:
@@ -619,8 +554,7 @@ class _Lowering:
         if x.dtype != "int8" or y.dtype != "float32":
             raise NotImplementedYet(f"{self.where(op)}: DEQUANTIZE from {x.dtype} to {y.dtype}")
         p = dict(size=x.size, zero_point=self.zp(x), scale=float(np.float32(self.scale(x))))
-        self.add(op, "TINYC_DEQUANTIZE_S8_F32", "tinyc_dequantize_params_t", p,
-                 [self.ptr(x), self.ptr(y, "float")])
+        self.add(op, K.DEQUANTIZE, p, input=self.ptr(x), output=self.ptr(y, "float"))
 
 
 def _weights_choice(weights):

@@ -55,10 +55,20 @@ def c_values(values, ctype: str, per_line: int = 16) -> str:
 CODEGEN_NUMERIC_FILTERS = {"cinit": c_init, "cfloat": c_float, "dims6": dims6, "cvalues": c_values}
 
 
+def _operand_tests() -> dict:
+    """Jinja tests the model template dispatches a kernel operand on (tinyc/codegen/kernels.py)."""
+    from tinyc.codegen import kernels as K
+
+    kinds = {"arena_operand": K.Arena, "const_operand": K.Const, "static_operand": K.Static,
+             "int_operand": K.Int, "null_operand": K.Null, "table_operand": K.PointerTable}
+    return {name: (lambda cls: lambda o: isinstance(o, cls))(cls) for name, cls in kinds.items()}
+
+
 @cache
 def codegen_environment():
     env = environment().overlay()
     env.filters.update(CODEGEN_NUMERIC_FILTERS)
+    env.tests.update(_operand_tests())
     return env
 
 

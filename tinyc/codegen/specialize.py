@@ -18,35 +18,29 @@ says by how much).
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any, Callable
 
 import numpy as np
 
 from tinyc.codegen import requant as RQ
-from tinyc.codegen.lower import ConstArray, KernelCall, LoweredModel
+from tinyc.codegen import kernels as K
+from tinyc.codegen.kernels import Const, KernelCall, Null, Role, Static, StaticBuffer
+from tinyc.codegen.lower import ConstArray, LoweredModel
 
-DSP_CONV = "TINYC_DSP_CONV_S8"
-DSP_FC = "TINYC_DSP_FC_S8"  # one batch (fully_connected_arm_dsp.c); more batches run DSP_CONV
-DSP_DWCONV = "TINYC_DSP_DEPTHWISE_CONV_S8"
-DSP_ADD = "TINYC_DSP_ADD_S8"
-DSP_AVG_POOL = "TINYC_DSP_AVG_POOL_S8"
-DSP_CONV_PW_INPLACE = "TINYC_DSP_CONV_POINTWISE_INPLACE_S8"  # in place (tinyc/codegen/inplace.py)
-DSP_DW_ROWS_INPLACE = "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8"
-DSP_CONV_ROWS_INPLACE = "TINYC_DSP_CONV_ROWS_INPLACE_S8"
-DSP_ADD_INPLACE = "TINYC_DSP_ADD_INPLACE_S8"  # element i read before it is written: safe in place
-DSP_DW_PLANE_INPLACE = "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8"
+# The set's kernel macros (declared in tinyc/codegen/kernels.py); DSP_FC runs one batch, more batches DSP_CONV.
+DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, DSP_AVG_POOL = (k.macro for k in (K.DSP_CONV, K.DSP_FC, K.DSP_DWCONV, K.DSP_ADD,
+                                                                         K.DSP_AVG_POOL))
+DSP_CONV_PW_INPLACE, DSP_DW_ROWS_INPLACE, DSP_CONV_ROWS_INPLACE, DSP_ADD_INPLACE, DSP_DW_PLANE_INPLACE = (
+    k.macro for k in (K.DSP_CONV_PW_INPLACE, K.DSP_DW_ROWS_INPLACE, K.DSP_CONV_ROWS_INPLACE, K.DSP_ADD_INPLACE,
+                      K.DSP_DW_PLANE_INPLACE))
 SCRATCH = "tinyc_dsp_scratch"
 MAX_KH = 16  # TINYC_DSP_MAX_KH, TINYC_DSP_DW_MAX_KH
 
 
-# the reference kernels of the five ops the optimized sets cover, normal and in place
-COVERED = ("TINYC_CONV2D_S8", "TINYC_FULLY_CONNECTED_S8", "TINYC_DEPTHWISE_CONV2D_S8", "TINYC_ADD_S8",
-           "TINYC_AVG_POOL_S8", "TINYC_CONV2D_POINTWISE_INPLACE_S8", "TINYC_CONV2D_INPLACE_S8",
-           "TINYC_DEPTHWISE_CONV2D_INPLACE_S8", "TINYC_ADD_INPLACE_S8")
+# the reference kernels of the five ops the optimized sets cover, normal and in place: every macro an
+# optimized kernel declares it replaces
+COVERED = tuple(sorted({m for k in K.all_kernels() for m in k.replaces}))
 SET_NAMES = {"arm_mve": "Helium", "arm_dsp": "DSP"}
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,9 +60,7 @@ class KernelChoice:
                 "reason": self.reason}
 
 
-def kernel_set_of(macro: str) -> str:
-    return "arm_mve" if macro.startswith("TINYC_MVE_") else "arm_dsp" if macro.startswith("TINYC_DSP_") \
-        else "reference"
+kernel_set_of = K.kernel_set_of
 
 
 def _wrap32(v: int) -> int:
@@ -212,22 +204,21 @@ class _Specializer:
         self.specialized: list[int] = []
         self.notes: dict[int, list[str]] = {}  # op index -> why a kernel set did not take it
 
-    def values(self, name: str) -> np.ndarray | None:
-        c = self.consts.get(name)
+    def values(self, operand) -> np.ndarray | None:
+        """A constant operand's values (None: not a plain constant array)."""
+        c = self.consts.get(operand.name) if isinstance(operand, Const) and operand.cast is None else None
         return None if c is None else np.asarray(c.values, dtype=np.int64)
 
     def add_const(self, name: str, ctype: str, values) -> str:
         self.consts[name] = ConstArray(name, ctype, tuple(int(v) for v in np.asarray(values).reshape(-1)))
         return name
 
-    def handlers(self) -> dict[str, Callable[[KernelCall], KernelCall | str | None]]:
-        """Reference kernel macro -> the method that rewrites such a call (a string: why it does not)."""
-        return {"TINYC_CONV2D_S8": self.conv, "TINYC_FULLY_CONNECTED_S8": self.fc,
-                "TINYC_DEPTHWISE_CONV2D_S8": self.dwconv, "TINYC_ADD_S8": self.add,
-                "TINYC_AVG_POOL_S8": self.avg_pool,
-                "TINYC_CONV2D_POINTWISE_INPLACE_S8": self.conv_pointwise_inplace,
-                "TINYC_ADD_INPLACE_S8": self.add_inplace, "TINYC_CONV2D_INPLACE_S8": self.conv_rows_inplace,
-                "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": self.dwconv_inplace}
+    def handlers(self) -> dict[K.Kernel, Callable[[KernelCall], KernelCall | str | None]]:
+        """Reference kernel -> the method that rewrites such a call (a string: why it does not)."""
+        return {K.CONV2D: self.conv, K.FULLY_CONNECTED: self.fc, K.DEPTHWISE_CONV2D: self.dwconv, K.ADD: self.add,
+                K.AVG_POOL: self.avg_pool, K.CONV2D_POINTWISE_INPLACE: self.conv_pointwise_inplace,
+                K.ADD_INPLACE: self.add_inplace, K.CONV2D_INPLACE: self.conv_rows_inplace,
+                K.DEPTHWISE_CONV2D_INPLACE: self.dwconv_inplace}
 
     def rewrite(self, calls, handlers, done: list[int], set_name: str) -> list[KernelCall]:
         """``calls`` with every call a handler covers rewritten; their operator indices go to ``done``, the
@@ -251,40 +242,36 @@ class _Specializer:
         """Declare the static scratch array ``name`` beside the first call that uses it."""
         if not nbytes:
             return calls
-        words = (nbytes + 3) // 4
-        decl = f"static int32_t {name}[{words}]; /* {what}: {words * 4} bytes */"
-        first = next(i for i, c in enumerate(calls) if any(name in _IDENT.findall(a) for a in c.args))
+        buf = StaticBuffer(name, "int32_t", (nbytes + 3) // 4, what)
+        first = next(i for i, c in enumerate(calls) if name in set(c.statics()))
         calls = list(calls)
-        calls[first] = dataclasses.replace(calls[first], extra=calls[first].extra + (decl,))
+        calls[first] = dataclasses.replace(calls[first], buffers=calls[first].buffers + (buf,))
         return calls
 
     def run(self) -> LoweredModel:
         calls = self.rewrite(self.m.calls, self.handlers(), self.specialized, "arm_dsp")
         calls = self.declare_scratch(calls, SCRATCH, self.scratch,
                                      "DSP kernels' scratch (im2col columns, tap pointers)")
-        used = set()
-        for c in calls:
-            for text in (*c.args, *c.extra):
-                used.update(_IDENT.findall(text))
+        used = {name for c in calls for name in c.consts()}
         consts = tuple(c for c in self.consts.values() if c.name in used)
         return dataclasses.replace(self.m, calls=tuple(calls), consts=consts,
-                                   kernels=tuple(sorted({c.kernel for c in calls})))
+                                   kernels=tuple(sorted({c.macro for c in calls})))
 
     def choices(self, calls, best: str) -> tuple[KernelChoice, ...]:
         """What each call runs, and why where it is not on the ``best`` set."""
         out = []
         for c in calls:
-            kset = kernel_set_of(c.kernel)
+            kset = c.kernel.kernel_set.value
             reason = None
             if kset != best:
                 notes = self.notes.get(c.index)
                 if notes:
                     reason = "; ".join(notes)
-                elif "_PACKED_" in c.kernel:
+                elif c.kernel.packed:
                     reason = "weights stored packed: only the portable kernel decodes them"
                 elif kset != "reference":
                     reason = f"{SET_NAMES.get(best, best)}: no kernel for {c.op}"
-            out.append(KernelChoice(c.index, c.op, c.kernel, kset, reason))
+            out.append(KernelChoice(c.index, c.op, c.macro, kset, reason))
         return tuple(out)
 
     # --- requantization -----------------------------------------------------------------------------------
@@ -294,14 +281,14 @@ class _Specializer:
         return RQ.plan(amin, amax, list(mult), list(shift), int(p["out_offset"]), int(p["act_min"]),
                        int(p["act_max"]))
 
-    def q_const(self, name: str, rq: RQ.Requant) -> str:
+    def q_const(self, name: str, rq: RQ.Requant) -> Const:
         """The per-channel table, passed as tinyc_dsp_q_t * (the general form's records are
         tinyc_dsp_qx_t; the kernel's params say which)."""
-        return f"(const tinyc_dsp_q_t *){self.add_const(name, 'int32_t', rq.flat())}"
+        return Const(self.add_const(name, "int32_t", rq.flat()), "const tinyc_dsp_q_t *")
 
     # --- CONV_2D / FULLY_CONNECTED -> one matrix-multiply kernel ----------------------------------------
 
-    def _matmul(self, call: KernelCall, p: dict[str, Any], w: np.ndarray, bias, mult, shift, x: str, y: str):
+    def _matmul(self, call: KernelCall, p: dict[str, Any], w: np.ndarray, bias, mult, shift, x, y):
         """w: [out_c, K] int8 weights in im2col order (ky, kx, ic)."""
         out_c, k = w.shape
         off = p["in_offset"]
@@ -345,17 +332,19 @@ class _Specializer:
             params["fused"] = 1
         # 2 int16 columns (+ int8: one kernel row, natural 2; the gathered rows and a word past them, natural 1)
         self.scratch = max(self.scratch, 4 * k4 + {0: 0, 1: k4 + 4, 2: r4}[int(natural)])
-        args = (x, wn, bn, qn, y, f"(int16_t *){SCRATCH}")
-        return dataclasses.replace(call, kernel=DSP_CONV, params_type="tinyc_dsp_conv_params_t",
-                                   params=tuple(params.items()), args=args)
+        return call.to(K.DSP_CONV, params, input=x, weights=Const(wn), bias=Const(bn), requant=qn, output=y,
+                       scratch=Static(SCRATCH, "int16_t *"))
 
     def _arrays(self, call: KernelCall):
-        x, w, b, m, s, y = call.args
-        wv, mv, sv = self.values(w), self.values(m), self.values(s)
-        bv = None if b == "NULL" else self.values(b)
-        if wv is None or mv is None or sv is None or (b != "NULL" and bv is None):
+        """(input, weights, bias, multipliers, shifts, output) of a reference call, the constants as values (an
+        in-place call's input and output are its IO); None where they are not plain constant arrays."""
+        b = call[Role.BIAS]
+        wv, mv, sv = self.values(call[Role.WEIGHTS]), self.values(call[Role.MULTIPLIERS]), self.values(call[Role.SHIFTS])
+        bv = None if isinstance(b, Null) else self.values(b)
+        if wv is None or mv is None or sv is None or (not isinstance(b, Null) and bv is None):
             return None  # not plain constant arrays (e.g. packed weights): leave the call alone
-        return x, wv, bv, mv, sv, y
+        io = call[Role.IO] if call.has(Role.IO) else None
+        return io or call[Role.INPUT], wv, bv, mv, sv, io or call[Role.OUTPUT]
 
     def conv(self, call: KernelCall):
         p = dict(call.params)
@@ -371,14 +360,12 @@ class _Specializer:
     def conv_rows_inplace(self, call: KernelCall):
         """An in-place CONV_2D with the plan's row ring -> the matmul reading its columns through the ring
         (tinyc_arm_dsp_conv_rows_inplace_s8: at most 16 kernel rows)."""
-        rows, io, w, b, m, s, scr = call.args
         if dict(call.params)["k_h"] > MAX_KH:
             return f"kernel height {dict(call.params)['k_h']} > {MAX_KH} in place"
-        new = self.conv(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        new = self.conv(call)
         if not isinstance(new, KernelCall):
             return new
-        _, wn, bn, qn, _, dsp_scr = new.args
-        return dataclasses.replace(new, kernel=DSP_CONV_ROWS_INPLACE, args=(rows, io, wn, bn, qn, dsp_scr, scr))
+        return new.to(K.DSP_CONV_ROWS_INPLACE, ring_rows=call[Role.RING_ROWS], io=call[Role.IO], ring=call[Role.RING])
 
     def conv_pointwise_inplace(self, call: KernelCall):
         """An in-place 1x1 CONV_2D (the plan's pixel scheme) -> the matmul run in place. It widens two
@@ -389,17 +376,15 @@ class _Specializer:
             return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
         if p["batches"] != 1:
             return f"{p['batches']} batches in place"
-        io, w, b, m, s, _ = call.args
-        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        arrays = self._arrays(call)
         if arrays is None:
             return "constants are not plain arrays"
-        _, wv, bv, mv, sv, _ = arrays
+        io, wv, bv, mv, sv, _ = arrays
         wm = wv.reshape(p["out_c"], p["in_c"])
         new = self._matmul(call, p, wm, bv, mv, sv, io, io)
         if not isinstance(new, KernelCall):
             return new
-        x, wn, bn, qn, _, scr = new.args
-        return dataclasses.replace(new, kernel=DSP_CONV_PW_INPLACE, args=(io, wn, bn, qn, scr))
+        return new.to(K.DSP_CONV_PW_INPLACE, io=io)
 
     def fc_as_conv(self, call: KernelCall):
         """A FULLY_CONNECTED call as the 1x1 convolution the matmul kernels run: (conv params, x, weights
@@ -431,7 +416,7 @@ class _Specializer:
                 return new
         return self._matmul(call, conv, w, bv, mv, sv, x, y)  # batches as pixels of a 1x1 convolution
 
-    def _fc_vec(self, call: KernelCall, p: dict[str, Any], w: np.ndarray, bias, mult, shift, x: str, y: str):
+    def _fc_vec(self, call: KernelCall, p: dict[str, Any], w: np.ndarray, bias, mult, shift, x, y):
         """One batch of FULLY_CONNECTED (tinyc_arm_dsp_fc_s8, vec): fused 4-row blocks, K in segments that
         keep row 1's sums exact, the input widened once into the scratch when three or more blocks (or a
         K that is not a multiple of 4) read it. None when the weights do not fuse (the matmul takes it)."""
@@ -457,27 +442,24 @@ class _Specializer:
                       act_max=p["act_max"], **rq.params(), vec=2 if wide else 1)
         if seg:
             params["seg"] = seg
-        scr = "NULL"
+        scr = Null()
         if wide:
             self.scratch = max(self.scratch, 2 * k4)  # the input as SXTB16 pairs
-            scr = f"(int16_t *){SCRATCH}"
-        return dataclasses.replace(call, kernel=DSP_FC, params_type="tinyc_dsp_conv_params_t",
-                                   params=tuple(params.items()), args=(x, wn, bn, qn, y, scr))
+            scr = Static(SCRATCH, "int16_t *")
+        return call.to(K.DSP_FC, params, input=x, weights=Const(wn), bias=Const(bn), requant=qn, output=y, scratch=scr)
 
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 
-    def dw_as_conv(self, call: KernelCall, args):
-        """A depthwise call with one input channel (any depth multiplier) as the CONV_2D it is: the conv
-        parameters and args (x, w, b, m, s, y) for self.conv, with the filter transposed into a new
-        constant."""
+    def dw_as_conv(self, call: KernelCall):
+        """A depthwise call with one input channel (any depth multiplier) as the CONV_2D it is: the same
+        call (normal or in place) with conv parameters and the filter transposed into a new constant."""
         p = dict(call.params)
-        x, w, b, m, s, y = args
-        wv = self.values(w)
+        wv = self.values(call[Role.WEIGHTS])
         if wv is None:
             return None
         wn = self.add_const(f"tinyc_op{call.index}_conv_w", "int8_t", depthwise_as_conv(p, wv))
         conv = {k: v for k, v in p.items() if k != "depth_multiplier"} | dict(filter_in_c=1)
-        return dataclasses.replace(call, params=tuple(conv.items()), args=(x, wn, b, m, s, y))
+        return call.to(call.kernel, conv, weights=Const(wn))
 
     def _dw(self, call: KernelCall, p, x, wv, bv, mv, sv, y):
         """Depthwise weights [taps, C] (C = out_c; a depth multiplier > 1 reads input channel c / mult)."""
@@ -493,13 +475,12 @@ class _Specializer:
             return rq
         n = call.index
         if mult <= 1 and c % 4 == 0 and not rq.general:  # the common loop: weights widened and doubled
-            wn = self.add_const(f"tinyc_op{n}_dsp_w", "int16_t", pack_depthwise_wide(w))
+            wn = Const(self.add_const(f"tinyc_op{n}_dsp_w", "int16_t", pack_depthwise_wide(w)), "const int8_t *")
             folded = [_wrap32(2 * (int(b[i]) + p["in_offset"] * int(w[:, i].sum()))) for i in range(c)]
-            bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded)
-            wn = f"(const int8_t *){wn}"
+            bn = Const(self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", folded))
         else:
-            wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", pack_depthwise_weights(w))
-            bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b) if bv is None else call.args[-4]
+            wn = Const(self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", pack_depthwise_weights(w)))
+            bn = Const(self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", b)) if bv is None else call[Role.BIAS]
         qn = self.q_const(f"tinyc_op{n}_dsp_q", rq)
         # tap pointers and offsets (<= 8 B each), a row of zero points, and with a depth multiplier the
         # k_h input rows expanded to C channels with their row numbers
@@ -513,14 +494,13 @@ class _Specializer:
                       in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"], **rq.params())
         if mult > 1:
             params["mult"] = mult
-        args = (x, wn, bn, qn, y, f"(void *){SCRATCH}")
-        return dataclasses.replace(call, kernel=DSP_DWCONV, params_type="tinyc_dsp_dwconv_params_t",
-                                   params=tuple(params.items()), args=args)
+        return call.to(K.DSP_DWCONV, params, input=x, weights=wn, bias=bn, requant=qn, output=y,
+                       scratch=Static(SCRATCH, "void *"))
 
     def dwconv(self, call: KernelCall):
         p = dict(call.params)
         if p["in_c"] == 1 and p["depth_multiplier"] > 1:  # a plain convolution
-            conv = self.dw_as_conv(call, call.args)
+            conv = self.dw_as_conv(call)
             if conv is None:
                 return "constants are not plain arrays"
             return self.conv(conv)
@@ -533,9 +513,8 @@ class _Specializer:
         """An in-place depthwise call's weights [taps, C], bias (zeros when the model has none) and
         requantization proven exact for every partial sum, or the reason there is none; shared by the DSP
         and MVE plane kernels."""
-        _, io, w, b, m, s, _ = call.args
         p = dict(call.params)
-        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        arrays = self._arrays(call)
         if arrays is None:
             return "constants are not plain arrays"
         _, wv, bv, mv, sv, _ = arrays
@@ -552,15 +531,14 @@ class _Specializer:
         row ring (any channel count and depth multiplier). Plane scheme: one channel plane at a time in the
         plan's plane buffer (any channel count), weights [C][taps]; 3x3 filters run two outputs per SMLAD
         pair."""
-        rows, io, w, b, m, s, scr = call.args
         p = dict(call.params)
-        if rows != "0":
+        if call[Role.RING_ROWS].value != 0:  # 0: the plane scheme
             if p["in_c"] == 1 and p["depth_multiplier"] > 1:
-                conv = self.dw_as_conv(call, (io, w, b, m, s, io))
+                conv = self.dw_as_conv(call)
                 if conv is None:
                     return "constants are not plain arrays"
-                return self.conv_rows_inplace(dataclasses.replace(conv, args=(rows, io, *conv.args[1:-1], scr)))
-            arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+                return self.conv_rows_inplace(conv)
+            arrays = self._arrays(call)
             if arrays is None:
                 return "constants are not plain arrays"
             if p["batches"] != 1:
@@ -568,8 +546,8 @@ class _Specializer:
             new = self._dw(call, p, *arrays)
             if not isinstance(new, KernelCall):
                 return new
-            _, wn, bn, qn, _, dsp_scr = new.args
-            return dataclasses.replace(new, kernel=DSP_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, dsp_scr, scr))
+            return new.to(K.DSP_DW_ROWS_INPLACE, ring_rows=call[Role.RING_ROWS], io=call[Role.IO],
+                          ring=call[Role.RING])
         if p["depth_multiplier"] != 1 or p["batches"] != 1:
             return "plane scheme with a depth multiplier or batches"  # the plan never makes one
         consts = self.plane_constants(call)
@@ -578,22 +556,22 @@ class _Specializer:
         wt, bias, rq = consts
         c = p["in_c"]
         n = call.index
-        wn = self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", wt.T.reshape(-1))
-        bn = self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", bias) if b == "NULL" else b
+        wn = Const(self.add_const(f"tinyc_op{n}_dsp_w", "int8_t", wt.T.reshape(-1)))
+        b = call[Role.BIAS]
+        bn = Const(self.add_const(f"tinyc_op{n}_dsp_bias", "int32_t", bias)) if isinstance(b, Null) else b
         qn = self.q_const(f"tinyc_op{n}_dsp_q", rq)
         params = dict(batches=1, in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
                       dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"], pad_w=p["pad_w"],
                       in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"], **rq.params())
-        return dataclasses.replace(call, kernel=DSP_DW_PLANE_INPLACE, params_type="tinyc_dsp_dwconv_params_t",
-                                   params=tuple(params.items()), args=(io, wn, bn, qn, scr))
+        return call.to(K.DSP_DW_PLANE_INPLACE, params, weights=wn, bias=bn, requant=qn)
 
     # --- ADD ----------------------------------------------------------------------------------------------
 
     def add_inplace(self, call: KernelCall):
         """The table ADD is safe in place: element i is read before it is written."""
         new = self.add(call)
-        return dataclasses.replace(new, kernel=DSP_ADD_INPLACE) if isinstance(new, KernelCall) else new
+        return new.to(K.DSP_ADD_INPLACE) if isinstance(new, KernelCall) else new
 
     @staticmethod
     def add_input_tables(p) -> list[list[int]]:
@@ -631,8 +609,7 @@ class _Specializer:
         if not p["flat"]:  # broadcast: the output walked in row-major order, each input by its strides
             params.update(bcast=1, out_dims=list(p["out_dims"]), in1_strides=list(p["in1_strides"]),
                           in2_strides=list(p["in2_strides"]))
-        return dataclasses.replace(call, kernel=DSP_ADD, params_type="tinyc_dsp_add_params_t",
-                                   params=tuple(params.items()), args=(*call.args, t1, t2))
+        return call.to(K.DSP_ADD, params, table1=Const(t1), table2=Const(t2))
 
     # --- AVERAGE_POOL_2D ---------------------------------------------------------------------------------
 
@@ -642,7 +619,7 @@ class _Specializer:
         p = dict(call.params)
         if p["k_h"] * p["k_w"] > 256:
             return f"a {p['k_h']}x{p['k_w']} window sums more than 256 values (int16 lanes)"
-        return dataclasses.replace(call, kernel=DSP_AVG_POOL)
+        return call.to(K.DSP_AVG_POOL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -661,7 +638,7 @@ def specialize(lowered: LoweredModel, variant: str) -> Specialization:
 
         return specialize_mve(lowered)
     if variant != "arm_dsp":
-        return Specialization(lowered, (), 0, 0, tuple(KernelChoice(c.index, c.op, c.kernel, "reference")
+        return Specialization(lowered, (), 0, 0, tuple(KernelChoice(c.index, c.op, c.macro, "reference")
                                                         for c in lowered.calls))
     s = _Specializer(lowered)
     out = s.run()

@@ -20,21 +20,18 @@ import dataclasses
 import numpy as np
 
 from tinyc.codegen import requant as RQ
-from tinyc.codegen.lower import KernelCall, LoweredModel
+from tinyc.codegen import kernels as K
+from tinyc.codegen.kernels import Const, KernelCall, Null, Role, Static
+from tinyc.codegen.lower import LoweredModel
 from tinyc.codegen.specialize import Specialization, _Specializer, _wrap32
 
-MVE_CONV = "TINYC_MVE_CONV_S8"
-MVE_FC = "TINYC_MVE_FC_S8"  # the same kernel, copied as fully_connected_arm_mve.c
-MVE_CONV_PW_INPLACE = "TINYC_MVE_CONV_POINTWISE_INPLACE_S8"
-MVE_CONV_ROWS_INPLACE = "TINYC_MVE_CONV_ROWS_INPLACE_S8"
-MVE_DWCONV = "TINYC_MVE_DEPTHWISE_CONV_S8"
-MVE_DW_ROWS_INPLACE = "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8"
-MVE_DW_PLANE_INPLACE = "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8"
-MVE_ADD = "TINYC_MVE_ADD_S8"
-MVE_ADD_INPLACE = "TINYC_MVE_ADD_INPLACE_S8"  # reads elements i..i+3 of both inputs before writing them
-MVE_AVG_POOL = "TINYC_MVE_AVG_POOL_S8"
-MVE_KERNELS = (MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_DW_ROWS_INPLACE,
-               MVE_DW_PLANE_INPLACE, MVE_ADD, MVE_ADD_INPLACE, MVE_AVG_POOL)
+# The set's kernel macros (declared in tinyc/codegen/kernels.py); MVE_FC is the matmul, copied as
+# fully_connected_arm_mve.c.
+(MVE_CONV, MVE_FC, MVE_CONV_PW_INPLACE, MVE_CONV_ROWS_INPLACE, MVE_DWCONV, MVE_DW_ROWS_INPLACE, MVE_DW_PLANE_INPLACE,
+ MVE_ADD, MVE_ADD_INPLACE, MVE_AVG_POOL) = (k.macro for k in (
+    K.MVE_CONV, K.MVE_FC, K.MVE_CONV_PW_INPLACE, K.MVE_CONV_ROWS_INPLACE, K.MVE_DWCONV, K.MVE_DW_ROWS_INPLACE,
+    K.MVE_DW_PLANE_INPLACE, K.MVE_ADD, K.MVE_ADD_INPLACE, K.MVE_AVG_POOL))
+MVE_KERNELS = tuple(k.macro for k in K.all_kernels() if k.kernel_set is K.KernelSet.ARM_MVE)
 SCRATCH = "tinyc_mve_scratch"
 MAX_KH = 16  # TINYC_MVE_MAX_KH, TINYC_MVE_DW_MAX_KH
 
@@ -129,23 +126,21 @@ class _MveSpecializer(_Specializer):
         self.mve_specialized: list[int] = []
 
     def run(self) -> LoweredModel:
-        mve = {"TINYC_CONV2D_S8": self.mve_conv, "TINYC_FULLY_CONNECTED_S8": self.mve_fc,
-               "TINYC_CONV2D_POINTWISE_INPLACE_S8": self.mve_pointwise_inplace,
-               "TINYC_CONV2D_INPLACE_S8": self.mve_conv_rows_inplace, "TINYC_DEPTHWISE_CONV2D_S8": self.mve_dwconv,
-               "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": self.mve_dwconv_inplace,
-               "TINYC_ADD_S8": self.mve_add, "TINYC_ADD_INPLACE_S8": self.mve_add_inplace,
-               "TINYC_AVG_POOL_S8": self.mve_avg_pool}
+        mve = {K.CONV2D: self.mve_conv, K.FULLY_CONNECTED: self.mve_fc,
+               K.CONV2D_POINTWISE_INPLACE: self.mve_pointwise_inplace, K.CONV2D_INPLACE: self.mve_conv_rows_inplace,
+               K.DEPTHWISE_CONV2D: self.mve_dwconv, K.DEPTHWISE_CONV2D_INPLACE: self.mve_dwconv_inplace,
+               K.ADD: self.mve_add, K.ADD_INPLACE: self.mve_add_inplace, K.AVG_POOL: self.mve_avg_pool}
         calls = self.rewrite(self.m.calls, mve, self.mve_specialized, "arm_mve")
         calls = self.declare_scratch(calls, SCRATCH, self.mve_scratch, "MVE kernels' scratch (columns, accumulators)")
         self.m = dataclasses.replace(self.m, calls=tuple(calls))
         return super().run()  # the DSP chain on the rest (it leaves the MVE calls as they are)
 
-    def q4_const(self, name: str, rq: RQ.Requant) -> str:
-        return f"(const tinyc_mve_q4_t *){self.add_const(name, 'int32_t', q4_table(rq))}"
+    def q4_const(self, name: str, rq: RQ.Requant) -> Const:
+        return Const(self.add_const(name, "int32_t", q4_table(rq)), "const tinyc_mve_q4_t *")
 
     # --- CONV_2D / FULLY_CONNECTED -> the MVE matrix multiply ------------------------------------------
 
-    def _mve_matmul(self, call: KernelCall, p: dict, w: np.ndarray, bias, mult, shift, x: str, y: str,
+    def _mve_matmul(self, call: KernelCall, p: dict, w: np.ndarray, bias, mult, shift, x, y,
                     scratch: bool, table: bool = False):
         """w: [out_c, K] int8 weights in im2col order (ky, kx, ic); ``scratch``: the kernel gathers or
         copies its columns (two of col_len16 bytes)."""
@@ -161,14 +156,14 @@ class _MveSpecializer(_Specializer):
         folded += [0] * (-out_c % 4)
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", packed)
-        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded)
+        bn = Const(self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded))
         qn = self.q4_const(f"tinyc_op{n}_mve_q", rq)
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=p["in_c"], out_h=p["out_h"],
                       out_w=p["out_w"], out_c=out_c, k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, col_len16=k16, pad_value=-off, act_min=p["act_min"],
                       act_max=p["act_max"], **rq.params())
-        scr = "NULL"
+        scr = Null()
         if scratch:
             need = 2 * k16 + 16  # two columns (and 16 spare bytes)
             mode = gather_mode(p, k16) if table and not rq.general else 0
@@ -176,10 +171,9 @@ class _MveSpecializer(_Specializer):
                 params["gather_mode"] = mode
                 need += k16 * mode  # the offset table after them
             self.mve_scratch = max(self.mve_scratch, need)
-            scr = f"(int8_t *){SCRATCH}"
-        args = (x, wn, bn, qn, y, scr)
-        return dataclasses.replace(call, kernel=MVE_CONV, params_type="tinyc_mve_conv_params_t",
-                                   params=tuple(params.items()), args=args)
+            scr = Static(SCRATCH, "int8_t *")
+        return call.to(K.MVE_CONV, params, input=x, weights=Const(wn), bias=bn, requant=qn, output=y,
+                       scratch=scr)
 
     def mve_conv(self, call: KernelCall):
         p = dict(call.params)
@@ -201,7 +195,7 @@ class _MveSpecializer(_Specializer):
             return args
         conv, x, w, bv, mv, sv, y = args
         new = self._mve_matmul(call, conv, w, bv, mv, sv, x, y, scratch=False)
-        return dataclasses.replace(new, kernel=MVE_FC) if isinstance(new, KernelCall) else new
+        return new.to(K.MVE_FC) if isinstance(new, KernelCall) else new
 
     def mve_pointwise_inplace(self, call: KernelCall):
         """An in-place 1x1 CONV_2D (the plan's pixel scheme): the kernel copies each pixel pair into the
@@ -211,20 +205,17 @@ class _MveSpecializer(_Specializer):
             return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
         if p["batches"] != 1:
             return f"{p['batches']} batches in place"
-        io, w, b, m, s, _ = call.args
-        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        arrays = self._arrays(call)
         if arrays is None:
             return "constants are not plain arrays"
-        _, wv, bv, mv, sv, _ = arrays
+        io, wv, bv, mv, sv, _ = arrays
         new = self._mve_matmul(call, p, wv.reshape(p["out_c"], p["in_c"]), bv, mv, sv, io, io, scratch=True)
         if not isinstance(new, KernelCall):
             return new
-        _, wn, bn, qn, _, scr = new.args
-        return dataclasses.replace(new, kernel=MVE_CONV_PW_INPLACE, args=(io, wn, bn, qn, scr))
+        return new.to(K.MVE_CONV_PW_INPLACE, io=io)
 
     def mve_conv_rows_inplace(self, call: KernelCall):
         """An in-place CONV_2D with the plan's row ring: the matmul gathering its columns through the ring."""
-        rows, io, w, b, m, s, ring = call.args
         p = dict(call.params)
         if p["filter_in_c"] != p["in_c"]:
             return f"grouped convolution (filter depth {p['filter_in_c']}, {p['in_c']} input channels)"
@@ -232,20 +223,19 @@ class _MveSpecializer(_Specializer):
             return f"kernel height {p['k_h']} > {MAX_KH} in place"
         if p["batches"] != 1:
             return f"{p['batches']} batches in place"
-        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+        arrays = self._arrays(call)
         if arrays is None:
             return "constants are not plain arrays"
-        _, wv, bv, mv, sv, _ = arrays
+        io, wv, bv, mv, sv, _ = arrays
         wm = wv.reshape(p["out_c"], p["k_h"] * p["k_w"] * p["in_c"])
         new = self._mve_matmul(call, p, wm, bv, mv, sv, io, io, scratch=True)
         if not isinstance(new, KernelCall):
             return new
-        _, wn, bn, qn, _, scr = new.args
-        return dataclasses.replace(new, kernel=MVE_CONV_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
+        return new.to(K.MVE_CONV_ROWS_INPLACE, ring_rows=call[Role.RING_ROWS], io=io, ring=call[Role.RING])
 
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 
-    def _mve_dw(self, call: KernelCall, p: dict, x: str, w: str, wv, bv, mv, sv, y: str, inplace: bool = False):
+    def _mve_dw(self, call: KernelCall, p: dict, x, w, wv, bv, mv, sv, y, inplace: bool = False):
         """Any channel count (the last group of 4 predicated) and depth multiplier (the k_h input rows of an
         output row expanded to out_c channels in the scratch): the model's [taps][C] weights as they are, the
         input offset folded into the bias (a padded tap reads the input zero point, which adds
@@ -262,7 +252,7 @@ class _MveSpecializer(_Specializer):
         n = call.index
         folded = [_wrap32(int(b[i]) + p["in_offset"] * int(wt[:, i].sum())) for i in range(c)]
         folded += [0] * (-c % 4)
-        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded)
+        bn = Const(self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", folded))
         qn = self.q4_const(f"tinyc_op{n}_mve_q", rq)
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], channels=c, out_h=p["out_h"],
                       out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"], stride_w=p["stride_w"],
@@ -278,14 +268,13 @@ class _MveSpecializer(_Specializer):
             params["band"] = 1
             need = max(need, 3 * dwb_pitch(p["out_w"], p["stride_w"]))  # the ring of three padded lines
         self.mve_scratch = max(self.mve_scratch, need)
-        args = (x, w, bn, qn, y, f"(void *){SCRATCH}")
-        return dataclasses.replace(call, kernel=MVE_DWCONV, params_type="tinyc_mve_dwconv_params_t",
-                                   params=tuple(params.items()), args=args)
+        return call.to(K.MVE_DWCONV, params, input=x, weights=w, bias=bn, requant=qn, output=y,
+                       scratch=Static(SCRATCH, "void *"))
 
     def mve_dwconv(self, call: KernelCall):
         p = dict(call.params)
         if p["in_c"] == 1 and p["depth_multiplier"] > 1:  # a plain convolution
-            conv = self.dw_as_conv(call, call.args)
+            conv = self.dw_as_conv(call)
             if conv is None:
                 return "constants are not plain arrays"
             return self.mve_conv(conv)
@@ -293,35 +282,33 @@ class _MveSpecializer(_Specializer):
         if arrays is None:
             return "constants are not plain arrays"
         x, wv, bv, mv, sv, y = arrays
-        return self._mve_dw(call, p, x, call.args[1], wv, bv, mv, sv, y)
+        return self._mve_dw(call, p, x, call[Role.WEIGHTS], wv, bv, mv, sv, y)
 
     def mve_dwconv_inplace(self, call: KernelCall):
         """An in-place DEPTHWISE_CONV_2D: the rows scheme (a non-zero ring row count) or the plane scheme."""
-        if call.args[0] == "0":
+        if call[Role.RING_ROWS].value == 0:  # the plane scheme
             return self.mve_dwconv_plane_inplace(call)
         return self.mve_dwconv_rows_inplace(call)
 
     def mve_dwconv_rows_inplace(self, call: KernelCall):
         """An in-place DEPTHWISE_CONV_2D with the plan's row ring: one input channel -> the matmul gathering
         through the ring; else the depthwise row loop over ring rows."""
-        rows, io, w, b, m, s, ring = call.args
         p = dict(call.params)
         if p["batches"] != 1:
             return f"{p['batches']} batches in place"
         if p["in_c"] == 1 and p["depth_multiplier"] > 1:
-            conv = self.dw_as_conv(call, (io, w, b, m, s, io))
+            conv = self.dw_as_conv(call)
             if conv is None:
                 return "constants are not plain arrays"
-            return self.mve_conv_rows_inplace(dataclasses.replace(conv, args=(rows, io, *conv.args[1:-1], ring)))
-        arrays = self._arrays(dataclasses.replace(call, args=(io, w, b, m, s, io)))
+            return self.mve_conv_rows_inplace(conv)
+        arrays = self._arrays(call)
         if arrays is None:
             return "constants are not plain arrays"
-        _, wv, bv, mv, sv, _ = arrays
-        new = self._mve_dw(call, p, io, w, wv, bv, mv, sv, io, inplace=True)
+        io, wv, bv, mv, sv, _ = arrays
+        new = self._mve_dw(call, p, io, call[Role.WEIGHTS], wv, bv, mv, sv, io, inplace=True)
         if not isinstance(new, KernelCall):
             return new
-        _, wn, bn, qn, _, scr = new.args
-        return dataclasses.replace(new, kernel=MVE_DW_ROWS_INPLACE, args=(rows, io, wn, bn, qn, scr, ring))
+        return new.to(K.MVE_DW_ROWS_INPLACE, ring_rows=call[Role.RING_ROWS], io=io, ring=call[Role.RING])
 
     def mve_dwconv_plane_inplace(self, call: KernelCall):
         """An in-place DEPTHWISE_CONV_2D with the plan's plane buffer (the "plane" scheme: ring rows "0"), 3x3,
@@ -329,7 +316,6 @@ class _MveSpecializer(_Specializer):
         lines along an axis with stride 1 or 2 where the ring fits the buffer and the lines' order is safe in
         place -- of those, the one with fewer output vectors of 4 (rows on a tie). Other geometries, and the
         general requantization, keep the DSP plane kernel."""
-        _, io, w, b, m, s, scr = call.args
         p = dict(call.params)
         if p["depth_multiplier"] != 1 or p["batches"] != 1:
             return "plane scheme with a depth multiplier or batches"
@@ -356,14 +342,14 @@ class _MveSpecializer(_Specializer):
         if rq.general:  # the DSP plane kernel runs the general form (its generic loop)
             return "the Helium plane kernel takes the fast requantization only (a channel needs the general form)"
         n = call.index
-        wn = self.add_const(f"tinyc_op{n}_mve_w", "int8_t", wt.T.reshape(-1))
-        bn = self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", bias) if b == "NULL" else b
-        qn = self.add_const(f"tinyc_op{n}_mve_q", "int32_t", rq.flat())
+        wn = Const(self.add_const(f"tinyc_op{n}_mve_w", "int8_t", wt.T.reshape(-1)))
+        b = call[Role.BIAS]
+        bn = Const(self.add_const(f"tinyc_op{n}_mve_bias", "int32_t", bias)) if isinstance(b, Null) else b
+        qn = Const(self.add_const(f"tinyc_op{n}_mve_q", "int32_t", rq.flat()))
         params = dict(in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, stride_h=p["stride_h"],
                       stride_w=p["stride_w"], pad_h=p["pad_h"], pad_w=p["pad_w"], along_h=int(along_h),
                       in_offset=p["in_offset"], act_min=p["act_min"], act_max=p["act_max"])
-        return dataclasses.replace(call, kernel=MVE_DW_PLANE_INPLACE, params_type="tinyc_mve_dwplane_params_t",
-                                   params=tuple(params.items()), args=(io, wn, bn, qn, scr))
+        return call.to(K.MVE_DW_PLANE_INPLACE, params, weights=wn, bias=bn, requant=qn)
 
     # --- AVERAGE_POOL_2D ---------------------------------------------------------------------------------
 
@@ -373,14 +359,14 @@ class _MveSpecializer(_Specializer):
         p = dict(call.params)
         if p["k_h"] * p["k_w"] > 4096:
             return f"a {p['k_h']}x{p['k_w']} window: the reciprocal division is exact up to 4096 values"
-        return dataclasses.replace(call, kernel=MVE_AVG_POOL)
+        return call.to(K.MVE_AVG_POOL)
 
     # --- ADD ----------------------------------------------------------------------------------------------
 
     def mve_add_inplace(self, call: KernelCall):
         """The MVE ADD reads elements i..i+3 of both inputs before writing them: safe in place."""
         new = self.mve_add(call)
-        return dataclasses.replace(new, kernel=MVE_ADD_INPLACE) if isinstance(new, KernelCall) else new
+        return new.to(K.MVE_ADD_INPLACE) if isinstance(new, KernelCall) else new
 
     def mve_add(self, call: KernelCall):
         """ADD (same-shape or broadcast inputs): each input's rescale step as the kernel computes it (a left
@@ -420,8 +406,7 @@ class _MveSpecializer(_Specializer):
         if not p["flat"]:  # broadcast: the output walked in row-major order, each input by its strides
             params.update(bcast=1, out_dims=list(p["out_dims"]), in1_strides=list(p["in1_strides"]),
                           in2_strides=list(p["in2_strides"]))
-        return dataclasses.replace(call, kernel=MVE_ADD, params_type="tinyc_mve_add_params_t",
-                                   params=tuple(params.items()), args=call.args)
+        return call.to(K.MVE_ADD, params)
 
 
 def specialize_mve(lowered: LoweredModel) -> Specialization:
