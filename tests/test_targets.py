@@ -139,3 +139,9 @@ def test_build_port_uploads_through_the_board_files_uploader_then_measures_over_
     assert uploaded.read_bytes() == (tmp_path / "out" / "firmware" / ".pio" / "build" / "my_f401" /
                                      "firmware.elf").read_bytes()  # the real board's build, not the stand-in's
     assert "uploading" in r.output and "instructions per inference" in r.output
+
+
+def test_tool_picks_among_the_protocols_alternatives_only():
+    assert type(target_for("nucleo-h743", tool="pyocd")) is upload.PyOcdTarget
+    with pytest.raises(upload.UploadError, match=r"--tool openocd does not reach rpi-pico, which uploads with uf2"):
+        target_for("rpi-pico", tool="openocd")

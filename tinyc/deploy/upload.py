@@ -372,11 +372,16 @@ class Uf2Target(UploadTarget):
 UPLOADERS: dict[str, type[UploadTarget]] = {c.protocol: c for c in (OpenOcdTarget, PyOcdTarget, BossacTarget,
                                                                      Uf2Target)}
 TOOL_PROTOCOLS = {"openocd": "stlink"}  # --tool names the uploader; the board file names its protocol
+ALTERNATIVES = {"stlink": ("stlink", "pyocd")}  # the uploaders --tool may pick for a board's protocol
 
 
 def uploader_class(board: Board, tool: str | None = None) -> type[UploadTarget]:
-    """The uploader of the board file's upload.protocol (``tool``, from --tool, overrides it)."""
+    """The uploader of the board file's upload.protocol (``tool``, from --tool, overrides it among the
+    alternatives for that protocol)."""
     protocol = TOOL_PROTOCOLS.get(tool or "", tool) or board.upload.protocol
+    if tool and protocol not in ALTERNATIVES.get(board.upload.protocol, (board.upload.protocol,)):
+        raise UploadError(f"--tool {tool} does not reach {board.id}, which uploads with {board.upload.protocol} "
+                          f"(boards/{board.id}.toml); leave out --tool")
     if protocol not in UPLOADERS:
         raise UploadError(f"{board.path}: upload protocol {protocol!r} is not supported; use "
                           f"{', '.join(UPLOADERS)}")
