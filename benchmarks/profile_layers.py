@@ -1,8 +1,8 @@
 """Per-call instruction counts of a generated model in QEMU (-icount shift=0), reference or DSP kernels.
 
-The generated tinyc_model.c is instrumented after generation (tinyc.fit.profile, the profile tinyc fit
-calibrates its latency model with): each kernel call is wrapped in a timer span (40-instruction
-resolution on mps2) and its count printed. A benchmark aid, not a test; `tinyc bench --per-layer` gives
+The generated model is built with per-layer profiling on (tinyc.fit.profile, the profile tinyc fit
+calibrates its latency model with): each layer's ticks of the port's timer are summed by the generated
+code (40-instruction resolution on mps2; the clock read adds up to one tick per layer) and printed. A benchmark aid, not a test; `tinyc bench --per-layer` gives
 exact per-layer counts through the harness.
 
     .venv/bin/python benchmarks/profile_layers.py kws_dscnn [--board mps2-an500] [--reference] [--default-plan]

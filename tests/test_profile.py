@@ -110,4 +110,13 @@ def test_bench_per_layer_in_qemu():
     # (the whole figure is exact to one 40-instruction tick)
     # the whole figure, one span read in whole ticks, lies within one tick of its true count either way
     assert -40 < p["whole"] - p["layer_sum"] <= 40 + 200, (p["whole"], p["layer_sum"])
+    # tinyc fit's profile is the same generated path read once (one run, whole ticks): each layer within a
+    # tick of the exact figure, plus up to one tick for the clock read
+    from tinyc.fit.profile import profile_layers
+
+    board = get_board("mps2-an386")
+    fit = profile_layers(path.read_bytes(), board, board)
+    assert sorted(fit) == sorted(x["op_index"] for x in layers)
+    for x in layers:
+        assert -40 <= fit[x["op_index"]] - x["cost"] <= 80, (x["op_index"], fit[x["op_index"]], x["cost"])
     print(f"\nkws_dscnn on mps2-an386: layers {p['layer_sum']:,.0f}, whole {p['whole']:,} instructions")

@@ -1,5 +1,7 @@
-"""Per-layer counts of a model measured on the target: the generated model with each kernel call wrapped
-in a port span (firmware/include/tinyc_port.h), run to exit in QEMU (-icount: instructions) .
+"""Per-layer counts of a model measured on the target: the model generated with per-layer profiling on (the
+harness's PROFILE path: tinyc_model_invoke() adds each layer's ticks of tinyc_profile_clock() to
+tinyc_layer_ticks[]) and firmware/apps/fit_profile/main.c, which runs one inference and prints them, run to
+exit in QEMU (-icount: instructions).
 
 The model is generated exactly as `tinyc build` generates it (tinyc's memory plan, packed weights where
 smaller, the board's kernel variant), so the measured layers are the ones the firmware will run. The
@@ -15,45 +17,6 @@ from pathlib import Path
 
 from tinyc import paths
 from tinyc.errors import TinycError
-
-MAIN = r"""#include <stdint.h>
-#include "tinyc_port.h"
-#include "tinyc_model.h"
-void tinyc_fit_put(uint32_t v)
-{
-    char buf[12];
-    int n = 0;
-    do { buf[n++] = (char)('0' + v % 10u); v /= 10u; } while (v);
-    while (n) port_putc((uint8_t)buf[--n]);
-}
-int main(void)
-{
-    uint32_t lcg = 12345u;
-    for (int i = 0; i < TINYC_MODEL_NUM_INPUTS; ++i) {
-        const tinyc_tensor_t *t = tinyc_model_input(i);
-        for (uint32_t k = 0; k < t->bytes; ++k) { lcg = lcg * 1664525u + 1013904223u; ((uint8_t *)t->data)[k] = (uint8_t)(lcg >> 24); }
-    }
-    tinyc_model_invoke();
-    port_puts("FIT-PROFILE-END\n");
-    port_exit(0x42);
-}
-"""
-
-_CALL = re.compile(r"(    /\* (\d+): (\w+) \*/\n)(    [^\n]+;\n)")
-
-
-def instrument(model_c: str) -> str:
-    """Wrap every kernel call of tinyc_model_invoke in a span and print its ticks."""
-    src = model_c.replace('#include "tinyc_rt.h"', '#include "tinyc_rt.h"\n#include "tinyc_port.h"\n'
-                          'void tinyc_fit_put(uint32_t v);', 1)
-    src, n = _CALL.subn(lambda m: (m.group(1) + "    port_span_begin();\n" + m.group(4)
-                                   + f'    {{ uint32_t t_ = (uint32_t)port_span_end(); port_puts("OP {m.group(2)} '
-                                   + f'{m.group(3)} "); tinyc_fit_put(t_); port_puts("\\n"); }}\n'), src)
-    if n == 0:
-        raise TinycError("tinyc fit: the generated tinyc_model.c has no kernel calls to profile (its template "
-                         "changed?)")
-    return src
-
 
 def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inplace: bool = True,
                    weights="auto") -> dict[int, int]:
@@ -80,11 +43,8 @@ def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inpl
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fit-profile-", dir=scratch) as tmp:
         tmp = Path(tmp)
-        gm = generate(g, plan_improved(g, inplace=inplace), board, tmp / "model", weights=weights)
-        model_c = gm.out_dir / "tinyc_model.c"
-        model_c.write_text(instrument(model_c.read_text()))
-        main_c = tmp / "fit_profile_main.c"
-        main_c.write_text(MAIN)
+        gm = generate(g, plan_improved(g, inplace=inplace), board, tmp / "model", weights=weights, profile=True)
+        main_c = paths.firmware_dir() / "apps" / "fit_profile" / "main.c"
         proj = render_project(tmp / "fw", roomy, [main_c, *gm.sources], emulate=run_board is not board,
                               include_dirs=[gm.out_dir])
         fw = platformio.build(proj)
@@ -93,5 +53,7 @@ def profile_layers(tflite: bytes, board, run_board, timeout: float = 300.0, inpl
             raise TinycError(f"tinyc fit: the latency profile of {g.name} did not finish in "
                              f"{run_board.emulation.qemu_machine} (exit {run.exit_code}): {run.output[-300:]!r}")
         per_tick = 10**9 / proj.run_board.emulation.tick_hz
-        return {int(i): int(round(int(t) * per_tick)) for i, _op, t in re.findall(r"OP (\d+) (\w+) (\d+)",
-                                                                                    run.output)}
+        out: dict[int, int] = {}
+        for i, _kernel, t in re.findall(r"^OP (\d+) (\w+) (\d+)$", run.output, re.M):
+            out[int(i)] = out.get(int(i), 0) + int(round(int(t) * per_tick))
+        return out
