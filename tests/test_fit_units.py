@@ -8,7 +8,7 @@ import pytest
 
 from tinyc.errors import TinycError
 from tinyc.fit import latency, pareto
-from tinyc.fit.latency import LayerCost, Sample
+from tinyc.fit.latency import LayerFeatures, Sample
 from tinyc.fit.space import Config, Space, allowed_ratios, guided_seeds, normalize
 
 
@@ -57,23 +57,23 @@ def test_latency_model_recovers_known_coefficients():
         for _ in range(8):
             macs = 0 if kind == "MAX_POOL_2D" else rnd.randint(10_000, 2_000_000)
             out = rnd.randint(64, 8192)
-            samples.append(Sample(LayerCost(0, kind, macs, out), a * macs + b * out + c))
+            samples.append(Sample(LayerFeatures(0, kind, macs, out), a * macs + b * out + c))
     lm = latency.fit(samples, "b", "rb", "instructions")
     for kind, coef in true.items():
         for got, want in zip(lm.coefficients[kind], coef):
             assert got == pytest.approx(want, rel=1e-6, abs=1e-6)
-    layers = [LayerCost(0, "CONV_2D", 1000, 10), LayerCost(1, "MAX_POOL_2D", 0, 100)]
+    layers = [LayerFeatures(0, "CONV_2D", 1000, 10), LayerFeatures(1, "MAX_POOL_2D", 0, 100)]
     assert lm.predict(layers) == pytest.approx(1.5 * 1000 + 20 * 10 + 900 + 12 * 100 + 300)
     # a packed mode never measured falls back to the op's dense coefficients; an unmeasured op is refused
-    assert lm.layer(LayerCost(0, "CONV_2D/sign", 1000, 10)) == pytest.approx(1.5 * 1000 + 20 * 10 + 900)
+    assert lm.layer(LayerFeatures(0, "CONV_2D/sign", 1000, 10)) == pytest.approx(1.5 * 1000 + 20 * 10 + 900)
     with pytest.raises(TinycError, match="no measurements of FULLY_CONNECTED"):
-        lm.layer(LayerCost(0, "FULLY_CONNECTED", 10, 10))
+        lm.layer(LayerFeatures(0, "FULLY_CONNECTED", 10, 10))
     assert latency.LatencyModel.from_json(lm.to_json()) == lm
 
 
 def test_latency_fit_never_negative_and_handles_noise():
     rnd = random.Random(2)
-    samples = [Sample(LayerCost(0, "ADD", 0, n), 7.0 * n + rnd.uniform(-50, 50)) for n in range(100, 2000, 100)]
+    samples = [Sample(LayerFeatures(0, "ADD", 0, n), 7.0 * n + rnd.uniform(-50, 50)) for n in range(100, 2000, 100)]
     lm = latency.fit(samples, "b", "rb", "instructions")
     a, b, c = lm.coefficients["ADD"]
     assert min(a, b, c) >= 0

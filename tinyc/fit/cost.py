@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinyc.fit.latency import LayerCost
+from tinyc.fit.latency import LayerFeatures
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class StaticCost:
     dense_weights: int  # weight bytes as int8
     packed_weights: int  # the same weights as codegen stores them
     macs: int
-    layers: tuple[LayerCost, ...]
+    layers: tuple[LayerFeatures, ...]
     packed_layers: int = 0  # filters the weight decision stores packed
 
     def to_json(self) -> dict:
@@ -53,7 +53,7 @@ def static_cost(tflite: bytes, board, weights: str = "auto", flash_limit: int | 
         for d in out:
             n *= int(d)
         kind = op.op + (f"/{storage[op.index]}" if op.index in storage else "")
-        layers.append(LayerCost(op.index, kind, int(ops.macs(g, op)), n))
+        layers.append(LayerFeatures(op.index, kind, int(ops.macs(g, op)), n))
     return StaticCost(flash=b.flash_used, sram=b.sram_used, arena=int(plan.arena_size),
                       weight_scratch=int(lowered.weight_scratch), dense_weights=constants + saved,
                       packed_weights=constants, macs=sum(l.macs for l in layers), layers=tuple(layers),

@@ -19,7 +19,9 @@ from tinyc.errors import TinycError
 
 
 @dataclass(frozen=True)
-class LayerCost:
+class LayerFeatures:
+    """What the latency model prices a layer by (a measured layer is tinyc.deploy.profile.LayerCost)."""
+
     index: int
     kind: str  # "CONV_2D", "CONV_2D/lut", ...
     macs: int
@@ -28,7 +30,7 @@ class LayerCost:
 
 @dataclass(frozen=True)
 class Sample:
-    layer: LayerCost
+    layer: LayerFeatures
     measured: float
 
 
@@ -43,7 +45,7 @@ class LatencyModel:
     key: str = ""
     extra: dict = field(default_factory=dict)
 
-    def layer(self, l: LayerCost) -> float:
+    def layer(self, l: LayerFeatures) -> float:
         a, b, c = self.coefficients.get(l.kind) or self._fallback(l.kind)
         return a * l.macs + b * l.out_elems + c
 
@@ -59,7 +61,7 @@ class LatencyModel:
         raise TinycError(f"the {self.board} latency model has no measurements of {op} layers; delete "
                          f"the latency cache (tinyc fit --recalibrate) so it profiles them")
 
-    def predict(self, layers: Iterable[LayerCost]) -> float:
+    def predict(self, layers: Iterable[LayerFeatures]) -> float:
         return float(sum(self.layer(l) for l in layers))
 
     def to_json(self) -> dict:
