@@ -10,7 +10,7 @@ MEASURED = {
         "reference": "mps2-an385",
         "reference-v6m": "microbit"
     },
-    "commit": "847785a",
+    "commit": "83c2770",
     "date": "2026-12-04",
     "features": [
         "macs",
@@ -20,201 +20,191 @@ MEASURED = {
     ],
     "fit": {
         "arm_dsp": {
-            "TINYC_AVG_POOL_S8": {
-                "instructions": 148640,
-                "median_rel_error": 0.1558,
-                "samples": 12
-            },
             "TINYC_CONV2D_PACKED_S8/lut": {
-                "instructions": 116846880,
+                "instructions": 116847640,
                 "median_rel_error": 0.0265,
                 "samples": 16
             },
             "TINYC_CONV2D_PACKED_S8/sign": {
-                "instructions": 131480560,
+                "instructions": 131481320,
                 "median_rel_error": 0.0399,
                 "samples": 20
             },
             "TINYC_CONV2D_PACKED_S8/sparse-lut": {
-                "instructions": 133331200,
+                "instructions": 133332160,
                 "median_rel_error": 0.0412,
                 "samples": 20
             },
-            "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": {
-                "instructions": 984160,
-                "median_rel_error": 0.0567,
-                "samples": 8
-            },
             "TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign": {
-                "instructions": 16746200,
+                "instructions": 16746800,
                 "median_rel_error": 0.0123,
                 "samples": 11
             },
             "TINYC_DSP_ADD_INPLACE_S8": {
-                "instructions": 1179680,
-                "median_rel_error": 0.0,
+                "instructions": 1179920,
+                "median_rel_error": 0.0001,
                 "samples": 4
             },
             "TINYC_DSP_ADD_S8": {
-                "instructions": 884800,
+                "instructions": 885240,
                 "median_rel_error": 0.0001,
                 "samples": 8
             },
+            "TINYC_DSP_AVG_POOL_S8": {
+                "instructions": 149720,
+                "median_rel_error": 0.1564,
+                "samples": 12
+            },
             "TINYC_DSP_CONV_POINTWISE_INPLACE_S8": {
-                "instructions": 18188640,
+                "instructions": 15360320,
                 "median_rel_error": 0.0,
                 "samples": 24
             },
             "TINYC_DSP_CONV_ROWS_INPLACE_S8": {
-                "instructions": 20539040,
-                "median_rel_error": 0.0547,
+                "instructions": 17398720,
+                "median_rel_error": 0.0761,
                 "samples": 24
             },
             "TINYC_DSP_CONV_S8": {
-                "instructions": 21820280,
-                "median_rel_error": 0.0406,
-                "samples": 24
+                "instructions": 18321560,
+                "median_rel_error": 0.0513,
+                "samples": 26
             },
             "TINYC_DSP_DEPTHWISE_CONV_S8": {
-                "instructions": 7863840,
-                "median_rel_error": 0.0067,
+                "instructions": 6910800,
+                "median_rel_error": 0.0112,
                 "samples": 33
             },
             "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 6880800,
-                "median_rel_error": 0.0562,
+                "instructions": 6947480,
+                "median_rel_error": 0.0559,
                 "samples": 20
             },
             "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8": {
-                "instructions": 5223520,
-                "median_rel_error": 0.0424,
-                "samples": 8
+                "instructions": 5054880,
+                "median_rel_error": 0.0396,
+                "samples": 16
             },
             "TINYC_DSP_FC_S8": {
-                "instructions": 448480,
-                "median_rel_error": 0.016,
-                "samples": 18
+                "instructions": 308840,
+                "median_rel_error": 0.0068,
+                "samples": 16
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
-                "instructions": 6625840,
+                "instructions": 6626440,
                 "median_rel_error": 0.0002,
                 "samples": 13
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sign": {
-                "instructions": 5606840,
+                "instructions": 5607480,
                 "median_rel_error": 0.0001,
                 "samples": 15
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut": {
-                "instructions": 7357120,
+                "instructions": 7357640,
                 "median_rel_error": 0.002,
                 "samples": 14
             },
             "TINYC_SOFTMAX_S8": {
-                "instructions": 55560,
-                "median_rel_error": 0.063,
+                "instructions": 56000,
+                "median_rel_error": 0.0647,
                 "samples": 12
             }
         },
         "arm_mve": {
-            "TINYC_AVG_POOL_S8": {
-                "instructions": 130376,
-                "median_rel_error": 0.1979,
-                "samples": 12
-            },
             "TINYC_CONV2D_PACKED_S8/lut": {
-                "instructions": 103122687,
+                "instructions": 103123344,
                 "median_rel_error": 0.0322,
                 "samples": 16
             },
             "TINYC_CONV2D_PACKED_S8/sign": {
-                "instructions": 117457094,
+                "instructions": 117457969,
                 "median_rel_error": 0.0442,
                 "samples": 20
             },
             "TINYC_CONV2D_PACKED_S8/sparse-lut": {
-                "instructions": 118937810,
+                "instructions": 118938721,
                 "median_rel_error": 0.0456,
                 "samples": 20
             },
-            "TINYC_DEPTHWISE_CONV2D_INPLACE_S8": {
-                "instructions": 997751,
-                "median_rel_error": 0.0572,
-                "samples": 8
-            },
             "TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign": {
-                "instructions": 16844095,
+                "instructions": 16844468,
                 "median_rel_error": 0.0135,
                 "samples": 11
             },
             "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 2968624,
+                "instructions": 3014752,
                 "median_rel_error": 0.0,
                 "samples": 4
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
-                "instructions": 5829187,
-                "median_rel_error": 0.0002,
+                "instructions": 5829718,
+                "median_rel_error": 0.0001,
                 "samples": 13
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sign": {
-                "instructions": 5332407,
-                "median_rel_error": 0.0,
+                "instructions": 5333000,
+                "median_rel_error": 0.0001,
                 "samples": 15
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut": {
-                "instructions": 6721405,
+                "instructions": 6721970,
                 "median_rel_error": 0.002,
                 "samples": 14
             },
             "TINYC_MVE_ADD_INPLACE_S8": {
-                "instructions": 737500,
+                "instructions": 737656,
                 "median_rel_error": 0.0,
                 "samples": 4
             },
             "TINYC_MVE_ADD_S8": {
-                "instructions": 553376,
-                "median_rel_error": 0.0,
+                "instructions": 553720,
+                "median_rel_error": 0.0001,
                 "samples": 8
             },
+            "TINYC_MVE_AVG_POOL_S8": {
+                "instructions": 116128,
+                "median_rel_error": 0.1166,
+                "samples": 12
+            },
             "TINYC_MVE_CONV_POINTWISE_INPLACE_S8": {
-                "instructions": 6642740,
-                "median_rel_error": 0.0,
+                "instructions": 3798822,
+                "median_rel_error": 0.0001,
                 "samples": 24
             },
             "TINYC_MVE_CONV_ROWS_INPLACE_S8": {
-                "instructions": 6372500,
-                "median_rel_error": 0.0507,
+                "instructions": 3894438,
+                "median_rel_error": 0.1128,
                 "samples": 24
             },
             "TINYC_MVE_CONV_S8": {
-                "instructions": 5894625,
-                "median_rel_error": 0.0623,
+                "instructions": 3648466,
+                "median_rel_error": 0.0773,
                 "samples": 24
             },
             "TINYC_MVE_DEPTHWISE_CONV_S8": {
-                "instructions": 4023750,
-                "median_rel_error": 0.0522,
+                "instructions": 3205627,
+                "median_rel_error": 0.0721,
                 "samples": 33
             },
             "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 2520992,
-                "median_rel_error": 0.0,
+                "instructions": 2044341,
+                "median_rel_error": 0.0001,
                 "samples": 16
             },
             "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8": {
-                "instructions": 3987248,
-                "median_rel_error": 0.0978,
-                "samples": 8
+                "instructions": 1834748,
+                "median_rel_error": 0.172,
+                "samples": 16
             },
             "TINYC_MVE_FC_S8": {
-                "instructions": 82315,
-                "median_rel_error": 0.0484,
+                "instructions": 83375,
+                "median_rel_error": 0.0444,
                 "samples": 18
             },
             "TINYC_SOFTMAX_S8": {
-                "instructions": 57281,
-                "median_rel_error": 0.0691,
+                "instructions": 57752,
+                "median_rel_error": 0.0511,
                 "samples": 12
             }
         },
@@ -379,47 +369,45 @@ MEASURED = {
 
 COSTS = {
     'arm_dsp': {
-        'TINYC_AVG_POOL_S8': (0.0, 0.0, 0.0, 10726.0),
-        'TINYC_CONV2D_PACKED_S8/lut': (5.87695, 193.387, 14.6128, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sign': (6.13505, 163.56, 9.67946, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sparse-lut': (6.14864, 163.683, 15.9674, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_INPLACE_S8': (21.0436, 189.392, 0.0, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.8864, 133.977, 0.0, 23547.5),
-        'TINYC_DSP_ADD_INPLACE_S8': (0.0, 9.00024, 0.0, 147460.0),
-        'TINYC_DSP_ADD_S8': (0.0, 18.0005, 0.0, 0.0),
-        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.958782, 19.2316, 0.0, 9411.05),
-        'TINYC_DSP_CONV_ROWS_INPLACE_S8': (0.720062, 79.1613, 0.0, 9397.68),
-        'TINYC_DSP_CONV_S8': (1.03321, 18.7788, 0.0, 0.0),
-        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.37462, 21.3716, 0.0, 280.156),
-        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 270349.0),
-        'TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8': (2.57801, 23.2021, 0.0, 0.0),
-        'TINYC_DSP_FC_S8': (1.44224, 21.2185, 0.0, 643.311),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (11.9987, 159.181, 11.9987, 38.6058),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (2.91024, 152.729, 17.0904, 26.9373),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.47657, 178.057, 25.0309, 21.2439),
-        'TINYC_SOFTMAX_S8': (0.0, 515.638, 5.55112e-05, 467.856),
+        'TINYC_CONV2D_PACKED_S8/lut': (5.87693, 193.393, 14.6142, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sign': (6.13506, 163.566, 9.67986, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sparse-lut': (6.14864, 163.688, 15.9689, 0.0),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.8865, 133.978, 0.0, 23595.4),
+        'TINYC_DSP_ADD_INPLACE_S8': (0.0, 9.00208, 0.0, 147490.0),
+        'TINYC_DSP_ADD_S8': (0.0, 18.0005, 0.0, 59.9837),
+        'TINYC_DSP_AVG_POOL_S8': (0.0, 0.0, 0.0, 10824.3),
+        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.750708, 17.1838, 0.0, 23061.8),
+        'TINYC_DSP_CONV_ROWS_INPLACE_S8': (0.591921, 67.7196, 0.0, 11353.8),
+        'TINYC_DSP_CONV_S8': (0.849794, 16.4769, 0.0, 1888.77),
+        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.08278, 18.745, 0.0, 0.0),
+        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 271208.0),
+        'TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8': (2.307, 20.763, 0.0, 15127.9),
+        'TINYC_DSP_FC_S8': (0.474366, 24.0389, 0.474366, 328.593),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (11.9988, 159.191, 11.9988, 78.3611),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (2.90756, 152.403, 17.0932, 83.5929),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.54956, 176.009, 24.9726, 55.4266),
+        'TINYC_SOFTMAX_S8': (0.0, 516.803, 0.0, 493.623),
     },
     'arm_mve': {
-        'TINYC_AVG_POOL_S8': (0.0, 3.62922, 0.0, 8976.92),
-        'TINYC_CONV2D_PACKED_S8/lut': (5.02648, 180.863, 11.8755, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sign': (5.21249, 160.175, 9.01704, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sparse-lut': (5.22491, 160.362, 13.9627, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_INPLACE_S8': (21.3303, 191.972, 0.0, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.9292, 134.362, 0.0, 26836.2),
-        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (4.63848, 115.962, 463.848, 185539.0),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (10.492, 161.123, 10.492, 30.1247),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (1.97734, 148.525, 17.023, 42.4285),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (0.447931, 177.422, 23.6787, 23.4466),
-        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.62668, 0.0, 92187.5),
-        'TINYC_MVE_ADD_S8': (0.0, 11.2534, 0.0, 31.0),
-        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.0, 15.5714, 4.05997, 38360.9),
-        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0331762, 39.3907, 0.0, 6270.75),
-        'TINYC_MVE_CONV_S8': (0.163909, 13.5505, 0.0, 0.0),
-        'TINYC_MVE_DEPTHWISE_CONV_S8': (1.12428, 10.1186, 0.0, 0.0),
-        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.54709, 4.92381, 68.3863, 39390.5),
-        'TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8': (1.90166, 17.115, 0.0, 0.0),
-        'TINYC_MVE_FC_S8': (0.178859, 13.9505, 0.0, 236.168),
-        'TINYC_SOFTMAX_S8': (0.0, 532.228, 0.0, 477.043),
+        'TINYC_CONV2D_PACKED_S8/lut': (5.02648, 180.87, 11.8759, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sign': (5.2125, 160.181, 9.0179, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sparse-lut': (5.22493, 160.367, 13.9632, 0.0),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.9296, 134.366, 0.0, 26834.9),
+        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (4.71055, 117.764, 471.055, 188422.0),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (10.4983, 159.04, 10.4983, 87.107),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (1.97217, 148.259, 17.0294, 90.0853),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (0.460509, 177.159, 23.6702, 56.9928),
+        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.62787, 0.0, 92207.0),
+        'TINYC_MVE_ADD_S8': (0.0, 11.2476, 0.0, 109.983),
+        'TINYC_MVE_AVG_POOL_S8': (0.0, 0.0, 0.0, 7955.6),
+        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.00807497, 8.24142, 2.30269, 27700.1),
+        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0532304, 21.4264, 0.101609, 3948.3),
+        'TINYC_MVE_CONV_S8': (0.119599, 6.78748, 0.0, 0.0),
+        'TINYC_MVE_DEPTHWISE_CONV_S8': (0.911185, 8.20067, 0.0, 6712.39),
+        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.44365, 3.99285, 55.4563, 31942.8),
+        'TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8': (0.541938, 4.87744, 232.944, 20592.4),
+        'TINYC_MVE_FC_S8': (0.17942, 13.845, 0.0, 300.833),
+        'TINYC_SOFTMAX_S8': (0.0, 533.396, 0.0, 509.93),
     },
     'reference': {
         'TINYC_ADD_INPLACE_S8': (0.0, 63.0519, 0.0, 1033040.0),
