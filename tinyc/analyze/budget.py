@@ -30,7 +30,7 @@ KERNEL_CODE_ESTIMATE = {  # op: (reference kernel, extra for the DSP variant lin
     "SOFTMAX": (488, 0), "RESHAPE": (16, 0), "PAD": (174, 0), "CONCATENATION": (74, 0), "MEAN": (516, 0),
     "LOGISTIC": (276, 0), "RELU": (34, 0), "RELU6": (34, 0), "QUANTIZE": (124, 0), "DEQUANTIZE": (54, 0),
 }
-SHARED_KERNEL_CODE = 180  # requantization helpers (kernels/requant.c)
+SHARED_KERNEL_CODE = 180  # requantization helpers (include/tinyc_quant.h, quant.c)
 RUNTIME_CODE_ESTIMATE = 8448  # startup, port, serial harness, libc: linked harness on mps2-an500, Nov 2026
 # SRAM besides the arena, the model's static scratch and the stack, as linked (arm-none-eabi-nm / the map,
 # tinyc build on nucleo-f746, mps3-an547, bluepill, microbit, rpi-pico, nano33ble, nucleo-h743/l476rg/f401re,
@@ -339,7 +339,7 @@ def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: di
     advice = _advice(g, budget, peak_tensors)
     fitting: tuple[str, ...] = ()
     if not budget.fits and suggest_boards:
-        fitting = tuple(b.id for b in all_boards().values() if b.kind == "real"
+        fitting = tuple(b.id for b in all_boards().values() if not b.emulated
                         and _flash_region(b).size >= budget.flash_used and arena_region(b).size >= budget.sram_used)
     linked = {budget.flash_region.name, *budget.ram_region.name.split("+")}
     others = tuple(r for r in board.regions if r.name not in linked)
