@@ -246,7 +246,7 @@ def layers_by_set(name: str, board_id: str, layer_runs: int | None = None) -> di
 
     path = model_path(name)
     rec = pipeline.cached_build(path, board_id, emulate=_emulate(board_id), profile=True)
-    variant = rec.data["generated"]["variant"]
+    variant = rec.variant
     with open_target(rec.elf, rec.run_board) as link:
         prof = profile_link(link, path, runs=layer_runs, timeout=900)
     per_op: dict[str, dict] = {}
@@ -271,13 +271,13 @@ def sram_check(name: str, board_id: str) -> dict:
 
     path = model_path(name)
     rec = pipeline.cached_build(path, board_id, emulate=_emulate(board_id))
-    sec = rec.data["memory"]["sections"]
+    sec = rec.memory.sections
     linked = sum(sec.get(k, 0) for k in (".data", ".bss", ".arena", ".stack"))
-    predicted = (rec.data.get("predicted") or {}).get("sram")
+    predicted = rec.predicted_sram
     with open_target(rec.elf, rec.run_board) as link:
         m = bench_link(link, path, runs=2)
     return {"model": name, "board": board_id, "predicted_sram": predicted, "linked_sram": linked,
-            "input_copy": rec.data.get("input_copy"), "outputs_match": m.outputs_match,
+            "input_copy": rec.input_copy, "outputs_match": m.outputs_match,
             "harness_instructions": m.median}
 
 

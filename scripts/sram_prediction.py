@@ -58,11 +58,11 @@ def main() -> int:
             except TinycError as exc:
                 print(f"{m.stem:34} {board:12} {'-':>10} {'-':>10} {'':>7}  {str(exc).split(': ')[-1][:60]}")
                 continue
-            pred = rec.data["predicted"]["sram"]
-            linked = rec.data["memory"]["ram"]
+            pred = rec.predicted_sram
+            linked = rec.memory.ram
             diff = (pred - linked) / linked
             worst = max(worst, abs(diff))
-            copy = "yes" if rec.data.get("input_copy") else "no (no room)"
+            copy = "yes" if rec.input_copy else "no (no room)"
             print(f"{m.stem:34} {board:12} {pred:>10,} {linked:>10,} {diff:>+7.2%}  {copy}", flush=True)
     print(f"largest difference {worst:.2%}")
     return 0 if worst <= 0.02 else 1

@@ -37,12 +37,12 @@ def test_check_predicts_the_linked_sram_within_2_percent(name, board_id):
 
     path = _model(name)
     rec = pipeline.cached_build(path, board_id, emulate=True)
-    predicted, linked = rec.data["predicted"]["sram"], rec.data["memory"]["ram"]
+    predicted, linked = rec.predicted_sram, rec.memory.ram
     assert abs(predicted - linked) <= 0.02 * linked, (predicted, linked)
     b = footprint.check(load(path), get_board(board_id))
     copy = next(i for i in b.sram_items if i.name == "harness input copy")
     g = load(path)
-    assert rec.data["input_copy"] and b.input_copy and copy.bytes == sum(g.tensor(i).nbytes for i in g.inputs)
+    assert rec.input_copy and b.input_copy and copy.bytes == sum(g.tensor(i).nbytes for i in g.inputs)
     assert b.sram_used == predicted
 
 

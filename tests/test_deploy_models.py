@@ -115,6 +115,13 @@ def test_tinyc_build_cli_runs_the_pipeline_and_reports_memory(tmp_path, digits_t
     # a non-empty output directory is not overwritten without --force
     r = CliRunner().invoke(cli, ["build", str(digits_tflite), "--board", "mps2-an500", "-o", str(out), "--no-run"])
     assert r.exit_code == 2 and "--force" in r.output
+    # a damaged build record is one line naming it, never a KeyError
+    rec = json.loads((out / "tinyc-build.json").read_text())
+    del rec["memory"]
+    (out / "tinyc-build.json").write_text(json.dumps(rec))
+    r = CliRunner().invoke(cli, ["bench", "--board", "mps2-an500", "--firmware", str(out), "--runs", "2"])
+    assert r.exit_code == 2 and "tinyc-build.json: not a build record tinyc wrote" in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
 
 
 @pytest.mark.toolchain

@@ -447,7 +447,7 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         if prof is not None:
             from tinyc.deploy.report import render_layer_profile
 
-            render_layer_profile(out, prof, choices=(rec.data.get("generated") or {}).get("choices") if rec else None)
+            render_layer_profile(out, prof, choices=rec.choices if rec else None)
     if m.outputs_match is False or not m.checksums_identical:
         raise TinycError("the target's outputs are wrong: " + ("; ".join(m.mismatches) or "checksums differ"))
 

@@ -26,6 +26,11 @@ class MemoryUse:
     arena: int = 0
     stack: int = 0
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "MemoryUse":
+        return cls(int(d["flash"]), int(d["ram"]), {str(k): int(v) for k, v in d["sections"].items()},
+                   dict(d.get("parts") or {}), int(d.get("arena", 0)), int(d.get("stack", 0)))
+
     def to_json(self) -> dict[str, Any]:
         return {"flash": self.flash, "ram": self.ram, "sections": self.sections, "parts": self.parts,
                 "arena": self.arena, "stack": self.stack}

@@ -15,12 +15,17 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from tinyc import paths
 from tinyc.boards import Board, get_board
 from tinyc.buildkey import firmware_key
 from tinyc.errors import DoesNotFit, TinycError
+
+if TYPE_CHECKING:  # annotations only: importing these at run time would load the code generator everywhere
+    from tinyc.analyze.budget import Budget
+    from tinyc.codegen.generate import GeneratedModel
+    from tinyc.deploy.memuse import MemoryUse
 
 BUILD_FILE = "tinyc-build.json"
 
@@ -33,9 +38,9 @@ class BuiltFirmware:
     board: Board
     run_board: Board
     elf: Path
-    generated: Any  # tinyc.codegen.generate.GeneratedModel
-    budget: Any  # tinyc.analyze.budget.Budget, or None when the check was skipped
-    memory: Any  # tinyc.deploy.memuse.MemoryUse
+    generated: GeneratedModel
+    budget: Budget | None  # None when the check was skipped
+    memory: MemoryUse
     input_copy: bool = True  # the harness keeps a copy of the input (else the host resends it per run)
 
     def to_json(self) -> dict[str, Any]:
@@ -164,7 +169,7 @@ def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_
 
 @dataclass(frozen=True)
 class BuildRecord:
-    """What ``tinyc-build.json`` says about an earlier build."""
+    """What ``tinyc-build.json`` says about an earlier build (BuiltFirmware.to_json, read back)."""
 
     out_dir: Path
     model: Path
@@ -172,7 +177,12 @@ class BuildRecord:
     board: Board
     run_board: Board
     elf: Path
-    data: dict
+    memory: MemoryUse  # as linked
+    variant: str  # the kernel set generated for
+    choices: tuple[dict[str, Any], ...] = ()  # per call: kernel, kernel set, reason (KernelChoice.to_json)
+    input_copy: bool = True
+    predicted_flash: int | None = None  # tinyc check's figures (None: the check was skipped)
+    predicted_sram: int | None = None
 
 
 def load_build(out_dir: Path) -> BuildRecord:
@@ -194,8 +204,17 @@ def load_build(out_dir: Path) -> BuildRecord:
         pass
     if not elf.is_file():
         raise TinycError(f"{elf}: the firmware is missing; rebuild with 'tinyc build'")
-    return BuildRecord(Path(out_dir), Path(d["model"]), d["model_hash"], get_board(d["board"]),
-                       get_board(d["run_board"]), elf, d)
+    from tinyc.deploy.memuse import MemoryUse
+
+    try:
+        gen, pred = d.get("generated") or {}, d.get("predicted") or {}
+        return BuildRecord(Path(out_dir), Path(d["model"]), d["model_hash"], get_board(d["board"]),
+                           get_board(d["run_board"]), elf, MemoryUse.from_json(d["memory"]), str(gen["variant"]),
+                           tuple(gen.get("choices") or ()), bool(d.get("input_copy", True)), pred.get("flash"),
+                           pred.get("sram"))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TinycError(f"{f}: not a build record tinyc wrote ({type(exc).__name__}: {exc}); rebuild with "
+                         "'tinyc build'") from None
 
 
 def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[str], None] = lambda s: None,

@@ -514,7 +514,7 @@ def _measure(c: Candidate, board, run_board, req: FitRequest, progress, allow_ov
                            "predicted_sram": c.sram}
     try:
         rec = firmware(Path(c.tflite), board.id, req.emulate, req.weights, flash_limit)
-        out["linked_flash"], out["linked_ram"] = rec.data["memory"]["flash"], rec.data["memory"]["ram"]
+        out["linked_flash"], out["linked_ram"] = rec.memory.flash, rec.memory.ram
         with open_target(rec.elf, rec.run_board) as link:
             m = bench_link(link, Path(c.tflite), runs=3)
         out["measured_latency"] = m.median
