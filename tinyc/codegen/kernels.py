@@ -143,7 +143,8 @@ def declare(macro: str, ops: str | tuple[str, ...], source: str, params: str | N
     """Register one kernel (once per macro)."""
     if macro in _REGISTRY:
         raise ValueError(f"kernel {macro} is declared twice")
-    k = Kernel(macro, (ops,) if isinstance(ops, str) else tuple(ops), kernel_set, source, params, tuple(roles), inplace, packed, tuple(replaces))
+    k = Kernel(macro, (ops,) if isinstance(ops, str) else tuple(ops), kernel_set, source, params, tuple(roles),
+               inplace, packed, tuple(replaces))
     _REGISTRY[macro] = k
     return k
 
@@ -211,20 +212,8 @@ class KernelCall:
 
     def to(self, kernel: Kernel, params: dict[str, Any] | None = None, **operands: Operand) -> "KernelCall":
         """This call on ``kernel``: operands taken by role name from ``operands``, else from this call."""
-        mine = dict(self.operands)
-        unknown = set(operands) - {r.name.lower() for r in kernel.roles}
-        if unknown:
-            raise ValueError(f"{kernel.macro} has no operand {sorted(unknown)[0]!r}")
-        ops = []
-        for role in kernel.roles:
-            if role.name.lower() in operands:
-                ops.append((role, operands[role.name.lower()]))
-            elif role in mine:
-                ops.append((role, mine[role]))
-            else:
-                raise ValueError(f"{kernel.macro} needs a {role.name} operand")
         return replace(self, kernel=kernel, params=self.params if params is None else tuple(params.items()),
-                       operands=tuple(ops))
+                       operands=by_role(kernel, operands, dict(self.operands)))
 
     def consts(self) -> Iterator[str]:
         """The constant arrays this call reads (operands and pointer tables)."""
@@ -240,9 +229,33 @@ class KernelCall:
                 yield o.name
 
 
+def by_role(kernel: Kernel, given: dict[str, Operand], fallback: dict[Role, Operand] | None = None
+            ) -> tuple[tuple[Role, Operand], ...]:
+    """``kernel``'s operands in its order: each role from ``given`` (by lower-case role name), else from
+    ``fallback``; a name the kernel has no role for, or a role neither gives, is refused."""
+    unknown = set(given) - {r.name.lower() for r in kernel.roles}
+    if unknown:
+        raise ValueError(f"{kernel.macro} has no operand {sorted(unknown)[0]!r}")
+    fallback = fallback or {}
+    out = []
+    for role in kernel.roles:
+        if role.name.lower() in given:
+            out.append((role, given[role.name.lower()]))
+        elif role in fallback:
+            out.append((role, fallback[role]))
+        else:
+            raise ValueError(f"{kernel.macro} needs a {role.name} operand")
+    return tuple(out)
+
+
 R = Role
 CONV_ROLES = (R.INPUT, R.WEIGHTS, R.BIAS, R.MULTIPLIERS, R.SHIFTS, R.OUTPUT)
 UNARY = (R.INPUT, R.OUTPUT)
+# in place: the plan's row ring (RING_ROWS 0: the plane scheme) or its one-pixel buffer, as RING
+REF_RING_ROLES = (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.MULTIPLIERS, R.SHIFTS, R.RING)
+RING_ROLES = (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH, R.RING)  # the optimized sets' ring kernels
+POINTWISE_ROLES = (R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH)
+PLANE_ROLES = (R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.RING)
 BINARY = (R.INPUT, R.INPUT2, R.OUTPUT)
 REF, DSP, MVE = KernelSet.REFERENCE, KernelSet.ARM_DSP, KernelSet.ARM_MVE
 
@@ -279,17 +292,18 @@ FULLY_CONNECTED_PACKED = declare("TINYC_FULLY_CONNECTED_PACKED_S8", "FULLY_CONNE
 
 # In place (tinyc/codegen/inplace.py): the layers the memory plan runs with the output over the input.
 CONV2D_INPLACE = declare("TINYC_CONV2D_INPLACE_S8", "CONV_2D", "conv2d_inplace.c", "tinyc_conv_params_t",
-                         (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.MULTIPLIERS, R.SHIFTS, R.RING), inplace=True)
+                         REF_RING_ROLES, inplace=True)
 CONV2D_POINTWISE_INPLACE = declare("TINYC_CONV2D_POINTWISE_INPLACE_S8", "CONV_2D", "conv2d_inplace.c",
                                    "tinyc_conv_params_t",
                                    (R.IO, R.WEIGHTS, R.BIAS, R.MULTIPLIERS, R.SHIFTS, R.RING), inplace=True)
 DEPTHWISE_CONV2D_INPLACE = declare("TINYC_DEPTHWISE_CONV2D_INPLACE_S8", "DEPTHWISE_CONV_2D",
                                    "depthwise_conv2d_inplace.c", "tinyc_dwconv_params_t",
-                                   (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.MULTIPLIERS, R.SHIFTS, R.RING),
+                                   REF_RING_ROLES,
                                    inplace=True)
 ADD_INPLACE = declare("TINYC_ADD_INPLACE_S8", "ADD", "add.c", "tinyc_binary_params_t", BINARY, inplace=True)
 MUL_INPLACE = declare("TINYC_MUL_INPLACE_S8", "MUL", "mul.c", "tinyc_binary_params_t", BINARY, inplace=True)
-REQUANT_INPLACE = declare("TINYC_REQUANT_INPLACE_S8", ("QUANTIZE", "RELU"), "requant.c", "tinyc_requant_params_t", UNARY,
+REQUANT_INPLACE = declare("TINYC_REQUANT_INPLACE_S8", ("QUANTIZE", "RELU"), "requant.c", "tinyc_requant_params_t",
+                          UNARY,
                           inplace=True)
 CLAMP_INPLACE = declare("TINYC_CLAMP_INPLACE_S8", "RELU6", "clamp.c", None,
                         (R.COUNT, R.LOW, R.HIGH, R.INPUT, R.OUTPUT), inplace=True)
@@ -298,7 +312,8 @@ ELEMENTWISE_INPLACE = {ADD: ADD_INPLACE, MUL: MUL_INPLACE, REQUANT: REQUANT_INPL
 
 # The Arm DSP set (kernels/arm_dsp/, tinyc/codegen/specialize.py): Cortex-M4/M7/M33, and the M55's fallback.
 DSP_CONV_ROLES = (R.INPUT, R.WEIGHTS, R.BIAS, R.REQUANT, R.OUTPUT, R.SCRATCH)
-DSP_CONV = declare("TINYC_DSP_CONV_S8", ("CONV_2D", "FULLY_CONNECTED", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_dsp_conv_params_t", DSP_CONV_ROLES,
+DSP_CONV = declare("TINYC_DSP_CONV_S8", ("CONV_2D", "FULLY_CONNECTED", "DEPTHWISE_CONV_2D"), "conv2d.c",
+                   "tinyc_dsp_conv_params_t", DSP_CONV_ROLES,
                    kernel_set=DSP, replaces=(CONV2D.macro, FULLY_CONNECTED.macro, DEPTHWISE_CONV2D.macro))
 DSP_FC = declare("TINYC_DSP_FC_S8", "FULLY_CONNECTED", "fully_connected.c", "tinyc_dsp_conv_params_t",
                  DSP_CONV_ROLES, kernel_set=DSP, replaces=(FULLY_CONNECTED.macro,))
@@ -310,33 +325,36 @@ DSP_ADD = declare("TINYC_DSP_ADD_S8", "ADD", "add.c", "tinyc_dsp_add_params_t", 
 DSP_AVG_POOL = declare("TINYC_DSP_AVG_POOL_S8", "AVERAGE_POOL_2D", "avg_pool.c", "tinyc_pool_params_t", UNARY,
                        kernel_set=DSP, replaces=(AVG_POOL.macro,))
 DSP_CONV_PW_INPLACE = declare("TINYC_DSP_CONV_POINTWISE_INPLACE_S8", "CONV_2D", "conv2d.c",
-                              "tinyc_dsp_conv_params_t", (R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH),
+                              "tinyc_dsp_conv_params_t", POINTWISE_ROLES,
                               kernel_set=DSP, inplace=True, replaces=(CONV2D_POINTWISE_INPLACE.macro,))
-DSP_CONV_ROWS_INPLACE = declare("TINYC_DSP_CONV_ROWS_INPLACE_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_dsp_conv_params_t",
-                                (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH, R.RING),
+DSP_CONV_ROWS_INPLACE = declare("TINYC_DSP_CONV_ROWS_INPLACE_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c",
+                                "tinyc_dsp_conv_params_t",
+                                RING_ROLES,
                                 kernel_set=DSP, inplace=True,
                                 replaces=(CONV2D_INPLACE.macro, DEPTHWISE_CONV2D_INPLACE.macro))
 DSP_DW_ROWS_INPLACE = declare("TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d.c",
                               "tinyc_dsp_dwconv_params_t",
-                              (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH, R.RING),
+                              RING_ROLES,
                               kernel_set=DSP, inplace=True, replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))
 DSP_DW_PLANE_INPLACE = declare("TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d.c",
-                               "tinyc_dsp_dwconv_params_t", (R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.RING),
+                               "tinyc_dsp_dwconv_params_t", PLANE_ROLES,
                                kernel_set=DSP, inplace=True, replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))
 DSP_ADD_INPLACE = declare("TINYC_DSP_ADD_INPLACE_S8", "ADD", "add.c", "tinyc_dsp_add_params_t",
                           (*BINARY, R.TABLE1, R.TABLE2), kernel_set=DSP, inplace=True,
                           replaces=(ADD_INPLACE.macro,))
 
 # The Helium set (kernels/arm_mve/, tinyc/codegen/specialize_mve.py): the Cortex-M55, chained to the DSP set.
-MVE_CONV = declare("TINYC_MVE_CONV_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_mve_conv_params_t", DSP_CONV_ROLES,
+MVE_CONV = declare("TINYC_MVE_CONV_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_mve_conv_params_t",
+                   DSP_CONV_ROLES,
                    kernel_set=MVE, replaces=(CONV2D.macro, DEPTHWISE_CONV2D.macro))
 MVE_FC = declare("TINYC_MVE_FC_S8", "FULLY_CONNECTED", "fully_connected.c", "tinyc_mve_conv_params_t",
                  DSP_CONV_ROLES, kernel_set=MVE, replaces=(FULLY_CONNECTED.macro,))
 MVE_CONV_PW_INPLACE = declare("TINYC_MVE_CONV_POINTWISE_INPLACE_S8", "CONV_2D", "conv2d.c",
-                              "tinyc_mve_conv_params_t", (R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH),
+                              "tinyc_mve_conv_params_t", POINTWISE_ROLES,
                               kernel_set=MVE, inplace=True, replaces=(CONV2D_POINTWISE_INPLACE.macro,))
-MVE_CONV_ROWS_INPLACE = declare("TINYC_MVE_CONV_ROWS_INPLACE_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_mve_conv_params_t",
-                                (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH, R.RING),
+MVE_CONV_ROWS_INPLACE = declare("TINYC_MVE_CONV_ROWS_INPLACE_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c",
+                                "tinyc_mve_conv_params_t",
+                                RING_ROLES,
                                 kernel_set=MVE, inplace=True,
                                 replaces=(CONV2D_INPLACE.macro, DEPTHWISE_CONV2D_INPLACE.macro))
 MVE_DWCONV = declare("TINYC_MVE_DEPTHWISE_CONV_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d.c",
@@ -344,10 +362,10 @@ MVE_DWCONV = declare("TINYC_MVE_DEPTHWISE_CONV_S8", "DEPTHWISE_CONV_2D", "depthw
                      replaces=(DEPTHWISE_CONV2D.macro,))
 MVE_DW_ROWS_INPLACE = declare("TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d.c",
                               "tinyc_mve_dwconv_params_t",
-                              (R.RING_ROWS, R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH, R.RING),
+                              RING_ROLES,
                               kernel_set=MVE, inplace=True, replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))
 MVE_DW_PLANE_INPLACE = declare("TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d.c",
-                               "tinyc_mve_dwplane_params_t", (R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.RING),
+                               "tinyc_mve_dwplane_params_t", PLANE_ROLES,
                                kernel_set=MVE, inplace=True, replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))
 MVE_ADD = declare("TINYC_MVE_ADD_S8", "ADD", "add.c", "tinyc_mve_add_params_t", BINARY, kernel_set=MVE,
                   replaces=(ADD.macro,))

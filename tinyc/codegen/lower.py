@@ -238,11 +238,8 @@ class _Lowering:
 
     def add(self, op: Operator, kernel: K.Kernel, params: dict[str, Any], macs=0, **operands):
         """One call of ``kernel``: its operands by role name (input=..., weights=...)."""
-        unknown = set(operands) - {r.name.lower() for r in kernel.roles}
-        if unknown:
-            raise ValueError(f"{kernel.macro} has no operand {sorted(unknown)[0]!r}")
-        self.calls.append(KernelCall(op.index, op.op, kernel, tuple(params.items()),
-                                     tuple((r, operands[r.name.lower()]) for r in kernel.roles), int(macs)))
+        self.calls.append(KernelCall(op.index, op.op, kernel, tuple(params.items()), K.by_role(kernel, operands),
+                                     int(macs)))
 
     def filter_operands(self, x, w, b, m: str, s: str, y, blob: str | None) -> dict[str, Any]:
         """The operands of a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED call, dense or packed."""

@@ -281,6 +281,14 @@ class _Specializer:
         return RQ.plan(amin, amax, list(mult), list(shift), int(p["out_offset"]), int(p["act_min"]),
                        int(p["act_max"]))
 
+    def proven(self, w: np.ndarray, bias, mult, shift, p: dict[str, Any]):
+        """(bias values, zeros where the model has none; the requantization proven exact on every accumulator,
+        partial sums included, of rows ``w`` [out, K] with the input offset), or why there is none."""
+        b = np.zeros(w.shape[0], dtype=np.int64) if bias is None else bias
+        amin, amax = RQ.bounds(b, w, p["in_offset"])
+        rq = self.requant(amin, amax, mult, shift, p)
+        return rq if isinstance(rq, str) else (b, rq)
+
     def q_const(self, name: str, rq: RQ.Requant) -> Const:
         """The per-channel table, passed as tinyc_dsp_q_t * (the general form's records are
         tinyc_dsp_qx_t; the kernel's params say which)."""
@@ -339,7 +347,7 @@ class _Specializer:
         """(input, weights, bias, multipliers, shifts, output) of a reference call, the constants as values (an
         in-place call's input and output are its IO); None where they are not plain constant arrays."""
         b = call[Role.BIAS]
-        wv, mv, sv = self.values(call[Role.WEIGHTS]), self.values(call[Role.MULTIPLIERS]), self.values(call[Role.SHIFTS])
+        wv, mv, sv = (self.values(call[r]) for r in (Role.WEIGHTS, Role.MULTIPLIERS, Role.SHIFTS))
         bv = None if isinstance(b, Null) else self.values(b)
         if wv is None or mv is None or sv is None or (not isinstance(b, Null) and bv is None):
             return None  # not plain constant arrays (e.g. packed weights): leave the call alone
@@ -422,11 +430,10 @@ class _Specializer:
         K that is not a multiple of 4) read it. None when the weights do not fuse (the matmul takes it)."""
         out_c, k = w.shape
         off = p["in_offset"]
-        b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
-        amin, amax = RQ.bounds(b, w, off)
-        rq = self.requant(amin, amax, mult, shift, p)
-        if isinstance(rq, str):
-            return rq
+        proof = self.proven(w, bias, mult, shift, p)
+        if isinstance(proof, str):
+            return proof
+        b, rq = proof
         packed = pack_fc_vec(w)
         if packed is None:
             return None
@@ -468,11 +475,10 @@ class _Specializer:
         if p["k_h"] > MAX_KH:
             return f"kernel height {p['k_h']} > {MAX_KH}"
         w = wv.reshape(taps, c)
-        b = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
-        amin, amax = RQ.bounds(b, w.T, p["in_offset"])
-        rq = self.requant(amin, amax, mv, sv, p)
-        if isinstance(rq, str):
-            return rq
+        proof = self.proven(w.T, None if bv is None else bv[:c], mv, sv, p)
+        if isinstance(proof, str):
+            return proof
+        b, rq = proof
         n = call.index
         if mult <= 1 and c % 4 == 0 and not rq.general:  # the common loop: weights widened and doubled
             wn = Const(self.add_const(f"tinyc_op{n}_dsp_w", "int16_t", pack_depthwise_wide(w)), "const int8_t *")
@@ -520,10 +526,8 @@ class _Specializer:
         _, wv, bv, mv, sv, _ = arrays
         c, taps = p["in_c"], p["k_h"] * p["k_w"]
         wt = wv.reshape(taps, c)
-        bias = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
-        amin, amax = RQ.bounds(bias, wt.T, p["in_offset"])  # any partial sum too
-        rq = self.requant(amin, amax, mv[:c], sv[:c], p)
-        return rq if isinstance(rq, str) else (wt, bias, rq)
+        proof = self.proven(wt.T, None if bv is None else bv[:c], mv[:c], sv[:c], p)
+        return proof if isinstance(proof, str) else (wt, *proof)
 
     def dwconv_inplace(self, call: KernelCall):
         """An in-place DEPTHWISE_CONV_2D. Rows scheme: one input channel -> the matmul over the ring

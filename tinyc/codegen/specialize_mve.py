@@ -146,11 +146,10 @@ class _MveSpecializer(_Specializer):
         copies its columns (two of col_len16 bytes)."""
         out_c, k = w.shape
         off = p["in_offset"]
-        b = np.zeros(out_c, dtype=np.int64) if bias is None else bias
-        amin, amax = RQ.bounds(b, w, off)
-        rq = self.requant(amin, amax, mult, shift, p)
-        if isinstance(rq, str):
-            return rq
+        proof = self.proven(w, bias, mult, shift, p)
+        if isinstance(proof, str):
+            return proof
+        b, rq = proof
         packed, k16 = pack_mve_weights(w.astype(np.int8))
         folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
         folded += [0] * (-out_c % 4)
@@ -244,11 +243,10 @@ class _MveSpecializer(_Specializer):
         if p["k_h"] > MAX_KH:
             return f"kernel height {p['k_h']} > {MAX_KH}"
         wt = wv.reshape(taps, c)
-        b = np.zeros(c, dtype=np.int64) if bv is None else bv[:c]
-        amin, amax = RQ.bounds(b, wt.T, p["in_offset"])
-        rq = self.requant(amin, amax, mv, sv, p)
-        if isinstance(rq, str):
-            return rq
+        proof = self.proven(wt.T, None if bv is None else bv[:c], mv, sv, p)
+        if isinstance(proof, str):
+            return proof
+        b, rq = proof
         n = call.index
         folded = [_wrap32(int(b[i]) + p["in_offset"] * int(wt[:, i].sum())) for i in range(c)]
         folded += [0] * (-c % 4)
