@@ -8,6 +8,7 @@ invocations. Builds are cached (tinyc.deploy.pipeline.cached_build) while nothin
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def digits_tflite() -> Path:
         from tinyc.optimize.pipeline import Options, optimize
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp.tflite")
+        # each xdist worker builds it in its own file (tinyc refuses two writers of one file), then one rename wins
+        tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.tflite")
         optimize(keras, tmp, Options(), calibration_data=str(calib), force=True)
         tmp.replace(out)
     return out
