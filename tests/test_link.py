@@ -289,6 +289,22 @@ def test_the_hello_is_checked_against_its_counts():
         Link(_FakeTarget(hello={"proto": "1"}), "fake").sync(timeout=5)
 
 
+def test_the_hellos_pairs_are_the_target_infos_fields_by_name():
+    info = Link(_FakeTarget(hello={"name": "digits", "layers": "3", "emulated": "0"}), "fake").sync(timeout=5)
+    assert (info.proto, info.model_hash, info.model_name, info.board, info.clock_hz, info.tick_hz) == (
+        2, "5c63e3740081a1e1", "digits", "fake", 1, 1000)
+    assert (info.emulated, info.arena, info.chunk, info.runs_max, info.staging, info.layers) == (
+        False, 96, 256, 64, 64, 3)
+    older = _FakeTarget()
+    del older.hello["staging"]  # keys older firmware leaves out take their defaults
+    info = Link(older, "fake").sync(timeout=5)
+    assert (info.model_name, info.staging, info.layers, info.emulated) == ("", 0, 0, True)
+    t = _FakeTarget()
+    del t.hello["tick_hz"]
+    with pytest.raises(LinkError, match=r"HELLO is malformed \(no usable 'tick_hz'\)"):
+        Link(t, "fake").sync(timeout=5)
+
+
 def test_every_wait_honours_the_timeout():
     from tinyc.deploy.bench import bench_link
 

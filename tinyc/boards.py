@@ -29,6 +29,7 @@ CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "c
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16")
 REGION_KINDS = ("flash", "ram")
 KINDS = ("real", "emulated")
+QEMU_PROTOCOL = "qemu"  # upload.protocol of an emulator's board: QEMU runs its firmware (tinyc.deploy.targets)
 _SIZE_UNITS = {"B": 1, "KIB": 1024, "KB": 1024, "K": 1024, "MIB": 1 << 20, "MB": 1 << 20, "M": 1 << 20}
 _FREQ_UNITS = {"HZ": 1, "KHZ": 1_000, "MHZ": 1_000_000, "GHZ": 1_000_000_000}
 ADDRESS_SPACE = 1 << 32  # every supported core is 32-bit: no address or size reaches past 4 GiB
@@ -149,8 +150,14 @@ class Board:
 
     @property
     def emulated(self) -> bool:
-        """An emulator's machine (its own board file), not a chip on a desk."""
+        """An emulator's machine (its own board file), not a chip on a desk. Read here and in ``listing``
+        only: how a board is reached is its target's to say (``tinyc.deploy.targets``, from upload.protocol)."""
         return self.kind == "emulated"
+
+    def runner(self, emulate: bool = False) -> "Board":
+        """The board whose machine runs firmware built for this one: itself, or with ``emulate`` the QEMU
+        machine that runs it (itself for an emulator's board, else its stand-in)."""
+        return emulation_target(self) if emulate else self
 
     @property
     def port_check(self) -> str:
@@ -425,6 +432,13 @@ def load_board(path: Path) -> Board:
     if not BAUD_RANGE[0] <= baud <= BAUD_RANGE[1]:
         raise BoardError(f"{path}: field 'console.baud' is {_show(baud)}, outside {BAUD_RANGE[0]:,} to "
                          f"{BAUD_RANGE[1]:,} baud; write the console's real baud rate, e.g. 115200")
+    kind, protocol = top.get("kind", str, choices=KINDS), up.name("protocol", "protocol")
+    if (kind == "emulated") != (protocol == QEMU_PROTOCOL):
+        raise BoardError(f"{path}: field 'upload.protocol' is {protocol!r} but 'kind' is {kind!r}; an emulator's "
+                         f"board is run by QEMU (protocol = \"{QEMU_PROTOCOL}\"), a real board by its uploader")
+    if protocol == QEMU_PROTOCOL and not qemu:
+        raise BoardError(f"{path}: upload.protocol is {QEMU_PROTOCOL!r} but there is no emulation.qemu_machine; "
+                         f"name the QEMU machine that runs it")
     offset = up.address("offset", 0)
     if offset >= regions_of(regions, "flash")[0].size:
         raise BoardError(f"{path}: field 'upload.offset' is 0x{offset:X}, past the end of the first flash region "
@@ -435,7 +449,7 @@ def load_board(path: Path) -> Board:
                          f"e.g. \"cmsis-svd:STMicro/STM32F401xE.svd\"")
     return Board(
         id=board_id, name=top.get("name", str), vendor=top.get("vendor", str), mcu=top.get("mcu", str),
-        family=family, kind=top.get("kind", str, choices=KINDS),
+        family=family, kind=kind,
         core=core, fpu=fpu, dsp=dsp, helium=helium,
         clock_hz=cpu.frequency("clock", CLOCK_RANGE),
         flash=flash, sram=sram, memory_source=mem.get("source", str), regions=regions,
@@ -443,7 +457,7 @@ def load_board(path: Path) -> Board:
                         rx_pin=con.name("rx_pin", "pin", ""), base=con.address("base", None),
                         note=con.get("note", str, "")),
         upload=Upload(platformio_board=up.name("platformio_board", "pio_board", ""),
-                      protocol=up.name("protocol", "protocol"), offset=offset,
+                      protocol=protocol, offset=offset,
                       openocd_target=up.name("openocd_target", "openocd", ""),
                       stock_platform=up.name("stock_platform", "pio_board", "")),
         emulation=Emulation(
@@ -473,6 +487,11 @@ def _load_all(directory: Path) -> dict[str, Board]:
 
 def all_boards(directory: Path | None = None) -> dict[str, Board]:
     return _load_all(Path(directory or paths.boards_dir()))
+
+
+def listing(directory: Path | None = None) -> list[Board]:
+    """The boards as `tinyc boards` lists them: the real boards first, then the emulators' machines."""
+    return sorted(all_boards(directory).values(), key=lambda b: b.emulated)
 
 
 def get_board(board_id: str, directory: Path | None = None) -> Board:

@@ -94,7 +94,7 @@ def boards_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    from tinyc.boards import all_boards
+    from tinyc.boards import all_boards, listing
 
     out: Output = ctx.obj
     boards = all_boards()
@@ -105,7 +105,7 @@ def boards_cmd(ctx: click.Context, as_json: bool) -> None:
     for col, just in (("id", "left"), ("MCU", "left"), ("core", "left"), ("clock", "right"),
                       ("flash", "right"), ("SRAM", "right"), ("emulator", "left"), ("port check", "left")):
         table.add_column(col, justify=just)
-    for b in sorted(boards.values(), key=lambda b: b.emulated):  # real boards first, then emulators
+    for b in listing():  # real boards first, then emulators
         core = b.core + ("+DSP" if b.dsp and not b.helium else "") + ("+MVE" if b.helium else "")
         table.add_row(plain(b.id), plain(b.mcu), core, fmt_hz(b.clock_hz), fmt_bytes(b.flash),
                       fmt_bytes(b.sram), plain(b.emulator), b.port_check)

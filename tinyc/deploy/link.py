@@ -49,7 +49,8 @@ import random
 import time
 import zlib
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import numpy as np
@@ -174,6 +175,30 @@ class TargetInfo:
         d["inputs"] = [t.to_json() for t in self.inputs]
         d["outputs"] = [t.to_json() for t in self.outputs]
         return d
+
+
+# TargetInfo's scalar fields are the HELLO line's key=value pairs, each under its field's name but these;
+# a key older firmware leaves out takes the field's default (name: "").
+_HELLO_KEYS = {"model_hash": "model", "model_name": "name", "clock_hz": "clock"}
+_HELLO_DEFAULTS = {"model_name": ""}
+_HELLO_PARSE = {"int": int, "str": str, "bool": lambda v: v == "1"}
+
+
+def _hello_fields(kv: dict[str, str]) -> dict[str, Any]:
+    """TargetInfo's scalar fields from the HELLO line (a missing required key is a KeyError naming it)."""
+    out: dict[str, Any] = {}
+    for f in dataclass_fields(TargetInfo):
+        parse = _HELLO_PARSE.get(str(f.type))
+        if parse is None:  # the tensors: TENSOR lines
+            continue
+        key = _HELLO_KEYS.get(f.name, f.name)
+        if key in kv:
+            out[f.name] = parse(kv[key])
+        elif f.name in _HELLO_DEFAULTS:
+            out[f.name] = _HELLO_DEFAULTS[f.name]
+        elif f.default is MISSING:
+            raise KeyError(key)
+    return out
 
 
 @dataclass(frozen=True)
@@ -667,13 +692,9 @@ class Link:
                 tensors.append(TensorInfo(fields[0], int(fields[1]), t["name"], int(t["dtype"]),
                                           int(t["bytes"]), shape, float(scale), int(t["zp"])))
             info = TargetInfo(
-                proto=int(kv["proto"]), model_hash=kv["model"], model_name=kv.get("name", ""),
-                board=kv["board"], clock_hz=int(kv["clock"]), tick_hz=int(kv["tick_hz"]),
-                emulated=kv["emulated"] == "1", arena=int(kv["arena"]),
+                **_hello_fields(kv),
                 inputs=tuple(sorted((t for t in tensors if t.direction == "in"), key=lambda t: t.index)),
-                outputs=tuple(sorted((t for t in tensors if t.direction == "out"), key=lambda t: t.index)),
-                chunk=int(kv["chunk"]), runs_max=int(kv["runs_max"]), staging=int(kv.get("staging", 0)),
-                layers=int(kv.get("layers", 0)))
+                outputs=tuple(sorted((t for t in tensors if t.direction == "out"), key=lambda t: t.index)))
             n_in, n_out = int(kv["inputs"]), int(kv["outputs"])
         except (KeyError, ValueError, OverflowError) as exc:
             raise ProtocolError(f"{where} is malformed (no usable {exc}): {' '.join(head)!r}; rebuild the "

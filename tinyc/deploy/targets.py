@@ -14,7 +14,7 @@ import contextlib
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from tinyc.boards import Board, emulation_target, get_board
+from tinyc.boards import QEMU_PROTOCOL, Board, get_board
 from tinyc.errors import TinycError
 
 
@@ -91,6 +91,7 @@ class QemuTarget(Target):
 
     emulated = True
     unit = "instructions"  # QEMU -icount: exact instruction counts, never cycles
+    protocol: ClassVar[str] = QEMU_PROTOCOL  # the board file's upload.protocol of a board QEMU runs
 
     def port_defines(self) -> dict[str, str]:
         run = self.run_board
@@ -107,7 +108,7 @@ class QemuTarget(Target):
         return d
 
     def pio_upload(self) -> tuple[str, str]:
-        return "qemu", ""
+        return self.protocol, ""
 
     @property
     def where(self) -> str:  # type: ignore[override]
@@ -169,18 +170,16 @@ class SerialTarget(Target):
 def resolve(board_id: str | Board, emulate: bool = False) -> tuple[Board, Board]:
     """(board whose limits the build uses, board that runs it): the stand-in with ``emulate``."""
     board = board_id if isinstance(board_id, Board) else get_board(board_id)
-    if board.emulated or not emulate:
-        return board, board
-    return board, emulation_target(board)
+    return board, board.runner(emulate)
 
 
 def target_for(board_id: str | Board, *, emulate: bool = False, port: str | None = None, tool: str | None = None,
                timeout: float = 60.0, flashed: bool = False) -> Target:
-    """The target that reaches the board as the board file says: QEMU for an emulated board (or the stand-in
-    with ``emulate``); else the board file's uploader (``tool`` overrides it), or, with ``flashed``, the
-    serial port of a board already running the firmware."""
+    """The target that reaches the board as its board file's upload.protocol says: QEMU (protocol qemu, or a
+    real board's stand-in with ``emulate``); else the board's uploader (``tool`` overrides it), or, with
+    ``flashed``, the serial port of a board already running the firmware."""
     board, run_board = resolve(board_id, emulate)
-    if run_board.emulated:
+    if run_board.upload.protocol == QemuTarget.protocol:
         return QemuTarget(board, run_board, port=port, emulate=emulate, timeout=timeout)
     if flashed:
         return SerialTarget(board, run_board, port=port, timeout=timeout)
