@@ -82,7 +82,9 @@ def plan_layout(graph, plan) -> tuple[dict[int, int], int, tuple[int, ...]]:
 
 # An optimized kernel set and the sets it falls back on, best first: a call the first does not cover
 # may still have a kernel in the next (the Cortex-M55 has Helium and the DSP extension).
-CHAINS = {"reference": (), "arm_dsp": ("arm_dsp",), "arm_mve": ("arm_mve", "arm_dsp")}
+CHAINS = {"reference": (), "arm_dsp": ("arm_dsp",), "arm_mve": ("arm_mve", "arm_dsp"), "arm_scalar": ("arm_scalar",)}
+# The cores without the DSP extension that take the scalar Arm set (ARMv6-M; ARMv7-M's Cortex-M3).
+SCALAR_CORES = ("cortex-m0", "cortex-m0plus", "cortex-m1", "cortex-m3")
 
 
 def chain(variant: str) -> tuple[str, ...]:
@@ -101,6 +103,9 @@ def variant_for(board) -> tuple[str, tuple[str, ...]]:
     for variant, flag in (("arm_mve", "helium"), ("arm_dsp", "dsp")):
         if getattr(board, flag, False) and all(_has_kernels(v) for v in CHAINS[variant]):
             return variant, tuple(f"TINYC_KERNELS_{v.upper()}" for v in CHAINS[variant])
+    if not getattr(board, "dsp", False) and getattr(board, "core", None) in SCALAR_CORES \
+            and _has_kernels("arm_scalar"):
+        return "arm_scalar", ("TINYC_KERNELS_ARM_SCALAR",)
     return "reference", ()
 
 

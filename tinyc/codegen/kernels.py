@@ -23,6 +23,7 @@ class KernelSet(enum.Enum):
     REFERENCE = "reference"
     ARM_DSP = "arm_dsp"
     ARM_MVE = "arm_mve"
+    ARM_SCALAR = "arm_scalar"  # ARMv6-M / ARMv7-M without the DSP extension (Cortex-M0, M0+, M3)
 
 
 class Role(enum.Enum):
@@ -388,3 +389,29 @@ def kernel_set_of(macro: str) -> str:
     """"arm_mve", "arm_dsp" or "reference" (a name not declared: reference)."""
     k = _REGISTRY.get(macro.partition("/")[0])
     return k.kernel_set.value if k is not None else "reference"
+
+
+# --- The scalar Arm set (kernels/arm_scalar/, tinyc/codegen/specialize_arm_scalar.py): the cores without the
+# DSP extension (Cortex-M0, M0+, M1: ARMv6-M; Cortex-M3: ARMv7-M). Declared last: the other sets do not
+# depend on it.
+SCALAR = KernelSet.ARM_SCALAR
+SCALAR_CONV = declare("TINYC_SCALAR_CONV_S8", ("CONV_2D", "FULLY_CONNECTED", "DEPTHWISE_CONV_2D"), "conv2d.c",
+                      "tinyc_scalar_conv_params_t", DSP_CONV_ROLES, kernel_set=SCALAR,
+                      replaces=(CONV2D.macro, FULLY_CONNECTED.macro, DEPTHWISE_CONV2D.macro))
+SCALAR_FC = declare("TINYC_SCALAR_FC_S8", "FULLY_CONNECTED", "fully_connected.c", "tinyc_scalar_conv_params_t",
+                    DSP_CONV_ROLES, kernel_set=SCALAR, replaces=(FULLY_CONNECTED.macro,))
+SCALAR_DWCONV = declare("TINYC_SCALAR_DEPTHWISE_CONV_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d.c",
+                        "tinyc_scalar_dwconv_params_t", DSP_CONV_ROLES, kernel_set=SCALAR,
+                        replaces=(DEPTHWISE_CONV2D.macro,))
+SCALAR_CONV_PW_INPLACE = declare("TINYC_SCALAR_CONV_POINTWISE_INPLACE_S8", "CONV_2D", "conv2d.c",
+                                 "tinyc_scalar_conv_params_t", POINTWISE_ROLES, kernel_set=SCALAR, inplace=True,
+                                 replaces=(CONV2D_POINTWISE_INPLACE.macro,))
+SCALAR_CONV_ROWS_INPLACE = declare("TINYC_SCALAR_CONV_ROWS_INPLACE_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c",
+                                   "tinyc_scalar_conv_params_t", RING_ROLES, kernel_set=SCALAR, inplace=True,
+                                   replaces=(CONV2D_INPLACE.macro, DEPTHWISE_CONV2D_INPLACE.macro))
+SCALAR_DW_ROWS_INPLACE = declare("TINYC_SCALAR_DEPTHWISE_ROWS_INPLACE_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d.c",
+                                 "tinyc_scalar_dwconv_params_t", RING_ROLES, kernel_set=SCALAR, inplace=True,
+                                 replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))
+SCALAR_DW_PLANE_INPLACE = declare("TINYC_SCALAR_DEPTHWISE_PLANE_INPLACE_S8", "DEPTHWISE_CONV_2D",
+                                  "depthwise_conv2d.c", "tinyc_scalar_dwconv_params_t", PLANE_ROLES,
+                                  kernel_set=SCALAR, inplace=True, replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))

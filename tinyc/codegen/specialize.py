@@ -641,6 +641,10 @@ def specialize(lowered: LoweredModel, variant: str) -> Specialization:
         from tinyc.codegen.specialize_mve import specialize_mve
 
         return specialize_mve(lowered)
+    if variant == "arm_scalar":  # the cores without the DSP extension (specialize_arm_scalar.py)
+        from tinyc.codegen.specialize_arm_scalar import specialize_arm_scalar
+
+        return specialize_arm_scalar(lowered)
     if variant != "arm_dsp":
         return Specialization(lowered, (), 0, 0, tuple(KernelChoice(c.index, c.op, c.macro, "reference")
                                                         for c in lowered.calls))

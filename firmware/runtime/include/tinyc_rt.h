@@ -138,6 +138,9 @@ void tinyc_ref_dequantize_s8_f32(const tinyc_dequantize_params_t *p, const int8_
 #if defined(TINYC_KERNELS_ARM_MVE)
 #include "tinyc_rt_arm_mve.h"
 #endif
+#if defined(TINYC_KERNELS_ARM_SCALAR)
+#include "tinyc_rt_arm_scalar.h"
+#endif
 
 #ifndef TINYC_CONV2D_S8
 #define TINYC_CONV2D_S8 tinyc_ref_conv2d_s8
