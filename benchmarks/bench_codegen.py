@@ -273,7 +273,7 @@ def sram_check(name: str, board_id: str) -> dict:
     rec = pipeline.cached_build(path, board_id, emulate=_emulate(board_id))
     sec = rec.memory.sections
     linked = sum(sec.get(k, 0) for k in (".data", ".bss", ".arena", ".stack"))
-    predicted = rec.predicted_sram
+    predicted = rec.predicted.sram if rec.predicted else None
     with open_target(rec.elf, rec.run_board) as link:
         m = bench_link(link, path, runs=2)
     return {"model": name, "board": board_id, "predicted_sram": predicted, "linked_sram": linked,

@@ -58,7 +58,7 @@ def main() -> int:
             except TinycError as exc:
                 print(f"{m.stem:34} {board:12} {'-':>10} {'-':>10} {'':>7}  {str(exc).split(': ')[-1][:60]}")
                 continue
-            pred = rec.predicted_sram
+            pred = rec.predicted.sram if rec.predicted else None
             linked = rec.memory.ram
             diff = (pred - linked) / linked
             worst = max(worst, abs(diff))

@@ -37,7 +37,7 @@ def test_check_predicts_the_linked_sram_within_2_percent(name, board_id):
 
     path = _model(name)
     rec = pipeline.cached_build(path, board_id, emulate=True)
-    predicted, linked = rec.predicted_sram, rec.memory.ram
+    predicted, linked = rec.predicted.sram, rec.memory.ram
     assert abs(predicted - linked) <= 0.02 * linked, (predicted, linked)
     b = footprint.check(load(path), get_board(board_id))
     copy = next(i for i in b.sram_items if i.name == "harness input copy")

@@ -358,13 +358,6 @@ def _verified(model: str) -> None:
     ops.check_supported(graph.load(model))
 
 
-def _firmware_for(out: Output, model: str | None, board_id: str, emulate: bool, firmware_dir: str | None,
-                  per_layer: bool = False, weights: str = "auto"):
-    from tinyc.deploy.pipeline import firmware_for
-
-    return firmware_for(model, board_id, emulate, firmware_dir, say=out.info, per_layer=per_layer, weights=weights)
-
-
 def _link_note(out: Output, link) -> None:
     """What the serial link had to resend (a noisy cable shows here), on stderr; nothing on a clean line (a
     reply that was only late, on a busy host, is not worth a line)."""
@@ -425,11 +418,9 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
     from tinyc.deploy.report import render_measurement
     from tinyc.deploy.targets import run_target
 
-    rec = None
     with run_target(board_id, emulate=emulate, port=port, timeout=timeout) as target:
-        if not port:
-            rec = _firmware_for(out, model, board_id, emulate, firmware_dir, per_layer=per_layer, weights=weights)
-        elif model:
+        rec = target.build(model, firmware_dir=firmware_dir, say=out.info, profile=per_layer, weights=weights)
+        if rec is None and model:  # a board already running its firmware (--port): nothing was built
             _verified(model)  # the reference runs it: a damaged file is one line before anything runs
         ref = Path(model) if model else (rec.model if rec else None)
         link = target.open_link(rec.elf if rec else None)
@@ -475,11 +466,9 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
     from tinyc.deploy.validate import load_test_data, validate_link
 
     load_test_data(Path(data))  # a data mistake (no labels, NaN) is one line before any build
-    rec = None
     with run_target(board_id, emulate=emulate, port=port, timeout=timeout) as target:
-        if not port:
-            rec = _firmware_for(out, model, board_id, emulate, firmware_dir, weights=weights)
-        else:
+        rec = target.build(model, firmware_dir=firmware_dir, say=out.info, weights=weights)
+        if rec is None:  # a board already running its firmware (--port): nothing was built
             _verified(model)  # the reference runs it: a damaged file is one line before anything runs
         float_outputs = positions = None
         if float_model:

@@ -129,9 +129,9 @@ def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | 
                                        task, max_drop, no_finetune)
         else:
             tflite, report = src, None
-        built = pipeline.build_into(tflite, board_id, dest, emulate=emulate, skip_check=force_build, step=steps,
-                                    model_recorded=dest.final(kept) if needs_opt else None,
-                                    source=src if needs_opt else None, weights=weights)
+        built = target.build(tflite, into=dest, skip_check=force_build, step=steps,
+                             model_recorded=dest.final(kept) if needs_opt else None,
+                             source=src if needs_opt else None, weights=weights)
         if (prune or cluster) and built.budget is not None:
             _note_dense_storage(out, built.budget, weights)
         dest.commit()

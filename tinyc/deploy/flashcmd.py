@@ -29,14 +29,13 @@ def run_flash(model: str | None, board_id: str, *, emulate: bool = False, firmwa
               say: Callable[[str], None] = lambda m: None) -> FlashResult:
     """Build (or reuse) the firmware, flash it and sync with it where a link reaches it. Without MODEL or
     --firmware an upload target gets the hello-world firmware (it checks clock, pins and baud rate)."""
-    from tinyc.deploy.pipeline import firmware_for
     from tinyc.deploy.targets import target_for
 
     with target_for(board_id, emulate=emulate, port=port, tool=tool, timeout=timeout) as target:
         target.locate(dry_run=dry_run)  # no board attached is one line, before any build
         hello = target.uploads and not (model or firmware_dir)
-        rec = None if hello else firmware_for(model, board_id, emulate, firmware_dir, say=say,
-                                              per_layer=per_layer, weights=weights)
+        rec = None if hello else target.build(model, firmware_dir=firmware_dir, say=say, profile=per_layer,
+                                              weights=weights)
         elf = _hello(target, say) if hello else rec.elf
         plan = target.flash(elf, dry_run=dry_run, say=say)
         if plan is not None and (dry_run or rec is None or not port or not target.syncs_after_flash):

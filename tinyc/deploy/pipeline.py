@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -31,26 +31,62 @@ BUILD_FILE = "tinyc-build.json"
 
 
 @dataclass(frozen=True)
+class Predicted:
+    """tinyc check's figures for a build (``predicted`` in tinyc-build.json)."""
+
+    flash: int
+    sram: int
+    arena: int
+    estimate: bool  # some items are estimates until the linker places them (code, stack, buffers)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"flash": self.flash, "sram": self.sram, "arena": self.arena, "estimate": self.estimate}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Predicted":
+        return cls(int(d["flash"]), int(d["sram"]), int(d.get("arena", 0)), bool(d.get("estimate", True)))
+
+
+@dataclass(frozen=True)
 class BuiltFirmware:
+    """A build of a model for a board: what ``tinyc-build.json`` records, written by ``build_into`` and read
+    back by ``load_build`` (``tinyc flash``/``bench``/``validate --firmware``, the build cache, ``tinyc fit``).
+    ``generated`` and ``budget`` are held only by the process that made the build (None when read back:
+    the file keeps what its readers use of them, the kernel set and choices, and the check's totals)."""
+
     out_dir: Path
     model: Path
     model_hash: str
     board: Board
     run_board: Board
     elf: Path
-    generated: GeneratedModel
-    budget: Budget | None  # None when the check was skipped
-    memory: MemoryUse
+    memory: MemoryUse  # as linked
+    variant: str  # the kernel set generated for
+    choices: tuple[dict[str, Any], ...] = ()  # per call: kernel, kernel set, reason (KernelChoice.to_json)
     input_copy: bool = True  # the harness keeps a copy of the input (else the host resends it per run)
+    predicted: Predicted | None = None  # None when the check was skipped
+    generated: GeneratedModel | None = field(default=None, compare=False)
+    budget: Budget | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
+        generated = self.generated.to_json() if self.generated is not None else {
+            "variant": self.variant, "choices": list(self.choices)}
         return {"out_dir": str(self.out_dir), "model": str(self.model), "model_hash": self.model_hash,
                 "board": self.board.id, "run_board": self.run_board.id, "elf": str(self.elf),
-                "generated": self.generated.to_json(), "memory": self.memory.to_json(),
-                "input_copy": self.input_copy,
-                "predicted": None if self.budget is None else {
-                    "flash": self.budget.flash_used, "sram": self.budget.sram_used,
-                    "arena": self.budget.plan.arena_size, "estimate": self.budget.estimate}}
+                "generated": generated, "memory": self.memory.to_json(), "input_copy": self.input_copy,
+                "predicted": None if self.predicted is None else self.predicted.to_json()}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], out_dir: Path, elf: Path) -> "BuiltFirmware":
+        """The record ``to_json`` wrote, for the folder as it is now (``out_dir``, ``elf``); KeyError,
+        TypeError or ValueError when it is not one."""
+        from tinyc.deploy.memuse import MemoryUse
+
+        gen, pred = d.get("generated") or {}, d.get("predicted")
+        return cls(Path(out_dir), Path(d["model"]), d["model_hash"], get_board(d["board"]),
+                   get_board(d["run_board"]), elf, MemoryUse.from_json(d["memory"]), str(gen["variant"]),
+                   tuple(gen.get("choices") or ()), bool(d.get("input_copy", True)),
+                   None if pred is None else Predicted.from_json(pred))
 
 
 def model_hash(model: Path) -> str:
@@ -162,30 +198,16 @@ def build_into(model: Path, board_id: str, dest, *, emulate: bool = False, skip_
     elf = dest.final("firmware", ".pio", "build", project.env_name, "firmware.elf")
     gm = gm.moved_to(dest.final("model"))
     recorded = Path(model_recorded) if model_recorded else model.resolve()
-    built = BuiltFirmware(dest.final(), recorded, gm.model_hash, board, run_board, elf, gm, budget, memory, copy)
+    predicted = Predicted(budget.flash_used, budget.sram_used, budget.plan.arena_size, budget.estimate)
+    choices = tuple(c.to_json() for c in gm.choices)
+    built = BuiltFirmware(dest.final(), recorded, gm.model_hash, board, run_board, elf, memory, gm.variant, choices,
+                          copy, predicted, generated=gm, budget=budget)
     (stage / BUILD_FILE).write_text(json.dumps(built.to_json(), indent=2))
     return built
 
 
-@dataclass(frozen=True)
-class BuildRecord:
-    """What ``tinyc-build.json`` says about an earlier build (BuiltFirmware.to_json, read back)."""
-
-    out_dir: Path
-    model: Path
-    model_hash: str
-    board: Board
-    run_board: Board
-    elf: Path
-    memory: MemoryUse  # as linked
-    variant: str  # the kernel set generated for
-    choices: tuple[dict[str, Any], ...] = ()  # per call: kernel, kernel set, reason (KernelChoice.to_json)
-    input_copy: bool = True
-    predicted_flash: int | None = None  # tinyc check's figures (None: the check was skipped)
-    predicted_sram: int | None = None
-
-
-def load_build(out_dir: Path) -> BuildRecord:
+def load_build(out_dir: Path) -> BuiltFirmware:
+    """The build recorded in ``out_dir`` (its tinyc-build.json), or one line saying what is wrong."""
     from tinyc.outputs import recover
 
     recover(out_dir)  # a build a kill interrupted mid-swap is finished first
@@ -197,21 +219,19 @@ def load_build(out_dir: Path) -> BuildRecord:
                          f"--board ID -o {out_dir}' first") from None
     except json.JSONDecodeError as exc:
         raise TinycError(f"{f}: not valid JSON ({exc}); rebuild with 'tinyc build'") from None
-    elf = Path(d["elf"])
+    try:
+        elf = Path(d["elf"])
+    except (KeyError, TypeError) as exc:
+        raise TinycError(f"{f}: not a build record tinyc wrote ({type(exc).__name__}: {exc}); rebuild with "
+                         "'tinyc build'") from None
     try:  # a build folder that was moved or copied: its firmware is where the folder is now
         elf = Path(out_dir).absolute() / elf.relative_to(d["out_dir"])
     except (KeyError, TypeError, ValueError):
         pass
     if not elf.is_file():
         raise TinycError(f"{elf}: the firmware is missing; rebuild with 'tinyc build'")
-    from tinyc.deploy.memuse import MemoryUse
-
     try:
-        gen, pred = d.get("generated") or {}, d.get("predicted") or {}
-        return BuildRecord(Path(out_dir), Path(d["model"]), d["model_hash"], get_board(d["board"]),
-                           get_board(d["run_board"]), elf, MemoryUse.from_json(d["memory"]), str(gen["variant"]),
-                           tuple(gen.get("choices") or ()), bool(d.get("input_copy", True)), pred.get("flash"),
-                           pred.get("sram"))
+        return BuiltFirmware.from_json(d, Path(out_dir), elf)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise TinycError(f"{f}: not a build record tinyc wrote ({type(exc).__name__}: {exc}); rebuild with "
                          "'tinyc build'") from None
@@ -239,10 +259,11 @@ def cached_build(model: Path, board_id: str, *, emulate: bool, step: Callable[[s
     return load_build(out)
 
 
-def firmware_for(model: str | None, board_id: str, emulate: bool, firmware_dir: str | None, *,
-                 say: Callable[[str], None] = lambda m: None, per_layer: bool = False, weights: str = "auto"):
-    """An earlier build (--firmware), or a cached build of MODEL (``per_layer``: with per-layer profiling;
-    ``weights``: the filters' storage, --weights): what flash, bench and validate run."""
+def firmware_for(model: str | Path | None, board_id: str, emulate: bool, firmware_dir: str | Path | None, *,
+                 say: Callable[[str], None] = lambda m: None, profile: bool = False,
+                 weights: str = "auto") -> BuiltFirmware:
+    """An earlier build (--firmware), or a cached build of MODEL (``profile``: with per-layer profiling;
+    ``weights``: the filters' storage, --weights): what flash, bench and validate run (``Target.build``)."""
     if firmware_dir:
         rec = load_build(Path(firmware_dir))
         if rec.board.id != board_id:
@@ -259,9 +280,9 @@ def firmware_for(model: str | None, board_id: str, emulate: bool, firmware_dir: 
         return rec
     if model is None:
         raise TinycError("give a MODEL (.tflite) to build, or --firmware DIR from an earlier `tinyc build`")
-    if not model.endswith(".tflite"):
+    if not str(model).endswith(".tflite"):
         raise TinycError(f"{model}: bench/flash/validate take an int8 .tflite; `tinyc build` also optimizes "
                          f"Keras models")
-    say(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if per_layer else "")
+    say(f"building firmware for {model} on {board_id}" + (" with per-layer profiling" if profile else "")
         + " (cached while nothing changes)")
-    return cached_build(Path(model), board_id, emulate=emulate, profile=per_layer, weights=weights)
+    return cached_build(Path(model), board_id, emulate=emulate, profile=profile, weights=weights)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from tinyc.boards import QEMU_PROTOCOL, Board, get_board
 from tinyc.errors import TinycError
+
+if TYPE_CHECKING:
+    from tinyc.deploy.pipeline import BuiltFirmware
 
 
 class Target:
@@ -32,13 +35,16 @@ class Target:
         self._open = contextlib.ExitStack()
 
     # -- build -----------------------------------------------------------------------------------
-    def build(self, model: Path, *, step: Callable[[str], None] = lambda s: None, profile: bool = False,
-              weights: str = "auto"):
-        """Firmware of ``model`` for this target, from tinyc's build cache (``tinyc.deploy.pipeline``)."""
-        from tinyc.deploy.pipeline import cached_build
+    def build(self, model: str | Path | None, *, firmware_dir: str | Path | None = None, into: Any = None,
+              say: Callable[[str], None] = lambda m: None, **options: Any) -> BuiltFirmware | None:
+        """Firmware of ``model`` for this target (``tinyc.deploy.pipeline``): built into ``into`` (an open
+        ``OutputDir``: `tinyc build`), else the earlier build in ``firmware_dir`` (--firmware), else from tinyc's
+        build cache. ``options`` as ``pipeline.build_into`` takes them (profile, weights, step, skip_check, ...)."""
+        from tinyc.deploy import pipeline
 
-        return cached_build(Path(model), self.board.id, emulate=self.emulate, step=step, profile=profile,
-                            weights=weights)
+        if into is not None:
+            return pipeline.build_into(Path(model), self.board.id, into, emulate=self.emulate, **options)
+        return pipeline.firmware_for(model, self.board.id, self.emulate, firmware_dir, say=say, **options)
 
     def port_defines(self) -> dict[str, str]:
         """The -D flags that tell the firmware port how it is run (timer, console pins, semihosting)."""
@@ -141,6 +147,10 @@ class SerialTarget(Target):
     """A real board already running tinyc firmware, reached over its serial port (``--port``)."""
 
     syncs_after_flash: ClassVar[bool] = True  # the console answers on ``port`` once the upload is done
+
+    def build(self, model: str | Path | None, **options: Any) -> BuiltFirmware | None:
+        """Nothing to build: the board already runs tinyc firmware (built and flashed earlier)."""
+        return None
 
     def port_defines(self) -> dict[str, str]:
         from tinyc.deploy.portdefs import real_board_defines  # console pins, crystal, DWT

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from tinyc.boards import Board
-from tinyc.deploy.targets import SerialTarget
+from tinyc.deploy.targets import SerialTarget, Target
 from tinyc.errors import TinycError
 
 # USB ids of the probes and boot loaders we look for.
@@ -161,6 +161,7 @@ class UploadTarget(SerialTarget):
 
     protocol: ClassVar[str] = ""  # the board file's upload.protocol that selects the class
     uploads = True
+    build = Target.build  # the firmware it uploads is built here (a flashed board's SerialTarget builds none)
 
     def detect(self, *, device: str | None = None, devices: list[UsbDevice] | None = None,
                serial_ports: list | None = None, mounts: Path = Path("/proc/mounts")) -> str:
