@@ -161,3 +161,47 @@ def test_tool_picks_among_the_protocols_alternatives_only():
     assert type(target_for("nucleo-h743", tool="pyocd")) is upload.PyOcdTarget
     with pytest.raises(upload.UploadError, match=r"--tool openocd does not reach rpi-pico, which uploads with uf2"):
         target_for("rpi-pico", tool="openocd")
+
+
+class _Reached(Exception):
+    pass
+
+
+@pytest.mark.parametrize("args", [
+    ["flash", "m.tflite", "--board", "mps2-an500"],
+    ["bench", "m.tflite", "--board", "nucleo-f746", "--emulate"],
+    ["validate", "m.tflite", "--board", "mps2-an386", "--data", "DATA"],
+    ["build", "MODEL", "--board", "mps2-an500", "--no-run", "-o", "OUT"],
+    ["flash", "m.tflite", "--board", "nucleo-f401re", "--dry-run"],
+])
+def test_every_command_gets_its_firmware_from_the_target(args, tmp_path, monkeypatch, digits_tflite):  # noqa: F811
+    """Issue 20: flash, build (--port), bench and validate reach every board through Target.build, the one
+    way to firmware (pipeline.firmware_for and build_into are the target's to call)."""
+    import numpy as np
+
+    calls = []
+
+    def build(self, model, **options):
+        calls.append((type(self).__name__, self.board.id, self.run_board.id, options.get("into") is not None))
+        raise _Reached
+
+    monkeypatch.setattr(targets.Target, "build", build)
+    monkeypatch.setattr(upload.UploadTarget, "build", build)
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 8, 8, 1), np.float32), y=np.zeros(2, np.int64))
+    subst = {"DATA": str(tmp_path / "d.npz"), "MODEL": str(digits_tflite), "OUT": str(tmp_path / "o")}
+    r = CliRunner().invoke(cli, [subst.get(a, a) for a in args])
+    assert isinstance(r.exception, _Reached), r.output
+    assert len(calls) == 1 and calls[0][3] == (args[0] == "build"), calls
+    if "--emulate" in args:
+        assert calls[0][1:3] == ("nucleo-f746", "mps2-an500")
+
+
+def test_only_the_targets_call_the_build_pipeline():
+    hits = []
+    for f in (ROOT / "tinyc").rglob("*.py"):
+        rel = str(f.relative_to(ROOT))
+        if rel in ("tinyc/deploy/targets.py", "tinyc/deploy/pipeline.py"):
+            continue
+        hits += [f"{rel}:{n}" for n, line in enumerate(f.read_text().splitlines(), 1)
+                 if re.search(r"\b(firmware_for|build_into|cached_build)\(", line)]
+    assert hits == [], hits
