@@ -160,6 +160,15 @@ class Board:
         return emulation_target(self) if emulate else self
 
     @property
+    def cpu_flags(self) -> tuple[str, ...]:
+        """The compiler's CPU flags for this board's core and FPU, written here only: a generated project's
+        board manifest carries them (build.cpu_flags), which tinyc's PlatformIO builder
+        (firmware/platform/builder/main.py) compiles and links with, and tinyc check measures kernel code
+        with them (tinyc.codegen.footprint)."""
+        fpu = (f"-mfpu={self.fpu}", "-mfloat-abi=hard") if self.fpu != "none" else ("-mfloat-abi=soft",)
+        return (f"-mcpu={self.core}", "-mthumb", *fpu)
+
+    @property
     def port_check(self) -> str:
         """How the port's registers are checked: 'SVD', 'unverified' (real boards), or '-' (emulated, no SVD)."""
         if self.svd:

@@ -33,20 +33,14 @@ CC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
 
 
-def core_flags(board: Board) -> list[str]:
-    """The same CPU flags firmware/platform/builder/main.py gives the board."""
-    flags = [f"-mcpu={board.core}", "-mthumb"]
-    return flags + ([f"-mfpu={board.fpu}", "-mfloat-abi=hard"] if board.fpu != "none" else ["-mfloat-abi=soft"])
-
-
 def code_bytes(files: list[Path], board: Board, defines: tuple[str, ...] = ()) -> int | None:
     """.text + .rodata of the kernel sources compiled for ``board`` (-O2, as projects build), or None
     without a cross compiler."""
     if not shutil.which(CC) or not shutil.which(SIZE):
         return None
     sources = [f for f in files if f.suffix == ".c"]
-    flags = core_flags(board) + ["-O2", "-std=c99", "-ffunction-sections", "-fdata-sections"] \
-        + [f"-D{d}=1" for d in defines]
+    flags = [*board.cpu_flags, "-O2", "-std=c99", "-ffunction-sections", "-fdata-sections",
+             *(f"-D{d}=1" for d in defines)]
     h = hashlib.sha256(" ".join(flags).encode())
     for f in sorted(files):
         h.update(f.name.encode() + f.read_bytes())

@@ -1,8 +1,8 @@
 """SCons build script of tinyc's PlatformIO platform.
 
 The compiler is the system arm-none-eabi toolchain (Debian's gcc-arm-none-eabi), never a registry
-package, so builds work offline. CPU and FPU flags come from the project's board manifest, which
-tinyc renders from boards/<id>.toml.
+package, so builds work offline. The CPU flags are the project's board manifest's build.cpu_flags, which
+tinyc renders from boards/<id>.toml (tinyc.boards.Board.cpu_flags: the one place they are written).
 """
 
 import shlex
@@ -40,13 +40,13 @@ env.Append(BUILDERS=dict(
                      suffix=".hex"),
 ))
 
-cpu = board.get("build.cpu")
-machine = ["-mcpu=%s" % cpu, "-mthumb"]
-fpu = board.get("build.fpu", "none")
-if fpu != "none":
-    machine += ["-mfpu=%s" % fpu, "-mfloat-abi=hard"]
-else:
-    machine += ["-mfloat-abi=soft"]
+# The CPU flags tinyc wrote into the board manifest (tinyc.boards.Board.cpu_flags, their one source).
+machine = list(board.get("build.cpu_flags", []))
+if not machine:
+    sys.stderr.write(
+        "Error: the board manifest has no build.cpu_flags; regenerate this project with tinyc\n"
+    )
+    env.Exit(1)
 
 env.Append(
     ASFLAGS=machine + ["-x", "assembler-with-cpp"],
