@@ -268,21 +268,18 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     # what earlier links of this model's candidates on this board added to the analysis' figures (its
     # code/stack items are estimates); per model, so that one model's harness never shifts another's search
     from tinyc.codegen.generate import source_hash
+    from tinyc.fit.correction import LinkedCorrection
 
-    corr_file = cache / "linked" / f"{board.id}-{req.emulate}-{mhash}-{source_hash()}.json"
-    try:
-        corr = json.loads(corr_file.read_text())
-    except (OSError, ValueError):
-        corr = {"flash": 0, "ram": 0}
+    corr = LinkedCorrection.load(cache, board.id, req.emulate, mhash, source_hash())
 
     # the flash the weight decision may fill: the budget, less what earlier links added to the analysis
-    flash_limit = flash_budget - max(0, corr["flash"])
+    flash_limit = corr.flash_limit(flash_budget)
 
     def cost_of(tflite: bytes):
         return static_cost(tflite, board, req.weights, flash_limit)
 
     def constraints(flash, sram, lat, acc) -> dict:
-        v = {"flash": flash + max(0, corr["flash"]) - flash_budget, "sram": sram + max(0, corr["ram"]) - sram_budget}
+        v = corr.over(flash, sram, flash_budget, sram_budget)
         if req.max_latency is not None:
             v["latency"] = lat - req.max_latency
         if req.max_accuracy_drop is not None:
@@ -448,10 +445,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
                                                                            ("latency over target", ok_lat))
                                                            if not ok))
         if m["linked_flash"] is not None:
-            corr = {"flash": max(corr["flash"], m["linked_flash"] - c.flash),
-                    "ram": max(corr["ram"], m["linked_ram"] - c.sram)}
-            corr_file.parent.mkdir(parents=True, exist_ok=True)
-            corr_file.write_text(json.dumps(corr))
+            corr.record(m["linked_flash"], m["linked_ram"], c.flash, c.sram)
         c2 = replace(c, measured_latency=m["measured_latency"], linked_flash=m["linked_flash"],
                      linked_ram=m["linked_ram"], note=note)
         cands[c.key] = c2
@@ -491,7 +485,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
                                                     "latency": base.latency, "val_accuracy": base.accuracy},
                  "splits": {"train": len(train), "validation": len(val), "test": len(test),
                             "test_source": test.source},
-                 "linked_correction": corr}
+                 "linked_correction": corr.to_json()}
     return FitResult(
         request=req.__dict__, board=board.id, run_board=run_board.id, unit=unit, flash_budget=flash_budget,
         sram_budget=sram_budget, latency_target=req.max_latency, reference=reference,
