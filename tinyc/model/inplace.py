@@ -109,8 +109,9 @@ def _conv_geometry(g: Graph, op: Operator, k_h: int, k_w: int):
     return ih, iw, ic, oh, ow, oc, sh, sw, ph, pw
 
 
-def conv2d(g: Graph, op: Operator) -> InPlace | None:
-    """CONV_2D over its input: the pixel scheme for 1x1 stride-1 unpadded, else the rows scheme."""
+def _filter_geometry(g: Graph, op: Operator):
+    """(kh, kw, ih, iw, ic, oh, ow, oc, sh, sw, ph, pw) of an int8 batch-1 convolution over a constant 4-D
+    filter, or None (no in-place form)."""
     if len(op.inputs) < 2 or not _int8_batch1(g, op):
         return None
     w = g.tensor(op.inputs[1])
@@ -118,9 +119,15 @@ def conv2d(g: Graph, op: Operator) -> InPlace | None:
         return None
     _, kh, kw, _ = w.shape
     geo = _conv_geometry(g, op, kh, kw)
+    return None if geo is None else (kh, kw, *geo)
+
+
+def conv2d(g: Graph, op: Operator) -> InPlace | None:
+    """CONV_2D over its input: the pixel scheme for 1x1 stride-1 unpadded, else the rows scheme."""
+    geo = _filter_geometry(g, op)
     if geo is None:
         return None
-    ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = geo
+    kh, kw, ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = geo
     ip = conv2d_form(ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, ph, pw)
     return ip if _worth(g, op, ip.scratch) else None
 
@@ -136,16 +143,10 @@ def conv2d_form(ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, ph, pw) -> InPlace:
 def depthwise_conv2d(g: Graph, op: Operator) -> InPlace | None:
     """DEPTHWISE_CONV_2D over its input: the rows or (depth multiplier 1) plane scheme, whichever needs
     less scratch."""
-    if len(op.inputs) < 2 or not _int8_batch1(g, op):
-        return None
-    w = g.tensor(op.inputs[1])
-    if not w.is_constant or len(w.shape) != 4:
-        return None
-    _, kh, kw, _ = w.shape
-    geo = _conv_geometry(g, op, kh, kw)
+    geo = _filter_geometry(g, op)
     if geo is None:
         return None
-    ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = geo
+    _, _, ih, iw, ic, oh, ow, oc, sh, sw, ph, pw = geo
     best = depthwise_form(ih, iw, ic, oh, ow, oc, sh, ph)
     return best if _worth(g, op, best.scratch) else None
 
