@@ -41,45 +41,59 @@ def splits(seed: int = SEED) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {"train": (x_train, y_train), "calibration": (x_cal, y_cal), "test": (x_test, y_test)}
 
 
-def build(tf_keras):
-    """Wide enough that its two big convolutions (18,432 weights each) are worth compressing."""
+def build(tf_keras, filters: tuple[int, int, int] = (32, 64, 32), name: str = "digits_cnn"):
+    """Three 3x3 ReLU convolutions of ``filters`` (max pooling after the last two), then softmax over the
+    10 digits. The default is wide enough that its two big convolutions (18,432 weights each) are worth
+    compressing; make_wide_model.py builds a wider one."""
     L = tf_keras.layers
+    c1, c2, c3 = filters
     return tf_keras.Sequential([
         L.Input((8, 8, 1), name="image"),
-        L.Conv2D(32, 3, padding="same", activation="relu", name="conv1"),
-        L.Conv2D(64, 3, padding="same", activation="relu", name="conv2"),
+        L.Conv2D(c1, 3, padding="same", activation="relu", name="conv1"),
+        L.Conv2D(c2, 3, padding="same", activation="relu", name="conv2"),
         L.MaxPooling2D(2, name="pool2"),
-        L.Conv2D(32, 3, padding="same", activation="relu", name="conv3"),
+        L.Conv2D(c3, 3, padding="same", activation="relu", name="conv3"),
         L.MaxPooling2D(2, name="pool3"),
         L.Flatten(name="flatten"),
         L.Dense(10, activation="softmax", name="logits"),
-    ], name="digits_cnn")
+    ], name=name)
 
 
-def main(out_dir: Path = HERE, epochs: int = 30) -> float:
+def deterministic(seed: int):
+    """Fixed seeds, single-threaded TF ops, op determinism on: the same model on every run. (tf, tf_keras)."""
     import tensorflow as tf
     import tf_keras
 
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf_keras.utils.set_random_seed(SEED)
+    tf_keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    return tf, tf_keras
 
+
+def train(tf_keras, make, train_split, test_split, epochs: int, out: Path):
+    """Train ``make()``, save an uncompiled copy (no optimizer state in the file, which stays small) to
+    ``out``; (test accuracy, parameters)."""
+    model = make()
+    model.compile(optimizer=tf_keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(*train_split, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
+    _, acc = model.evaluate(*test_split, verbose=0)
+    plain = make()
+    plain.set_weights(model.get_weights())
+    plain.save(out)
+    return acc, model.count_params()
+
+
+def main(out_dir: Path = HERE, epochs: int = 30) -> float:
+    _, tf_keras = deterministic(SEED)
     data = splits()
     for name, (x, y) in data.items():
         np.savez_compressed(out_dir / f"{name}.npz", x=x, y=y)
-
-    model = build(tf_keras)
-    model.compile(optimizer=tf_keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    x_train, y_train = data["train"]
-    model.fit(x_train, y_train, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
-    _, acc = model.evaluate(*data["test"], verbose=0)
-    plain = build(tf_keras)  # uncompiled copy: no optimizer state in the file, which stays small
-    plain.set_weights(model.get_weights())
-    plain.save(out_dir / "digits_cnn.keras")
+    acc, params = train(tf_keras, lambda: build(tf_keras), data["train"], data["test"], epochs,
+                        out_dir / "digits_cnn.keras")
     print(f"float test accuracy {acc:.4f} ({len(data['test'][1])} held-out samples); "
-          f"{model.count_params()} parameters; wrote {out_dir}")
+          f"{params} parameters; wrote {out_dir}")
     return acc
 
 

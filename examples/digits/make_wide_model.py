@@ -20,46 +20,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-SEED = 4321
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_model import build, deterministic, train  # noqa: E402  (its sibling: the same network, wider)
 
-
-def build(tf_keras):
-    L = tf_keras.layers
-    return tf_keras.Sequential([
-        L.Input((8, 8, 1), name="image"),
-        L.Conv2D(48, 3, padding="same", activation="relu", name="conv1"),
-        L.Conv2D(128, 3, padding="same", activation="relu", name="conv2"),
-        L.MaxPooling2D(2, name="pool2"),
-        L.Conv2D(96, 3, padding="same", activation="relu", name="conv3"),
-        L.MaxPooling2D(2, name="pool3"),
-        L.Flatten(name="flatten"),
-        L.Dense(10, activation="softmax", name="logits"),
-    ], name="digits_wide_cnn")
+SEED = 4321
+FILTERS = (48, 128, 96)
 
 
 def main(out: Path = HERE / "digits_wide_cnn.keras", epochs: int = 20) -> float:
-    import tensorflow as tf
-    import tf_keras
-
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf_keras.utils.set_random_seed(SEED)
-    tf.config.experimental.enable_op_determinism()
+    _, tf_keras = deterministic(SEED)
     with np.load(HERE / "train.npz") as z:
         x, y = z["x"], z["y"]
     with np.load(HERE / "test.npz") as z:
         xt, yt = z["x"], z["y"]
-    model = build(tf_keras)
-    model.compile(optimizer=tf_keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(x, y, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
-    _, acc = model.evaluate(xt, yt, verbose=0)
-    plain = build(tf_keras)  # uncompiled copy: no optimizer state in the file
-    plain.set_weights(model.get_weights())
-    plain.save(out)
-    print(f"float test accuracy {acc:.4f} ({len(yt)} held-out samples); {model.count_params()} parameters; "
-          f"wrote {out}")
+    acc, params = train(tf_keras, lambda: build(tf_keras, FILTERS, "digits_wide_cnn"), (x, y), (xt, yt), epochs,
+                        out)
+    print(f"float test accuracy {acc:.4f} ({len(yt)} held-out samples); {params} parameters; wrote {out}")
     return acc
 
 
