@@ -413,5 +413,6 @@ SCALAR_DW_ROWS_INPLACE = declare("TINYC_SCALAR_DEPTHWISE_ROWS_INPLACE_S8", "DEPT
                                  "tinyc_scalar_dwconv_params_t", RING_ROLES, kernel_set=SCALAR, inplace=True,
                                  replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))
 SCALAR_DW_PLANE_INPLACE = declare("TINYC_SCALAR_DEPTHWISE_PLANE_INPLACE_S8", "DEPTHWISE_CONV_2D",
-                                  "depthwise_conv2d.c", "tinyc_scalar_dwconv_params_t", PLANE_ROLES,
+                                  "depthwise_conv2d.c", "tinyc_scalar_dwconv_params_t",
+                                  (R.IO, R.WEIGHTS, R.BIAS, R.REQUANT, R.SCRATCH, R.RING),
                                   kernel_set=SCALAR, inplace=True, replaces=(DEPTHWISE_CONV2D_INPLACE.macro,))

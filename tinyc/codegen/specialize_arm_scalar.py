@@ -31,6 +31,7 @@ from tinyc.codegen.specialize import Specialization, _Specializer, _wrap32, pack
 SET = "arm_scalar"
 SCRATCH = "tinyc_scalar_scratch"
 SCALAR_KERNELS = tuple(k.macro for k in K.all_kernels() if k.kernel_set is K.KernelSet.ARM_SCALAR)
+FC_WIDEN_BYTES = 4096  # the most static RAM a one-batch FULLY_CONNECTED widens its input into
 POINTER_BYTES = 8  # a tap pointer in the depthwise scratch (4 on the target, 8 in the host build)
 
 
@@ -153,14 +154,15 @@ class _ScalarSpecializer(_Specializer):
         b, rq = proof
         folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
         wq, k4 = pack_fc_blocks(w)
+        widen = 4 * k4 <= FC_WIDEN_BYTES  # else the input is read as it is (a slower loop, no scratch for it)
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_scalar_w", "int8_t", wq)
         bn = self.add_const(f"tinyc_op{n}_scalar_bias", "int32_t", folded)
         qn = self.q_const(f"tinyc_op{n}_scalar_q", rq)
         params = dict(batches=1, in_h=1, in_w=1, in_c=k, out_h=1, out_w=1, out_c=out_c, k_h=1, k_w=1, stride_h=1,
                       stride_w=1, dil_h=1, dil_w=1, col_len=k, pad_value=-off, act_min=conv["act_min"],
-                      act_max=conv["act_max"], **rq.params(), pointwise=1)
-        self.scratch = max(self.scratch, 4 * k4 + 4 * out_c)  # the input widened, one accumulator per row
+                      act_max=conv["act_max"], **rq.params(), pointwise=int(widen))
+        self.scratch = max(self.scratch, 4 * k4 * widen + 4 * out_c)  # the input widened, one accumulator per row
         return call.to(K.SCALAR_FC, params, input=x, weights=Const(wn), bias=Const(bn), requant=qn, output=y,
                        scratch=Static(SCRATCH, "int32_t *"))
 
@@ -180,8 +182,8 @@ class _ScalarSpecializer(_Specializer):
         wn = self.add_const(f"tinyc_op{n}_scalar_w", "int32_t", pack_depthwise_weights(w).astype(np.int64))
         bn = self.add_const(f"tinyc_op{n}_scalar_bias", "int32_t", folded)
         qn = self.q_const(f"tinyc_op{n}_scalar_q", rq)
-        if taps_scratch:  # tap pointers, then a row of input zero points
-            self.scratch = max(self.scratch, POINTER_BYTES * taps + p["in_c"])
+        if taps_scratch:  # the channels' accumulators, the tap pointers, then a row of input zero points
+            self.scratch = max(self.scratch, (4 * c + 7) // 8 * 8 + POINTER_BYTES * taps + p["in_c"])
         params = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=p["in_c"], channels=c,
                       out_h=p["out_h"], out_w=p["out_w"], k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
@@ -219,7 +221,10 @@ class _ScalarSpecializer(_Specializer):
         new = self._dw(call, p, *arrays, taps_scratch=not plane)
         if not isinstance(new, KernelCall):
             return new
-        if plane:
+        if plane:  # four channels' planes with a border of zero points, then the taps' offsets
+            hp = max((p["out_h"] - 1) * p["stride_h"] + (p["k_h"] - 1) * p["dil_h"] + 1, p["pad_h"] + p["in_h"])
+            wp = max((p["out_w"] - 1) * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] + 1, p["pad_w"] + p["in_w"])
+            self.scratch = max(self.scratch, (hp * wp * 4 + 3) // 4 * 4 + 4 * p["k_h"] * p["k_w"])
             return new.to(K.SCALAR_DW_PLANE_INPLACE, io=call[Role.IO], ring=call[Role.RING])
         return new.to(K.SCALAR_DW_ROWS_INPLACE, ring_rows=call[Role.RING_ROWS], io=call[Role.IO],
                       ring=call[Role.RING])

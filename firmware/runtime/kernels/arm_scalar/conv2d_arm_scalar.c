@@ -21,6 +21,18 @@ static void gather(const tinyc_scalar_conv_params_t *p, const int8_t *image, con
             const int32_t iy = iy0 + ky * p->dil_h;
             const int8_t *row = NULL;
             if (iy >= 0 && iy < p->in_h) row = ring ? tinyc_ring_row(ring, iy) : image + (size_t)iy * in_row;
+            if (row != NULL && p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
+                /* the window's row lies on the image: k_w * in_c contiguous bytes */
+                const int8_t *s = row + (size_t)ix0 * in_c;
+                const int8_t *e = s + (size_t)p->k_w * in_c;
+                while (s != e) {
+                    const int32_t v = *s++;
+                    *c = v;
+                    c += 4;
+                    sum += v;
+                }
+                continue;
+            }
             for (int32_t kx = 0; kx < p->k_w; ++kx) {
                 const int32_t ix = ix0 + kx * p->dil_w;
                 if (row == NULL || ix < 0 || ix >= p->in_w) {

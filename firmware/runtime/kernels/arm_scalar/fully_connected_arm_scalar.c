@@ -148,31 +148,51 @@ void tinyc_arm_scalar_fc_s8(const tinyc_scalar_conv_params_t *p, const int8_t *i
                             const int32_t *bias, const void *q, int8_t *output, int32_t *scratch)
 {
     const int32_t k = p->col_len, k4 = (k + 3) & ~3, out_c = p->out_c, blocks = out_c / 4;
-    int32_t *x = scratch, *acc = scratch + k4;
-    int32_t sum = 0;
-    for (int32_t i = 0; i < k; ++i) {
-        const int32_t v = input[i];
-        x[i] = v;
-        sum += v;
-    }
-    for (int32_t i = k; i < k4; ++i) x[i] = 0;
-    const int32_t corr = (int32_t)((uint32_t)sum * (uint32_t)-128);
     const uint8_t *w = (const uint8_t *)filter;
-    if (blocks) {
-        tinyc_scalar_mm_t m;
-        m.w = w;
-        m.cols = x;
-        m.k4 = k4;
-        m.bias = bias;
-        m.bias_end = bias + 4 * blocks;
-        m.acc = acc;
-        m.corr[0] = corr;
-        fc_blocks(&m);
-        w += (size_t)4 * blocks * k4;
+    int32_t sum = 0;
+    for (int32_t i = 0; i < k; ++i) sum += input[i];
+    const int32_t corr = (int32_t)((uint32_t)sum * (uint32_t)-128);
+    int32_t *acc;
+    if (p->pointwise) { /* the input widened into the scratch (pointwise: 1), then the blocks' loop */
+        int32_t *x = scratch;
+        acc = scratch + k4;
+        for (int32_t i = 0; i < k; ++i) x[i] = input[i];
+        for (int32_t i = k; i < k4; ++i) x[i] = 0;
+        if (blocks) {
+            tinyc_scalar_mm_t m;
+            m.w = w;
+            m.cols = x;
+            m.k4 = k4;
+            m.bias = bias;
+            m.bias_end = bias + 4 * blocks;
+            m.acc = acc;
+            m.corr[0] = corr;
+            fc_blocks(&m);
+        }
+    } else { /* a long input (pointwise: 0) is read as it is: the scratch holds the accumulators only */
+        acc = scratch;
+        const uint8_t *wb = w;
+        for (int32_t oc = 0; oc < 4 * blocks; oc += 4) {
+            uint32_t s0 = (uint32_t)(bias[oc] + corr), s1 = (uint32_t)(bias[oc + 1] + corr);
+            uint32_t s2 = (uint32_t)(bias[oc + 2] + corr), s3 = (uint32_t)(bias[oc + 3] + corr);
+            for (int32_t i = 0; i < k; ++i, wb += 4) {
+                const uint32_t x = (uint32_t)(int32_t)input[i];
+                s0 += wb[0] * x;
+                s1 += wb[1] * x;
+                s2 += wb[2] * x;
+                s3 += wb[3] * x;
+            }
+            wb += (size_t)4 * (k4 - k);
+            acc[oc] = (int32_t)s0;
+            acc[oc + 1] = (int32_t)s1;
+            acc[oc + 2] = (int32_t)s2;
+            acc[oc + 3] = (int32_t)s3;
+        }
     }
-    for (int32_t oc = 4 * blocks; oc < out_c; ++oc) {
+    w += (size_t)4 * blocks * k4;
+    for (int32_t oc = 4 * blocks; oc < out_c; ++oc, w += k4) {
         uint32_t s = (uint32_t)(bias[oc] + corr);
-        for (int32_t i = 0; i < k4; ++i) s += *w++ * (uint32_t)x[i];
+        for (int32_t i = 0; i < k; ++i) s += w[i] * (uint32_t)(int32_t)input[i];
         acc[oc] = (int32_t)s;
     }
     /* requantize: one "pixel", acc[oc] */

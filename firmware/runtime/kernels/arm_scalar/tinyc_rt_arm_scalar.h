@@ -103,8 +103,9 @@ void tinyc_arm_scalar_conv_rows_inplace_s8(const tinyc_scalar_conv_params_t *p, 
                                            const int8_t *filter, const int32_t *bias, const void *q,
                                            int32_t *scratch, int8_t *ring);
 
-/* FULLY_CONNECTED, one batch: rows in blocks of four interleaved by column ([block][k][4 rows], the last
- * out_c % 4 rows plain after them), the input widened once into `scratch` (4 * col_len bytes). */
+/* FULLY_CONNECTED, one batch: rows in blocks of four interleaved by column ([block][k4][4 rows], the last
+ * out_c % 4 rows plain after them); with `pointwise` the input is widened once into `scratch` (4 * k4 bytes,
+ * then out_c accumulators), else (a long input) read as it is (scratch: the accumulators). */
 void tinyc_arm_scalar_fc_s8(const tinyc_scalar_conv_params_t *p, const int8_t *input, const int8_t *filter,
                             const int32_t *bias, const void *q, int8_t *output, int32_t *scratch);
 
@@ -124,14 +125,14 @@ void tinyc_arm_scalar_depthwise_conv_s8(const tinyc_scalar_dwconv_params_t *p, c
                                         void *scratch);
 
 /* DEPTHWISE_CONV_2D in place (batch 1). Rows scheme: the normal kernel's loop with tap pointers into the
- * plan's row ring. Plane scheme (ring_rows 0 is not used: its own kernel): one channel plane at a time in the
- * plan's plane buffer, weights as the normal kernel's. */
+ * plan's row ring. Plane scheme: four channels at a time copied into the scratch as one image with a border
+ * of input zero points (depthwise_conv2d_arm_scalar.c), weights as the normal kernel's. */
 void tinyc_arm_scalar_depthwise_rows_inplace_s8(const tinyc_scalar_dwconv_params_t *p, int32_t ring_rows, int8_t *io,
                                                 const int32_t *filter, const int32_t *bias, const void *q,
                                                 void *scratch, int8_t *ring);
 void tinyc_arm_scalar_depthwise_plane_inplace_s8(const tinyc_scalar_dwconv_params_t *p, int8_t *io,
                                                  const int32_t *filter, const int32_t *bias, const void *q,
-                                                 int8_t *plane);
+                                                 void *scratch, int8_t *plane);
 
 #define TINYC_SCALAR_CONV_S8 tinyc_arm_scalar_conv_s8 /* conv2d_arm_scalar.c */
 #define TINYC_SCALAR_CONV_POINTWISE_INPLACE_S8 tinyc_arm_scalar_pointwise_inplace_s8

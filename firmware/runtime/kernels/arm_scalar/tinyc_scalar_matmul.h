@@ -209,7 +209,15 @@ static inline void tinyc_scalar_store(const tinyc_scalar_conv_params_t *p, const
                                       int8_t *out, int32_t n, int32_t out_stride)
 {
     const int32_t lo = p->act_min, hi = p->act_max;
-    if (!p->general) {
+    if (!p->general && lo == -128 && hi == 127) { /* the clamp is a saturation (SSAT on ARMv7-M) */
+        const tinyc_scalar_q_t *q = (const tinyc_scalar_q_t *)qv;
+        for (int32_t oc = 0; oc < p->out_c; ++oc, ++q, acc += 4) {
+            int8_t *o = out + oc;
+            for (int32_t j = 0; j < n; ++j, o += out_stride) {
+                *o = (int8_t)tinyc_clamp32(tinyc_scalar_requant(acc[j], q), -128, 127);
+            }
+        }
+    } else if (!p->general) {
         const tinyc_scalar_q_t *q = (const tinyc_scalar_q_t *)qv;
         for (int32_t oc = 0; oc < p->out_c; ++oc, ++q, acc += 4) {
             int8_t *o = out + oc;
