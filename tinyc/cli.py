@@ -350,22 +350,6 @@ def _target_options(f):
     return f
 
 
-def _verified(model: str) -> None:
-    """A model the host runs as the reference without building it (a real board's --port): parsed, every
-    operator supported, its tensors consistent with them (tinyc.model.verify), or one error line."""
-    from tinyc.model import graph, ops
-
-    ops.check_supported(graph.load(model))
-
-
-def _link_note(out: Output, link) -> None:
-    """What the serial link had to resend (a noisy cable shows here), on stderr; nothing on a clean line (a
-    reply that was only late, on a busy host, is not worth a line)."""
-    s = link.stats
-    if s.resends and s.damaged_commands + s.damaged_lines + s.incomplete:
-        out.info(f"{link.name}: the link recovered by itself: {link.stats.describe()}")
-
-
 @cli.command("flash")
 @click.argument("model", required=False)
 @_target_options
@@ -412,25 +396,12 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
 def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json, per_layer=False,
               layer_runs=None, weights="auto") -> None:
     """Measure one inference on the target: instructions when emulated, cycles and ms on hardware."""
-    from pathlib import Path
-
-    from tinyc.deploy.bench import bench_link
+    from tinyc.deploy.measurecmd import run_bench
     from tinyc.deploy.report import render_measurement
-    from tinyc.deploy.targets import run_target
 
-    with run_target(board_id, emulate=emulate, port=port, timeout=timeout) as target:
-        rec = target.build(model, firmware_dir=firmware_dir, say=out.info, profile=per_layer, weights=weights)
-        if rec is None and model:  # a board already running its firmware (--port): nothing was built
-            _verified(model)  # the reference runs it: a damaged file is one line before anything runs
-        ref = Path(model) if model else (rec.model if rec else None)
-        link = target.open_link(rec.elf if rec else None)
-        m = bench_link(link, ref, runs=runs, timeout=timeout)
-        prof = None
-        if per_layer:
-            from tinyc.deploy.profile import profile_link
-
-            prof = profile_link(link, ref, runs=layer_runs, timeout=timeout, whole_runs=runs)
-        _link_note(out, link)
+    r = run_bench(model, board_id, emulate=emulate, firmware_dir=firmware_dir, port=port, timeout=timeout,
+                  runs=runs, per_layer=per_layer, layer_runs=layer_runs, weights=weights, say=out.info)
+    m, prof = r.measurement, r.profile
     if as_json:
         out.emit_json(m if prof is None else {**m.to_json(), "per_layer": prof.to_json()})
     else:
@@ -438,7 +409,7 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
         if prof is not None:
             from tinyc.deploy.report import render_layer_profile
 
-            render_layer_profile(out, prof, choices=rec.choices if rec else None)
+            render_layer_profile(out, prof, choices=r.choices)
     if m.outputs_match is False or not m.checksums_identical:
         raise TinycError("the target's outputs are wrong: " + ("; ".join(m.mismatches) or "checksums differ"))
 
@@ -459,28 +430,11 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
                  weights="auto", float_model=None, task=None) -> None:
     """Stream a test set to the target; compare every output with TFLite Micro on the host (and the float model);
     report the task's scores per output (accuracy, or MAE/RMSE for regression) and a confusion matrix."""
-    from pathlib import Path
-
+    from tinyc.deploy.measurecmd import run_validate
     from tinyc.deploy.report import render_validation
-    from tinyc.deploy.targets import run_target
-    from tinyc.deploy.validate import load_test_data, validate_link
 
-    load_test_data(Path(data))  # a data mistake (no labels, NaN) is one line before any build
-    with run_target(board_id, emulate=emulate, port=port, timeout=timeout) as target:
-        rec = target.build(model, firmware_dir=firmware_dir, say=out.info, weights=weights)
-        if rec is None:  # a board already running its firmware (--port): nothing was built
-            _verified(model)  # the reference runs it: a damaged file is one line before anything runs
-        float_outputs = positions = None
-        if float_model:
-            from tinyc.deploy.validate import float_reference
-
-            x = load_test_data(Path(data)).x
-            float_outputs, positions = float_reference(float_model, Path(model), x[:limit] if limit else x)
-        # Outputs only: QEMU runs without -icount (faster; its timings would mean nothing, none are reported).
-        link = target.open_link(rec.elf if rec else None, timing=False)
-        v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout, task=task,
-                          float_outputs=float_outputs, float_model=float_model, positions=positions)
-        _link_note(out, link)
+    v = run_validate(model, board_id, data, emulate=emulate, firmware_dir=firmware_dir, port=port, timeout=timeout,
+                     limit=limit, float_model=float_model, task=task, weights=weights, say=out.info)
     if as_json:
         out.emit_json(v)
     else:
