@@ -21,7 +21,8 @@ from tinyc.model.graph import load
 RT = paths.firmware_dir() / "runtime"
 HEADERS = {K.KernelSet.REFERENCE: (RT / "include" / "tinyc_rt.h", RT / "include" / "tinyc_unpack.h"),
            K.KernelSet.ARM_DSP: (RT / "kernels" / "arm_dsp" / "tinyc_rt_arm_dsp.h",),
-           K.KernelSet.ARM_MVE: (RT / "kernels" / "arm_mve" / "tinyc_rt_arm_mve.h",)}
+           K.KernelSet.ARM_MVE: (RT / "kernels" / "arm_mve" / "tinyc_rt_arm_mve.h",),
+           K.KernelSet.ARM_SCALAR: (RT / "kernels" / "arm_scalar" / "tinyc_rt_arm_scalar.h",)}
 MACRO = re.compile(r"^#define (TINYC_[A-Z0-9_]+_S8|TINYC_[A-Z0-9_]+_F32|TINYC_COPY) +tinyc_\w+", re.M)
 STRUCT = re.compile(r"typedef struct\s*\{(.*?)\}\s*(\w+)\s*;", re.S)
 

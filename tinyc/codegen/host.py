@@ -57,6 +57,9 @@ def runtime_library(sanitize: bool = True, opt: str = "-O1") -> Path:
         # The Arm DSP kernels too, on portable C models of the instructions (tinyc_rt_arm_dsp.h): a model
         # generated for a DSP board calls them, and the host checks them against TFLite Micro.
         srcs += sorted((rt / "kernels" / "arm_dsp").glob("*.c"))
+        # And the scalar Arm kernels (Cortex-M0/M3) as their portable C twins.
+        incs.append(f"-I{rt / 'kernels' / 'arm_scalar'}")
+        srcs += sorted((rt / "kernels" / "arm_scalar").glob("*.c"))
         with tempfile.TemporaryDirectory(dir=out) as tmp:
             objs = []
             for s in srcs:
