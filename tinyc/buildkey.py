@@ -41,7 +41,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from tinyc import __version__, paths
+from tinyc import __version__, operators, paths
 
 SCHEMA = 1  # bump when the key's make-up changes meaning
 CROSS_CC = "arm-none-eabi-gcc"
@@ -155,6 +155,7 @@ def firmware_inputs(model: Path | bytes | None, board, **options) -> dict[str, A
         "templates": tree_digest(paths.templates_dir()),
         "firmware": tree_digest(paths.firmware_dir()),
         "package": tree_digest(PACKAGE_DIR, exclude=("data",)),  # data/: a wheel's templates and firmware
+        "operators": [tree_digest(f) for f in operators.folders()],  # a user's operators (TINYC_OPERATORS)
         "toolchain": toolchain(),
         "options": opts,
     }
@@ -171,10 +172,12 @@ def firmware_key(model: Path | bytes | None, board, **options) -> str:
     return _key(firmware_inputs(model, board, **options))
 
 
-def host_runtime_key(cc: str, flags: Sequence[str]) -> str:
+def host_runtime_key(cc: str, flags: Sequence[str], declarations: str = "") -> str:
     """The key of the runtime compiled with the host compiler ``cc`` (tinyc.codegen.host): the runtime's
-    files, host.py (which picks the sources and include folders), the compiler's version and the flags."""
+    files, host.py (which picks the sources and include folders), the compiler's version, the flags and the
+    generated declarations (tinyc_ops.h) its kernels include."""
     return _key({"schema": SCHEMA, "tinyc": __version__,
                  "runtime": tree_digest(paths.firmware_dir() / "runtime"),
                  "host.py": file_digest(PACKAGE_DIR / "codegen" / "host.py"),
-                 "cc": compiler_version(cc), "flags": list(flags)})
+                 "cc": compiler_version(cc), "flags": list(flags),
+                 "declarations": hashlib.sha256(declarations.encode()).hexdigest()})

@@ -18,8 +18,11 @@ Every model is calibrated with inputs drawn uniformly from [-1, 1]: ``representa
 ``sample_inputs(name)`` draw from that same distribution, and because the int8 input range then spans
 [-1, 1], any uniformly random int8 input vector is also in distribution.
 
+The single-op models are the operators' own test models (``examples`` of each declaration in
+tinyc/operators/), registered here with the models that span several operators.
+
 Cache: ``paths.cache_dir()/zoo/<key>/<name>.tflite`` where key hashes this file's source and the
-TensorFlow version; a file lock serialises builds across pytest-xdist workers and files appear by
+TensorFlow version (an operator's test model sits in ``op-models/<digest of its builder's source>/``); a file lock serialises builds across pytest-xdist workers and files appear by
 atomic rename. A cache hit imports neither TensorFlow nor tflite-micro.
 """
 
@@ -29,6 +32,7 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.metadata
+import inspect
 import os
 import zlib
 from dataclasses import dataclass
@@ -64,6 +68,7 @@ class ZooModel:
     per_tensor: bool = False  # weights quantized per tensor (the converter's per-channel mode off)
     input_range: float = 1.0  # inputs (and calibration data) lie in [-input_range, input_range]
     traits: tuple[str, ...] = ()  # what quant_census must find: see TRAITS
+    source_key: str = ""  # an operator's test model: digest of its builder's source (part of its file name)
 
 
 _REGISTRY: dict[str, ZooModel] = {}
@@ -72,6 +77,8 @@ _REGISTRY: dict[str, ZooModel] = {}
 def _register(name, kind, input_shapes, description, ops=(), reference_macs=None, reference_params=None,
               float_io=False, conversion="int8", **trained):
     def deco(fn):
+        if name in _REGISTRY:
+            raise TinycError(f"zoo model {name!r} is registered twice (tinyc/zoo.py, tinyc/operators/)")
         _REGISTRY[name] = ZooModel(name, kind, tuple(tuple(s) for s in input_shapes), description, fn,
                                    tuple(ops), reference_macs, reference_params, float_io, conversion, **trained)
         return fn
@@ -222,8 +229,7 @@ def _lock(directory: Path):
 
 def build(name: str) -> Path:
     """Path of the cached .tflite for ``name``, building it (TensorFlow) only when missing."""
-    info(name)
-    target = zoo_dir() / f"{name}.tflite"
+    target = _path(name)
     if target.is_file():
         return target
     with _lock(zoo_dir()):
@@ -239,18 +245,25 @@ def build_all(selection: list[str] | None = None) -> dict[str, Path]:
     for n in selection:
         info(n)
     d = zoo_dir()
-    missing = [n for n in selection if not (d / f"{n}.tflite").is_file()]
+    missing = [n for n in selection if not _path(n).is_file()]
     if missing:
         with _lock(d):
             for n in missing:
-                target = d / f"{n}.tflite"
+                target = _path(n)
                 if not target.is_file():
                     _build_into(n, target)
-    return {n: d / f"{n}.tflite" for n in selection}
+    return {n: _path(n) for n in selection}
+
+
+def _path(name: str) -> Path:
+    m = info(name)
+    # an operator's test model in a folder of its builder's digest: the file keeps the model's name (its C symbols)
+    return (zoo_dir() / "op-models" / m.source_key if m.source_key else zoo_dir()) / f"{name}.tflite"
 
 
 def _build_into(name: str, target: Path) -> None:
     data = _convert(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, target)
@@ -425,165 +438,23 @@ def _ad(keras):
 
 # --- single-op models -----------------------------------------------------------------------------
 
-def _single(name, shapes, ops, description=""):
-    def deco(fn):
-        def builder(keras):
-            ins = [keras.Input(s, batch_size=1) for s in shapes]
-            out = fn(keras, *ins)
-            return keras.Model(ins if len(ins) > 1 else ins[0], out)
-        return _register(name, "single-op", shapes, description or fn.__doc__ or name, ops=ops)(builder)
-    return deco
+def _operator_examples() -> None:
+    """Every declared operator's test models (tinyc/operators/), as single-op zoo models."""
+    from tinyc import operators
+
+    for decl in operators.all_ops().values():
+        for ex in decl.examples:
+            def builder(keras, ex=ex):
+                ins = [keras.Input(s, batch_size=ex.batch) for s in ex.input_shapes]
+                out = ex.build(keras, *ins)
+                return keras.Model(ins if len(ins) > 1 else ins[0], out)
+            key = hashlib.sha256(inspect.getsource(ex.build).encode() + repr((ex.input_shapes, ex.batch)).encode()
+                                  ).hexdigest()[:12]
+            _register(ex.name, "single-op", ex.input_shapes, ex.description or ex.build.__doc__ or ex.name,
+                      ops=ex.ops or (decl.name,), float_io=ex.float_io, source_key=key)(builder)
 
 
-@_single("conv_same_s1", [(9, 11, 3)], ["CONV_2D"])
-def _c1(k, x):
-    """3x3 SAME stride 1, 7 filters, odd sizes"""
-    return k.layers.Conv2D(7, 3, padding="same")(x)
-
-
-@_single("conv_valid_s2_relu", [(13, 10, 4)], ["CONV_2D"])
-def _c2(k, x):
-    """3x5 VALID stride 2x1, 5 filters, fused ReLU"""
-    return k.layers.Conv2D(5, (3, 5), strides=(2, 1), padding="valid", activation="relu")(x)
-
-
-@_single("conv_dilated_relu6", [(12, 13, 2)], ["CONV_2D"])
-def _c3(k, x):
-    """3x3 dilation 2 SAME, fused ReLU6"""
-    y = k.layers.Conv2D(6, 3, dilation_rate=2, padding="same")(x)
-    return k.layers.ReLU(max_value=6.0)(y)
-
-
-@_single("conv_same_s2_even", [(16, 15, 8)], ["CONV_2D"])
-def _c4(k, x):
-    """4x4 SAME stride 2 (asymmetric padding), 16 filters"""
-    return k.layers.Conv2D(16, 4, strides=2, padding="same")(x)
-
-
-@_single("dwconv_mult2_s2", [(11, 9, 3)], ["DEPTHWISE_CONV_2D"])
-def _d1(k, x):
-    """3x3 depthwise, depth multiplier 2, SAME stride 2"""
-    return k.layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="same")(x)
-
-
-@_single("dwconv_valid_dilated", [(14, 13, 5)], ["DEPTHWISE_CONV_2D"])
-def _d2(k, x):
-    """3x3 depthwise VALID dilation 2, fused ReLU"""
-    return k.layers.DepthwiseConv2D(3, dilation_rate=2, padding="valid", activation="relu")(x)
-
-
-@_single("dwconv_5x5_relu6", [(10, 10, 16)], ["DEPTHWISE_CONV_2D"])
-def _d3(k, x):
-    """5x5 depthwise SAME, ReLU6"""
-    y = k.layers.DepthwiseConv2D(5, padding="same")(x)
-    return k.layers.ReLU(max_value=6.0)(y)
-
-
-@_single("fc_odd", [(37,)], ["FULLY_CONNECTED"])
-def _f1(k, x):
-    """Dense 37 -> 13"""
-    return k.layers.Dense(13)(x)
-
-
-@_single("fc_relu_3d", [(5, 21)], ["FULLY_CONNECTED"])
-def _f2(k, x):
-    """Dense on a 3-D input (keep_num_dims), fused ReLU"""
-    return k.layers.Dense(9, activation="relu")(x)
-
-
-@_single("avgpool_same_s2", [(11, 13, 6)], ["AVERAGE_POOL_2D"])
-def _p1(k, x):
-    """3x3 average pool SAME stride 2"""
-    return k.layers.AveragePooling2D(3, strides=2, padding="same")(x)
-
-
-@_single("maxpool_valid", [(12, 9, 5)], ["MAX_POOL_2D"])
-def _p2(k, x):
-    """2x3 max pool VALID stride 2x3"""
-    return k.layers.MaxPooling2D((2, 3), strides=(2, 3), padding="valid")(x)
-
-
-@_single("add_two", [(7, 5, 3), (7, 5, 3)], ["ADD"])
-def _a1(k, x, y):
-    """elementwise ADD of two inputs"""
-    return k.layers.Add()([x, y])
-
-
-@_single("add_broadcast", [(6, 5, 4), (1, 1, 4)], ["ADD"])
-def _a2(k, x, y):
-    """ADD with broadcasting"""
-    return x + y
-
-
-@_single("mul_two", [(9, 3), (9, 3)], ["MUL"])
-def _m1(k, x, y):
-    """elementwise MUL of two inputs"""
-    return k.layers.Multiply()([x, y])
-
-
-@_single("softmax", [(10,)], ["SOFTMAX"])
-def _s1(k, x):
-    """softmax over 10 values"""
-    return k.layers.Softmax()(x)
-
-
-@_single("reshape", [(2, 3, 2)], ["RESHAPE", "PAD", "FULLY_CONNECTED"])
-def _r1(k, x):
-    """PAD -> RESHAPE -> FULLY_CONNECTED: the reshape step is the arena peak unless it aliases"""
-    y = k.layers.ZeroPadding2D(((3, 3), (1, 2)))(x)
-    y = k.layers.Reshape((16, 6))(y)
-    return k.layers.Dense(3)(y)
-
-
-@_single("pad", [(5, 7, 3)], ["PAD"])
-def _pd(k, x):
-    """asymmetric zero padding"""
-    return k.layers.ZeroPadding2D(((1, 2), (0, 3)))(x)
-
-
-@_single("concat", [(4, 5, 3), (4, 5, 6)], ["CONCATENATION"])
-def _cc(k, x, y):
-    """channel concatenation of two inputs"""
-    return k.layers.Concatenate(axis=-1)([x, y])
-
-
-@_single("mean_hw", [(7, 9, 12)], ["MEAN"])
-def _mn(k, x):
-    """global average pool (MEAN over H, W)"""
-    return k.layers.GlobalAveragePooling2D()(x)
-
-
-@_single("mean_keepdims_c", [(6, 5, 8)], ["MEAN"])
-def _mn2(k, x):
-    """MEAN over the channel axis, keep_dims"""
-    import tensorflow as tf
-
-    return tf.reduce_mean(x, axis=-1, keepdims=True)
-
-
-@_single("logistic", [(33,)], ["LOGISTIC"])
-def _lg(k, x):
-    """sigmoid"""
-    return k.layers.Activation("sigmoid")(x)
-
-
-@_single("relu", [(6, 7, 3)], ["RELU"])
-def _rl(k, x):
-    """standalone ReLU"""
-    return k.layers.ReLU()(x)
-
-
-@_single("relu6", [(6, 7, 3)], ["RELU6"])
-def _rl6(k, x):
-    """standalone ReLU6"""
-    return k.layers.ReLU(max_value=6.0)(x)
-
-
-@_register("float_io_fc", "single-op", [(19,)], "float32 in/out around an int8 Dense: QUANTIZE and DEQUANTIZE",
-           ops=("QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE"), float_io=True)
-def _fio(keras):
-    inp = keras.Input((19,), batch_size=1)
-    return keras.Model(inp, keras.layers.Dense(7)(inp))
+_operator_examples()
 
 
 @_register("branchy", "single-op", [(10, 10, 4)], "branching graph: two conv paths concatenated, then mean",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tinyc.analyze.memory import MemoryPlan, plan_improved, plan_tflm
+from tinyc import operators
 from tinyc.analyze.weights import WeightPlan
 from tinyc.boards import Board, MemoryRegion, all_boards, contiguous_ram
 from tinyc.model import ops as opsmod
@@ -20,16 +21,7 @@ from tinyc.model.graph import Graph
 
 __all__ = ["Item", "LayerRow", "LayerCode", "Budget", "compute", "arena_region", "flash_region", "flash_needed"]
 
-# Kernel code estimates (bytes of .text): firmware/runtime/kernels/*.c compiled on their own with
-# arm-none-eabi-gcc 12.2 -Os -mthumb (reference: -mcpu=cortex-m4; DSP variants in kernels/arm_dsp:
-# -mcpu=cortex-m7), November 2026. Labelled estimates: the linked size depends on core, flags and
-# which variant the build selects (tinyc/deploy/report.py compares them with the linked firmware).
-KERNEL_CODE_ESTIMATE = {  # op: (reference kernel, extra for the DSP variant linked beside it)
-    "CONV_2D": (508, 1396), "DEPTHWISE_CONV_2D": (444, 1348), "FULLY_CONNECTED": (580, 0),
-    "AVERAGE_POOL_2D": (302, 0), "MAX_POOL_2D": (240, 0), "ADD": (522, 0), "MUL": (298, 0),
-    "SOFTMAX": (488, 0), "RESHAPE": (16, 0), "PAD": (174, 0), "CONCATENATION": (74, 0), "MEAN": (516, 0),
-    "LOGISTIC": (276, 0), "RELU": (34, 0), "RELU6": (34, 0), "QUANTIZE": (124, 0), "DEQUANTIZE": (54, 0),
-}
+# Kernel code estimates: each operator's declared CodeSize (tinyc/operators/), measured per kernel file.
 SHARED_KERNEL_CODE = 180  # requantization helpers (include/tinyc_quant.h, quant.c)
 RUNTIME_CODE_ESTIMATE = 8448  # startup, port, serial harness, libc: linked harness on mps2-an500, Nov 2026
 # SRAM besides the arena, the model's static scratch and the stack, as linked (arm-none-eabi-nm / the map,
@@ -231,10 +223,10 @@ def _flash_items(g: Graph, board: Board) -> list[Item]:
             quant += 8 * channels  # per-channel multiplier + shift, precomputed
     quant += sum(8 for t in g.tensors if t.quantization.is_quantized and not t.is_constant)
     kernels = sorted({op.op for op in g.operators})
-    # every operator tinyc runs has its figure (tests/test_kernel_registry.py); one it cannot run adds none (the
+    # every declared operator has its figure (tests/test_kernel_registry.py); one tinyc cannot run adds none (the
     # compatibility report refuses the model)
-    code = SHARED_KERNEL_CODE + sum(KERNEL_CODE_ESTIMATE[k][0] + (KERNEL_CODE_ESTIMATE[k][1] if board.dsp else 0)
-                                    for k in kernels if k in KERNEL_CODE_ESTIMATE)
+    sizes = [operators.get(k).code_size for k in kernels if operators.find(k) is not None]
+    code = SHARED_KERNEL_CODE + sum(c.reference + (c.dsp_extra if board.dsp else 0) for c in sizes)
     return [
         Item("weights", weights, note="constant tensors from the .tflite"),
         Item("biases", bias, note="int32 bias vectors"),

@@ -8,12 +8,14 @@ beside its reference version and selected by a define in tinyc_model.c.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tinyc import __version__, paths
+from tinyc.codegen import kernels as K
 from tinyc.codegen.lower import LoweredModel, lower
 from tinyc.codegen.render import render
 from tinyc.codegen.specialize import specialize
@@ -109,11 +111,31 @@ def variant_for(board) -> tuple[str, tuple[str, ...]]:
     return "reference", ()
 
 
+@dataclass(frozen=True)
+class _Struct:
+    name: str
+    fields: tuple
+
+
+def ops_header(kernels) -> str:
+    """tinyc_ops.h: the structs, macros and prototypes of ``kernels`` that are declared with their fields
+    (``Kernel.generated``); one struct per name, the same fields wherever it is named."""
+    structs: dict[str, _Struct] = {}
+    for k in kernels:
+        s = structs.setdefault(k.params, _Struct(k.params, k.fields))
+        if s.fields != k.fields:
+            raise TinycError(f"kernel {k.macro}: struct {k.params} is declared with other fields elsewhere; "
+                             "one struct, one set of fields")
+    return render("codegen/tinyc_ops.h.j2", structs=list(structs.values()), kernels=list(kernels))
+
+
 def render_sources(lowered: LoweredModel, variant: str, profile: bool = False) -> dict[str, str]:
+    declared = K.generated(lowered.kernels)
     ctx = dict(profile=profile, model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
                inputs=lowered.inputs, outputs=lowered.outputs, calls=lowered.calls, consts=lowered.consts,
                macs=lowered.macs, weights_bytes=lowered.weights_bytes,
-               variant_headers=["tinyc_rt_config.h"] + (["tinyc_unpack.h"] if lowered.packed else []))
+               variant_headers=["tinyc_rt_config.h"] + (["tinyc_unpack.h"] if lowered.packed else [])
+               + (["tinyc_ops.h"] if declared else []))
     config = "/* Generated: the kernel set chosen for the board's core. */\n"
     for v in chain(variant):
         config += f"#ifndef TINYC_KERNELS_{v.upper()}\n#define TINYC_KERNELS_{v.upper()} 1\n#endif\n"
@@ -125,12 +147,28 @@ def render_sources(lowered: LoweredModel, variant: str, profile: bool = False) -
     }
 
 
+def ops_header_file(kernels) -> Path:
+    """tinyc_ops.h for ``kernels`` as a file (in the cache, named by its digest): copied like the runtime's
+    headers, and compiled with the kernels wherever they are (generate, the code-size measurement)."""
+    text = ops_header(kernels)
+    f = paths.cache_dir() / "ops-headers" / hashlib.sha256(text.encode()).hexdigest()[:16] / "tinyc_ops.h"
+    if not f.is_file():
+        f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_name(f".tinyc_ops.h.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, f)
+    return f
+
+
 def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     rt = runtime_dir()
     files = [rt / h for h in RUNTIME_HEADERS] + [rt / c for c in RUNTIME_COMMON]
     if lowered.packed:
         files.append(rt / "include" / "tinyc_unpack.h")
     files += [rt / "kernels" / s for s in lowered.sources]
+    declared = K.generated(lowered.kernels)
+    if declared:
+        files.append(ops_header_file(declared))
     stems = {Path(s).stem for s in lowered.sources}
     for v in chain(variant):
         vdir = rt / "kernels" / v

@@ -19,7 +19,8 @@ import numpy as np
 
 from tinyc import paths
 from tinyc.buildkey import host_runtime_key
-from tinyc.codegen.generate import GeneratedModel, runtime_dir
+from tinyc.codegen import kernels as K
+from tinyc.codegen.generate import GeneratedModel, ops_header, runtime_dir
 from tinyc.errors import TinycError
 
 WARN = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
@@ -42,7 +43,9 @@ def _run(cmd: list[str], cwd: Path | None = None) -> None:
 def runtime_library(sanitize: bool = True, opt: str = "-O1") -> Path:
     """The whole runtime as a static library, built once per (sources, flags)."""
     flags = [*WARN, opt, *(SANITIZE if sanitize else ())]
-    out = paths.cache_dir() / "host-runtime" / host_runtime_key(_cc(), flags)
+    # The kernels declared with their fields include tinyc_ops.h, generated from the declarations.
+    declared = ops_header([k for k in K.all_kernels() if k.generated and not Path(k.source).is_absolute()])
+    out = paths.cache_dir() / "host-runtime" / host_runtime_key(_cc(), flags, declared)
     lib = out / "libtinyc_rt.a"
     if lib.is_file():
         return lib
@@ -52,7 +55,8 @@ def runtime_library(sanitize: bool = True, opt: str = "-O1") -> Path:
         if lib.is_file():
             return lib
         rt = runtime_dir()
-        incs = [f"-I{rt / 'include'}", f"-I{rt / 'kernels'}", f"-I{rt / 'kernels' / 'arm_dsp'}"]
+        (out / "tinyc_ops.h").write_text(declared)
+        incs = [f"-I{rt / 'include'}", f"-I{rt / 'kernels'}", f"-I{rt / 'kernels' / 'arm_dsp'}", f"-I{out}"]
         srcs = [rt / "quant.c", *sorted((rt / "kernels").glob("*.c"))]
         # The Arm DSP kernels too, on portable C models of the instructions (tinyc_rt_arm_dsp.h): a model
         # generated for a DSP board calls them, and the host checks them against TFLite Micro.
@@ -99,6 +103,9 @@ def build_runner(gen: GeneratedModel, build_dir: Path, sanitize: bool = True, op
     build_dir.mkdir(parents=True, exist_ok=True)
     exe = build_dir / "tinyc_host_runner"
     model_srcs = [str(gen.out_dir / "tinyc_model.c"), str(gen.out_dir / "tinyc_model_data.c")]
+    # kernels of a user's operator folder (not in the runtime library): compiled from their copies beside the model
+    model_srcs += sorted({str(gen.out_dir / Path(K.get(m).source).name) for m in gen.kernels
+                          if Path(K.get(m).source).is_absolute()})
     extra: list[str] = []
     if guard is None:
         guard = sanitize and len(gen.tensor_regions) == gen.num_calls and gen.num_calls > 0

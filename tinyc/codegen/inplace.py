@@ -23,7 +23,6 @@ ELEMENTWISE = K.ELEMENTWISE_INPLACE
 CONV = K.CONV2D_INPLACE
 CONV_PIXEL = K.CONV2D_POINTWISE_INPLACE
 DWCONV = K.DEPTHWISE_CONV2D_INPLACE
-KERNELS = K.inplace_macros()  # every kernel safe in place (the registry's declarations)
 
 
 class PlanOffsets(dict):

@@ -120,6 +120,50 @@ class StaticBuffer:
 
 # --- declarations --------------------------------------------------------------------------------------------
 
+class CType(enum.Enum):
+    """A C scalar type of a parameter field or an operand."""
+
+    I8 = "int8_t"
+    U8 = "uint8_t"
+    I16 = "int16_t"
+    I32 = "int32_t"
+    U32 = "uint32_t"
+    F32 = "float"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a kernel's parameter struct (``count`` > 1: an array)."""
+
+    name: str
+    count: int = 1
+    ctype: CType = CType.I32
+
+
+@dataclass(frozen=True)
+class ArgType:
+    """The C type of an operand: a pointer to ``ctype`` (``const`` when the kernel only reads it), a pointer table,
+    or a scalar."""
+
+    ctype: CType
+    pointer: bool = True
+    const: bool = False
+    table: bool = False  # a const table of pointers to const ``ctype``
+
+
+# Each role's C type in a generated prototype (tinyc_ops.h); a declaration may override some (``arg_types``).
+ROLE_TYPES: dict[Role, ArgType] = {
+    Role.INPUT: ArgType(CType.I8, const=True), Role.INPUT2: ArgType(CType.I8, const=True),
+    Role.INPUTS: ArgType(CType.I8, table=True), Role.STRIDES: ArgType(CType.I32, const=True),
+    Role.OUTPUT: ArgType(CType.I8), Role.IO: ArgType(CType.I8), Role.WEIGHTS: ArgType(CType.I8, const=True),
+    Role.BIAS: ArgType(CType.I32, const=True), Role.MULTIPLIERS: ArgType(CType.I32, const=True),
+    Role.SHIFTS: ArgType(CType.I32, const=True), Role.REQUANT: ArgType(CType.I32, const=True),
+    Role.TABLE1: ArgType(CType.I16, const=True), Role.TABLE2: ArgType(CType.I16, const=True),
+    Role.SCRATCH: ArgType(CType.I8), Role.DECODED: ArgType(CType.I8), Role.RING: ArgType(CType.I8),
+    Role.RING_ROWS: ArgType(CType.I32, pointer=False), Role.COUNT: ArgType(CType.I32, pointer=False),
+    Role.LOW: ArgType(CType.I32, pointer=False), Role.HIGH: ArgType(CType.I32, pointer=False),
+}
+
 @dataclass(frozen=True)
 class Kernel:
     """One C kernel: what lowering and the kernel sets emit, and what generate copies."""
@@ -133,6 +177,23 @@ class Kernel:
     inplace: bool = False  # safe with the output over the input (the memory plan's in-place layers)
     packed: bool = False  # decodes packed weights (kernels/unpack.c)
     replaces: tuple[str, ...] = ()  # the reference macros an optimized kernel takes over
+    # A kernel whose C declarations tinyc generates (tinyc_ops.h): its parameter struct's fields, and the C types
+    # of operands that differ from ROLE_TYPES. None: the struct and prototype are written in the set's header.
+    fields: tuple[Field, ...] | None = None
+    arg_types: tuple[tuple[Role, ArgType], ...] = ()
+
+    @property
+    def generated(self) -> bool:
+        """Its struct, macro and prototype come from this declaration (tinyc_ops.h), not a runtime header."""
+        return self.fields is not None
+
+    @property
+    def function(self) -> str:
+        """The C function a generated declaration's macro names: tinyc_ref_<macro without TINYC_, lower case>."""
+        return "tinyc_ref_" + self.macro.removeprefix("TINYC_").lower()
+
+    def arg_type(self, role: Role) -> ArgType:
+        return dict(self.arg_types).get(role, ROLE_TYPES[role])
 
 
 _REGISTRY: dict[str, Kernel] = {}
@@ -140,24 +201,40 @@ _REGISTRY: dict[str, Kernel] = {}
 
 def declare(macro: str, ops: str | tuple[str, ...], source: str, params: str | None, roles: tuple[Role, ...], *,
             kernel_set: KernelSet = KernelSet.REFERENCE, inplace: bool = False, packed: bool = False,
-            replaces: tuple[str, ...] = ()) -> Kernel:
-    """Register one kernel (once per macro)."""
+            replaces: tuple[str, ...] = (), fields: tuple[Field, ...] | None = None,
+            arg_types: dict[Role, ArgType] | None = None) -> Kernel:
+    """Register one kernel (once per macro). ``source``: a file under firmware/runtime/kernels/, or the path of a
+    C file beside a user's operator module. ``fields``: tinyc generates the struct ``params`` and the kernel's
+    macro and prototype (tinyc_ops.h) from them."""
     if macro in _REGISTRY:
         raise ValueError(f"kernel {macro} is declared twice")
-    k = Kernel(macro, (ops,) if isinstance(ops, str) else tuple(ops), kernel_set, source, params, tuple(roles),
-               inplace, packed, tuple(replaces))
+    if fields is not None and not params:
+        raise ValueError(f"kernel {macro}: a generated declaration names its parameter struct")
+    k = Kernel(macro, (ops,) if isinstance(ops, str) else tuple(ops), kernel_set, str(source), params, tuple(roles),
+               inplace, packed, tuple(replaces), None if fields is None else tuple(fields),
+               tuple((arg_types or {}).items()))
     _REGISTRY[macro] = k
     return k
 
 
+def _operators_loaded() -> None:
+    """Operator modules (tinyc/operators/, a user's folders) may declare kernels of their own."""
+    from tinyc import operators
+
+    operators.all_ops()
+
+
 def get(macro: str) -> Kernel:
+    if macro not in _REGISTRY:
+        _operators_loaded()
     try:
         return _REGISTRY[macro]
     except KeyError:
-        raise KeyError(f"no kernel {macro} is declared (tinyc/codegen/kernels.py)") from None
+        raise KeyError(f"no kernel {macro} is declared (tinyc/codegen/kernels.py, tinyc/operators/)") from None
 
 
 def all_kernels() -> tuple[Kernel, ...]:
+    _operators_loaded()
     return tuple(_REGISTRY.values())
 
 
@@ -181,6 +258,10 @@ class KernelCall:
         if roles != self.kernel.roles:
             raise ValueError(f"{self.kernel.macro} takes {[r.name for r in self.kernel.roles]}, "
                              f"given {[r.name for r in roles]}")
+        if self.kernel.generated:
+            given, fields = {f for f, _ in self.params}, {f.name for f in self.kernel.fields}
+            if given != fields:
+                raise ValueError(f"{self.kernel.macro}'s parameters are {sorted(fields)}, given {sorted(given)}")
 
     @property
     def macro(self) -> str:
@@ -378,11 +459,16 @@ MVE_AVG_POOL = declare("TINYC_MVE_AVG_POOL_S8", "AVERAGE_POOL_2D", "avg_pool.c",
 
 def sources() -> dict[str, str]:
     """macro -> reference source file (what generate copies, with a set's variant beside it)."""
-    return {k.macro: k.source for k in _REGISTRY.values()}
+    return {k.macro: k.source for k in all_kernels()}
 
 
 def inplace_macros() -> tuple[str, ...]:
-    return tuple(k.macro for k in _REGISTRY.values() if k.inplace)
+    return tuple(k.macro for k in all_kernels() if k.inplace)
+
+
+def generated(macros) -> tuple[Kernel, ...]:
+    """The kernels among ``macros`` whose C declarations tinyc generates (tinyc_ops.h), in macro order."""
+    return tuple(k for k in sorted((get(m) for m in set(macros)), key=lambda k: k.macro) if k.generated)
 
 
 def kernel_set_of(macro: str) -> str:

@@ -1,9 +1,10 @@
 """Lower a Graph and its memory plan to a list of kernel calls with every constant precomputed.
 
-Each operator becomes one ``KernelCall`` (tinyc/codegen/kernels.py): the declared kernel to call, a
-parameter struct whose fields are plain integers (multipliers, shifts, offsets, shapes), the constant
-arrays it needs in flash, and its operands by role (fixed arena offsets, those arrays, static buffers).
-Nothing about quantization is left to run time; the template writes the C.
+Each operator becomes one ``KernelCall`` (tinyc/codegen/kernels.py), made by its declaration's ``lower``
+(tinyc/operators/) with the helpers of ``Lowering``: the declared kernel to call, a parameter struct whose
+fields are plain integers (multipliers, shifts, offsets, shapes), the constant arrays it needs in flash, and
+its operands by role (fixed arena offsets, those arrays, static buffers). Nothing about quantization is left
+to run time; the template writes the C.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ import numpy as np
 
 from tinyc.codegen import kernels as K
 from tinyc.codegen import quant as Q
-from tinyc.codegen.kernels import Arena, Const, Int, KernelCall, Null, PointerTable, Static, StaticBuffer
+from tinyc.codegen.kernels import Arena, Const, KernelCall, Null, Static, StaticBuffer
 from tinyc.codegen.inplace import inplace_input
 from tinyc.codegen.inplace import rewrite as rewrite_inplace
+from tinyc import operators
 from tinyc.errors import NotImplementedYet, TinycError
 from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph, Operator, Tensor
+from tinyc.operators import option
+from tinyc.operators._geometry import padding
 
-# Runtime source file (under firmware/runtime/kernels/) per kernel macro, from the registry.
-KERNEL_SOURCES = K.sources()
 UNPACK_SOURCE = "unpack.c"  # needed by every *_PACKED_* kernel
 WEIGHT_SCRATCH = "tinyc_weight_scratch"  # static RAM buffer holding one decoded channel
 # The weight storage a user chooses (--weights): auto (tinyc.analyze.weights decides per layer for the
@@ -122,26 +124,10 @@ class LoweredModel:
         return tuple(sorted(srcs))
 
 
-def _opt(op: Operator, key: str, default=None):
-    return op.options.get(key, default)
+class Lowering:
+    """What an operator's ``lower`` (tinyc/operators/) works with: the graph, the plan's offsets, and helpers
+    that turn tensors into operands, store constant arrays and add kernel calls."""
 
-
-def _shape4(shape: tuple[int, ...]) -> tuple[int, ...]:
-    if len(shape) > 4:
-        raise NotImplementedYet(f"tensors of rank {len(shape)} are not supported by this kernel (at most 4)")
-    return (1,) * (4 - len(shape)) + tuple(shape)
-
-
-def _padding(padding: str, in_size: int, filt: int, stride: int, dilation: int, out_size: int) -> int:
-    """ComputePaddingHeightWidth: the leading (top/left) padding TFLite's reference kernels use."""
-    if padding == "VALID":
-        return 0
-    effective = (filt - 1) * dilation + 1
-    total = (out_size - 1) * stride + effective - in_size
-    return max(total, 0) // 2
-
-
-class _Lowering:
     def __init__(self, graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
                  weights: str | Mapping[int, str] = "dense", scratch: Mapping[int, list] | None = None):
         self.weights = _weights_choice(weights)
@@ -236,10 +222,11 @@ class _Lowering:
             if t is not None and t.dtype != "int8":
                 raise NotImplementedYet(f"{self.where(op)}: {t.dtype} tensor {t.name}; only int8 kernels exist")
 
-    def add(self, op: Operator, kernel: K.Kernel, params: dict[str, Any], macs=0, **operands):
-        """One call of ``kernel``: its operands by role name (input=..., weights=...)."""
+    def add(self, op: Operator, kernel: K.Kernel, params: dict[str, Any], **operands):
+        """One call of ``kernel``: its operands by role name (input=..., weights=...); its MACs are the
+        operator's (its declaration's formula)."""
         self.calls.append(KernelCall(op.index, op.op, kernel, tuple(params.items()), K.by_role(kernel, operands),
-                                     int(macs)))
+                                     opsmod.macs(self.g, op)))
 
     def filter_operands(self, x, w, b, m: str, s: str, y, blob: str | None) -> dict[str, Any]:
         """The operands of a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED call, dense or packed."""
@@ -250,7 +237,7 @@ class _Lowering:
         return ops
 
     def act(self, op: Operator, out: Tensor) -> tuple[int, int]:
-        a = _opt(op, "fused_activation_function", "NONE")
+        a = option(op, "fused_activation_function", "NONE")
         try:
             return Q.activation_range(a, self.scale(out), self.zp(out))
         except ValueError:
@@ -261,10 +248,10 @@ class _Lowering:
     def lower(self) -> LoweredModel:
         for oi in self.order:
             op = self.g.operators[oi]
-            fn = getattr(self, "op_" + op.op.lower().replace(":", "_"), None)
-            if fn is None:
+            decl = operators.find(op.op)
+            if decl is None:
                 raise NotImplementedYet(f"{self.where(op)}: tinyc has no kernel for {op.op} yet")
-            fn(op)
+            decl.lower(self, op)
         self.calls = rewrite_inplace(self.g, self.calls, self.offsets, self.scratch, self.arena_size)
         ios = [self.io(i) for i in self.g.inputs], [self.io(i) for i in self.g.outputs]
         if self.weight_scratch:
@@ -291,101 +278,23 @@ class _Lowering:
                         float(q.scales[0]) if q.scales and t.dtype != "float32" else 0.0,
                         int(q.zero_points[0]) if q.zero_points and t.dtype != "float32" else 0)
 
-    def op_conv_2d(self, op: Operator):
-        x, w, b = (self.g.op_inputs(op) + [None])[:3]
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, x, w, y)
-        n, ih, iw, ic = x.shape
-        oc, kh, kw, fic = w.shape
-        _, oh, ow, _ = y.shape
-        sh, sw = _opt(op, "stride_h", 1), _opt(op, "stride_w", 1)
-        dh, dw = _opt(op, "dilation_h_factor", 1), _opt(op, "dilation_w_factor", 1)
-        pad = _opt(op, "padding", "SAME")
-        mult, shift = Q.conv_multipliers(self.scale(x), w.quantization.scales, self.scale(y), oc)
-        lo, hi = self.act(op, y)
-        p = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
-                 filter_in_c=fic, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
-                 pad_h=_padding(pad, ih, kh, sh, dh, oh), pad_w=_padding(pad, iw, kw, sw, dw, ow),
-                 in_offset=-self.zp(x), out_offset=self.zp(y), act_min=lo, act_max=hi)
-        m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
-        s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
-        axis = self.filter_axis(w)
-        blob = self.packed_filter(op, w, axis, kh * kw * fic) if axis in (0, None) else None
-        self.add(op, K.CONV2D_PACKED if blob else K.CONV2D, p, macs=opsmod.macs(self.g, op),
-                 **self.filter_operands(x, w, b, m, s, y, blob))
-
-    def op_depthwise_conv_2d(self, op: Operator):
-        x, w, b = (self.g.op_inputs(op) + [None])[:3]
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, x, w, y)
-        n, ih, iw, ic = x.shape
-        _, kh, kw, oc = w.shape
-        _, oh, ow, _ = y.shape
-        sh, sw = _opt(op, "stride_h", 1), _opt(op, "stride_w", 1)
-        dh, dw = _opt(op, "dilation_h_factor", 1), _opt(op, "dilation_w_factor", 1)
-        pad = _opt(op, "padding", "SAME")
-        mult, shift = Q.conv_multipliers(self.scale(x), w.quantization.scales, self.scale(y), oc)
-        lo, hi = self.act(op, y)
-        p = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc,
-                 depth_multiplier=oc // ic, k_h=kh, k_w=kw, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
-                 pad_h=_padding(pad, ih, kh, sh, dh, oh), pad_w=_padding(pad, iw, kw, sw, dw, ow),
-                 in_offset=-self.zp(x), out_offset=self.zp(y), act_min=lo, act_max=hi)
-        m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
-        s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
-        # Blob channels along the output channel axis (3) even for a per-tensor filter: the kernel
-        # decodes one channel's k_h*k_w weights at a time.
-        blob = self.packed_filter(op, w, 3, kh * kw)
-        self.add(op, K.DEPTHWISE_CONV2D_PACKED if blob else K.DEPTHWISE_CONV2D, p, macs=opsmod.macs(self.g, op),
-                 **self.filter_operands(x, w, b, m, s, y, blob))
-
-    def op_fully_connected(self, op: Operator):
-        x, w, b = (self.g.op_inputs(op) + [None])[:3]
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, x, w, y)
-        if not w.is_constant:
-            raise NotImplementedYet(f"{self.where(op)}: FULLY_CONNECTED with non-constant weights")
-        out_depth, accum = w.shape
-        batches = x.size // accum
-        if w.quantization.per_channel:
-            mult, shift = Q.conv_multipliers(self.scale(x), w.quantization.scales, self.scale(y), out_depth)
-        else:
-            ms = Q.fc_multiplier_per_tensor(self.scale(x), w.quantization.scales[0], self.scale(y))
-            mult, shift = [ms[0]], [ms[1]]
-        lo, hi = self.act(op, y)
-        p = dict(batches=batches, accum_depth=accum, out_depth=out_depth, in_offset=-self.zp(x),
-                 filter_offset=-self.zp(w), out_offset=self.zp(y), act_min=lo, act_max=hi,
-                 per_channel=int(w.quantization.per_channel))
-        m = self.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
-        s = self.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
-        axis = self.filter_axis(w)
-        blob = self.packed_filter(op, w, axis, accum) if axis in (0, None) else None
-        self.add(op, K.FULLY_CONNECTED_PACKED if blob else K.FULLY_CONNECTED, p, macs=opsmod.macs(self.g, op),
-                 **self.filter_operands(x, w, b, m, s, y, blob))
-
-    def _pool(self, op: Operator, kernel: K.Kernel):
+    def pool(self, op: Operator, kernel: K.Kernel):
+        """A pooling layer on ``kernel`` (AVERAGE_POOL_2D, MAX_POOL_2D)."""
         x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
         self.require_int8(op, x, y)
         n, ih, iw, c = x.shape
         _, oh, ow, _ = y.shape
-        kh, kw = _opt(op, "filter_height"), _opt(op, "filter_width")
-        sh, sw = _opt(op, "stride_h", 1), _opt(op, "stride_w", 1)
-        pad = _opt(op, "padding", "VALID")
+        kh, kw = option(op, "filter_height"), option(op, "filter_width")
+        sh, sw = option(op, "stride_h", 1), option(op, "stride_w", 1)
+        pad = option(op, "padding", "VALID")
         lo, hi = self.act(op, y)
         p = dict(batches=n, in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, k_h=kh, k_w=kw,
-                 stride_h=sh, stride_w=sw, pad_h=_padding(pad, ih, kh, sh, 1, oh),
-                 pad_w=_padding(pad, iw, kw, sw, 1, ow), act_min=lo, act_max=hi)
+                 stride_h=sh, stride_w=sw, pad_h=padding(pad, ih, kh, sh, 1, oh),
+                 pad_w=padding(pad, iw, kw, sw, 1, ow), act_min=lo, act_max=hi)
         self.add(op, kernel, p, input=self.ptr(x), output=self.ptr(y))
 
-    def op_average_pool_2d(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        if self.scale(x) != self.scale(y) or self.zp(x) != self.zp(y):
-            raise NotImplementedYet(f"{self.where(op)}: AVERAGE_POOL_2D with different in/out quantization")
-        self._pool(op, K.AVG_POOL)
-
-    def op_max_pool_2d(self, op: Operator):
-        self._pool(op, K.MAX_POOL)
-
-    def _broadcast(self, a: Tensor, b: Tensor, y: Tensor) -> dict[str, Any]:
+    def broadcast(self, a: Tensor, b: Tensor, y: Tensor) -> dict[str, Any]:
+        """The broadcasting parameters of an elementwise binary kernel (ADD, MUL)."""
         if len(y.shape) > 6:
             raise NotImplementedYet("broadcasting beyond 6 dims")
         od = (1,) * (6 - len(y.shape)) + tuple(y.shape)
@@ -401,157 +310,12 @@ class _Lowering:
         flat = int(tuple(a.shape) == tuple(y.shape) == tuple(b.shape)) or int(a.size == b.size == y.size)
         return dict(flat=flat, size=y.size, out_dims=list(od), in1_strides=strides(a), in2_strides=strides(b))
 
-    def op_add(self, op: Operator):
-        a, b = self.g.op_inputs(op)[:2]
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, a, b, y)
-        (m1, s1), (m2, s2), (mo, so) = Q.add_params(self.scale(a), self.scale(b), self.scale(y))
-        lo, hi = self.act(op, y)
-        p = self._broadcast(a, b, y) | dict(
-            left_shift=20, in1_offset=-self.zp(a), in1_multiplier=m1, in1_shift=s1,
-            in2_offset=-self.zp(b), in2_multiplier=m2, in2_shift=s2, out_offset=self.zp(y),
-            out_multiplier=mo, out_shift=so, act_min=lo, act_max=hi)
-        self.add(op, K.ADD, p, input=self.ptr(a), input2=self.ptr(b), output=self.ptr(y))
-
-    def op_mul(self, op: Operator):
-        a, b = self.g.op_inputs(op)[:2]
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, a, b, y)
-        mo, so = Q.mul_multiplier(self.scale(a), self.scale(b), self.scale(y))
-        lo, hi = self.act(op, y)
-        p = self._broadcast(a, b, y) | dict(
-            left_shift=0, in1_offset=-self.zp(a), in1_multiplier=0, in1_shift=0,
-            in2_offset=-self.zp(b), in2_multiplier=0, in2_shift=0, out_offset=self.zp(y),
-            out_multiplier=mo, out_shift=so, act_min=lo, act_max=hi)
-        self.add(op, K.MUL, p, macs=opsmod.macs(self.g, op), input=self.ptr(a), input2=self.ptr(b), output=self.ptr(y))
-
-    def op_softmax(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        self.require_int8(op, x, y)
-        if self.zp(y) != -128 or np.float32(self.scale(y)) != np.float32(1.0 / 256):
-            raise NotImplementedYet(f"{self.where(op)}: int8 SOFTMAX needs output scale 1/256, zero point -128")
-        mult, left, diff_min = Q.softmax_params(_opt(op, "beta", 1.0), self.scale(x))
-        depth = x.shape[-1]
-        p = dict(outer=x.size // depth, depth=depth, input_multiplier=mult, input_left_shift=left,
-                 diff_min=diff_min)
-        self.add(op, K.SOFTMAX, p, input=self.ptr(x), output=self.ptr(y))
-
-    def op_logistic(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        self.require_int8(op, x, y)
-        if self.zp(y) != -128 or np.float32(self.scale(y)) != np.float32(1.0 / 256):
-            raise NotImplementedYet(f"{self.where(op)}: int8 LOGISTIC needs output scale 1/256, zero point -128")
-        mult, left, radius = Q.logistic_params(self.scale(x))
-        p = dict(size=x.size, in_zero_point=self.zp(x), input_range_radius=radius, input_multiplier=mult,
-                 input_left_shift=left)
-        self.add(op, K.LOGISTIC, p, input=self.ptr(x), output=self.ptr(y))
-
-    def op_reshape(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        if x.nbytes != y.nbytes:
-            raise TinycError(f"{self.where(op)}: input and output sizes differ")
-        self.add(op, K.COPY, {}, input=self.ptr(x, "void"), output=self.ptr(y, "void"), count=Int(y.nbytes, True))
-
-    op_squeeze = op_reshape
-    op_expand_dims = op_reshape
-
-    def op_pad(self, op: Operator):
-        ins = self.g.op_inputs(op)
-        x, pads = ins[0], ins[1]
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, x, y)
-        if pads is None or not pads.is_constant:
-            raise NotImplementedYet(f"{self.where(op)}: PAD with non-constant paddings")
-        pv = np.asarray(pads.data).reshape(-1, 2)
-        rank = len(x.shape)
-        if rank > 4:
-            raise NotImplementedYet(f"{self.where(op)}: PAD of a rank-{rank} tensor")
-        before = [0] * (4 - rank) + [int(v) for v in pv[:, 0]]
-        after = [0] * (4 - rank) + [int(v) for v in pv[:, 1]]
-        value = self.zp(y)
-        if len(ins) > 2 and ins[2] is not None:
-            if not ins[2].is_constant:
-                raise NotImplementedYet(f"{self.where(op)}: PADV2 with a non-constant pad value")
-            value = int(np.asarray(ins[2].data).reshape(-1)[0])
-        p = dict(dims=list(_shape4(x.shape)), before=before, after=after, pad_value=value)
-        self.add(op, K.PAD, p, input=self.ptr(x), output=self.ptr(y))
-
-    op_padv2 = op_pad
-
-    def op_concatenation(self, op: Operator):
-        ins = self.g.op_inputs(op)
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, y, *ins)
-        for t in ins:
-            if self.scale(t) != self.scale(y) or self.zp(t) != self.zp(y):
-                raise NotImplementedYet(f"{self.where(op)}: CONCATENATION of inputs with different quantization")
-        if _opt(op, "fused_activation_function", "NONE") != "NONE":
-            raise NotImplementedYet(f"{self.where(op)}: CONCATENATION with a fused activation")
-        axis = _opt(op, "axis", 0)
-        if axis < 0:
-            axis += len(y.shape)
-        outer = int(np.prod(y.shape[:axis], dtype=np.int64))
-        strides = [int(np.prod(t.shape[axis:], dtype=np.int64)) for t in ins]
-        p = dict(outer=outer, out_stride=int(np.prod(y.shape[axis:], dtype=np.int64)), num_inputs=len(ins))
-        table = f"tinyc_op{op.index}_inputs"
-        st = self.const(f"tinyc_op{op.index}_strides", "int32_t", strides)
-        self.add(op, K.CONCAT, p, inputs=PointerTable(table, tuple(self.ptr(t, "const int8_t") for t in ins)),
-                 strides=Const(st), output=self.ptr(y))
-
-    def op_mean(self, op: Operator):
-        x, axis_t = self.g.op_inputs(op)[:2]
-        y = self.g.op_outputs(op)[0]
-        self.require_int8(op, x, y)
-        if axis_t is None or not axis_t.is_constant:
-            raise NotImplementedYet(f"{self.where(op)}: MEAN with non-constant axes")
-        rank = len(x.shape)
-        dims = _shape4(x.shape)
-        reduce = [0, 0, 0, 0]
-        for a in np.asarray(axis_t.data).reshape(-1):
-            a = int(a) + rank if int(a) < 0 else int(a)
-            reduce[a + 4 - rank] = 1
-        count = int(np.prod([d for d, r in zip(dims, reduce) if r], dtype=np.int64))
-        mult, shift = Q.mean_multiplier(self.scale(x), self.scale(y), count)
-        p = dict(in_dims=list(dims), reduce=reduce, num_reduced=count, in_zero_point=self.zp(x),
-                 out_zero_point=self.zp(y), multiplier=mult, shift=shift)
-        self.add(op, K.MEAN, p, input=self.ptr(x), output=self.ptr(y))
-
-    def _requant(self, op: Operator, x: Tensor, y: Tensor, lo: int, hi: int):
+    def requant(self, op: Operator, x: Tensor, y: Tensor, lo: int, hi: int):
+        """``x`` requantized to ``y``'s scale and clamped to [lo, hi] (RELU, int8 QUANTIZE)."""
         m, s = Q.quantize_multiplier(float(np.float32(self.scale(x))) / float(np.float32(self.scale(y))))
         p = dict(size=x.size, in_offset=-self.zp(x), out_offset=self.zp(y), multiplier=m, shift=s,
                  act_min=lo, act_max=hi)
         self.add(op, K.REQUANT, p, input=self.ptr(x), output=self.ptr(y))
-
-    def op_relu(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        self.require_int8(op, x, y)
-        lo = max(-128, self.zp(y) + Q.round_half_away_f32(np.float32(0.0) / np.float32(self.scale(y))))
-        self._requant(op, x, y, lo, 127)
-
-    def op_relu6(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        self.require_int8(op, x, y)
-        # TFLite Micro's Relu6 clamps the raw values between the input's quantized 0 and 6.
-        six = Q.quantize_f32(6.0, self.scale(x), self.zp(x))
-        self.add(op, K.CLAMP, {}, count=Int(x.size), low=Int(self.zp(x)), high=Int(six), input=self.ptr(x),
-                 output=self.ptr(y))
-
-    def op_quantize(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        if x.dtype == "float32" and y.dtype == "int8":
-            p = dict(size=x.size, zero_point=self.zp(y), scale=float(np.float32(self.scale(y))))
-            self.add(op, K.QUANTIZE, p, input=self.ptr(x, "float"), output=self.ptr(y))
-        elif x.dtype == "int8" and y.dtype == "int8":
-            self._requant(op, x, y, -128, 127)
-        else:
-            raise NotImplementedYet(f"{self.where(op)}: QUANTIZE from {x.dtype} to {y.dtype}")
-
-    def op_dequantize(self, op: Operator):
-        x, y = self.g.op_inputs(op)[0], self.g.op_outputs(op)[0]
-        if x.dtype != "int8" or y.dtype != "float32":
-            raise NotImplementedYet(f"{self.where(op)}: DEQUANTIZE from {x.dtype} to {y.dtype}")
-        p = dict(size=x.size, zero_point=self.zp(x), scale=float(np.float32(self.scale(x))))
-        self.add(op, K.DEQUANTIZE, p, input=self.ptr(x), output=self.ptr(y, "float"))
 
 
 def _weights_choice(weights):
@@ -578,4 +342,4 @@ def lower(graph: Graph, offsets: Mapping[int, int], arena_size: int, order=None,
     -> "packed"/"dense"; layers not named stay dense), or one of LOWER_MODES. ``scratch``
     (MemoryPlan.scratch_offsets; default: ``offsets.scratch`` of generate.plan_layout's offsets) places
     the scratch of the layers the plan runs in place."""
-    return _Lowering(graph, offsets, arena_size, order, weights, scratch).lower()
+    return Lowering(graph, offsets, arena_size, order, weights, scratch).lower()

@@ -1,119 +1,46 @@
-"""The ops tinyc supports: versions, MAC/parameter rules, the op-rule table the memory planner reads,
-and the check that a parsed graph is something a microcontroller can run (int8, one subgraph, static).
+"""The operators tinyc runs, as the analysis sees them: MACs, parameters, memory rules, and the check that a
+parsed graph is something a microcontroller can run (int8, one subgraph, static, every operator declared).
 
-The op-rule table is the contract with the C runtime: ``view`` ops (RESHAPE) may alias their input
-(the kernel must then be a no-op when input and output share memory), and ``inplace`` says, per
-operator, which inputs an in-place kernel of the runtime may overwrite with the output and what scratch
-it then needs (``tinyc.model.inplace``: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL, RELU, RELU6).
-``inplace_input`` is the scratch-free form of the same declaration (one input, any shape).
+The rules come from the operator declarations (``tinyc.operators``, one module per operator): ``OP_RULES``
+maps each TFLite operator to its ``OpDecl``. They are the contract with the C runtime: ``view`` ops (RESHAPE)
+may alias their input (the kernel must then be a no-op when input and output share memory), and ``inplace``
+says, per operator, which inputs an in-place kernel of the runtime may overwrite with the output and what
+scratch it then needs (``tinyc.model.inplace``). ``inplace_input`` is the scratch-free form of the same
+declaration (one input, any shape).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
 
-from tinyc.errors import TinycError
+from tinyc import operators
 from tinyc.model import inplace as _inplace
 from tinyc.model.graph import Graph, ModelError, Operator
+from tinyc.operators import OpDecl
 
 __all__ = ["OpRule", "OP_RULES", "SUPPORTED", "macs", "params", "scratch_bytes", "check_supported",
            "UnsupportedModel", "inplace_form", "OpIssue", "Compatibility", "compatibility", "layer_from_name"]
+
+OpRule = OpDecl  # what the planner reads of a declaration (view, inplace, scratch, ...)
+
+
+def __getattr__(name: str):
+    """``OP_RULES`` (operator -> declaration) and ``SUPPORTED`` (their names), read from the registry when
+    first asked: the declared operators, a user's folders (``TINYC_OPERATORS``) included."""
+    if name == "OP_RULES":
+        return operators.all_ops()
+    if name == "SUPPORTED":
+        return tuple(operators.all_ops())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UnsupportedModel(ModelError):
     """A well-formed model that tinyc cannot run on a microcontroller."""
 
 
-def _prod(xs) -> int:
-    n = 1
-    for x in xs:
-        n *= int(x)
-    return n
-
-
-def _out_elems(g: Graph, op: Operator) -> int:
-    return g.tensor(op.outputs[0]).size if op.outputs else 0
-
-
-def _conv_macs(g: Graph, op: Operator) -> int:
-    w = g.tensor(op.inputs[1]).shape  # [cout, kh, kw, cin]
-    return _out_elems(g, op) * _prod(w[1:])
-
-
-def _dw_macs(g: Graph, op: Operator) -> int:
-    w = g.tensor(op.inputs[1]).shape  # [1, kh, kw, cout]
-    return _out_elems(g, op) * w[1] * w[2]
-
-
-def _fc_macs(g: Graph, op: Operator) -> int:
-    w = g.tensor(op.inputs[1]).shape  # [units, depth]
-    return _out_elems(g, op) * w[-1]
-
-
-def _elementwise(g: Graph, op: Operator) -> int:
-    return _out_elems(g, op)
-
-
-def _zero(g: Graph, op: Operator) -> int:
-    return 0
-
-
-def _mean_scratch(g: Graph, op: Operator) -> list[int]:
-    """TFLM's reduce kernel: an int32 accumulator per output element (int8/int16), then an int per input
-    dimension (temp index) and an int per reduced axis (resolved axes). Matches the recorded arena head."""
-    t = g.tensor(op.inputs[0])
-    axis = g.tensor(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
-    out = []
-    if t.dtype in ("int8", "int16"):
-        out.append(_out_elems(g, op) * 4)
-    out.append(4 * len(t.shape))
-    out.append(4 * (axis.size if axis is not None else 1))
-    return out
-
-
-@dataclass(frozen=True)
-class OpRule:
-    name: str
-    max_version: int  # highest op version tinyc's runtime (and this table) understands
-    macs: Callable[[Graph, Operator], int] = _zero
-    view: bool = False  # output may alias input 0 (same bytes, reinterpreted shape)
-    inplace_input: int | None = None  # input index the kernel may overwrite with its output
-    # In-place kernel of tinyc's runtime for this op instance: inputs it may overwrite, scratch (or None)
-    inplace: Callable[[Graph, Operator], "_inplace.InPlace | None"] | None = None
-    scratch: Callable[[Graph, Operator], list[int]] | None = None  # TFLM reference kernel scratch requests
-    runtime_scratch: Callable[[Graph, Operator], list[int]] | None = None  # tinyc runtime's arena scratch
-    activation_dtypes: tuple[str, ...] = ("int8",)
-    note: str = ""
-
-
-OP_RULES: dict[str, OpRule] = {r.name: r for r in [
-    OpRule("CONV_2D", 3, _conv_macs, inplace=_inplace.conv2d, note="v3: dilation; int8 per-channel"),
-    OpRule("DEPTHWISE_CONV_2D", 3, _dw_macs, inplace=_inplace.depthwise_conv2d,
-           note="v3: dilation; int8 per-channel"),
-    OpRule("FULLY_CONNECTED", 5, _fc_macs, note="v5: keep_num_dims"),
-    OpRule("AVERAGE_POOL_2D", 2, _zero),
-    OpRule("MAX_POOL_2D", 2, _zero),
-    OpRule("ADD", 2, _zero, inplace=_inplace.binary),
-    OpRule("MUL", 2, _elementwise, inplace=_inplace.binary),
-    OpRule("SOFTMAX", 2, _zero),
-    OpRule("RESHAPE", 1, _zero, view=True),
-    OpRule("PAD", 2, _zero),
-    OpRule("CONCATENATION", 2, _zero),
-    OpRule("MEAN", 2, _zero, scratch=_mean_scratch),
-    OpRule("LOGISTIC", 2, _zero),
-    OpRule("RELU", 2, _zero, inplace=_inplace.unary),
-    OpRule("RELU6", 2, _zero, inplace=_inplace.unary),
-    OpRule("QUANTIZE", 2, _zero, activation_dtypes=("int8", "float32")),
-    OpRule("DEQUANTIZE", 2, _zero, activation_dtypes=("int8", "float32")),
-]}
-
-SUPPORTED = tuple(OP_RULES)
-
-
 def macs(g: Graph, op: Operator) -> int:
-    rule = OP_RULES.get(op.op)
+    rule = operators.find(op.op)
     if rule is None:
         return 0
     try:
@@ -129,7 +56,7 @@ def params(g: Graph, op: Operator) -> int:
 
 def inplace_form(g: Graph, op: Operator, rules: dict[str, OpRule] | None = None) -> "_inplace.InPlace | None":
     """The in-place form the runtime has for ``op`` (None: it always writes a separate output)."""
-    rule = (OP_RULES if rules is None else rules).get(op.op)
+    rule = (operators.all_ops() if rules is None else rules).get(op.op)
     if rule is None:
         return None
     if rule.inplace is not None:
@@ -146,7 +73,7 @@ def scratch_bytes(g: Graph, op: Operator, runtime: str = "tflm") -> list[int]:
     """Scratch buffers (unaligned bytes) ``op`` needs in the arena: those the TFLM reference kernel
     requests (runtime="tflm"), or those tinyc's C kernel declares (runtime="tinyc"; none declared yet:
     its MEAN accumulates in registers)."""
-    rule = OP_RULES.get(op.op)
+    rule = operators.find(op.op)
     if rule is None:
         return []
     fn = rule.scratch if runtime == "tflm" else rule.runtime_scratch
@@ -314,7 +241,7 @@ def compatibility(g: Graph, layers: "dict[str, str] | None" = None, float_ok: bo
                                       "--data (calibration inputs)"))
     has_shape = any(op.op == "SHAPE" for op in g.operators)
     for op in g.operators:
-        rule = OP_RULES.get(op.op)
+        rule = operators.find(op.op)
         if rule is None:
             fix = FIXES.get(op.op)
             if op.op.startswith("CUSTOM:Flex"):

@@ -4,7 +4,8 @@ TFLite Micro trusts the converter: its kernels' Prepare functions check types an
 reference kernels take the output shape from the output tensor (a SOFTMAX with a 1x40 input and a 1x10
 output writes 40 values). A damaged, hand-edited or hostile file would then make tinyc generate firmware
 that writes past a tensor, divides by zero or hard-faults. ``problems(g)`` checks a parsed graph against
-the semantics of every operator tinyc supports (tinyc.model.ops.OP_RULES) before anything else reads it:
+the semantics of every operator tinyc supports (each declaration's ``verify``, tinyc/operators/) before anything
+else reads it:
 
 * structure: indices in range, every operator's inputs written before it runs (the file's order is the
   order TFLite Micro runs, so this also proves the graph acyclic), one writer per tensor, graph inputs and
@@ -30,13 +31,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from tinyc import operators
 from tinyc.model.graph import ITEMSIZE, Graph, ModelError, Operator, Tensor
 
-__all__ = ["Problem", "InvalidModel", "problems", "verify", "MAX_BYTES", "MAX_RANK", "FIX"]
+__all__ = ["Problem", "InvalidModel", "Checker", "problems", "verify", "MAX_BYTES", "MAX_RANK", "FIX", "tname",
+           "shp"]
 
 MAX_BYTES = (1 << 31) - 1  # a tensor, and all activations together: 32-bit offsets and sizes in generated C
 MAX_RANK = 6  # TFLite Micro's broadcasting kernels and tinyc's go to 6 dimensions
@@ -75,12 +77,12 @@ class _Stop(Exception):
     """Raised inside an operator's checks once a problem makes the rest meaningless."""
 
 
-def _name(t: Tensor) -> str:
+def tname(t: Tensor) -> str:
     n = t.name if len(t.name) <= 48 else t.name[:45] + "..."
     return f"tensor {t.index} {n!r}"
 
 
-def _shape(shape) -> str:
+def shp(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
@@ -96,7 +98,10 @@ def _stored_bytes(t: Tensor) -> int:
     return (n + 1) // 2 if t.dtype == "int4" else n * ITEMSIZE.get(t.dtype, 1)
 
 
-class _Checker:
+class Checker:
+    """What an operator's ``verify`` (tinyc/operators/) works with: helpers that check one tensor or option and
+    record a problem (``fail`` stops that operator's checks)."""
+
     def __init__(self, g: Graph):
         self.g = g
         self.out: list[Problem] = []
@@ -128,7 +133,7 @@ class _Checker:
     def tensor(self, t: Tensor) -> None:
         """Shape, size, buffer and quantization of one tensor, on its own."""
         found: list[str] = []
-        name = _name(t)
+        name = tname(t)
         size = _prod(t.shape) * ITEMSIZE.get(t.dtype, 1) if all(d > 0 for d in t.shape) else 0
         if t.dtype not in ITEMSIZE:
             found.append(f"has {name} of unknown type {t.dtype}")
@@ -136,18 +141,18 @@ class _Checker:
             found.append(f"has {name} of rank {len(t.shape)}; tinyc and TFLite Micro handle at most {MAX_RANK} "
                          "dimensions")
         elif any(d > MAX_DIM for d in t.shape):
-            found.append(f"has {name} with a dimension of {max(t.shape)}, beyond 32 bits ({_shape(t.shape)})")
+            found.append(f"has {name} with a dimension of {max(t.shape)}, beyond 32 bits ({shp(t.shape)})")
         elif any(d == 0 for d in t.shape):
-            found.append(f"has {name} with an empty dimension ({_shape(t.shape)})")
+            found.append(f"has {name} with an empty dimension ({shp(t.shape)})")
         elif size > MAX_BYTES:
-            found.append(f"has {name} {_shape(t.shape)} {t.dtype} of {size:,} bytes, beyond 2 GiB (32-bit sizes)")
+            found.append(f"has {name} {shp(t.shape)} {t.dtype} of {size:,} bytes, beyond 2 GiB (32-bit sizes)")
         if not 0 <= t.buffer < max(self.g.buffer_count, 1):
             found.append(f"has {name} referring to buffer {t.buffer} of {self.g.buffer_count}")
         shape_ok = not found and all(d > 0 for d in t.shape)
         if shape_ok and t.is_constant and t.data is not None:
             want, have = _stored_bytes(t), int(t.data.nbytes)
             if want != have:
-                found.append(f"has {name} {_shape(t.shape)} {t.dtype}, which needs {want:,} bytes, but its buffer "
+                found.append(f"has {name} {shp(t.shape)} {t.dtype}, which needs {want:,} bytes, but its buffer "
                              f"{t.buffer} holds {have:,}")
         q = t.quantization
         if q.scales or q.zero_points:
@@ -165,13 +170,13 @@ class _Checker:
             if len(q.scales) > 1 and shape_ok:
                 if len(t.shape) == 1:  # a bias: old converters name any dimension
                     if len(q.scales) != t.shape[0]:
-                        found.append(f"has {name} {_shape(t.shape)} with {len(q.scales)} per-channel scales for "
+                        found.append(f"has {name} {shp(t.shape)} with {len(q.scales)} per-channel scales for "
                                      f"{t.shape[0]} values")
                 elif not 0 <= q.quantized_dimension < len(t.shape):
                     found.append(f"has {name} quantized per channel along dimension {q.quantized_dimension} of a "
                                  f"rank-{len(t.shape)} tensor")
                 elif len(q.scales) != t.shape[q.quantized_dimension]:
-                    found.append(f"has {name} {_shape(t.shape)} with {len(q.scales)} per-channel scales along "
+                    found.append(f"has {name} {shp(t.shape)} with {len(q.scales)} per-channel scales along "
                                  f"dimension {q.quantized_dimension}, which has {t.shape[q.quantized_dimension]} "
                                  "channels")
         if found:
@@ -194,10 +199,10 @@ class _Checker:
             seen = [i for i in idx if i >= 0]
             if len(set(seen)) != len(seen):
                 dup = next(i for i in seen if seen.count(i) > 1)
-                self.add(f"lists {_name(g.tensor(dup))} twice as a graph {name}")
+                self.add(f"lists {tname(g.tensor(dup))} twice as a graph {name}")
         for i in g.inputs:
             if i >= 0 and g.tensor(i).is_constant:
-                self.add(f"has graph input {_name(g.tensor(i))}, which is a constant (it has data in the file)")
+                self.add(f"has graph input {tname(g.tensor(i))}, which is a constant (it has data in the file)")
         for op in g.operators:
             if not op.outputs:
                 self.add("has no output tensor", op)
@@ -207,13 +212,13 @@ class _Checker:
                     continue
                 t = g.tensor(i)
                 if t.is_constant:
-                    self.add(f"writes constant {_name(t)} (it has data in the file)", op)
+                    self.add(f"writes constant {tname(t)} (it has data in the file)", op)
                 elif i in g.inputs:
-                    self.add(f"writes graph input {_name(t)}", op)
+                    self.add(f"writes graph input {tname(t)}", op)
                 elif i in writer:
-                    self.add(f"writes {_name(t)}, which op {writer[i]} {g.operators[writer[i]].op} writes too", op)
+                    self.add(f"writes {tname(t)}, which op {writer[i]} {g.operators[writer[i]].op} writes too", op)
                 elif i in op.inputs:
-                    self.add(f"reads and writes {_name(t)} (a cycle)", op)
+                    self.add(f"reads and writes {tname(t)} (a cycle)", op)
                 else:
                     writer[i] = op.index
         inputs = set(i for i in g.inputs if i >= 0)
@@ -226,14 +231,14 @@ class _Checker:
                     continue
                 w = writer.get(i)
                 if w is None:
-                    self.add(f"reads {_name(t)}, which no operator writes and which is not a graph input (no "
+                    self.add(f"reads {tname(t)}, which no operator writes and which is not a graph input (no "
                              "data: a missing buffer?)", op)
                 elif w >= op.index:
-                    self.add(f"reads {_name(t)} before op {w} {g.operators[w].op} writes it (a cycle, or "
+                    self.add(f"reads {tname(t)} before op {w} {g.operators[w].op} writes it (a cycle, or "
                              "operators out of order)", op)
         for i in g.outputs:
             if i >= 0 and i not in writer and i not in inputs:
-                self.add(f"has graph output {_name(g.tensor(i))}, which no operator writes")
+                self.add(f"has graph output {tname(g.tensor(i))}, which no operator writes")
         return writer
 
     def sizes(self) -> None:
@@ -265,34 +270,34 @@ class _Checker:
         ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
         if len(t.shape) not in ranks:
             want = " or ".join(str(r) for r in ranks) if len(ranks) < 4 else f"{ranks[0]} to {ranks[-1]}"
-            self.fail(f"{role} {_name(t)} {_shape(t.shape)} has rank {len(t.shape)}; {self.op.op} needs rank {want}")
+            self.fail(f"{role} {tname(t)} {shp(t.shape)} has rank {len(t.shape)}; {self.op.op} needs rank {want}")
 
     def dtype(self, t: Tensor, role: str, dtypes) -> None:
         dtypes = (dtypes,) if isinstance(dtypes, str) else tuple(dtypes)
         if t.dtype not in dtypes:
-            self.fail(f"{role} {_name(t)} is {t.dtype}; {self.op.op} needs {' or '.join(dtypes)} here")
+            self.fail(f"{role} {tname(t)} is {t.dtype}; {self.op.op} needs {' or '.join(dtypes)} here")
 
     def constant(self, t: Tensor, role: str) -> None:
         if not t.is_constant or t.data is None:
-            self.fail(f"{role} {_name(t)} has no data in the file; {self.op.op} needs constant {role}")
+            self.fail(f"{role} {tname(t)} has no data in the file; {self.op.op} needs constant {role}")
 
     def per_tensor(self, t: Tensor, role: str) -> tuple[float, int]:
         """An int8 activation's (scale, zero point): exactly one of each."""
         q = t.quantization
         if len(q.scales) != 1 or len(q.zero_points) != 1:
             what = "is not quantized" if not q.scales else f"has {len(q.scales)} scales and {len(q.zero_points)} zero points"
-            self.fail(f"{role} {_name(t)} {what}; an int8 activation needs one scale and one zero point")
+            self.fail(f"{role} {tname(t)} {what}; an int8 activation needs one scale and one zero point")
         return float(np.float32(q.scales[0])), int(q.zero_points[0])
 
     def same_shape(self, a: Tensor, y: Tensor) -> None:
         if tuple(a.shape) != tuple(y.shape):
-            self.fail(f"output {_name(y)} {_shape(y.shape)} differs from input {_name(a)} {_shape(a.shape)}; "
+            self.fail(f"output {tname(y)} {shp(y.shape)} differs from input {tname(a)} {shp(a.shape)}; "
                       f"{self.op.op} writes {_prod(a.shape):,} values of the input's shape")
 
     def same_quant(self, x: Tensor, y: Tensor, why: str) -> None:
         if self.per_tensor(x, "input") != self.per_tensor(y, "output"):
-            self.fail(f"output {_name(y)} is quantized (scale {y.quantization.scales[0]:.6g}, zero point "
-                      f"{y.quantization.zero_points[0]}) unlike input {_name(x)} (scale {x.quantization.scales[0]:.6g}, "
+            self.fail(f"output {tname(y)} is quantized (scale {y.quantization.scales[0]:.6g}, zero point "
+                      f"{y.quantization.zero_points[0]}) unlike input {tname(x)} (scale {x.quantization.scales[0]:.6g}, "
                       f"zero point {x.quantization.zero_points[0]}); {why}")
 
     def multiplier(self, real: float, what: str) -> None:
@@ -327,7 +332,7 @@ class _Checker:
     def bound(self, value: float, t: Tensor, role: str, what: str) -> None:
         """TFLite quantizes an activation bound (6.0 of RELU6) to a 32-bit integer: value / scale must fit."""
         if t.quantization.scales and value / float(np.float32(t.quantization.scales[0])) >= 2.0 ** 31:
-            self.fail(f"{role} {_name(t)} has scale {t.quantization.scales[0]:.6g}, too small for {what}: "
+            self.fail(f"{role} {tname(t)} has scale {t.quantization.scales[0]:.6g}, too small for {what}: "
                       f"{value:g} / scale overflows 32 bits")
 
     def bias_type(self, op: Operator, kinds: tuple[str, ...]) -> None:
@@ -361,19 +366,19 @@ class _Checker:
                 self.fail(f"a {kh}x{kw} window with stride {sh}x{sw} and dilation {dh}x{dw} spans {span:,} positions "
                           f"along the {axis} (input {n:,}), past the 32-bit index kernels use")
         if tuple(y.shape) != want:
-            self.fail(f"output {_name(y)} is {_shape(y.shape)} but input {_shape(x.shape)} with a {kh}x{kw} window, "
-                      f"strides {sh}x{sw}, dilation {dh}x{dw} and {pad} padding gives {_shape(want)}")
+            self.fail(f"output {tname(y)} is {shp(y.shape)} but input {shp(x.shape)} with a {kh}x{kw} window, "
+                      f"strides {sh}x{sw}, dilation {dh}x{dw} and {pad} padding gives {shp(want)}")
 
     def filter_quant(self, w: Tensor, axis: int, channels: int) -> list[float]:
         q = w.quantization
         if not q.scales:
-            self.fail(f"weights {_name(w)} are not quantized; int8 weights need scales")
+            self.fail(f"weights {tname(w)} are not quantized; int8 weights need scales")
         if len(q.scales) not in (1, channels) or (len(q.scales) > 1 and q.quantized_dimension != axis):
-            self.fail(f"weights {_name(w)} {_shape(w.shape)} have {len(q.scales)} scales along dimension "
+            self.fail(f"weights {tname(w)} {shp(w.shape)} have {len(q.scales)} scales along dimension "
                       f"{q.quantized_dimension}; {self.op.op} needs one, or one per output channel ({channels}) along "
                       f"dimension {axis}")
         if any(z != 0 for z in q.zero_points):
-            self.fail(f"weights {_name(w)} have zero point {next(z for z in q.zero_points if z)}; int8 weights are "
+            self.fail(f"weights {tname(w)} have zero point {next(z for z in q.zero_points if z)}; int8 weights are "
                       "symmetric (zero point 0)")
         return [float(np.float32(s)) for s in q.scales]
 
@@ -383,7 +388,7 @@ class _Checker:
         self.constant(b, "bias")
         self.dtype(b, "bias", "int32")
         if _prod(b.shape) != channels:
-            self.fail(f"bias {_name(b)} {_shape(b.shape)} has {_prod(b.shape)} values for {channels} output channels")
+            self.fail(f"bias {tname(b)} {shp(b.shape)} has {_prod(b.shape)} values for {channels} output channels")
         return np.asarray(b.data, dtype=np.int64).reshape(-1)
 
     def accumulators(self, x_zp: int, w: Tensor, b: np.ndarray | None, axis: int, channels: int) -> None:
@@ -396,7 +401,7 @@ class _Checker:
         worst = per * max(127 - x_zp, x_zp + 128) + (np.abs(b) if b is not None else 0)
         if int(worst.max(initial=0)) > (1 << 31) - 1:
             c = int(worst.argmax())
-            self.fail(f"weights {_name(w)} can make output channel {c}'s 32-bit accumulator overflow "
+            self.fail(f"weights {tname(w)} can make output channel {c}'s 32-bit accumulator overflow "
                       f"(up to {int(worst[c]):,})")
 
     def requant(self, sx: float, scales: list[float], sy: float, what: str) -> None:
@@ -405,80 +410,11 @@ class _Checker:
 
     # --- operators ----------------------------------------------------------------------------------
 
-    def op_conv_2d(self, op: Operator) -> None:
-        kinds = ("Conv2DOptions",)
-        (x, w, b), (y,) = self._padded(self.io(op, (2, 3), 2), 3)
-        for t, role in ((x, "input"), (w, "weights"), (y, "output")):
-            self.rank(t, role, 4)
-        self.constant(w, "weights")
-        n, _, _, ic = x.shape
-        oc, kh, kw, fic = w.shape
-        if ic % fic:
-            self.fail(f"input {_name(x)} has {ic} channels, not a multiple of the weights' depth {fic} "
-                      f"({_name(w)} {_shape(w.shape)})")
-        groups = ic // fic
-        if oc % groups:
-            self.fail(f"weights {_name(w)} {_shape(w.shape)} have {oc} filters, not a multiple of the {groups} groups "
-                      f"the input's {ic} channels make")
-        self.window(op, x, y, kh, kw, oc, kinds)
-        self.activation(op, kinds, y)
-        self.bias_type(op, kinds)
-        self._filter(op, x, w, b, y, 0, oc)
-
-    def op_depthwise_conv_2d(self, op: Operator) -> None:
-        kinds = ("DepthwiseConv2DOptions",)
-        (x, w, b), (y,) = self._padded(self.io(op, (2, 3), 2), 3)
-        if b is None:  # DepthwiseConvPrepare frees the missing bias tensor: a segfault in TFLite Micro
-            self.fail("has no bias; TFLite Micro (the reference tinyc is checked against) crashes on a "
-                      "DEPTHWISE_CONV_2D without one, and the converter always writes one")
-        for t, role in ((x, "input"), (w, "weights"), (y, "output")):
-            self.rank(t, role, 4)
-        self.constant(w, "weights")
-        ic = x.shape[3]
-        one, kh, kw, oc = w.shape
-        if one != 1:
-            self.fail(f"weights {_name(w)} {_shape(w.shape)} must be [1, kh, kw, channels]")
-        if oc % ic:
-            self.fail(f"weights {_name(w)} {_shape(w.shape)} have {oc} channels, not a multiple of the input's {ic}")
-        dm = self.option(op, "depth_multiplier", oc // ic, kinds)
-        if dm != oc // ic:
-            self.fail(f"option depth_multiplier is {dm!r} but weights {_name(w)} {_shape(w.shape)} on {ic} input "
-                      f"channels make it {oc // ic}")
-        self.window(op, x, y, kh, kw, oc, kinds)
-        self.activation(op, kinds, y)
-        self._filter(op, x, w, b, y, 3, oc)
-
-    def op_fully_connected(self, op: Operator) -> None:
-        kinds = ("FullyConnectedOptions",)
-        (x, w, b), (y,) = self._padded(self.io(op, (2, 3), 2), 3)
-        self.rank(w, "weights", 2)
-        self.constant(w, "weights")
-        if self.option(op, "weights_format", 0, kinds) != 0:
-            self.fail("has shuffled weights (weights_format SHUFFLED4x16INT8); tinyc and TFLite Micro take DEFAULT")
-        units, depth = w.shape
-        if not y.shape or y.shape[-1] != units:
-            self.fail(f"output {_name(y)} {_shape(y.shape)} does not end in the {units} units of weights {_name(w)} "
-                      f"{_shape(w.shape)}; the kernel would write {units} values per row")
-        batches = _prod(y.shape) // units
-        if _prod(x.shape) != batches * depth:
-            self.fail(f"input {_name(x)} {_shape(x.shape)} has {_prod(x.shape):,} values but weights {_shape(w.shape)} "
-                      f"and output {_shape(y.shape)} read {batches} rows of {depth} ({batches * depth:,})")
-        self.activation(op, kinds, y)
-        self.bias_type(op, kinds)
-        self._filter(op, x, w, b, y, 0, units)
-        if b is not None and len(w.quantization.scales) == 1:
-            # TFLite Micro's per-tensor FULLY_CONNECTED checks the bias scale against input x weight scale.
-            product = float(np.float32(x.quantization.scales[0])) * float(np.float32(w.quantization.scales[0]))
-            sb = float(np.float32(b.quantization.scales[0])) if b.quantization.scales else 0.0
-            if not abs(product - sb) / float(np.float32(y.quantization.scales[0])) <= 0.02:
-                self.fail(f"bias {_name(b)} has scale {sb:.6g} but input x weight scales make {product:.6g}; TFLite "
-                          "needs them within 2% of the output scale")
-
-    def _padded(self, io, n: int):
+    def padded(self, io, n: int):
         ins, outs = io
         return (ins + [None] * n)[:n], outs
 
-    def _filter(self, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor, axis: int, channels: int):
+    def filter(self, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor, axis: int, channels: int):
         self.dtype(x, "input", "int8")
         self.dtype(y, "output", "int8")
         self.dtype(w, "weights", ("int8", "int4"))
@@ -490,7 +426,7 @@ class _Checker:
         if w.dtype == "int8":
             self.accumulators(zx, w, bias, axis, channels)
 
-    def _pool(self, op: Operator) -> None:
+    def pool(self, op: Operator) -> None:
         kinds = ("Pool2DOptions",)
         (x,), (y,) = self.io(op, (1, 1), 1)
         self.rank(x, "input", 4)
@@ -501,10 +437,7 @@ class _Checker:
         self.activation(op, kinds, y)
         self.same_quant(x, y, f"int8 {op.op} keeps its input's quantization")
 
-    op_average_pool_2d = _pool
-    op_max_pool_2d = _pool
-
-    def _binary(self, op: Operator, kinds: tuple[str, ...]):
+    def binary(self, op: Operator, kinds: tuple[str, ...]):
         (a, b), (y,) = self.io(op, (2, 2), 2)
         for t, role in ((a, "input"), (b, "input"), (y, "output")):
             self.dtype(t, role, "int8")
@@ -516,162 +449,21 @@ class _Checker:
         want = []
         for da, db in zip(sa, sb):
             if da != db and 1 not in (da, db):
-                self.fail(f"inputs {_name(a)} {_shape(a.shape)} and {_name(b)} {_shape(b.shape)} do not broadcast "
+                self.fail(f"inputs {tname(a)} {shp(a.shape)} and {tname(b)} {shp(b.shape)} do not broadcast "
                           f"(dimensions {da} and {db})")
             want.append(max(da, db))
         if tuple(y.shape) != tuple(want):
-            self.fail(f"output {_name(y)} is {_shape(y.shape)} but inputs {_shape(a.shape)} and {_shape(b.shape)} "
-                      f"broadcast to {_shape(want)}")
+            self.fail(f"output {tname(y)} is {shp(y.shape)} but inputs {shp(a.shape)} and {shp(b.shape)} "
+                      f"broadcast to {shp(want)}")
         self.activation(op, kinds, y)
         return (self.per_tensor(a, "input")[0], self.per_tensor(b, "input")[0], self.per_tensor(y, "output")[0])
 
-    def op_add(self, op: Operator) -> None:
-        s1, s2, so = self._binary(op, ("AddOptions",))
-        real = 2.0 * max(s1, s2) / ((1 << 20) * so)
-        if not real < 1.0:
-            self.fail(f"output scale {so:.6g} is too small for inputs of scales {s1:.6g} and {s2:.6g} (TFLite's ADD "
-                      "needs its output multiplier below one)")
-
-    def op_mul(self, op: Operator) -> None:
-        s1, s2, so = self._binary(op, ("MulOptions",))
-        self.multiplier(s1 * s2 / so, "the output multiplier (scale 1 x scale 2 / output scale)")
-
-    def _unary(self, op: Operator, dtypes_in=("int8",), dtypes_out=("int8",)) -> tuple[Tensor, Tensor]:
+    def unary(self, op: Operator, dtypes_in=("int8",), dtypes_out=("int8",)) -> tuple[Tensor, Tensor]:
         (x,), (y,) = self.io(op, (1, 1), 1)
         self.dtype(x, "input", dtypes_in)
         self.dtype(y, "output", dtypes_out)
         self.same_shape(x, y)
         return x, y
-
-    def op_softmax(self, op: Operator) -> None:
-        x, y = self._unary(op)
-        if not x.shape:
-            self.fail(f"input {_name(x)} is a scalar; SOFTMAX needs at least one dimension")
-        sx, _ = self.per_tensor(x, "input")
-        sy, zy = self.per_tensor(y, "output")
-        if not op.options_type:
-            self.fail("has no SoftmaxOptions (its beta would be 0)")
-        beta = self.option(op, "beta", 0.0, ("SoftmaxOptions",))
-        if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta > 0):
-            self.fail(f"option beta is {beta!r}; it must be finite and positive")
-        if not float(np.float32(beta)) * sx * (1 << 26) > 1.0:
-            self.fail(f"beta x input scale ({beta:.6g} x {sx:.6g}) is below 2^-26, the smallest TFLite's int8 SOFTMAX "
-                      "computes with")
-        if zy != -128 or abs(sy - 1.0 / 256) > 0.001 / 256:
-            self.fail(f"output {_name(y)} has scale {sy:.6g} and zero point {zy}; int8 SOFTMAX outputs have scale "
-                      "1/256 and zero point -128")
-
-    def op_logistic(self, op: Operator) -> None:
-        x, y = self._unary(op)
-        sx, _ = self.per_tensor(x, "input")
-        sy, zy = self.per_tensor(y, "output")
-        if zy != -128 or sy != float(np.float32(1.0 / 256)):
-            self.fail(f"output {_name(y)} has scale {sy:.6g} and zero point {zy}; int8 LOGISTIC outputs have scale "
-                      "1/256 and zero point -128")
-        shift = math.frexp(sx * (1 << 27))[1]
-        if not 0 <= shift <= 30:
-            self.fail(f"input {_name(x)} has scale {sx:.6g}, outside the 2^-28 to 8 int8 LOGISTIC computes with")
-
-    def op_relu(self, op: Operator) -> None:
-        x, y = self._unary(op)
-        self.multiplier(self.per_tensor(x, "input")[0] / self.per_tensor(y, "output")[0],
-                        "the requantization multiplier (input scale / output scale)")
-
-    def op_relu6(self, op: Operator) -> None:
-        x, y = self._unary(op)
-        self.per_tensor(x, "input")
-        self.per_tensor(y, "output")
-        self.bound(6.0, x, "input", "RELU6's 6.0 in the input's scale")
-
-    def op_quantize(self, op: Operator) -> None:
-        x, y = self._unary(op, ("float32", "int8"), ("int8",))
-        sy, _ = self.per_tensor(y, "output")
-        if x.dtype == "int8":
-            self.multiplier(self.per_tensor(x, "input")[0] / sy, "the requantization multiplier (input scale / "
-                            "output scale)")
-
-    def op_dequantize(self, op: Operator) -> None:
-        x, _ = self._unary(op, ("int8",), ("float32",))
-        self.per_tensor(x, "input")
-
-    def op_reshape(self, op: Operator) -> None:
-        (x, *rest), (y,) = self.io(op, (1, 2), 1)
-        self.dtype(y, "output", x.dtype)
-        if _prod(x.shape) != _prod(y.shape):
-            self.fail(f"output {_name(y)} {_shape(y.shape)} has {_prod(y.shape):,} values but input {_name(x)} "
-                      f"{_shape(x.shape)} has {_prod(x.shape):,}")
-        if x.dtype == "int8":
-            self.same_quant(x, y, "RESHAPE only reinterprets the bytes")
-
-    def op_pad(self, op: Operator) -> None:
-        (x, p), (y,) = self.io(op, (2, 2), 2)
-        self.dtype(x, "input", "int8")
-        self.dtype(y, "output", "int8")
-        self.rank(x, "input", range(0, 5))
-        self.rank(y, "output", len(x.shape))
-        self.constant(p, "paddings")
-        self.dtype(p, "paddings", "int32")
-        if tuple(p.shape) != (len(x.shape), 2):
-            self.fail(f"paddings {_name(p)} {_shape(p.shape)} must be [{len(x.shape)}, 2] for a rank-{len(x.shape)} "
-                      "input")
-        pv = np.asarray(p.data, dtype=np.int64).reshape(-1, 2)
-        if (pv < 0).any():
-            self.fail(f"paddings {_name(p)} hold {int(pv.min())}; paddings must not be negative")
-        want = tuple(int(d + a + b) for d, (a, b) in zip(x.shape, pv))
-        if tuple(y.shape) != want:
-            self.fail(f"output {_name(y)} is {_shape(y.shape)} but input {_shape(x.shape)} padded by "
-                      f"{pv.tolist()} is {_shape(want)}")
-        self.same_quant(x, y, "PAD copies its input's values")
-
-    def op_concatenation(self, op: Operator) -> None:
-        kinds = ("ConcatenationOptions",)
-        ins, (y,) = self.io(op, (1, CONCAT_MAX_INPUTS), len(op.inputs))
-        rank = len(y.shape)
-        self.dtype(y, "output", "int8")
-        self.rank(y, "output", range(1, 5))
-        axis = self.option(op, "axis", 0, kinds)
-        if not isinstance(axis, int) or not -rank <= axis < rank:
-            self.fail(f"option axis is {axis!r}, outside a rank-{rank} output")
-        axis %= rank
-        total = 0
-        for t in ins:
-            self.dtype(t, "input", "int8")
-            if len(t.shape) != rank or any(a != b for k, (a, b) in enumerate(zip(t.shape, y.shape)) if k != axis):
-                self.fail(f"input {_name(t)} {_shape(t.shape)} does not match output {_name(y)} {_shape(y.shape)} "
-                          f"outside axis {axis}")
-            total += t.shape[axis]
-        if total != y.shape[axis]:
-            self.fail(f"output {_name(y)} {_shape(y.shape)} has {y.shape[axis]} along axis {axis} but its inputs add up "
-                      f"to {total}")
-        if self.activation(op, kinds) != "NONE":
-            self.fail("has a fused activation; TFLite Micro's CONCATENATION takes none")
-        for t in (*ins, y):
-            self.per_tensor(t, "input" if t is not y else "output")
-
-    def op_mean(self, op: Operator) -> None:
-        (x, a), (y,) = self.io(op, (2, 2), 2)
-        self.dtype(x, "input", "int8")
-        self.dtype(y, "output", "int8")
-        self.constant(a, "axes")
-        self.dtype(a, "axes", "int32")
-        rank = len(x.shape)
-        if rank == 0:
-            self.fail(f"input {_name(x)} is a scalar; MEAN reduces along dimensions")
-        axes = [int(v) for v in np.asarray(a.data).reshape(-1)]
-        if len(axes) > 4:  # TFLite Micro keeps at most four axes (MeanParams.axis[4])
-            self.fail(f"axes {_name(a)} list {len(axes)} axes; MEAN takes at most 4")
-        bad = [v for v in axes if not -rank <= v < rank]
-        if bad:
-            self.fail(f"axes {_name(a)} hold {bad[0]}, outside the rank-{rank} input {_name(x)}")
-        red = sorted({v % rank for v in axes})
-        keep = self.option(op, "keep_dims", False, ("ReducerOptions",))
-        want = tuple(1 if k in red else d for k, d in enumerate(x.shape)) if keep else \
-            tuple(d for k, d in enumerate(x.shape) if k not in red)
-        if tuple(y.shape) != want:
-            self.fail(f"output {_name(y)} is {_shape(y.shape)} but the mean of {_shape(x.shape)} over axes {red} "
-                      f"{'keeping' if keep else 'dropping'} them is {_shape(want)}")
-        self.multiplier(self.per_tensor(x, "input")[0] / self.per_tensor(y, "output")[0],
-                        "the requantization multiplier (input scale / output scale)")
 
     # --- all ----------------------------------------------------------------------------------------
 
@@ -687,12 +479,12 @@ class _Checker:
         for op in g.operators:
             if supported is not None and op.op not in supported:
                 continue
-            fn: Callable | None = getattr(self, "op_" + op.op.lower(), None)
-            if fn is None:
+            decl = operators.find(op.op)
+            if decl is None or decl.verify is None:
                 continue
             self.op = op
             try:
-                fn(op)
+                decl.verify(self, op)
             except _Stop:
                 pass
             finally:
@@ -703,7 +495,7 @@ class _Checker:
 def problems(g: Graph, supported: set[str] | None = None) -> list[Problem]:
     """Every inconsistency of ``g`` (empty: none). ``supported``: the operators whose semantics are
     checked (default: every operator this module knows, tinyc's supported set)."""
-    return _Checker(g).run(supported)
+    return Checker(g).run(supported)
 
 
 def verify(g: Graph) -> None:
