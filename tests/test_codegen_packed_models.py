@@ -11,6 +11,8 @@ example's files, the options and tinyc/optimize's sources.
 
 from __future__ import annotations
 
+import dataclasses
+
 import fcntl
 import hashlib
 import re
@@ -243,7 +245,9 @@ def test_packed_data_is_smaller_in_flash(name, digits_models, tmp_path):
     graph = load(digits_models[name])
     sizes = {}
     for mode in ("dense", "packed"):
-        gen = generate(graph, plan_improved(graph), get_board("lm3s6965evb"), tmp_path / mode, weights=mode)
+        # a core no optimized set covers (the Cortex-M23): the dense layers keep the model's bytes, no re-packing
+        board = dataclasses.replace(get_board("lm3s6965evb"), core="cortex-m23")
+        gen = generate(graph, plan_improved(graph), board, tmp_path / mode, weights=mode)
         sizes[mode] = _cross_size(gcc, flags, gen.out_dir / "tinyc_model_data.c", gen.out_dir,
                                   tmp_path / f"{mode}_data.o")
         if mode == "packed":

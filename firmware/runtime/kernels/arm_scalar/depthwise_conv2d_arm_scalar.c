@@ -43,7 +43,7 @@ typedef struct {
 } dw_args_t;
 
 #if TINYC_SCALAR_V7M
-__attribute__((naked, noinline)) static void dw_groups(dw_args_t *a)
+__attribute__((naked, noinline)) static void dw_groups(dw_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
         "push   {r0, r4-r11, lr}\n\t"

@@ -10,7 +10,7 @@
 #include "tinyc_scalar_matmul.h"
 
 #if TINYC_SCALAR_V7M
-__attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a)
+__attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a __attribute__((unused)))
 {
 #define FC_K(X)                                                                                      \
     "ldrb   r2, [r1], #1\n\t"                                                                          \
@@ -51,7 +51,7 @@ __attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a)
 #undef FC_K
 }
 #elif TINYC_SCALAR_V6M
-__attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a)
+__attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a __attribute__((unused)))
 {
 #define FC_K(X, O0, O1, O2, O3)                                                                      \
     "ldrb   r0, [r1, #" O0 "]\n\t"                                                                     \

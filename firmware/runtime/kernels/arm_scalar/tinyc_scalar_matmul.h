@@ -28,7 +28,7 @@ typedef struct {
 } tinyc_scalar_mm_t;
 
 #if TINYC_SCALAR_V7M
-__attribute__((naked, noinline, unused)) static void tinyc_scalar_mm4(tinyc_scalar_mm_t *a)
+__attribute__((naked, noinline, unused)) static void tinyc_scalar_mm4(tinyc_scalar_mm_t *a __attribute__((unused)))
 {
     __asm__ volatile(
         "push   {r0, r4-r11, lr}\n\t"
@@ -82,7 +82,7 @@ __attribute__((naked, noinline, unused)) static void tinyc_scalar_mm4(tinyc_scal
         "pop    {r0, r4-r11, pc}\n\t");
 }
 #elif TINYC_SCALAR_V6M
-__attribute__((naked, noinline, unused)) static void tinyc_scalar_mm4(tinyc_scalar_mm_t *a)
+__attribute__((naked, noinline, unused)) static void tinyc_scalar_mm4(tinyc_scalar_mm_t *a __attribute__((unused)))
 {
     __asm__ volatile(
         ".syntax unified\n\t"
