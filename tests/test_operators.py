@@ -1,7 +1,8 @@
 """The operator registry (tinyc/operators/): its generated table matches docs/operators.md, and
-docs/how-to/add-an-operator.md followed with a fixture folder (tests/fixtures/operators/: ABS, one declaration
-and one C file, read through TINYC_OPERATORS) gives a model tinyc builds, bit-identical to TFLite Micro on the
-host (reference and DSP kernel sets) and in QEMU."""
+docs/how-to/add-an-operator.md and docs/kernels.md's "How to add a kernel variant" followed with a fixture folder
+(tests/fixtures/operators/: ABS, one declaration and one C file, and its Arm DSP variant, one declaration and one C
+file, read through TINYC_OPERATORS) give models tinyc builds, bit-identical to TFLite Micro on the host (reference
+and DSP kernel sets) and in QEMU on the DSP variant."""
 
 from __future__ import annotations
 
@@ -53,7 +54,11 @@ for board in ("reference", "mps2-an386"):  # the portable kernels (no board), th
     y = g.tensor(g.outputs[0])
     mine = host.run(exe, batches, [(np.dtype(y.dtype), y.shape)])
     out["differing"][board] = int(sum(np.count_nonzero(m[0] != r) for m, r in zip(mine, ref)))
-    out.setdefault("files", sorted(p.name for p in gen.out_dir.iterdir()))
+    out.setdefault("files", {})[board] = sorted(p.name for p in gen.out_dir.iterdir())
+    out.setdefault("kernels", {})[board] = list(gen.kernels)
+odd = load(zoo.build("abs_odd"))
+gen = generate(odd, plan_improved(odd), get_board("mps2-an386"), f"{tmp}/gen-odd", weights="dense")
+out["odd_choices"] = [[c.op, c.kernel, c.reason] for c in gen.choices]
 r = CliRunner().invoke(cli, ["bench", str(path), "--board", "mps2-an386", "--emulate", "--runs", "2", "--json"])
 out["bench_exit"] = r.exit_code
 out["bench"] = json.loads(r.stdout) if r.exit_code == 0 else r.output[-2000:]
@@ -83,7 +88,12 @@ def test_add_an_operator_from_a_folder(tmp_path):
     assert out["declared"] and out["zoo"] and out["compatible"], out
     assert out["ops"] == ["FULLY_CONNECTED", "ABS"], out
     assert out["differing"] == {"reference": 0, "mps2-an386": 0}, out
-    assert {"abs.c", "tinyc_ops.h"} <= set(out["files"]), out
+    assert {"abs.c", "tinyc_ops.h"} <= set(out["files"]["reference"]), out
+    # docs/kernels.md "How to add a kernel variant", with abs_dsp.py: the DSP board runs the variant ...
+    assert "TINYC_DSP_ABS_S8" in out["kernels"]["mps2-an386"] and "TINYC_ABS_S8" not in out["kernels"]["mps2-an386"]
+    assert "abs_dsp.c" in out["files"]["mps2-an386"], out
+    # ... and a layer it refuses stays on the reference kernel with the variant's reason
+    assert ["ABS", "TINYC_ABS_S8", "DSP: 15 values is not a multiple of 4"] in out["odd_choices"], out
     assert out["bench_exit"] == 0 and out["bench"]["outputs_match"] and out["bench"]["emulated"], out
 
 

@@ -174,6 +174,8 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
         vdir = rt / "kernels" / v
         files += sorted(vdir.glob("*.h"))
         files += [f for f in sorted(vdir.glob("*.c")) if f.stem.replace(f"_{v}", "") in stems]
+    # an optimized kernel of a user's operator folder (declared with the path of its C file)
+    files += sorted({Path(K.get(m).source) for m in lowered.kernels if Path(K.get(m).source).is_absolute()} - set(files))
     return files
 
 

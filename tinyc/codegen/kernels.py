@@ -181,6 +181,10 @@ class Kernel:
     # of operands that differ from ROLE_TYPES. None: the struct and prototype are written in the set's header.
     fields: tuple[Field, ...] | None = None
     arg_types: tuple[tuple[Role, ArgType], ...] = ()
+    # An optimized kernel declared with its own rewrite (an operator's variant, docs/kernels.md): called by its
+    # set's specializer as specialize(specializer, call) for a call of a kernel it replaces; returns the call
+    # on this kernel (call.to(...)) or a string saying why not.
+    specialize: Any = None
 
     @property
     def generated(self) -> bool:
@@ -189,8 +193,10 @@ class Kernel:
 
     @property
     def function(self) -> str:
-        """The C function a generated declaration's macro names: tinyc_ref_<macro without TINYC_, lower case>."""
-        return "tinyc_ref_" + self.macro.removeprefix("TINYC_").lower()
+        """The C function a generated declaration's macro names: tinyc_<macro without TINYC_, lower case>, with
+        ref_ before it for a reference kernel (TINYC_ABS_S8 -> tinyc_ref_abs_s8, TINYC_DSP_ABS_S8 -> tinyc_dsp_abs_s8)."""
+        ref = "ref_" if self.kernel_set is KernelSet.REFERENCE else ""
+        return f"tinyc_{ref}" + self.macro.removeprefix("TINYC_").lower()
 
     def arg_type(self, role: Role) -> ArgType:
         return dict(self.arg_types).get(role, ROLE_TYPES[role])
@@ -202,7 +208,7 @@ _REGISTRY: dict[str, Kernel] = {}
 def declare(macro: str, ops: str | tuple[str, ...], source: str, params: str | None, roles: tuple[Role, ...], *,
             kernel_set: KernelSet = KernelSet.REFERENCE, inplace: bool = False, packed: bool = False,
             replaces: tuple[str, ...] = (), fields: tuple[Field, ...] | None = None,
-            arg_types: dict[Role, ArgType] | None = None) -> Kernel:
+            arg_types: dict[Role, ArgType] | None = None, specialize=None) -> Kernel:
     """Register one kernel (once per macro). ``source``: a file under firmware/runtime/kernels/, or the path of a
     C file beside a user's operator module. ``fields``: tinyc generates the struct ``params`` and the kernel's
     macro and prototype (tinyc_ops.h) from them."""
@@ -212,7 +218,7 @@ def declare(macro: str, ops: str | tuple[str, ...], source: str, params: str | N
         raise ValueError(f"kernel {macro}: a generated declaration names its parameter struct")
     k = Kernel(macro, (ops,) if isinstance(ops, str) else tuple(ops), kernel_set, str(source), params, tuple(roles),
                inplace, packed, tuple(replaces), None if fields is None else tuple(fields),
-               tuple((arg_types or {}).items()))
+               tuple((arg_types or {}).items()), specialize)
     _REGISTRY[macro] = k
     return k
 

@@ -18,6 +18,7 @@ says by how much).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable
 
 import numpy as np
@@ -220,9 +221,20 @@ class _Specializer:
                 K.ADD_INPLACE: self.add_inplace, K.CONV2D_INPLACE: self.conv_rows_inplace,
                 K.DEPTHWISE_CONV2D_INPLACE: self.dwconv_inplace}
 
+    def declared(self, set_name: str) -> dict[K.Kernel, Callable[[KernelCall], KernelCall | str | None]]:
+        """Reference kernel -> the rewrite of a kernel of ``set_name`` declared with its own ``specialize`` (an
+        operator's variant, tinyc/operators/ or a user's folder)."""
+        out = {}
+        for k in K.all_kernels():
+            if k.specialize is not None and k.kernel_set.value == set_name:
+                for r in k.replaces:
+                    out.setdefault(K.get(r), functools.partial(k.specialize, self))
+        return out
+
     def rewrite(self, calls, handlers, done: list[int], set_name: str) -> list[KernelCall]:
-        """``calls`` with every call a handler covers rewritten; their operator indices go to ``done``, the
-        reasons of the others to ``notes``."""
+        """``calls`` with every call a handler covers rewritten (the set's own handlers first, then the
+        declared variants); their operator indices go to ``done``, the reasons of the others to ``notes``."""
+        handlers = {**self.declared(set_name), **handlers}
         out = []
         for call in calls:
             handler = handlers.get(call.kernel)
