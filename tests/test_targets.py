@@ -78,9 +78,8 @@ def test_a_stlink_board_without_an_openocd_target_says_which_field_to_add(tmp_pa
 
 def test_only_the_board_file_parser_names_board_kinds():
     """Issue 20: code branches on what a target does, never on the board's kind: the kind strings appear in the
-    board-file parser alone, and Board.emulated is read only there (tinyc/boards.py) and by analyze/budget.py's
-    list of real boards that would fit (owned by the code generator's refactoring); `tinyc boards show` prints
-    the kind field as the file has it."""
+    board-file parser alone, and Board.emulated is read only there (tinyc/boards.py: boards.listing() and
+    boards.physical() answer the others); `tinyc boards show` prints the kind field as the file has it."""
     hits, reads = [], []
     for f in [*(ROOT / "tinyc").rglob("*.py"), *(ROOT / "templates").rglob("*.j2")]:
         rel = str(f.relative_to(ROOT))
@@ -90,7 +89,7 @@ def test_only_the_board_file_parser_names_board_kinds():
             if re.search(r"\b(board|run_board|b)\.emulated\b|\b(board|run_board)\.kind\b", line):
                 reads.append(f"{rel}:{n}")
     assert {h.split(":")[0] for h in hits} == {"tinyc/boards.py"}, hits
-    assert {r.split(":")[0] for r in reads} <= {"tinyc/boards.py", "tinyc/analyze/budget.py"}, reads
+    assert {r.split(":")[0] for r in reads} <= {"tinyc/boards.py"}, reads
 
 
 def test_the_upload_protocol_and_the_kind_agree_in_every_board_file(tmp_path):

@@ -503,6 +503,11 @@ def listing(directory: Path | None = None) -> list[Board]:
     return sorted(all_boards(directory).values(), key=lambda b: b.emulated)
 
 
+def physical(directory: Path | None = None) -> list[Board]:
+    """The boards a user can buy (what a model that does not fit could move to), not the emulators' machines."""
+    return [b for b in all_boards(directory).values() if not b.emulated]
+
+
 def get_board(board_id: str, directory: Path | None = None) -> Board:
     boards = all_boards(directory)
     if board_id not in boards:

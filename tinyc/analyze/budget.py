@@ -15,7 +15,7 @@ from typing import Any
 from tinyc.analyze.memory import MemoryPlan, plan_improved, plan_tflm
 from tinyc import operators
 from tinyc.analyze.weights import WeightPlan
-from tinyc.boards import Board, MemoryRegion, all_boards, contiguous_ram
+from tinyc.boards import Board, MemoryRegion, contiguous_ram, physical
 from tinyc.model import ops as opsmod
 from tinyc.model.graph import Graph
 
@@ -331,8 +331,8 @@ def compute(g: Graph, board: Board, planner: str = "improved", tflm_recorded: di
     advice = _advice(g, budget, peak_tensors)
     fitting: tuple[str, ...] = ()
     if not budget.fits and suggest_boards:
-        fitting = tuple(b.id for b in all_boards().values() if not b.emulated
-                        and _flash_region(b).size >= budget.flash_used and arena_region(b).size >= budget.sram_used)
+        fitting = tuple(b.id for b in physical()
+                        if _flash_region(b).size >= budget.flash_used and arena_region(b).size >= budget.sram_used)
     linked = {budget.flash_region.name, *budget.ram_region.name.split("+")}
     others = tuple(r for r in board.regions if r.name not in linked)
     return Budget(**{**budget.__dict__, "advice": tuple(advice), "fitting_boards": fitting,
