@@ -236,6 +236,12 @@ class Lowering:
             ops["decoded"] = Static(WEIGHT_SCRATCH)
         return ops
 
+    def channel_requant(self, op: Operator, x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[str, str]:
+        """The flash arrays of a filter's per-channel requantization (multipliers, shifts) for x * w -> y."""
+        mult, shift = Q.conv_multipliers(self.scale(x), w.quantization.scales, self.scale(y), channels)
+        return (self.const(f"tinyc_op{op.index}_mult", "int32_t", mult),
+                self.const(f"tinyc_op{op.index}_shift", "int32_t", shift))
+
     def act(self, op: Operator, out: Tensor) -> tuple[int, int]:
         a = option(op, "fused_activation_function", "NONE")
         try:

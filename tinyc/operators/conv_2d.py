@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tinyc.codegen import kernels as K
-from tinyc.codegen import quant as Q
 from tinyc.model import inplace
 from tinyc.model.graph import Graph, Operator
 from tinyc.model.verify import shp, tname
-from tinyc.operators import CodeSize, Example, OpDecl, option
-from tinyc.operators._geometry import padding, prod
+from tinyc.operators import CodeSize, Example, OpDecl
+from tinyc.operators._geometry import prod, window
 
 if TYPE_CHECKING:
     from tinyc.codegen.lower import Lowering
@@ -29,17 +28,11 @@ def lower(ctx: "Lowering", op: Operator) -> None:
     n, ih, iw, ic = x.shape
     oc, kh, kw, fic = w.shape
     _, oh, ow, _ = y.shape
-    sh, sw = option(op, "stride_h", 1), option(op, "stride_w", 1)
-    dh, dw = option(op, "dilation_h_factor", 1), option(op, "dilation_w_factor", 1)
-    pad = option(op, "padding", "SAME")
-    mult, shift = Q.conv_multipliers(ctx.scale(x), w.quantization.scales, ctx.scale(y), oc)
     lo, hi = ctx.act(op, y)
-    p = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
-             filter_in_c=fic, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
-             pad_h=padding(pad, ih, kh, sh, dh, oh), pad_w=padding(pad, iw, kw, sw, dw, ow),
-             in_offset=-ctx.zp(x), out_offset=ctx.zp(y), act_min=lo, act_max=hi)
-    m = ctx.const(f"tinyc_op{op.index}_mult", "int32_t", mult)
-    s = ctx.const(f"tinyc_op{op.index}_shift", "int32_t", shift)
+    p = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, filter_in_c=fic,
+             **window(op, (ih, iw), (oh, ow), (kh, kw)), in_offset=-ctx.zp(x), out_offset=ctx.zp(y), act_min=lo,
+             act_max=hi)
+    m, s = ctx.channel_requant(op, x, w, y, oc)
     axis = ctx.filter_axis(w)
     blob = ctx.packed_filter(op, w, axis, kh * kw * fic) if axis in (0, None) else None
     ctx.add(op, K.CONV2D_PACKED if blob else K.CONV2D, p,
