@@ -6,6 +6,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${TINYC_VENV:-$ROOT/.venv}
 APT_PKGS=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm binutils-arm-none-eabi openocd bossa-cli)
 
+# tinyc fit --storage postgresql:// (and its test's throwaway server); headless Chromium opens report.html in tests
+APT_PKGS+=(postgresql chromium)
+
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
