@@ -49,6 +49,8 @@ class Role(enum.Enum):
     COUNT = enum.auto()  # elements or bytes
     LOW = enum.auto()
     HIGH = enum.auto()
+    OUTPUTS = enum.auto()  # a table of output pointers (SPLIT, SPLIT_V, UNPACK: one call writes every output)
+    INDICES = enum.auto()  # a constant int32 index array (GATHER)
 
 
 # --- operands ------------------------------------------------------------------------------------------------
@@ -162,6 +164,9 @@ ROLE_TYPES: dict[Role, ArgType] = {
     Role.SCRATCH: ArgType(CType.I8), Role.DECODED: ArgType(CType.I8), Role.RING: ArgType(CType.I8),
     Role.RING_ROWS: ArgType(CType.I32, pointer=False), Role.COUNT: ArgType(CType.I32, pointer=False),
     Role.LOW: ArgType(CType.I32, pointer=False), Role.HIGH: ArgType(CType.I32, pointer=False),
+    # the template declares every pointer table const (const int8_t *const t[]): a kernel writing through
+    # OUTPUTS casts the const away (the arena itself is writable)
+    Role.OUTPUTS: ArgType(CType.I8, table=True), Role.INDICES: ArgType(CType.I32, const=True),
 }
 
 @dataclass(frozen=True)
