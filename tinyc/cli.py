@@ -80,6 +80,22 @@ def weights_option(f):
                         show_default=True, help=WEIGHTS_HELP)(f)
 
 
+def report_options(f):
+    """--report DIR / --no-report: the run's report.html and report.json (tinyc.report)."""
+    f = click.option("--no-report", "no_report", is_flag=True, help="Write no report.html / report.json.")(f)
+    return click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=str), default=None,
+                        help="Folder for this run's report.html (self-contained) and report.json "
+                             "[default: tinyc-report/<model>-<board>-<command>].")(f)
+
+
+def _report_dir(report_dir, no_report, model, board_id, command):
+    if no_report:
+        return None
+    from tinyc.deploy.measurecmd import default_report_dir
+
+    return report_dir or default_report_dir(model, board_id, command)
+
+
 def json_option(f):
     return click.option("--json", "as_json", is_flag=True, callback=_json_mode,
                         help="Print the result as JSON.")(f)
@@ -391,16 +407,18 @@ def flash_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
 @click.option("--layer-runs", type=click.IntRange(1, 100000), default=None,
               help="Inferences the per-layer profile sums [default: one per timer phase of a tick when emulated "
                    "(exact), 10 on hardware].")
+@report_options
 @json_option
 @click.pass_obj
 def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, runs, as_json, per_layer=False,
-              layer_runs=None, weights="auto") -> None:
+              layer_runs=None, weights="auto", report_dir=None, no_report=False) -> None:
     """Measure one inference on the target: instructions when emulated, cycles and ms on hardware."""
     from tinyc.deploy.measurecmd import run_bench
     from tinyc.deploy.report import render_measurement
 
     r = run_bench(model, board_id, emulate=emulate, firmware_dir=firmware_dir, port=port, timeout=timeout,
-                  runs=runs, per_layer=per_layer, layer_runs=layer_runs, weights=weights, say=out.info)
+                  runs=runs, per_layer=per_layer, layer_runs=layer_runs, weights=weights, say=out.info,
+                  report_dir=_report_dir(report_dir, no_report, model, board_id, "bench"))
     m, prof = r.measurement, r.profile
     if as_json:
         out.emit_json(m if prof is None else {**m.to_json(), "per_layer": prof.to_json()})
@@ -410,6 +428,8 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
             from tinyc.deploy.report import render_layer_profile
 
             render_layer_profile(out, prof, choices=r.choices)
+    if r.report:
+        out.info(f"report: {r.report['report.html']}")
     if m.outputs_match is False or not m.checksums_identical:
         raise TinycError("the target's outputs are wrong: " + ("; ".join(m.mismatches) or "checksums differ"))
 
@@ -424,17 +444,19 @@ def bench_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout
               help="The float model MODEL was made from (Keras or float .tflite): every output is also compared "
                    "with it, and its scores shown.")
 @click.option("--task", "task", default=None, help=TASK_HELP)
+@report_options
 @json_option
 @click.pass_obj
 def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, timeout, data, limit, as_json,
-                 weights="auto", float_model=None, task=None) -> None:
+                 weights="auto", float_model=None, task=None, report_dir=None, no_report=False) -> None:
     """Stream a test set to the target; compare every output with TFLite Micro on the host (and the float model);
     report the task's scores per output (accuracy, or MAE/RMSE for regression) and a confusion matrix."""
     from tinyc.deploy.measurecmd import run_validate
     from tinyc.deploy.report import render_validation
 
     v = run_validate(model, board_id, data, emulate=emulate, firmware_dir=firmware_dir, port=port, timeout=timeout,
-                     limit=limit, float_model=float_model, task=task, weights=weights, say=out.info)
+                     limit=limit, float_model=float_model, task=task, weights=weights, say=out.info,
+                     report_dir=_report_dir(report_dir, no_report, model, board_id, "validate"))
     if as_json:
         out.emit_json(v)
     else:
@@ -471,29 +493,36 @@ def validate_cmd(out: Output, model, board_id, emulate, firmware_dir, port, time
               "streamed through the firmware as `tinyc validate` does (in --json under \"validation\").")
 @click.option("--max-latency", default=None, help="--fit: latency target (instructions when emulated).")
 @click.option("--budget-time", type=float, default=300.0, show_default=True, help="--fit: seconds of search.")
+@click.option("--per-layer", is_flag=True, help="After the run, profile each layer too (a second firmware with "
+              "per-layer timing): measured per-layer figures in the output and the report.")
+@click.option("--no-report", "no_report", is_flag=True, help="Write no report (default: <out>/report/report.html "
+              "and report.json).")
 @weights_option
 @_task_options
 @json_option
 @click.pass_obj
 def build_cmd(out: Output, model, board_id, out_dir, emulate, force, force_build, runs, no_run, prune, cluster,
               data, calibration_data, as_json, fit=False, test_data=None, max_latency=None,
-              budget_time=300.0, port=None, weights="auto", task=None, max_drop=1.0, no_finetune=False) -> None:
+              budget_time=300.0, port=None, weights="auto", task=None, max_drop=1.0, no_finetune=False,
+              per_layer=False, no_report=False) -> None:
     """The whole pipeline: optimize (Keras and float .tflite models) -> check -> generate -> build -> run ->
     bench (-> validate, with --test-data)."""
     from tinyc.deploy.buildcmd import run_build
 
+    fit_result = None
     if fit:  # search first (tinyc fit), then build what it chose
         from tinyc.fit.command import fit_for_build
 
-        model = fit_for_build(out, model, board_id, data=data, test_data=test_data,
-                              max_latency=_latency_option(max_latency, board_id, True),
-                              budget_time=budget_time, out_dir=out_dir, force=force, weights=weights,
-                              compressing=bool(prune or cluster))
+        model, fit_result = fit_for_build(out, model, board_id, data=data, test_data=test_data,
+                                          max_latency=_latency_option(max_latency, board_id, True),
+                                          budget_time=budget_time, out_dir=out_dir, force=force, weights=weights,
+                                          compressing=bool(prune or cluster))
         force_build = True  # fit already linked and measured this model on the board: the linker had the last word
     result = run_build(out, model, board_id, out_dir=out_dir, emulate=emulate, force=force,
                        force_build=force_build, runs=runs, no_run=no_run, prune=prune, cluster=cluster,
                        data=data, calibration_data=calibration_data, test_data=test_data, port=port,
-                       weights=weights, task=task, max_drop=max_drop, no_finetune=no_finetune)
+                       weights=weights, task=task, max_drop=max_drop, no_finetune=no_finetune,
+                       per_layer=per_layer, write_report=not no_report, fit_result=fit_result)
     if as_json:
         out.emit_json(result)
 

@@ -94,7 +94,8 @@ def _note_dense_storage(out: Output, budget, weights: str) -> None:
 def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | None, emulate: bool, force: bool,
               force_build: bool, runs: int, no_run: bool, prune=None, cluster=None, data=None,
               calibration_data=None, test_data=None, port: str | None = None, weights: str = "auto",
-              task: str | None = None, max_drop: float = 1.0, no_finetune: bool = False) -> dict[str, Any]:
+              task: str | None = None, max_drop: float = 1.0, no_finetune: bool = False, per_layer: bool = False,
+              write_report: bool = True, fit_result: Any = None) -> dict[str, Any]:
     from tinyc.deploy import pipeline
     from tinyc.deploy.targets import target_for
 
@@ -115,8 +116,9 @@ def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | 
 
         load_test_data(Path(test_data))  # a data mistake (no labels, NaN) is one line before any work
     validating = bool(test_data) and will_run
+    profiling = per_layer and will_run
     names = (["optimize"] if needs_opt else []) + ["check", "generate", "build"] + (["run + bench"] if will_run else []) \
-        + (["validate"] if validating else [])
+        + (["validate"] if validating else []) + (["per-layer profile"] if profiling else [])
     steps = _Steps(out, names)
     t_start = time.monotonic()
     kept = f"{src.stem}.int8.tflite"  # a Keras model's int8 form, kept with the build it made
@@ -135,7 +137,7 @@ def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | 
         if (prune or cluster) and built.budget is not None:
             _note_dense_storage(out, built.budget, weights)
         dest.commit()
-        measurement = validation = None
+        measurement = validation = profile = report_files = None
         if validating:
             v_tasks, v_float, v_positions = _validation_inputs(report, given if needs_opt else None, built.model,
                                                                test_data)
@@ -154,6 +156,21 @@ def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | 
                     validation = validate_link(link, built.model, Path(test_data), tasks=v_tasks, task=task,
                                                float_outputs=v_float, positions=v_positions,
                                                float_model=str(src) if needs_opt else None)
+                if profiling:  # a second firmware, built with per-layer timing (tinyc's build cache)
+                    from tinyc.deploy.profile import profile_link
+
+                    steps("per-layer profile")
+                    prof_fw = target.build(built.model, profile=True, weights=weights)
+                    target.flash(prof_fw.elf, say=out.info)
+                    profile = profile_link(target.open_link(prof_fw.elf), built.model, whole_runs=runs)
+        if write_report:  # report.html + report.json in <out>/report/ (its own folder of tinyc's: see tinyc.report)
+            from tinyc.report import build_report, write_report_dir
+
+            report_files = write_report_dir(
+                build_report("build", built=built, measurement=measurement, profile=profile, validation=validation,
+                             optimize=report, fit=fit_result, weights=weights,
+                             extra={"source": str(src), "output": str(dest_path)}),
+                dest_path / "report")
     dest = dest_path
     steps.done()
 
@@ -172,6 +189,12 @@ def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | 
                   + (f" (run on {run_board.id})" if run_board is not board else "")
                   + f" in {total:.1f} s: flash {fmt_bytes(built.memory.flash)}, RAM {fmt_bytes(built.memory.ram)}"
                   + (f", {measurement.describe()}" if measurement else "") + f"; project in {dest}")
+        if profile is not None:
+            from tinyc.deploy.report import render_layer_profile
+
+            render_layer_profile(out, profile, choices=built.choices)
+        if report_files:
+            out.print(f"report: {report_files['report.html']}")
     if measurement and (measurement.outputs_match is False or not measurement.checksums_identical):
         raise TinycError("the target's outputs are wrong: "
                          + ("; ".join(measurement.mismatches) or "checksums differ between runs"))
@@ -181,4 +204,6 @@ def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | 
     return {"build": built.to_json(), "bench": measurement.to_json() if measurement else None,
             "optimize": report.to_json() if report is not None else None,
             "validation": validation.to_json() if validation is not None else None,
+            "per_layer": profile.to_json() if profile is not None else None,
+            "report": {k: str(v) for k, v in report_files.items()} if report_files else None,
             "steps": steps.times, "seconds": total}

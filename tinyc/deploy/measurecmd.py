@@ -15,6 +15,30 @@ class BenchResult:
     measurement: Any  # tinyc.deploy.bench.Measurement
     profile: Any = None  # tinyc.deploy.profile.LayerProfile, with --per-layer
     choices: tuple[dict[str, Any], ...] | None = None  # the build's kernel choices (None: nothing was built)
+    report: dict[str, Path] | None = None  # report.html / report.json written (tinyc.report)
+
+
+def default_report_dir(model: str | None, board_id: str, command: str) -> Path:
+    """Where bench and validate write their report without --report: tinyc-report/<model>-<board>-<command>."""
+    return Path("tinyc-report") / f"{Path(model).stem if model else 'firmware'}-{board_id}-{command}"
+
+
+def _report(command: str, report_dir, model, board_id: str, rec, inputs=(), say: Say = lambda m: None,
+            **parts) -> dict[str, Path] | None:
+    """One report of this run (tinyc.report: report.html and report.json) in ``report_dir`` (None: none). A
+    report that cannot be written is one line: it never hides the measurement."""
+    if report_dir is None:
+        return None
+    from tinyc.errors import TinycError
+    from tinyc.report import build_report, write_report_dir
+
+    rep = build_report(command, model=model or (rec.model if rec else None), board=rec.board if rec else board_id,
+                       run_board=rec.run_board if rec else None, built=rec, **parts)
+    try:
+        return write_report_dir(rep, report_dir, inputs=[p for p in inputs if p])
+    except TinycError as exc:
+        say(f"no report written: {exc}")
+        return None
 
 
 def _verified(model: str) -> None:
@@ -35,7 +59,8 @@ def _link_note(link, say: Say) -> None:
 
 def run_bench(model: str | None, board_id: str, *, emulate: bool = False, firmware_dir: str | None = None,
               port: str | None = None, timeout: float = 60.0, runs: int = 10, per_layer: bool = False,
-              layer_runs: int | None = None, weights: str = "auto", say: Say = lambda m: None) -> BenchResult:
+              layer_runs: int | None = None, weights: str = "auto", say: Say = lambda m: None,
+              report_dir: str | Path | None = None) -> BenchResult:
     """Measure one inference (and with ``per_layer`` each layer) on the board's target."""
     from tinyc.deploy.bench import bench_link
     from tinyc.deploy.targets import run_target
@@ -53,13 +78,14 @@ def run_bench(model: str | None, board_id: str, *, emulate: bool = False, firmwa
 
             prof = profile_link(link, ref, runs=layer_runs, timeout=timeout, whole_runs=runs)
         _link_note(link, say)
-    return BenchResult(m, prof, rec.choices if rec else None)
+    rep = _report("bench", report_dir, model, board_id, rec, [model], say, measurement=m, profile=prof)
+    return BenchResult(m, prof, rec.choices if rec else None, rep)
 
 
 def run_validate(model: str, board_id: str, data: str, *, emulate: bool = False, firmware_dir: str | None = None,
                  port: str | None = None, timeout: float = 60.0, limit: int | None = None,
                  float_model: str | None = None, task: str | None = None, weights: str = "auto",
-                 say: Say = lambda m: None):
+                 say: Say = lambda m: None, report_dir: str | Path | None = None):
     """Stream ``data`` through the firmware on the board's target; every output compared with TFLite Micro
     (and ``float_model``). Returns tinyc.deploy.validate's Validation."""
     from tinyc.deploy.targets import run_target
@@ -81,4 +107,5 @@ def run_validate(model: str, board_id: str, data: str, *, emulate: bool = False,
         v = validate_link(link, Path(model), Path(data), limit=limit, timeout=timeout, task=task,
                           float_outputs=float_outputs, float_model=float_model, positions=positions)
         _link_note(link, say)
+    _report("validate", report_dir, model, board_id, rec, [model, data, float_model], say, validation=v)
     return v

@@ -14,6 +14,21 @@ from tinyc.errors import DoesNotFit, TinycError
 from tinyc.fit.search import FitRequest
 
 
+REPORT_FILES = ("report.html", "report.json")
+
+
+def _report(result, stage: Path) -> dict[str, Path]:
+    """The run's report (tinyc.report): the Pareto front, the chosen model's memory and layers as linked."""
+    from tinyc.report import build_report, write_report
+
+    c = result.chosen or result.closest
+    model = c.tflite if c is not None and Path(c.tflite).is_file() else None
+    rep = build_report("fit", model=model, board=result.board, run_board=result.run_board, fit=result,
+                       weights=result.request.get("weights", "auto"),
+                       extra={"source": str(result.request.get("model")), "study": result.study})
+    return write_report(rep, stage)
+
+
 def run_fit_command(out, req: FitRequest, out_dir: str | None, force: bool) -> tuple[Any, dict[str, Path]]:
     """Search, write the fit report and its files into ``out_dir`` (default tinyc-fit/<model>-<board>);
     return (FitResult, {file name: path})."""
@@ -27,10 +42,11 @@ def run_fit_command(out, req: FitRequest, out_dir: str | None, force: bool) -> t
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=out.err, transient=True, disable=out.verbosity < 0)
     inputs = [req.model, req.data] + ([req.test_data] if req.test_data else [])
-    with OutputDir(dest, force=force, inputs=inputs, planned=FIT_FILES) as folder:  # checked before the search
+    with OutputDir(dest, force=force, inputs=inputs, planned=FIT_FILES + REPORT_FILES) as folder:  # before the search
         with progress:
             result = run_fit(req, progress=progress, say=out.info)
         staged = write_outputs(result, folder.stage)
+        staged.update(_report(result, folder.stage))
         folder.commit()
     files = {name: dest / name for name in staged}
     if not out.json:
@@ -42,9 +58,9 @@ def run_fit_command(out, req: FitRequest, out_dir: str | None, force: bool) -> t
 
 def fit_for_build(out, model: str, board_id: str, *, data: str | None, test_data: str | None,
                   max_latency: float | None, budget_time: float, out_dir: str | None, force: bool,
-                  weights: str, compressing: bool) -> str:
-    """`tinyc build --fit`: the search's model (written beside the build, in <build>.fit/), for the build
-    to use; the build's own folder is checked before the search, not after it."""
+                  weights: str, compressing: bool) -> tuple[str, Any]:
+    """`tinyc build --fit`: (the search's model, written beside the build in <build>.fit/, for the build to
+    use; the FitResult, for the build's report); the build's own folder is checked before the search."""
     if model.endswith(".tflite") or compressing or not data:
         raise TinycError("--fit needs the Keras model and --data D.npz, and replaces --prune/--cluster")
     from tinyc.deploy.pipeline import BUILD_ENTRIES
@@ -58,4 +74,4 @@ def fit_for_build(out, model: str, board_id: str, *, data: str | None, test_data
     result, files = run_fit_command(out, req, str(dest.with_name(dest.name + ".fit")), force)
     if not result.fits:
         raise DoesNotFit(f"--fit: no candidate fits {board_id}; see {files['fit-report.md']}")
-    return str(files["model.tflite"])
+    return str(files["model.tflite"]), result
