@@ -21,7 +21,13 @@ _SCONS_LAUNCHER = """\
 # Written by tinyc: runs the SCons that pip installed beside PlatformIO.
 import sys
 
-from SCons.Script import main
+try:
+    from SCons.Script import main
+except ImportError:
+    sys.stderr.write("Error: the Python running PlatformIO (%s) has no SCons; install it with: %s -m pip install "
+                     "scons==4.11.1 (tinyc's scripts/setup.sh does it in tinyc's virtual environment)\\n"
+                     % (sys.executable, sys.executable))
+    sys.exit(1)
 
 if __name__ == "__main__":
     sys.exit(main())
@@ -52,15 +58,9 @@ def environment() -> dict[str, str]:
     return env
 
 
-def ensure() -> Path:
-    """Create (idempotently) the core dir with the tool-scons package registered."""
-    try:
-        import SCons  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - the pinned dependency set includes scons
-        raise RuntimeError("SCons is not installed in this environment: run scripts/setup.sh") from exc
-    pkg = core_dir() / "packages" / "tool-scons"
-    pkg.mkdir(parents=True, exist_ok=True)
-    files = {
+def scons_package() -> dict[str, str]:
+    """The files that register the SCons pip installed as PlatformIO's ``platformio/tool-scons`` package."""
+    return {
         "scons.py": _SCONS_LAUNCHER,
         "package.json": json.dumps(
             {"name": "tool-scons", "version": SCONS_PACKAGE_VERSION, "system": "*"}, indent=2
@@ -75,7 +75,17 @@ def ensure() -> Path:
             }
         ),
     }
-    for name, text in files.items():
+
+
+def ensure() -> Path:
+    """Create (idempotently) the core dir with the tool-scons package registered."""
+    try:
+        import SCons  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - the pinned dependency set includes scons
+        raise RuntimeError("SCons is not installed in this environment: run scripts/setup.sh") from exc
+    pkg = core_dir() / "packages" / "tool-scons"
+    pkg.mkdir(parents=True, exist_ok=True)
+    for name, text in scons_package().items():
         path = pkg / name
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
@@ -83,8 +93,47 @@ def ensure() -> Path:
     return core_dir()
 
 
+# A generated project's own PlatformIO core (``core_dir`` in its platformio.ini), so that plain ``pio run`` builds
+# it offline with no environment variable, wherever the project is copied: SCons registered as above, tinyc's
+# platform installed (a copy, found by its name), and the settings tinyc passes in the environment to its own calls.
+PROJECT_CORE = "pio-core"
+# PlatformIO's once-a-week update check and once-a-month prune, already "done" until then (each run of a core whose
+# last check is older tries the network: about 60 s offline); the time is fixed so the file is the same every time.
+_NEVER = 4102444800  # 2100-01-01
+
+
+def platform_name() -> str:
+    """The name in tinyc's platform.json, by which a project names it (``platform = tinyc-cortexm``)."""
+    return json.loads((platform_dir() / "platform.json").read_text())["name"]
+
+
+def platform_files() -> dict[str, Path]:
+    """tinyc's platform as a project carries it: its manifest and builder scripts (path in the platform -> file)."""
+    root = platform_dir()
+    return {"platform.json": root / "platform.json",
+            **{f"builder/{f.name}": f for f in sorted((root / "builder").glob("*.py"))}}
+
+
+def project_core() -> dict[str, str | Path]:
+    """The files of a project's own core (path in the core -> text, or the file to copy)."""
+    import platformio
+
+    manifest = json.loads((platform_dir() / "platform.json").read_text())
+    files: dict[str, str | Path] = {f"packages/tool-scons/{n}": t for n, t in scons_package().items()}
+    name = manifest["name"]
+    files.update({f"platforms/{name}/{n}": f for n, f in platform_files().items()})
+    files[f"platforms/{name}/.piopm"] = json.dumps(
+        {"type": "platform", "name": name, "version": manifest["version"],
+         "spec": {"owner": None, "id": None, "name": name, "requirements": None, "uri": None}})
+    files["appstate.json"] = json.dumps(
+        {"last_version": platformio.__version__,
+         "last_check": {"platformio_upgrade": _NEVER, "prune_system": _NEVER},
+         "settings": {"check_platformio_interval": 36500, "enable_telemetry": False}}, indent=1)
+    return files
+
+
 def platform_dir() -> Path:
-    """tinyc's PlatformIO platform, as generated projects name it (``platform = symlink://...``)."""
+    """tinyc's PlatformIO platform (registered in the private core by name; a project carries a copy)."""
     return (paths.firmware_dir() / "platform").resolve()
 
 

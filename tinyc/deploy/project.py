@@ -1,8 +1,9 @@
 """Render a complete, self-contained PlatformIO project for one board.
 
 The project holds everything it needs (sources copied from firmware/, a board manifest and a
-linker script rendered from boards/<id>.toml), so it builds with `pio run` on its own and can be
-handed to someone else. A real board can be built to run on its emulated stand-in: then the
+linker script rendered from boards/<id>.toml, and its own PlatformIO core ``pio-core/`` with tinyc's
+platform and the SCons registration), and names it all by relative path, so plain `pio run` builds it
+offline with no environment variable, and still does after it is copied or moved elsewhere. A real board can be built to run on its emulated stand-in: then the
 CPU/FPU flags and memory sizes are the real board's and the origins, console and timer are the
 stand-in's.
 """
@@ -128,10 +129,17 @@ def render_project(out_dir: Path, board: Board, app_sources: list[Path], *, emul
     defines = port_defines(target) | (extra_defines or {})
     build_flags = [opt, *(f"-D{k}={v}" for k, v in defines.items())]
     ctx = dict(board=board, run_board=run_board, flash=flash, ram=ram, env_name=env_name,
-               pio_board=pio_board, platform_dir=piocore.platform_dir(),
+               pio_board=pio_board, platform_name=piocore.platform_name(), core_dir=piocore.PROJECT_CORE,
                build_flags=build_flags, upload_protocol=upload_protocol, stack_size=stack_size,
                boot_block=(paths.firmware_dir() / "ports" / run_board.family / "boot2.c").is_file(),
                upload_command=upload_command, stock_platform=target.stock_platform)
+    for rel, content in piocore.project_core().items():  # the project's own PlatformIO core (core_dir)
+        dst = out_dir / piocore.PROJECT_CORE / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copyfile(content, dst)
+        else:
+            dst.write_text(content)
     (out_dir / "platformio.ini").write_text(render("project/platformio.ini.j2", **ctx))
     (out_dir / "boards" / f"{pio_board}.json").write_text(render("project/board.json.j2", **ctx))
     (out_dir / "linker.ld").write_text(render("project/linker.ld.j2", **ctx))

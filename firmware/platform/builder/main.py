@@ -54,7 +54,8 @@ env.Append(
     CFLAGS=["-std=c99"],
     LINKFLAGS=machine + [
         "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections",
-        "-Wl,-Map,${BUILD_DIR}/firmware.map", "-Wl,--print-memory-usage",
+        # substituted now, so a project folder with a space in its path stays one argument (SCons quotes it)
+        "-Wl,-Map," + env.subst("$BUILD_DIR/firmware.map"), "-Wl,--print-memory-usage",
     ],
     LIBS=["c", "m", "gcc"],
 )
