@@ -222,7 +222,7 @@ def _flash_items(g: Graph, board: Board) -> list[Item]:
             channels = w.shape[0] if op.op != "DEPTHWISE_CONV_2D" else w.shape[-1]
             quant += 8 * channels  # per-channel multiplier + shift, precomputed
     quant += sum(8 for t in g.tensors if t.quantization.is_quantized and not t.is_constant)
-    kernels = sorted({op.op for op in g.operators})
+    kernels = sorted({op.op for op in g.operators if op.index not in g.folded})
     # every declared operator has its figure (tests/test_kernel_registry.py); one tinyc cannot run adds none (the
     # compatibility report refuses the model)
     sizes = [operators.get(k).code_size for k in kernels if operators.find(k) is not None]

@@ -151,9 +151,10 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
         if t >= 0 and not graph.tensor(t).is_constant:
             first[t] = 0
             last.setdefault(t, 0)
+    folded = set(graph.folded)  # computed at generation time: they read nothing at run time
     for step, oi in enumerate(order):
         op = graph.operators[oi]
-        for t in op.inputs:
+        for t in (() if oi in folded else op.inputs):
             if t >= 0 and not graph.tensor(t).is_constant:
                 last[t] = step
                 first.setdefault(t, step)  # a tensor read but never written: treat as created here
@@ -396,9 +397,10 @@ def _make(strategy: str, bufs: list[Buffer], order: tuple[int, ...], detail: str
 
 
 def plan_tflm(graph: Graph) -> MemoryPlan:
-    """The plan TFLite Micro's GreedyMemoryPlanner makes (its recorded arena head)."""
+    """The plan TFLite Micro's GreedyMemoryPlanner makes (its recorded arena head). TFLite Micro runs the
+    operators tinyc folds (tinyc.model.fold) and plans their outputs: they are planned here too."""
     order = tuple(range(len(graph.operators)))
-    bufs = buffers(graph, order)
+    bufs = buffers(graph.as_file(), order)
     return _make("tflm", _at(bufs, _place_greedy(bufs, _tflm_key)), order,
                  "TFLM GreedyMemoryPlanner: largest first, first fit, file order")
 

@@ -254,6 +254,8 @@ class Lowering:
     def lower(self) -> LoweredModel:
         for oi in self.order:
             op = self.g.operators[oi]
+            if oi in self.g.folded:  # computed at generation time (tinyc.model.fold): no kernel call
+                continue
             decl = operators.find(op.op)
             if decl is None:
                 raise NotImplementedYet(f"{self.where(op)}: tinyc has no kernel for {op.op} yet")

@@ -184,6 +184,10 @@ class Graph:
     description: str = ""
     subgraph_count: int = 1
     buffer_count: int = 0  # buffers in the file (tensor.buffer must be below it; 0 is the empty buffer)
+    # Operators computed at generation time (tinyc.model.fold): their outputs are constants here, they emit no
+    # kernel call; ``file_tensors`` holds the tensors as the file has them (empty when nothing is folded).
+    folded: tuple[int, ...] = ()
+    file_tensors: tuple[Tensor, ...] = field(default=(), compare=False, repr=False)
 
     def tensor(self, i: int) -> Tensor:
         return self.tensors[i]
@@ -222,6 +226,14 @@ class Graph:
             cached = {k: tuple(v) for k, v in d.items()}
             object.__setattr__(self, "_cons", cached)
         return cached
+
+    def as_file(self) -> "Graph":
+        """The graph as TFLite Micro runs it: folded operators' outputs are activations again."""
+        if not self.folded:
+            return self
+        from dataclasses import replace
+
+        return replace(self, tensors=self.file_tensors, folded=(), file_tensors=())
 
     @property
     def constants(self) -> list[Tensor]:
@@ -281,6 +293,9 @@ def parse(data: bytes, path: str | Path | None = None, name: str | None = None, 
                          "pass a .tflite file")
     try:
         g = _parse(data, where, path, name, main_only)
+        from tinyc.model.fold import fold
+
+        g = fold(g)  # shape arithmetic of a dynamic batch: constants before any stage reads the graph
         # Every table of the file must be readable, not only those tinyc uses: TFLite Micro's Python interpreter
         # unpacks them all (signatures, metadata), and a damaged offset there would crash it.
         schema().ModelT.InitFromPackedBuf(data, 0)

@@ -239,8 +239,10 @@ def compatibility(g: Graph, layers: "dict[str, str] | None" = None, float_ok: bo
                                       f"{g.tensor(op.outputs[0]).dtype})", fix="quantize it to full-integer int8: "
                                       f"`tinyc optimize {where} -o OUT.tflite --data D.npz`, or `tinyc build` with "
                                       "--data (calibration inputs)"))
-    has_shape = any(op.op == "SHAPE" for op in g.operators)
+    has_shape = any(op.op == "SHAPE" and op.index not in g.folded for op in g.operators)
     for op in g.operators:
+        if op.index in g.folded:  # computed at generation time (tinyc.model.fold): nothing runs
+            continue
         rule = operators.find(op.op)
         if rule is None:
             fix = FIXES.get(op.op)

@@ -203,7 +203,10 @@ class Checker:
         for i in g.inputs:
             if i >= 0 and g.tensor(i).is_constant:
                 self.add(f"has graph input {tname(g.tensor(i))}, which is a constant (it has data in the file)")
+        folded = set(g.folded)  # their outputs are constants computed by tinyc.model.fold
         for op in g.operators:
+            if op.index in folded:
+                continue
             if not op.outputs:
                 self.add("has no output tensor", op)
             for i in op.outputs:
@@ -477,7 +480,7 @@ class Checker:
         self.structure()
         self.sizes()
         for op in g.operators:
-            if supported is not None and op.op not in supported:
+            if (supported is not None and op.op not in supported) or op.index in g.folded:
                 continue
             decl = operators.find(op.op)
             if decl is None or decl.verify is None:
