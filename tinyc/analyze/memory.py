@@ -85,6 +85,14 @@ class MemoryPlan:
     peak_live_bytes: int = 0
     detail: str = ""  # how the plan was found
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Bytes at the arena's end holding variable tensors for the whole run (the TFLM-equivalent plan: TFLite Micro
+    # keeps them in its persistent tail, outside the planned head).
+    persistent: int = 0
+
+    @property
+    def head(self) -> int:
+        """The planned part of the arena: what TFLite Micro records as its head for the TFLM-equivalent plan."""
+        return self.arena_size - self.persistent
 
     @property
     def peak_op(self) -> int | None:
@@ -210,6 +218,8 @@ def buffers(graph: Graph, order: Iterable[int] | None = None, *, alias_views: bo
 
     groups: dict[int, list[int]] = {}
     for t in first:
+        if runtime == "tflm" and graph.tensor(t).is_variable:
+            continue  # TFLite Micro allocates variable tensors in its persistent tail, not in the planned head
         groups.setdefault(root(t), []).append(t)
 
     out_buffers: list[Buffer] = []
@@ -401,8 +411,17 @@ def plan_tflm(graph: Graph) -> MemoryPlan:
     operators tinyc folds (tinyc.model.fold) and plans their outputs: they are planned here too."""
     order = tuple(range(len(graph.operators)))
     bufs = buffers(graph.as_file(), order)
-    return _make("tflm", _at(bufs, _place_greedy(bufs, _tflm_key)), order,
-                 "TFLM GreedyMemoryPlanner: largest first, first fit, file order")
+    placed = _at(bufs, _place_greedy(bufs, _tflm_key))
+    head = _arena(placed)
+    # variable tensors (an LSTM's state): above the head for the whole run, as in TFLite Micro's persistent tail
+    offset, n = align(head), len(order)
+    for t in sorted({i for op in graph.operators for i in op.inputs if i >= 0 and graph.tensor(i).is_variable}):
+        nb = graph.tensor(t).nbytes
+        placed.append(Buffer(id=len(placed), kind="tensor", tensor=t, op=None, nbytes=nb, size=align(nb), first=0,
+                             last=max(n - 1, 0), offset=offset))
+        offset += align(nb)
+    plan = _make("tflm", placed, order, "TFLM GreedyMemoryPlanner: largest first, first fit, file order")
+    return replace(plan, persistent=plan.arena_size - head)
 
 
 # --- execution orders --------------------------------------------------------------------------------

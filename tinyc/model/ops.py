@@ -20,7 +20,8 @@ from tinyc.model.graph import Graph, ModelError, Operator
 from tinyc.operators import OpDecl
 
 __all__ = ["OpRule", "OP_RULES", "SUPPORTED", "macs", "params", "scratch_bytes", "check_supported",
-           "UnsupportedModel", "inplace_form", "OpIssue", "Compatibility", "compatibility", "layer_from_name"]
+           "UnsupportedModel", "inplace_form", "OpIssue", "Compatibility", "compatibility", "layer_from_name",
+           "STATE_INPUTS", "owned_state"]
 
 OpRule = OpDecl  # what the planner reads of a declaration (view, inplace, scratch, ...)
 
@@ -78,6 +79,31 @@ def scratch_bytes(g: Graph, op: Operator, runtime: str = "tflm") -> list[int]:
         return []
     fn = rule.scratch if runtime == "tflm" else rule.runtime_scratch
     return list(fn(g, op)) if fn else []
+
+
+# Operators whose kernel owns the variable (state) tensors at these input positions: it resets them at the start
+# of each inference and no other operator reads them (TFLite Micro's LSTM: hidden and cell state).
+STATE_INPUTS: dict[str, tuple[int, ...]] = {"UNIDIRECTIONAL_SEQUENCE_LSTM": (18, 19)}
+
+
+def owned_state(g: Graph) -> set[int]:
+    """The variable tensors a declared operator owns (STATE_INPUTS): read by that one operator only, not a graph
+    input or output. Any other variable tensor makes the model stateful, which tinyc refuses."""
+    readers: dict[int, int] = {}
+    for op in g.operators:
+        for i in set(op.inputs):
+            if i >= 0:
+                readers[i] = readers.get(i, 0) + 1
+    owned = set()
+    for op in g.operators:
+        if operators.find(op.op) is None:
+            continue
+        for pos in STATE_INPUTS.get(op.op, ()):
+            i = op.inputs[pos] if pos < len(op.inputs) else -1
+            if i >= 0 and g.tensor(i).is_variable and readers.get(i) == 1 and i not in g.inputs \
+                    and i not in g.outputs and all(i not in o.outputs for o in g.operators):
+                owned.add(i)
+    return owned
 
 
 _FLOATS = ("float32", "float16", "float64")
@@ -272,7 +298,8 @@ def compatibility(g: Graph, layers: "dict[str, str] | None" = None, float_ok: bo
             issues.append(OpIssue(op.index, op.op, f"has a {bad.dtype} tensor '{bad.name}'", layer_of(op),
                                   "tinyc runs int8 activations only: convert with "
                                   "inference_input_type/inference_output_type=tf.int8"))
-    if any(t.is_variable for t in g.tensors):
+    owned = owned_state(g)
+    if any(t.is_variable and t.index not in owned for t in g.tensors):
         issues.append(OpIssue(None, "", "has variable (stateful) tensors",
                               fix="tinyc runs stateless models only: remove stateful layers"))
     if not float_ok and not issues:  # every operator has a kernel: do the file's tensors agree with them?
