@@ -39,8 +39,13 @@ def random_inputs(graph, count: int, seed: int) -> list[list[np.ndarray]]:
 
 def tflm_outputs(path, graph, batches):
     it = reference.interpreter(path)
+    # An LSTM's variable tensors (its state) carry over between TFLite Micro's invocations until reset();
+    # tinyc's kernel starts every inference from the initial state, as a reset interpreter does.
+    stateful = any(t.is_variable for t in graph.tensors)
     res = []
     for rec in batches:
+        if stateful:
+            it.reset()
         for i, x in enumerate(rec):
             it.set_input(x, i)
         it.invoke()
