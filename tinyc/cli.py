@@ -633,34 +633,31 @@ def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accu
               help="Directory for the C sources (new or empty, unless --force).")
 @click.option("--force", is_flag=True, help="Replace tinyc's earlier output there and write beside other files "
               "(tinyc never removes or overwrites a file it did not write).")
+@click.option("--name", default=None, help="Prefix of every symbol and file of the model (kws: kws_model.h, "
+              "kws_model_invoke()), written as <name>_model/ beside the shared runtime tinyc_runtime/ "
+              "(docs/model-api.md).")
+@click.option("--format", "fmt", type=click.Choice(["sources", "pio-lib", "cmake", "arduino"]), default=None,
+              help="Layout of the model and runtime parts: plain sources, PlatformIO libraries (library.json), "
+                   "CMake targets (CMakeLists.txt) or Arduino libraries (library.properties) [default: sources; "
+                   "without --name and --format, one flat folder with only the kernels the model calls].")
 @weights_option
 @json_option
 @click.pass_obj
 def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bool, weights: str,
-                 as_json: bool) -> None:
+                 as_json: bool, name: str | None = None, fmt: str | None = None) -> None:
     """Write the C sources for a .tflite model: tinyc_model.{h,c}, weights and the kernels it uses."""
-    from pathlib import Path
+    from tinyc.codegen.library import write
 
-    from tinyc.analyze.memory import plan_improved
-    from tinyc.boards import get_board
-    from tinyc.codegen import generate
-    from tinyc.model import graph, ops
-
-    from tinyc.outputs import OutputDir
-
-    board = get_board(board_id)
-    with OutputDir(out_dir, force=force, inputs=[model]) as dest:
-        g = graph.load(model)
-        ops.check_supported(g)
-        gm = generate(g, plan_improved(g), board, dest.stage, weights=weights)
-        dest.commit()
-    gm = gm.moved_to(Path(out_dir))
+    gm = write(model, board_id, out_dir, force=force, weights=weights, name=name, fmt=fmt)
     if as_json:
         out.emit_json(gm.to_json())
         return
-    out.print(f"{plain(gm.out_dir)}: {len(gm.sources)} C files for {plain(gm.model_name)} on {plain(board.id)} "
+    out.print(f"{plain(gm.out_dir)}: {len(gm.sources)} C files for {plain(gm.model_name)} on {plain(board_id)} "
               f"({gm.num_calls} kernel calls, {gm.macs} MACs, arena {fmt_bytes(gm.arena_size)}, "
               f"constants {fmt_bytes(gm.weights_bytes)}, {gm.variant} kernels)")
+    if gm.model_dir is not None:
+        out.print(f"  {gm.format}: the model in {plain(gm.model_dir.name)}/ ({plain(gm.name)}_model.h), the runtime "
+                  f"every model of a firmware shares in {plain(gm.runtime_dir.name)}/")
     if gm.choices:
         sets: dict[str, int] = {}
         for c in gm.choices:

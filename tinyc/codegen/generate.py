@@ -3,6 +3,11 @@
 The output directory is flat (sources and headers side by side) so a build adds one include dir.
 Only the kernels the model calls are copied; an optimized variant for the board's core is copied
 beside its reference version and selected by a define in tinyc_model.c.
+
+A model generated with a name (``tinyc generate --name kws``, tinyc.codegen.library) has its symbols and
+files prefixed with it (kws_model_invoke, kws_model.h) and takes its runtime from a separate part
+(``runtime_part``): the whole runtime of the board's kernel set, the same for every model on that core, so one
+copy serves every model of a firmware (docs/model-api.md).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from tinyc.errors import TinycError
 RUNTIME_HEADERS = ("include/tinyc_rt.h", "include/tinyc_quant.h", "include/tinyc_conv_window.h", "kernels/broadcast.h",
                    "kernels/inplace_rows.h")
 RUNTIME_COMMON = ("quant.c",)
+DEFAULT_NAME = "tinyc"  # the prefix of a model generated without --name: tinyc_model.h, tinyc_model_invoke()
+MODEL_API_VERSION = 1  # TINYC_MODEL_API_VERSION in the generated header (docs/model-api.md)
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,21 @@ class GeneratedModel:
     # Per call, the arena bytes its kernel may touch, merged: ((offset, bytes), ...) for the call's tensors and
     # scratch. The host runner's sanitized build poisons the rest of the arena during the call (codegen/host.py).
     tensor_regions: tuple[tuple[tuple[int, int], ...], ...] = ()
+    name: str = DEFAULT_NAME  # the prefix of its symbols and files (--name)
+    format: str = "flat"  # "flat": one folder with the kernels it calls; else tinyc.codegen.library.FORMATS
+    model_dir: Path | None = None  # a library format's parts (tinyc.codegen.library); None when flat
+    runtime_dir: Path | None = None
 
     def moved_to(self, out_dir: Path) -> "GeneratedModel":
         """The same sources after their folder moved (from an output's stage to its place)."""
-        out_dir = Path(out_dir)
-        return replace(self, out_dir=out_dir, sources=tuple(out_dir / p.name for p in self.sources),
-                       headers=tuple(out_dir / p.name for p in self.headers), include_dirs=(out_dir,))
+        out_dir, old = Path(out_dir), self.out_dir
+
+        def at(p):
+            return None if p is None else out_dir / Path(p).relative_to(old)
+
+        return replace(self, out_dir=out_dir, sources=tuple(at(p) for p in self.sources),
+                       headers=tuple(at(p) for p in self.headers), include_dirs=tuple(at(p) for p in self.include_dirs),
+                       model_dir=at(self.model_dir), runtime_dir=at(self.runtime_dir))
 
     def to_json(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "sources": [str(p) for p in self.sources],
@@ -64,7 +80,9 @@ class GeneratedModel:
                 "macs": self.macs, "weights_bytes": self.weights_bytes, "num_calls": self.num_calls,
                 "weights": self.weights, "weight_scratch": self.weight_scratch,
                 "packed_layers": [p.to_json() for p in self.packed_layers], "profile": self.profile,
-                "choices": [c.to_json() for c in self.choices]}
+                "choices": [c.to_json() for c in self.choices], "name": self.name, "format": self.format,
+                "model_dir": None if self.model_dir is None else str(self.model_dir),
+                "runtime_dir": None if self.runtime_dir is None else str(self.runtime_dir)}
 
 
 def runtime_dir() -> Path:
@@ -129,21 +147,48 @@ def ops_header(kernels) -> str:
     return render("codegen/tinyc_ops.h.j2", structs=list(structs.values()), kernels=list(kernels))
 
 
-def render_sources(lowered: LoweredModel, variant: str, profile: bool = False) -> dict[str, str]:
+def check_name(name: str) -> str:
+    """A model's name (``--name``): the prefix of its C symbols, macros and files."""
+    import re
+
+    if name == DEFAULT_NAME:
+        return name
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name or "") or name.endswith("_"):
+        raise TinycError(f"--name {name!r}: a model's name is a C identifier prefix: a lower-case letter, then up "
+                         "to 31 lower-case letters, digits or '_' (not last), e.g. --name kws")
+    if name.startswith("tinyc_"):
+        raise TinycError(f"--name {name!r}: names starting with tinyc_ are the runtime's; choose another")
+    return name
+
+
+def model_files(name: str = DEFAULT_NAME) -> tuple[str, str, str]:
+    """The generated files of a model named ``name``: header, code, constant data."""
+    return f"{name}_model.h", f"{name}_model.c", f"{name}_model_data.c"
+
+
+def runtime_config(variant: str) -> str:
+    """tinyc_rt_config.h: the kernel set chosen for the board's core."""
+    config = "/* Generated: the kernel set chosen for the board's core. */\n"
+    for v in chain(variant):
+        config += f"#ifndef TINYC_KERNELS_{v.upper()}\n#define TINYC_KERNELS_{v.upper()} 1\n#endif\n"
+    return config
+
+
+def render_sources(lowered: LoweredModel, variant: str, profile: bool = False,
+                   name: str = DEFAULT_NAME) -> dict[str, str]:
+    """The model's generated files (``model_files(name)``) and tinyc_rt_config.h, by file name."""
     declared = K.generated(lowered.kernels)
-    ctx = dict(profile=profile, model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
+    ctx = dict(p=name, P=name.upper(), profile=profile, model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
                inputs=lowered.inputs, outputs=lowered.outputs, calls=lowered.calls, consts=lowered.consts,
                macs=lowered.macs, weights_bytes=lowered.weights_bytes,
                variant_headers=["tinyc_rt_config.h"] + (["tinyc_unpack.h"] if lowered.packed else [])
                + (["tinyc_ops.h"] if declared else []))
-    config = "/* Generated: the kernel set chosen for the board's core. */\n"
-    for v in chain(variant):
-        config += f"#ifndef TINYC_KERNELS_{v.upper()}\n#define TINYC_KERNELS_{v.upper()} 1\n#endif\n"
+    h, c, data = model_files(name)
     return {
-        "tinyc_model.h": render("codegen/tinyc_model.h.j2", **ctx),
-        "tinyc_model.c": render("codegen/tinyc_model.c.j2", **ctx),
-        "tinyc_model_data.c": render("codegen/tinyc_model_data.c.j2", **ctx),
-        "tinyc_rt_config.h": config,
+        h: render("codegen/tinyc_model.h.j2", **ctx),
+        c: render("codegen/tinyc_model.c.j2", **ctx),
+        data: render("codegen/tinyc_model_data.c.j2", **ctx),
+        "tinyc_rt_config.h": runtime_config(variant),
     }
 
 
@@ -179,6 +224,38 @@ def runtime_files(lowered: LoweredModel, variant: str) -> list[Path]:
     return files
 
 
+def runtime_part(variant: str) -> dict[str, Path | str]:
+    """The runtime as a part of its own, for models generated with a name: every declared kernel of the reference
+    set and of ``variant``'s chain (a user's operator kernels too), the packed-weight decoder, the runtime's headers,
+    tinyc_ops.h for every kernel declared with its fields and tinyc_rt_config.h (file name -> the file to copy, or
+    the text to write). It depends on the kernel set only, so every model generated for the same core gets the
+    same part: a firmware holds one copy whatever the number of its models. A linker given it as a library (or
+    with --gc-sections) keeps only the kernels the models call."""
+    from tinyc.codegen.lower import UNPACK_SOURCE
+
+    rt = runtime_dir()
+    sets = ("reference", *chain(variant))
+    kernels = [k for k in K.all_kernels() if k.kernel_set.value in sets]
+    sources = sorted({k.source for k in kernels if not Path(k.source).is_absolute()} | {UNPACK_SOURCE})
+    files: list[Path] = [*sorted((rt / "include").glob("*.h")), *sorted((rt / "kernels").glob("*.h")),
+                         *(rt / c for c in RUNTIME_COMMON), *(rt / "kernels" / s for s in sources)]
+    stems = {Path(s).stem for s in sources}
+    for v in chain(variant):
+        vdir = rt / "kernels" / v
+        files += sorted(vdir.glob("*.h"))
+        files += [f for f in sorted(vdir.glob("*.c")) if f.stem.replace(f"_{v}", "") in stems]
+    files += sorted({Path(k.source) for k in kernels if Path(k.source).is_absolute()} - set(files))
+    part: dict[str, Path | str] = {}
+    for f in files:
+        if part.setdefault(f.name, f) != f:
+            raise TinycError(f"two runtime files are both named {f.name}: {part[f.name]} and {f}; rename one")
+    declared = K.generated([k.macro for k in kernels])
+    if declared:
+        part["tinyc_ops.h"] = ops_header(declared)
+    part["tinyc_rt_config.h"] = runtime_config(variant)
+    return part
+
+
 def tensor_regions(graph, plan, calls) -> tuple[tuple[tuple[int, int], ...], ...]:
     """Per kernel call, the arena ranges (offset, bytes) of its operator's activation tensors and scratch,
     overlapping and touching ranges merged."""
@@ -199,6 +276,26 @@ def tensor_regions(graph, plan, calls) -> tuple[tuple[tuple[int, int], ...], ...
     return tuple(out)
 
 
+def lower_for(graph, plan, board, weights="auto"):
+    """The model lowered and specialized for ``board`` as ``generate`` writes it: (variant, defines, weights
+    mode, lowered model, specialization). Raises before anything is written."""
+    variant, defines = variant_for(board)
+    if isinstance(weights, str) and weights in ("auto", "packed"):  # decided for the board as tinyc check does
+        from tinyc.codegen.footprint import lowering
+
+        low = lowering(graph, plan, board, weights)
+        mode, lowered, spec = weights, low.lowered, low.specialization  # specialized already
+    else:
+        mode = weights.mode if hasattr(weights, "choice") else weights if isinstance(weights, str) else "per-layer"
+        offsets, arena, order = plan_layout(graph, plan)
+        lowered = lower(graph, offsets, arena, order,  # raises before anything is written
+                        weights=weights.choice() if hasattr(weights, "choice") else weights)
+        spec = specialize(lowered, variant, getattr(weights, "scratch_limit", None),  # optimized kernels for the
+                          dict(getattr(weights, "portable", ()) or ()))  # core, fitted to the board as check did
+        lowered = spec.lowered
+    return variant, defines, mode, lowered, spec
+
+
 def generate(graph, plan, board, out_dir, *, weights="auto", profile: bool = False) -> GeneratedModel:
     """Write the model's C sources into ``out_dir``, a new or empty folder: a library call that writes plainly,
     where the commands write through ``tinyc.outputs.OutputDir`` (staged, swapped in atomically).
@@ -215,19 +312,7 @@ def generate(graph, plan, board, out_dir, *, weights="auto", profile: bool = Fal
         raise TinycError(f"{out_dir}: exists and is not a directory; pass a directory for the sources")
     if out_dir.is_dir() and any(out_dir.iterdir()):
         raise TinycError(f"{out_dir}: directory is not empty; choose another")
-    variant, defines = variant_for(board)
-    if isinstance(weights, str) and weights in ("auto", "packed"):  # decided for the board as tinyc check does
-        from tinyc.codegen.footprint import lowering
-
-        low = lowering(graph, plan, board, weights)
-        mode, lowered, spec = weights, low.lowered, low.specialization  # specialized already
-    else:
-        mode = weights.mode if hasattr(weights, "choice") else weights if isinstance(weights, str) else "per-layer"
-        offsets, arena, order = plan_layout(graph, plan)
-        lowered = lower(graph, offsets, arena, order,  # raises before anything is written
-                        weights=weights.choice() if hasattr(weights, "choice") else weights)
-        spec = specialize(lowered, variant)  # optimized kernels for the board's core, if any
-        lowered = spec.lowered
+    variant, defines, mode, lowered, spec = lower_for(graph, plan, board, weights)
     texts = render_sources(lowered, variant, profile)
     files = runtime_files(lowered, variant)
 
