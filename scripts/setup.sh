@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${TINYC_VENV:-$ROOT/.venv}
 APT_PKGS=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm binutils-arm-none-eabi openocd bossa-cli)
+# the host compiler and CMake: generated code run on the host; tinyc generate --format cmake's test project
+APT_PKGS+=(gcc cmake)
 
 # tinyc fit --storage postgresql:// (and its test's throwaway server); headless Chromium opens report.html in tests
 APT_PKGS+=(postgresql chromium)
