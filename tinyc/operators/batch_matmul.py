@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tinyc.codegen import kernels as K
 from tinyc.codegen import quant as Q
-from tinyc.codegen.kernels import Field, Role
+from tinyc.codegen.kernels import ArgType, CType, Field, Role, Static
 from tinyc.model.graph import Graph, Operator
 from tinyc.model.verify import shp, tname
 from tinyc.operators import CodeSize, Example, OpDecl, option
@@ -93,6 +93,27 @@ def verify(c: "Checker", op: Operator) -> None:
         c.fail(f"a depth of {geo['depth']} can make the 32-bit accumulator overflow (up to {worst:,})")
 
 
+# --- the Arm DSP variant (firmware/runtime/kernels/arm_dsp/batch_matmul_arm_dsp.c) ---
+
+def specialize_dsp(specializer, call):
+    """Any BATCH_MATMUL whose left operand has contiguous rows (adj_x false); two int16 columns of the depth
+    (rounded down to 4) join the set's static scratch."""
+    from tinyc.codegen.specialize import SCRATCH
+
+    p = dict(call.params)
+    if p["a_k_stride"] != 1:
+        return "adj_x: the left operand's rows are not contiguous"
+    specializer.scratch = max(specializer.scratch, 4 * (p["depth"] & ~3) + 4)
+    return call.to(BATCH_MATMUL_DSP, p, scratch=Static(SCRATCH))
+
+
+BATCH_MATMUL_DSP = K.declare(
+    "TINYC_DSP_BATCH_MATMUL_S8", "BATCH_MATMUL", "batch_matmul.c", BATCH_MATMUL.params,
+    (Role.INPUT, Role.INPUT2, Role.SCRATCH, Role.OUTPUT), kernel_set=K.KernelSet.ARM_DSP,
+    replaces=(BATCH_MATMUL.macro,), fields=FIELDS, arg_types={Role.SCRATCH: ArgType(CType.I32)},
+    specialize=specialize_dsp)
+
+
 # --- test models ---
 
 def _matmul_adj_y(k, x, y):
@@ -129,6 +150,6 @@ EXAMPLES = (
 )
 
 
-OP = OpDecl("BATCH_MATMUL", 4, lower, verify, macs, code_size=CodeSize(340), kernels=(BATCH_MATMUL,),
+OP = OpDecl("BATCH_MATMUL", 4, lower, verify, macs, code_size=CodeSize(340, 840), kernels=(BATCH_MATMUL,),
             layers=("tf.matmul", "tf.linalg.matmul"),
             examples=EXAMPLES, note="int8 per-tensor; adj_x, adj_y, broadcast batches")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tinyc.codegen import kernels as K
-from tinyc.codegen.kernels import Field, Role
+from tinyc.codegen.kernels import ArgType, Const, CType, Field, Role, Static
 from tinyc.errors import NotImplementedYet
 from tinyc.model.graph import Graph, Operator
 from tinyc.model.verify import shp, tname
@@ -104,6 +104,52 @@ def verify(c: "Checker", op: Operator) -> None:
     c.filter(op, x, w, b, y, 0, oc)
 
 
+# --- the Arm DSP variant (firmware/runtime/kernels/arm_dsp/transpose_conv_arm_dsp.c) ---
+
+def pack_phases(w: np.ndarray, sh: int, sw: int) -> tuple[np.ndarray, list[int]]:
+    """Weights [oc, kh, kw, ic] per output phase (ry, rx): each channel's taps ky = ry (mod sh), kx = rx (mod
+    sw), input channels innermost, zero-padded to a multiple of 4 bytes; and (byte offset, length) per phase."""
+    oc, kh, kw, ic = w.shape
+    parts, table, at = [], [], 0
+    for ry in range(sh):
+        for rx in range(sw):
+            taps = [w[:, ky, kx, :] for ky in range(ry, kh, sh) for kx in range(rx, kw, sw)]
+            n = len(taps) * ic
+            rows = np.zeros((oc, (n + 3) // 4 * 4), dtype=np.int64)
+            if taps:
+                rows[:, :n] = np.concatenate(taps, axis=1)
+            table += [at, rows.shape[1]]
+            at += rows.size
+            parts.append(rows.reshape(-1))
+    return np.concatenate(parts), table
+
+
+def specialize_dsp(specializer, call):
+    """Every TRANSPOSE_CONV whose weights are a plain constant array: re-packed per phase; the column scratch
+    (3 bytes per byte of its longest phase) joins the set's static scratch."""
+    from tinyc.codegen.specialize import SCRATCH
+
+    p = dict(call.params)
+    wv = specializer.values(call[Role.WEIGHTS])
+    if wv is None:
+        return "weights are not a plain constant array"
+    w = wv.reshape(p["out_c"], p["k_h"], p["k_w"], p["in_c"])
+    packed, table = pack_phases(w, p["stride_h"], p["stride_w"])
+    n = call.index
+    wn = specializer.add_const(f"tinyc_op{n}_dsp_w", "int8_t", packed)
+    tn = specializer.add_const(f"tinyc_op{n}_dsp_phases", "int32_t", table)
+    specializer.scratch = max(specializer.scratch, 3 * max(table[1::2]) + 4)
+    return call.to(TRANSPOSE_CONV_DSP, p, weights=Const(wn), table1=Const(tn), scratch=Static(SCRATCH))
+
+
+TRANSPOSE_CONV_DSP = K.declare(
+    "TINYC_DSP_TRANSPOSE_CONV_S8", "TRANSPOSE_CONV", "transpose_conv.c", TRANSPOSE_CONV.params,
+    (*ROLES[:-1], Role.TABLE1, Role.SCRATCH, Role.OUTPUT), kernel_set=K.KernelSet.ARM_DSP,
+    replaces=(TRANSPOSE_CONV.macro,), fields=FIELDS,
+    arg_types={Role.TABLE1: ArgType(CType.I32, const=True), Role.SCRATCH: ArgType(CType.I32)},
+    specialize=specialize_dsp)
+
+
 # --- test models ---
 
 def _tconv_same_s2(k, x):
@@ -138,6 +184,6 @@ EXAMPLES = (
 )
 
 
-OP = OpDecl("TRANSPOSE_CONV", 3, lower, verify, macs, scratch=tflm_scratch, code_size=CodeSize(420),
+OP = OpDecl("TRANSPOSE_CONV", 3, lower, verify, macs, scratch=tflm_scratch, code_size=CodeSize(420, 868),
             kernels=(TRANSPOSE_CONV,), layers=("Conv2DTranspose",), examples=EXAMPLES,
             note="int8 per-channel, bias optional; no fused activation")
