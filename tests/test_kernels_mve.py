@@ -95,7 +95,7 @@ def test_generator_picks_mve_for_the_m55_only():
     assert variant == "arm_mve" and defines == ("TINYC_KERNELS_ARM_MVE", "TINYC_KERNELS_ARM_DSP")
     for board_id in ("mps2-an386", "mps2-an500", "nucleo-f746"):  # Cortex-M4 / M7: DSP, no Helium
         assert variant_for(get_board(board_id)) == ("arm_dsp", ("TINYC_KERNELS_ARM_DSP",)), board_id
-    assert variant_for(get_board("mps2-an385"))[0] == "reference"  # Cortex-M3
+    assert variant_for(get_board("mps2-an385"))[0] == "arm_scalar"  # Cortex-M3: no DSP, no Helium
 
 
 def test_mve_weight_packing_groups_four_rows_by_16_byte_chunk():
