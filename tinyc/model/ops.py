@@ -251,6 +251,7 @@ def compatibility(g: Graph, layers: "dict[str, str] | None" = None, float_ok: bo
             break
     if not float_ok:
         float_ops = [op for op in g.operators if op.op not in ("QUANTIZE", "DEQUANTIZE")
+                     and "float32" not in getattr(operators.find(op.op), "activation_dtypes", ())
                      and any(g.tensor(i).dtype in _FLOATS for i in op.outputs)]
         if float_ops:
             op = float_ops[0]
