@@ -42,7 +42,10 @@ def test_full_integer_with_per_channel_conv_weights(zoo_paths):
     for name in zoo.names():
         g = graph.load(zoo_paths[name])
         if not zoo.info(name).float_io:
-            assert all(g.tensor(i).dtype == "int8" for i in g.inputs + g.outputs), name
+            assert all(g.tensor(i).dtype == "int8" for i in g.inputs), name
+            # int8 outputs, or the int32 indices of an ARG_MAX / ARG_MIN head
+            assert all(g.tensor(i).dtype == "int8" or (g.tensor(i).dtype == "int32" and any(
+                i in op.outputs and op.op in ("ARG_MAX", "ARG_MIN") for op in g.operators)) for i in g.outputs), name
         for op in g.operators:
             if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
                 w = g.tensor(op.inputs[1])
@@ -67,10 +70,12 @@ def test_outputs_not_saturated(zoo_paths):
         at_limit = total = 0
         for xs in zoo.quantized_inputs(name, g, count=3):
             for t, y in zip(g.outputs, reference.run(zoo_paths[name], xs)):
+                if g.tensor(t).dtype != "int8":  # ARG_MAX's int32 indices: nothing to saturate
+                    continue
                 zp = g.tensor(t).quantization.zero_point
                 at_limit += int(np.sum(((y == -128) | (y == 127)) & (y != zp)))
                 total += y.size
-        assert at_limit / total < 0.10, (name, at_limit, total)
+        assert at_limit < 0.10 * total or not total, (name, at_limit, total)
 
 
 def test_cache_is_reused(zoo_paths):
