@@ -65,8 +65,10 @@ class GeneratedModel:
         """The same sources after their folder moved (from an output's stage to its place)."""
         out_dir, old = Path(out_dir), self.out_dir
 
-        def at(p):
-            return None if p is None else out_dir / Path(p).relative_to(old)
+        def at(p):  # a path inside the folder moves with it; one outside stays
+            if p is None or not Path(p).is_relative_to(old):
+                return p
+            return out_dir / Path(p).relative_to(old)
 
         return replace(self, out_dir=out_dir, sources=tuple(at(p) for p in self.sources),
                        headers=tuple(at(p) for p in self.headers), include_dirs=tuple(at(p) for p in self.include_dirs),
