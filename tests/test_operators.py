@@ -114,3 +114,18 @@ def test_a_broken_operator_folder_is_one_line_naming_it(tmp_path, monkeypatch):
     with pytest.raises(TinycError, match="operator folder not found"):
         operators.all_ops()
     monkeypatch.setattr(operators, "_OPS", None)
+
+
+def test_generated_declarations_take_every_c_type():
+    """tinyc_ops.h from typed fields and operand types (a float field and a float pointer included)."""
+    from tinyc.codegen import kernels as K
+    from tinyc.codegen.generate import ops_header
+
+    k = K.Kernel("TINYC_TEST_F32", ("TEST",), K.KernelSet.REFERENCE, "test.c", "tinyc_test_params_t",
+                 (K.Role.INPUT, K.Role.OUTPUT, K.Role.COUNT),
+                 fields=(K.Field("scale", ctype=K.CType.F32), K.Field("dims", 4), K.Field("zp", ctype=K.CType.I16)),
+                 arg_types=((K.Role.OUTPUT, K.ArgType(K.CType.F32)),))
+    text = ops_header([k])
+    assert "    float scale;\n    int32_t dims[4];\n    int16_t zp;\n} tinyc_test_params_t;" in text
+    assert ("void tinyc_ref_test_f32(const tinyc_test_params_t *p, const int8_t *input, float *output, "
+            "int32_t count);") in text and "#define TINYC_TEST_F32 tinyc_ref_test_f32" in text

@@ -53,11 +53,15 @@ def test_full_integer_with_per_channel_conv_weights(zoo_paths):
                 assert w.dtype == "int8" and len(w.quantization.scales) == channels, (name, op.index)
 
 
+# Operators no Keras model converts to, each tested on a file rewritten to hold it instead.
+NO_KERAS_MODEL = {"SQUEEZE": "the converter writes tf.squeeze as RESHAPE; tests/test_ops_shape.py rewrites one"}
+
+
 def test_single_op_models_cover_every_supported_op(zoo_paths):
     seen = set()
     for name in zoo.single_op_names():
         seen |= {o.op for o in graph.load(zoo_paths[name]).operators}
-    assert set(ops.SUPPORTED) <= seen, set(ops.SUPPORTED) - seen
+    assert set(ops.SUPPORTED) - set(NO_KERAS_MODEL) <= seen, set(ops.SUPPORTED) - seen - set(NO_KERAS_MODEL)
 
 
 def test_outputs_not_saturated(zoo_paths):
