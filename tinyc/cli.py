@@ -587,8 +587,13 @@ def _latency_option(value: str | None, board_id: str, emulate: bool) -> float | 
 @click.option("--trials", type=click.IntRange(0, 100000), default=None,
               help="Fine-tune at most this many new candidates (cached ones and those skipped untrained are free; "
               "0 re-scores the cached candidates under the new constraints).")
-@click.option("--study-db", default=None, help="optuna storage URL (sqlite:///fit.db) to resume or share the "
-              "search between machines [default: tinyc's cache].")
+@click.option("--storage", "--study-db", "study_db", default=None,
+              help="optuna storage URL of the study: postgresql://user@host/db shares the search with `tinyc "
+              "fit-worker` processes on any machine; sqlite:///fit.db for one machine [default: tinyc's cache]. "
+              "A rerun resumes the study.")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Local search processes (tinyc fit-worker) on the study; this command then builds and measures "
+              "the best candidates once.")
 @click.option("--epochs", type=int, default=2, show_default=True, help="Fine-tuning epochs per step.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--recalibrate", is_flag=True, help="Profile the board's kernels again for the latency model.")
@@ -601,7 +606,7 @@ def _latency_option(value: str | None, board_id: str, emulate: bool) -> float | 
 @click.pass_obj
 def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accuracy_drop, budget_flash,
             budget_sram, reserve_flash, reserve_sram, budget_time, trials, study_db, epochs, seed, recalibrate,
-            out_dir, force, as_json, weights="auto") -> None:
+            out_dir, force, as_json, weights="auto", workers=1) -> None:
     """Search compressions (int8/binary, per-layer filter pruning, sparsity, clusters, QAT) for the most
     accurate model that fits the board; write it with its report, every candidate and the Pareto front."""
     out.json = out.json or as_json
@@ -615,7 +620,7 @@ def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accu
                      reserve_flash=_size_option(reserve_flash, "--reserve-flash") or 0,
                      reserve_sram=_size_option(reserve_sram, "--reserve-sram") or 0, budget_time=budget_time,
                      trials=trials, study_db=study_db, epochs=epochs, seed=seed, recalibrate=recalibrate,
-                     weights=weights)
+                     weights=weights, workers=workers)
     result, files = run_fit_command(out, req, out_dir, force)
     if as_json:
         out.emit_json({**result.to_json(), "files": {k: str(v) for k, v in files.items()}})
@@ -624,6 +629,31 @@ def fit_cmd(out: Output, model, board_id, data, test_data, max_latency, max_accu
 
         raise DoesNotFit(f"no candidate in the search space fits {board_id} within the constraints; the closest "
                          f"is in {files['fit-report.md']} (widen --budget-time, relax the target, or reserve less)")
+
+
+@cli.command("fit-worker")
+@click.option("--storage", required=True, help="The study's optuna storage URL (postgresql://user@host/db), as given "
+              "to `tinyc fit --storage`.")
+@click.option("--study", "study_name", default=None, help="The study's name, where the storage holds several "
+              "tinyc fit studies.")
+@click.option("--model", default=None, help="This machine's copy of the study's model (checked by hash) "
+              "[default: the path the study names].")
+@click.option("--data", default=None, help="This machine's copy of --data (checked by hash).")
+@click.option("--test-data", default=None, help="This machine's copy of --test-data (checked by hash).")
+@click.option("--wait", type=float, default=0.0, help="Seconds to wait for `tinyc fit` to publish the study.")
+@json_option
+@click.pass_obj
+def fit_worker_cmd(out: Output, storage, study_name, model, data, test_data, wait, as_json) -> None:
+    """Join a shared `tinyc fit --storage` study: fine-tune and score candidates until its deadline or --trials
+    (each candidate once in the whole study), then print the Pareto front it reads."""
+    from tinyc.fit.command import run_fit_worker
+
+    rep = run_fit_worker(out, storage, study_name, model=model, data=data, test_data=test_data, wait=wait)
+    if as_json:
+        out.emit_json(rep)
+    else:
+        out.print(f"{rep['worker']}: {len(rep['trials'])} trials ({rep['fine_tuned']} fine-tuned here); Pareto "
+                  f"front of the study: {', '.join(rep['front']) or '-'}", markup=False)
 
 
 @cli.command("generate")

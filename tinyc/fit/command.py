@@ -56,6 +56,18 @@ def run_fit_command(out, req: FitRequest, out_dir: str | None, force: bool) -> t
     return result, files
 
 
+def run_fit_worker(out, storage: str, study_name: str | None, *, model: str | None = None,
+                   data: str | None = None, test_data: str | None = None, wait: float = 0.0) -> dict:
+    """`tinyc fit-worker`: the request the study published, run as a worker (tinyc.fit.distributed)."""
+    from tinyc.fit import distributed as Dist
+    from tinyc.fit.search import run_fit
+
+    name, published = Dist.find_request(storage, study_name, wait)
+    req = Dist.request_for_worker(published, storage, name, model, data, test_data)
+    out.info(f"joining study {name} ({req.model} on {req.board})")
+    return run_fit(req, say=out.info)
+
+
 def fit_for_build(out, model: str, board_id: str, *, data: str | None, test_data: str | None,
                   max_latency: float | None, budget_time: float, out_dir: str | None, force: bool,
                   weights: str, compressing: bool) -> tuple[str, Any]:

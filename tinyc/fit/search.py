@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +51,9 @@ class FitRequest:
     emulate: bool = True
     recalibrate: bool = False
     weights: str = "auto"  # how candidates' filters are stored (tinyc.analyze.weights), as tinyc build will
+    workers: int = 1  # local search processes (tinyc fit-worker); 1: this process searches itself
+    worker: bool = False  # this process is a tinyc fit-worker: it searches the shared study, then reports
+    study: str | None = None  # the study's name (a worker joins the one published) [default: from the request]
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class FitResult:
     study: str
     messages: tuple[str, ...] = field(default=())
     skipped: tuple[dict, ...] = field(default=())
+    workers: tuple[dict, ...] = field(default=())  # per search process: its trials and the front it read
 
     @property
     def fits(self) -> bool:
@@ -122,7 +127,8 @@ class FitResult:
                 "chosen": self.chosen.to_json() if self.chosen else None,
                 "closest": self.closest.to_json() if self.closest else None, "verified": list(self.verified),
                 "seconds": self.seconds, "trials_this_run": self.trials_this_run, "study": self.study,
-                "messages": list(self.messages), "fits": self.fits, "skipped": list(self.skipped)}
+                "messages": list(self.messages), "fits": self.fits, "skipped": list(self.skipped),
+                "workers": list(self.workers)}
 
 
 def _sha(*parts) -> str:
@@ -249,20 +255,48 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     cand_dir.mkdir(parents=True, exist_ok=True)
 
     trained = [0]  # candidates fine-tuned in this run (--trials counts these; cached and skipped ones are free)
+    shared: list = [None]  # tinyc.fit.claims.Claims of the study: each candidate trained once, by one worker
 
-    def evaluate(cfg: S.Config) -> tuple[Path, float]:
+    def keep(tfl: Path, meta: Path, blob: bytes, acc: float, cfg: S.Config) -> None:
+        """Into the candidate cache, each file swapped in whole (workers on this machine share it)."""
+        for path, data in ((tfl, blob), (meta, json.dumps({"val_accuracy": acc, "config": cfg.to_json()}).encode())):
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+
+    def evaluate(cfg: S.Config, wait: bool = True) -> tuple[Path, float] | None:
+        """The candidate's .tflite and validation accuracy: from the cache, from the worker that trained it
+        (shared study), or trained here. None (``wait`` False) while another worker trains it."""
         stem = f"{mhash}-{dhash}-e{req.epochs}-s{req.seed}-{cfg.key()}"
         tfl, meta = cand_dir / f"{stem}.tflite", cand_dir / f"{stem}.json"
         if tfl.is_file() and meta.is_file():
             return tfl, float(json.loads(meta.read_text())["val_accuracy"])
-        if cfg != S.Config():  # the model as it is (int8 PTQ) converts without fine-tuning
+        claims = shared[0]
+        if claims is not None:
+            from tinyc.fit.claims import decode
+
+            got = claims.claim(cfg.key())
+            if got == "running":
+                if not wait:
+                    return None
+                got = claims.wait(cfg.key())
+            if isinstance(got, dict):  # trained by another worker (maybe on another machine)
+                blob, acc = decode(got)
+                keep(tfl, meta, blob, acc, cfg)
+                return tfl, acc
+        fine_tuned = cfg != S.Config()  # the model as it is (int8 PTQ) converts without fine-tuning
+        try:
+            blob = S.apply(model, cfg, train, train, req.epochs, req.seed)
+            acc = measure.tflm_accuracy(blob, val.x, val.y)
+        except BaseException:
+            if claims is not None:
+                claims.release(cfg.key())
+            raise
+        if fine_tuned:
             trained[0] += 1
-        blob = S.apply(model, cfg, train, train, req.epochs, req.seed)
-        acc = measure.tflm_accuracy(blob, val.x, val.y)
-        tmp = tfl.with_suffix(".tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(tfl)
-        meta.write_text(json.dumps({"val_accuracy": acc, "config": cfg.to_json()}))
+        keep(tfl, meta, blob, acc, cfg)
+        if claims is not None:
+            claims.finish(cfg.key(), acc, blob, trained=fine_tuned)
         return tfl, acc
 
     # what earlier links of this model's candidates on this board added to the analysis' figures (its
@@ -289,20 +323,23 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study_name = "tinyc-fit-" + _sha(mhash, dhash, board.id, flash_budget, sram_budget, req.max_latency,
+    study_name = req.study or "tinyc-fit-" + _sha(mhash, dhash, board.id, flash_budget, sram_budget, req.max_latency,
                                      req.max_accuracy_drop, req.epochs, req.seed, json.dumps(sp.to_json()),
                                      lm.key, *([] if req.weights == "auto" else [req.weights]))
     storage = req.study_db or f"sqlite:///{cache / 'studies.db'}"
     if not req.study_db:
         cache.mkdir(parents=True, exist_ok=True)
-    sampler = optuna.samplers.NSGAIISampler(population_size=8, seed=req.seed)  # constraints: set_constraint
-    try:
-        study = optuna.create_study(storage=storage, sampler=sampler, study_name=study_name, load_if_exists=True,
-                                    directions=["maximize" if s > 0 else "minimize" for _, s in OBJECTIVES])
-    except Exception as exc:
-        raise TinycError(f"--study-db {storage}: optuna cannot open it ({str(exc).splitlines()[0][:200]}); "
-                         "give an SQLAlchemy URL such as sqlite:///fit.db") from None
+    from tinyc.fit import distributed as Dist
+
+    me = Dist.worker_id()
+    # each worker samples with its own seed (the same seed would propose the same configurations)
+    sampler = optuna.samplers.NSGAIISampler(population_size=8, seed=req.seed + (Dist.seed_offset(me) if req.worker
+                                                                               else 0))
+    study = Dist.open_study(storage, study_name, sampler, [("maximize" if s > 0 else "minimize") for _, s in OBJECTIVES])
+    shared[0] = Dist.claims_for(storage, study_name)
     done = {t.user_attrs.get("key") for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    if not req.worker:
+        Dist.publish(study, req)  # what a tinyc fit-worker joining the study runs
     evaluate(S.Config())  # the model as it is: always a row (the reference), even when it cannot fit
     # candidates evaluated before (another study, other constraints) are re-scored first: no training
     prefix = f"{mhash}-{dhash}-e{req.epochs}-s{req.seed}-"
@@ -324,6 +361,7 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         cfg = sp.suggest(trial)
         trial.set_user_attr("key", cfg.key())
         trial.set_user_attr("describe", cfg.describe())
+        trial.set_user_attr("worker", me)
         if not (cand_dir / f"{mhash}-{dhash}-e{req.epochs}-s{req.seed}-{cfg.key()}.tflite").is_file():
             # cheap signals first: the untrained probe has the candidate's shapes and weight storage
             pc = cost_of(S.probe(model, cfg, train))
@@ -338,7 +376,11 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
                                       "latency": round(plat), "over": sorted(over)}
                 trial.set_user_attr("skipped", skipped[cfg.key()])
                 raise optuna.TrialPruned()
-        tfl, acc = evaluate(cfg)
+        got = evaluate(cfg, wait=False)
+        if got is None:  # another worker fine-tunes this configuration now: its trial will hold it
+            trial.set_user_attr("duplicate", True)
+            raise optuna.TrialPruned()
+        tfl, acc = got
         cost = cost_of(tfl.read_bytes())
         lat = lm.predict(cost.layers)
         v = constraints(cost.flash, cost.sram, lat, acc)
@@ -361,8 +403,12 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
 
     searching = [False]  # --trials limits the search phase, not the re-scoring of cached candidates
 
+    def fine_tuned() -> int:
+        """Candidates fine-tuned toward --trials: in the whole shared study, by every worker."""
+        return shared[0].trained() if shared[0] is not None and (req.worker or req.workers > 1) else trained[0]
+
     def tick(study_, trial):
-        if searching[0] and req.trials is not None and trained[0] >= req.trials:
+        if searching[0] and req.trials is not None and fine_tuned() >= req.trials:
             study_.stop()
         if progress is None:
             return
@@ -374,19 +420,36 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
                                     f"{len(skipped)} skipped untrained, {len(feas)} fit"
                         + (f", best val accuracy {best:.3f}" if best is not None else ""))
 
-    if cached:
+    worker_reports: list[dict] = []
+    if req.worker:  # a tinyc fit-worker: the study's published seeds and deadline, then the front it reads
+        searching[0] = True
+        if not (req.trials is not None and fine_tuned() >= req.trials):
+            study.optimize(objective, timeout=Dist.remaining(study, req.budget_time), catch=(TinycError,),
+                           callbacks=[tick])
+        if progress is not None:
+            progress.update(task, visible=False)
+        Dist.wait_idle(study)
+        return Dist.worker_report(study, me, trained[0])  # type: ignore[return-value]
+    if cached and req.workers <= 1:
         for cfg in cached:
             study.enqueue_trial(sp.params(cfg), skip_if_exists=True)
         study.optimize(objective, n_trials=len(cached), catch=(TinycError,), callbacks=[tick])
-    for cfg in seeds:
+    for cfg in (cached if req.workers > 1 else []) + seeds:
         study.enqueue_trial(sp.params(cfg), skip_if_exists=True)
     remaining = max(1.0, req.budget_time - (time.monotonic() - start))  # the one-off calibration is not counted
+    Dist.set_deadline(study, remaining)  # workers joining the study stop then too
     searching[0] = True
-    if not (req.trials is not None and trained[0] >= req.trials):
+    if req.workers > 1:  # local worker processes search; this one waits, then builds and measures the best
+        procs_ = Dist.spawn_workers(req.workers, storage, study_name, say)
+        worker_reports = Dist.collect(procs_, remaining + 600)
+    elif not (req.trials is not None and trained[0] >= req.trials):
         study.optimize(objective, timeout=remaining, catch=(TinycError,), callbacks=[tick])
+        worker_reports = [Dist.worker_report(study, me, trained[0])] if req.study_db else []
+    if req.study_db or req.workers > 1:
+        Dist.wait_idle(study)  # workers on other machines finish their trials
     if progress is not None:
         progress.update(task, visible=False)
-    this_run = trained[0]
+    this_run = sum(w.get("fine_tuned", 0) for w in worker_reports) if req.workers > 1 else trained[0]
 
     # every evaluated candidate, one row per distinct configuration
     cands: dict[str, Candidate] = {}
@@ -492,8 +555,15 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
         latency_model=lm.to_json(), sensitivity={k: {str(r): v for r, v in d.items()} for k, d in sens.items()},
         space=sp.to_json(), candidates=tuple(sorted(cands.values(), key=lambda c: c.number)), chosen=chosen,
         closest=closest, verified=tuple(verified), seconds=time.monotonic() - t0, trials_this_run=this_run,
-        study=f"{storage}#{study_name}", messages=tuple(messages),
-        skipped=tuple(probes))
+        study=f"{_shown(storage)}#{study_name}", messages=tuple(messages),
+        skipped=tuple(probes), workers=tuple(worker_reports))
+
+
+def _shown(url: str) -> str:
+    """A storage URL without its password."""
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def _measure(c: Candidate, board, run_board, req: FitRequest, progress, allow_overflow: bool = False,

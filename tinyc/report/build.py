@@ -162,10 +162,12 @@ def build_report(command: str, *, model: str | Path | None = None, board=None, r
         model = model or built.model
         board = board or built.board
         run_board = run_board or built.run_board
-    if isinstance(board, str):
-        from tinyc.boards import get_board
+    from tinyc.boards import get_board
 
+    if isinstance(board, str):
         board = get_board(board)
+    if isinstance(run_board, str):
+        run_board = get_board(run_board)
     m = _json(measurement)
     emulated = m["emulated"] if m else (run_board is not None and board is not None and run_board.id != board.id
                                          or (board is not None and board.upload.protocol == "qemu"))
