@@ -86,3 +86,36 @@ int32_t tinyc_fx_one_over_one_plus_x(int32_t a)
     /* x / 2 reinterpreted as Q1.30, then rescaled to Q0.31. */
     return tinyc_sat_lshift(x, 1);
 }
+
+/* 1/sqrt(x) as a multiplier and a (left) shift, TFLite's GetInvSqrtQuantizedMultiplierExp with reverse_shift -1
+ * (RSQRT, L2_NORMALIZATION). */
+void tinyc_inv_sqrt(int32_t x, int32_t *multiplier, int32_t *shift)
+{
+    if (x <= 1) {
+        *multiplier = INT32_MAX;
+        *shift = 0;
+        return;
+    }
+    int32_t s = 11;
+    while (x >= (1 << 29)) {
+        x /= 4;
+        ++s;
+    }
+    const int pairs = (tinyc_clz32((uint32_t)x) - 1) / 2 - 1;
+    s -= pairs;
+    x <<= 2 * pairs;
+    const int32_t half_input = tinyc_rdbpot(x >> 1, 1); /* Q3.28 */
+    const int32_t half_three = (1 << 28) + (1 << 27);
+    int32_t r = 1 << 28; /* 1 in Q3.28 */
+    for (int i = 0; i < 5; ++i) {
+        const int32_t r3 = tinyc_sat_lshift(tinyc_srdhm(tinyc_srdhm(r, r), r), 6);
+        r = tinyc_sat_lshift(tinyc_srdhm(half_three, r) - tinyc_srdhm(half_input, r3), 3);
+    }
+    r = tinyc_srdhm(r, 1518500250); /* x sqrt(2)/2 */
+    if (s < 0) {
+        r = (int32_t)((uint32_t)r << -s);
+        s = 0;
+    }
+    *multiplier = r;
+    *shift = -s;
+}

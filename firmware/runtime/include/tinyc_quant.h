@@ -64,6 +64,9 @@ int32_t tinyc_fx_exp_on_negative_values(int32_t a, int integer_bits);
 int32_t tinyc_fx_one_over_one_plus_x(int32_t a);
 int tinyc_clz32(uint32_t x);
 
+/* 1/sqrt(x) as a multiplier and a left shift (RSQRT, L2_NORMALIZATION; defined in quant.c). */
+void tinyc_inv_sqrt(int32_t x, int32_t *multiplier, int32_t *shift);
+
 /* Round half away from zero (std::round) for a float, without libm. */
 float tinyc_roundf(float x);
 
