@@ -647,8 +647,12 @@ class Specialization:
     choices: tuple[KernelChoice, ...] = ()  # per call, in call order: kernel, kernel set, reason
 
 
-def specialize(lowered: LoweredModel, variant: str) -> Specialization:
-    """Rewrite the calls the ``variant`` kernel set covers; other variants pass through unchanged."""
+def specialize(lowered: LoweredModel, variant: str, scratch_limit: int | None = None,
+               portable: dict[int, str] | None = None) -> Specialization:
+    """Rewrite the calls the ``variant`` kernel set covers; other variants pass through unchanged.
+    ``scratch_limit`` and ``portable`` (the scalar Arm set: the most static scratch a kernel may take, and the
+    layers that keep their reference kernels, with why) come from tinyc.codegen.footprint's fit to the
+    board's SRAM and flash."""
     if variant == "arm_mve":  # Helium first, then this module's DSP specialization (specialize_mve.py)
         from tinyc.codegen.specialize_mve import specialize_mve
 
@@ -656,7 +660,7 @@ def specialize(lowered: LoweredModel, variant: str) -> Specialization:
     if variant == "arm_scalar":  # the cores without the DSP extension (specialize_arm_scalar.py)
         from tinyc.codegen.specialize_arm_scalar import specialize_arm_scalar
 
-        return specialize_arm_scalar(lowered)
+        return specialize_arm_scalar(lowered, scratch_limit, portable)
     if variant != "arm_dsp":
         return Specialization(lowered, (), 0, 0, tuple(KernelChoice(c.index, c.op, c.macro, "reference")
                                                         for c in lowered.calls))

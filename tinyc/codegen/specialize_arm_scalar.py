@@ -33,6 +33,25 @@ SCRATCH = "tinyc_scalar_scratch"
 SCALAR_KERNELS = tuple(k.macro for k in K.all_kernels() if k.kernel_set is K.KernelSet.ARM_SCALAR)
 FC_WIDEN_BYTES = 4096  # the most static RAM a one-batch FULLY_CONNECTED widens its input into
 POINTER_BYTES = 8  # a tap pointer in the depthwise scratch (4 on the target, 8 in the host build)
+KC = 128  # TINYC_SCALAR_KC: the most values of K per pass of the convolution (ARMv7-M's paired fields)
+PX_MAX = 6  # pixels per block (6 on ARMv7-M, 4 on ARMv6-M): accumulators and row pointers are sized for 6
+
+
+def conv_scratch(k: int, out_c: int, k_h: int, chunk: int) -> int:
+    """Bytes of scratch the convolution takes with chunks of ``chunk`` values of K (k): the columns (16 bytes
+    a value), the accumulators (PX_MAX int32 per output channel), the blocks' input row pointers."""
+    return 16 * chunk + 4 * PX_MAX * out_c + POINTER_BYTES * PX_MAX * k_h
+
+
+def conv_chunk(k: int, out_c: int, k_h: int, limit: int | None) -> int | None:
+    """The largest chunk of K (a multiple of 4, at most KC) whose scratch stays within ``limit`` bytes (None: no
+    limit), or None where not even 4 values do."""
+    k4 = (k + 3) // 4 * 4
+    chunk = min(k4, KC)
+    if limit is None:
+        return chunk
+    room = (limit - conv_scratch(k, out_c, k_h, 0)) // 16 // 4 * 4
+    return min(chunk, room) if room >= 4 else None
 
 
 def unsigned_rows(w: np.ndarray) -> tuple[np.ndarray, int]:
@@ -58,6 +77,25 @@ def pack_fc_blocks(w: np.ndarray) -> tuple[np.ndarray, int]:
 class _ScalarSpecializer(_Specializer):
     SET = SET
 
+    def __init__(self, lowered: LoweredModel, scratch_limit: int | None = None,
+                 portable: dict[int, str] | None = None):
+        super().__init__(lowered)
+        self.limit = scratch_limit  # the most static scratch the board has room for (None: no limit)
+        self.portable = dict(portable or {})  # op index -> why it keeps its reference kernel (footprint's fit)
+
+    def over(self, need: int) -> str | None:
+        """Why a kernel needing ``need`` bytes of scratch does not fit the limit, or None where it does."""
+        if self.limit is not None and need > self.limit:
+            return (f"its scratch ({need:,} B) would not fit the board's SRAM ({max(self.limit, 0):,} B left "
+                    f"for kernel scratch)")
+        return None
+
+    def rewrite(self, calls, handlers, done, set_name):
+        keep = self.portable
+        wrapped = {k: (lambda call, h=h: keep[call.index] if call.index in keep else h(call))
+                   for k, h in handlers.items()}
+        return super().rewrite(calls, wrapped, done, set_name)
+
     def handlers(self):
         return {K.CONV2D: self.conv, K.FULLY_CONNECTED: self.fc, K.DEPTHWISE_CONV2D: self.dwconv,
                 K.CONV2D_POINTWISE_INPLACE: self.conv_pointwise_inplace, K.CONV2D_INPLACE: self.conv_rows_inplace,
@@ -82,6 +120,9 @@ class _ScalarSpecializer(_Specializer):
         """w: [out_c, K] int8 weights in im2col order (ky, kx, ic)."""
         out_c, k = w.shape
         off = p["in_offset"]
+        chunk = conv_chunk(k, out_c, p["k_h"], self.limit)
+        if chunk is None:
+            return self.over(conv_scratch(k, out_c, p["k_h"], 4))
         proof = self.proven(w, bias, mult, shift, p)
         if isinstance(proof, str):
             return proof
@@ -98,8 +139,8 @@ class _ScalarSpecializer(_Specializer):
                       out_w=p["out_w"], out_c=out_c, k_h=p["k_h"], k_w=p["k_w"], stride_h=p["stride_h"],
                       stride_w=p["stride_w"], dil_h=p["dil_h"], dil_w=p["dil_w"], pad_h=p["pad_h"],
                       pad_w=p["pad_w"], col_len=k, pad_value=-off, act_min=p["act_min"], act_max=p["act_max"],
-                      **rq.params(), pointwise=int(pointwise))
-        self.scratch = max(self.scratch, 16 * k4 + 16 * out_c)  # 4 int32 columns, 4 accumulators per channel
+                      **rq.params(), pointwise=int(pointwise), col_chunk=chunk)
+        self.scratch = max(self.scratch, conv_scratch(k, out_c, p["k_h"], chunk))
         return call.to(K.SCALAR_CONV, params, input=x, weights=Const(wn), bias=Const(bn), requant=qn, output=y,
                        scratch=Static(SCRATCH, "int32_t *"))
 
@@ -148,13 +189,16 @@ class _ScalarSpecializer(_Specializer):
             return self._matmul(call, conv, w, bv, mv, sv, x, y)
         out_c, k = w.shape
         off = conv["in_offset"]
+        k4 = (k + 3) // 4 * 4
+        widen = 4 * k4 <= FC_WIDEN_BYTES and not self.over(4 * k4 + 4 * out_c)
+        if self.over(4 * out_c):
+            return self.over(4 * out_c)
         proof = self.proven(w, bv, mv, sv, conv)
         if isinstance(proof, str):
             return proof
         b, rq = proof
         folded = [_wrap32(int(b[o]) + off * int(w[o].sum())) for o in range(out_c)]
-        wq, k4 = pack_fc_blocks(w)
-        widen = 4 * k4 <= FC_WIDEN_BYTES  # else the input is read as it is (a slower loop, no scratch for it)
+        wq, k4 = pack_fc_blocks(w)  # widen: else the input is read as it is (a slower loop, no scratch for it)
         n = call.index
         wn = self.add_const(f"tinyc_op{n}_scalar_w", "int8_t", wq)
         bn = self.add_const(f"tinyc_op{n}_scalar_bias", "int32_t", folded)
@@ -171,6 +215,8 @@ class _ScalarSpecializer(_Specializer):
     def _dw(self, call: KernelCall, p, x, wv, bv, mv, sv, y, *, taps_scratch: bool = True):
         """Depthwise weights [taps, C] (C = out_c; a depth multiplier > 1 reads input channel c / mult)."""
         c, taps = p["out_c"], p["k_h"] * p["k_w"]
+        if taps_scratch and self.over((4 * c + 7) // 8 * 8 + POINTER_BYTES * taps + p["in_c"]):
+            return self.over((4 * c + 7) // 8 * 8 + POINTER_BYTES * taps + p["in_c"])
         w = wv.reshape(taps, c)
         proof = self.proven(w.T, None if bv is None else bv[:c], mv, sv, p)
         if isinstance(proof, str):
@@ -224,15 +270,22 @@ class _ScalarSpecializer(_Specializer):
         if plane:  # four channels' planes with a border of zero points, then the taps' offsets
             hp = max((p["out_h"] - 1) * p["stride_h"] + (p["k_h"] - 1) * p["dil_h"] + 1, p["pad_h"] + p["in_h"])
             wp = max((p["out_w"] - 1) * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] + 1, p["pad_w"] + p["in_w"])
-            self.scratch = max(self.scratch, (hp * wp * 4 + 3) // 4 * 4 + 4 * p["k_h"] * p["k_w"])
+            need = (hp * wp * 4 + 3) // 4 * 4 + 4 * p["k_h"] * p["k_w"]
+            if self.over(need):
+                return self.over(need)
+            self.scratch = max(self.scratch, need)
             return new.to(K.SCALAR_DW_PLANE_INPLACE, io=call[Role.IO], ring=call[Role.RING])
         return new.to(K.SCALAR_DW_ROWS_INPLACE, ring_rows=call[Role.RING_ROWS], io=call[Role.IO],
                       ring=call[Role.RING])
 
 
-def specialize_arm_scalar(lowered: LoweredModel) -> Specialization:
-    """The scalar Arm kernels where they apply; other calls keep their reference kernels."""
-    s = _ScalarSpecializer(lowered)
+def specialize_arm_scalar(lowered: LoweredModel, scratch_limit: int | None = None,
+                          portable: dict[int, str] | None = None) -> Specialization:
+    """The scalar Arm kernels where they apply; other calls keep their reference kernels. ``scratch_limit``:
+    the most static scratch any kernel may take (the convolutions take K in smaller chunks to stay within it,
+    a kernel that cannot keeps its reference kernel); ``portable``: op index -> why it keeps its reference
+    kernel (tinyc.codegen.footprint's fit to the board)."""
+    s = _ScalarSpecializer(lowered, scratch_limit, portable)
     out = s.run()
     return Specialization(out, tuple(s.specialized), (s.scratch + 3) // 4 * 4,
                           out.weights_bytes - lowered.weights_bytes, s.choices(out.calls, SET))

@@ -7,10 +7,22 @@
  * -128 * sum(x) of the unsigned weights is one value for every row. Several batches run the convolution
  * kernel (conv2d_arm_scalar.c) as a 1x1 convolution over them. Bit-identical to tinyc_ref_fully_connected_s8
  * for the calls tinyc/codegen/specialize_arm_scalar.py hands over. */
-#include "tinyc_scalar_matmul.h"
+#include "tinyc_rt.h"
+#include "tinyc_rt_arm_scalar.h"
+
+/* The one-batch blocks' arguments (the offsets the assembly reads). */
+typedef struct {
+    const uint8_t *w;      /* [blocks][k4][4], advanced */
+    const int32_t *cols;   /* the input widened, [k4] */
+    int32_t k4;
+    const int32_t *bias;   /* [4 * blocks], advanced */
+    const int32_t *bias_end;
+    int32_t *acc;          /* [4 * blocks], advanced */
+    int32_t corr[4];       /* corr[0]: -128 * the input's sum */
+} fc_args_t;
 
 #if TINYC_SCALAR_V7M
-__attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a __attribute__((unused)))
+__attribute__((naked, noinline)) static void fc_blocks(fc_args_t *a __attribute__((unused)))
 {
 #define FC_K(X)                                                                                      \
     "ldrb   r2, [r1], #1\n\t"                                                                          \
@@ -51,7 +63,7 @@ __attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a __at
 #undef FC_K
 }
 #elif TINYC_SCALAR_V6M
-__attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a __attribute__((unused)))
+__attribute__((naked, noinline)) static void fc_blocks(fc_args_t *a __attribute__((unused)))
 {
 #define FC_K(X, O0, O1, O2, O3)                                                                      \
     "ldrb   r0, [r1, #" O0 "]\n\t"                                                                     \
@@ -122,7 +134,7 @@ __attribute__((naked, noinline)) static void fc_blocks(tinyc_scalar_mm_t *a __at
 #undef FC_K
 }
 #else
-static void fc_blocks(tinyc_scalar_mm_t *a)
+static void fc_blocks(fc_args_t *a)
 {
     const uint8_t *w = a->w;
     int32_t *acc = a->acc;
@@ -159,7 +171,7 @@ void tinyc_arm_scalar_fc_s8(const tinyc_scalar_conv_params_t *p, const int8_t *i
         for (int32_t i = 0; i < k; ++i) x[i] = input[i];
         for (int32_t i = k; i < k4; ++i) x[i] = 0;
         if (blocks) {
-            tinyc_scalar_mm_t m;
+            fc_args_t m;
             m.w = w;
             m.cols = x;
             m.k4 = k4;

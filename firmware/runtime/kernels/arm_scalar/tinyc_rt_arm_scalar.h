@@ -8,9 +8,10 @@
  * 16-bit MULS on ARMv6-M, which has no long multiply). A call the generator cannot prove keeps the reference
  * kernel.
  *
- * The convolution is a matrix multiply over im2col columns widened to int32 in `scratch`, four output pixels
- * at a time ([k][4 pixels]): per output channel one LDRSB per weight and one LDM per four column values feed
- * four MLAs (ARMv7-M) or four MULS + ADD (ARMv6-M); the weights keep the model's [out_c][K] layout. Off-target
+ * The convolution is a matrix multiply over im2col columns of a block of output pixels, K in chunks of at
+ * most col_chunk values (tinyc_scalar_matmul.h): on ARMv7-M six pixels packed in pairs per word feed three
+ * SMLALs per weight (two multiply-accumulates each), on ARMv6-M four int32 columns feed four MULS + ADD per
+ * weight; the weights keep the model's [out_c][K] layout (unsigned bytes w + 128). Off-target
  * (the host build) the same kernels run as portable C. */
 #ifndef TINYC_RT_ARM_SCALAR_H
 #define TINYC_RT_ARM_SCALAR_H
@@ -86,9 +87,12 @@ typedef struct {
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
     int32_t col_len, pad_value, act_min, act_max;
     int32_t general, out_zp, pointwise;
+    int32_t col_chunk; /* the values of K per pass (a multiple of 4, at most TINYC_SCALAR_KC) */
 } tinyc_scalar_conv_params_t;
 
-/* Scratch: 16 * col_len bytes of columns + 16 * out_c bytes of accumulators. */
+#define TINYC_SCALAR_KC 128 /* ARMv7-M's paired fields hold 128 products of 255 * 128 */
+
+/* Scratch: 16 * col_chunk bytes of columns, 24 * out_c bytes of accumulators, then 6 * k_h row pointers. */
 void tinyc_arm_scalar_conv_s8(const tinyc_scalar_conv_params_t *p, const int8_t *input, const int8_t *filter,
                               const int32_t *bias, const void *q, int8_t *output, int32_t *scratch);
 
