@@ -78,6 +78,10 @@ class WeightPlan:
     limit: int | None = None  # the flash the decision was made for
     # bytes the packed filters had to save: ``need`` plus the packed kernels' own code (0: as ``need``)
     target: int = 0
+    # the kernel fit to the board (tinyc.codegen.footprint): the most static scratch an optimized kernel may
+    # take (None: no limit), and the layers that keep their reference kernels with why
+    scratch_limit: int | None = None
+    portable: tuple[tuple[int, str], ...] = ()
 
     @property
     def cover(self) -> int:

@@ -82,13 +82,58 @@ class Lowering:
     specialization: Specialization | None = None
 
 
-def _lower(graph: Graph, plan, board: Board, weights) -> Lowering:
+@dataclass(frozen=True)
+class KernelFit:
+    """What the board leaves the optimized kernels: the most static scratch one may take (None: no limit) and
+    the layers that keep their reference kernels, with why (op index, reason)."""
+
+    scratch_limit: int | None = None
+    portable: tuple[tuple[int, str], ...] = ()
+
+    @staticmethod
+    def of(weights) -> "KernelFit":
+        return KernelFit(getattr(weights, "scratch_limit", None), tuple(getattr(weights, "portable", ()) or ()))
+
+
+def _lower(graph: Graph, plan, board: Board, weights, fit: KernelFit | None = None) -> Lowering:
     offsets, arena, order = plan_layout(graph, plan)
     lowered = lower(graph, offsets, arena, order, weights=weights)
     variant, defines = variant_for(board)
-    spec = specialize(lowered, variant)
+    fit = fit or KernelFit()
+    spec = specialize(lowered, variant, fit.scratch_limit, dict(fit.portable))
     return Lowering(spec.lowered, variant, tuple(defines), spec.scratch_bytes,
                     tuple(runtime_files(spec.lowered, variant)), spec.flash_delta, specialization=spec)
+
+
+FITTED_SETS = ("arm_scalar",)  # the kernel sets whose scratch and re-packing adapt to the board
+
+
+def fit_kernels(graph: Graph, plan, board: Board, dense: Lowering, flash_limit: int) -> KernelFit:
+    """Where the optimized kernel set would overflow the board with every filter dense: its static scratch
+    shrinks to what the SRAM leaves (the convolutions take K in smaller chunks; a kernel that still does not fit
+    keeps its reference kernel), and where its re-packing (widened depthwise weights, padded rows) alone
+    overflows the flash, the layers whose re-packing grows most keep their reference kernels until it fits."""
+    if dense.variant not in FITTED_SETS:
+        return KernelFit()
+    limit = None
+    sram = budgetmod.compute(graph, board, plan=plan, generated=generated(dense, board), suggest_boards=False)
+    if sram.sram_headroom < 0 and dense.scratch_bytes:
+        limit = max(0, (dense.scratch_bytes + sram.sram_headroom) // 4 * 4)
+    portable: list[tuple[int, str]] = []
+    over = budgetmod.flash_needed(graph, board, generated(dense, board)) - flash_limit
+    if over > 0 and dense.repack_bytes > 0:
+        ref = _lower(graph, plan, board, "dense", KernelFit(portable=tuple(
+            (c.index, "") for c in dense.lowered.calls)))
+        before, after = layer_bytes(ref.lowered), layer_bytes(dense.lowered)
+        growth = sorted(((after.get(i, 0) - before.get(i, 0), i) for i in after), reverse=True)
+        if sum(g for g, _ in growth if g > 0) >= over:
+            left = over
+            for g, i in growth:
+                if left <= 0 or g <= 0:
+                    break
+                portable.append((i, f"its {dense.variant} re-packing (+{g:,} B) would overflow the board's flash"))
+                left -= g
+    return KernelFit(limit, tuple(portable))
 
 
 
@@ -142,19 +187,23 @@ def lowering(graph: Graph, plan, board: Board, weights="auto", flash_limit: int 
     per-layer mapping, "all"). ``options``: size and price every filter both ways even when the decision
     does not need it (what `tinyc check` reports)."""
     if isinstance(weights, WeightPlan):
-        return replace(_lower(graph, plan, board, weights.choice()), weights=weights)
+        return replace(_lower(graph, plan, board, weights.choice(), KernelFit.of(weights)), weights=weights)
     if weights not in weights_mod.MODES:
         return _lower(graph, plan, board, weights)
     dense = _lower(graph, plan, board, "dense")
     limit = budgetmod.flash_region(board).size if flash_limit is None else int(flash_limit)
+    fit = fit_kernels(graph, plan, board, dense, limit)
+    if fit != KernelFit():
+        dense = _lower(graph, plan, board, "dense", fit)
+    kfit = {"scratch_limit": fit.scratch_limit, "portable": fit.portable}
     need = budgetmod.flash_needed(graph, board, generated(dense, board)) - limit
     if weights == "dense" or (weights == "auto" and need <= 0):
-        found = filter_options(graph, board, dense, _lower(graph, plan, board, "packed")) if options else ()
-        return replace(dense, weights=weights_mod.decide(found, weights, need, limit))
-    found = filter_options(graph, board, dense, _lower(graph, plan, board, "packed"))
+        found = filter_options(graph, board, dense, _lower(graph, plan, board, "packed", fit)) if options else ()
+        return replace(dense, weights=replace(weights_mod.decide(found, weights, need, limit), **kfit))
+    found = filter_options(graph, board, dense, _lower(graph, plan, board, "packed", fit))
     target, wp = need, weights_mod.decide(found, weights, need, limit)
     while True:
-        low = dense if not wp.packed else _lower(graph, plan, board, wp.choice())
+        low = dense if not wp.packed else _lower(graph, plan, board, wp.choice(), fit)
         if weights != "auto" or not wp.packed:
             break
         # packed kernels bring their own code: pack more until the model fits (or all are packed)
@@ -163,7 +212,7 @@ def lowering(graph: Graph, plan, board: Board, weights="auto", flash_limit: int 
             break
         target += over
         wp = replace(weights_mod.decide(found, "auto", target, limit), need=need)
-    return replace(low, weights=wp)
+    return replace(low, weights=replace(wp, **kfit))
 
 
 def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.LayerCode, ...]:
