@@ -168,12 +168,22 @@ def tflm_cmsis(name: str, core: str) -> tuple[float | None, str]:
     return None, "-"
 
 
+def portable_board(board):
+    """``board`` as the code generator sees it for the portable reference kernels: no DSP, no Helium, and on a
+    core the scalar Arm set covers (M0/M0+/M3) the Cortex-M23, which no set covers (generation only: the
+    firmware is built and run for ``board``)."""
+    from tinyc.codegen.generate import SCALAR_CORES
+
+    core = "cortex-m23" if board.core in SCALAR_CORES else board.core
+    return dataclasses.replace(board, dsp=False, helium=False, core=core)
+
+
 def bench_one(name: str, board_id: str, kernels: str, runs: int, work: Path, inplace: bool = True) -> dict:
     path = model_path(name)
     g = load(path)
     plan = plan_improved(g, inplace=inplace)
     board = get_board(board_id)
-    gen_board = dataclasses.replace(board, dsp=False, helium=False) if kernels == "reference" else board
+    gen_board = portable_board(board) if kernels == "reference" else board
     d = work / f"{name}-{board_id}-{kernels}"
     gm = generate(g, plan, gen_board, d / "model")
     main_c = d / "bench_main.c"
@@ -214,7 +224,7 @@ def tflm_head(name: str) -> int:
 # --- the kernels each layer ran, and tinyc check's SRAM, from tinyc build's own firmware -------------------
 
 LAYER_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D")
-SETS = ("arm_mve", "arm_dsp", "reference")
+SETS = ("arm_mve", "arm_dsp", "arm_scalar", "reference")
 
 
 @functools.cache
@@ -226,9 +236,9 @@ def set_macros(kernel_set: str) -> frozenset[str]:
 
 
 def kernel_set_of(kernel: str, variant: str) -> str:
-    """arm_mve, arm_dsp or reference: the set whose code a layer calling ``kernel`` ran, for a model generated
+    """arm_mve, arm_dsp, arm_scalar or reference: the set whose code a layer calling ``kernel`` ran, for a model generated
     with ``variant`` (arm_mve chains to arm_dsp)."""
-    chain = {"arm_mve": ("arm_mve", "arm_dsp"), "arm_dsp": ("arm_dsp",)}.get(variant, ())
+    chain = {"arm_mve": ("arm_mve", "arm_dsp"), "arm_dsp": ("arm_dsp",), "arm_scalar": ("arm_scalar",)}.get(variant, ())
     return next((s for s in chain if kernel in set_macros(s)), "reference")
 
 
@@ -352,10 +362,10 @@ def markdown(rows: list[dict], versions: dict[str, str], date: str, plan: str, l
         lines += ["", "## Layers by kernel set (the kernels tinyc picks)", "",
                   "From `tinyc build`'s firmware built with per-layer profiling (`tinyc bench --per-layer`: each "
                   "layer's exact instruction count, summed over one run per timer phase). Per op: layers on "
-                  "arm_mve / arm_dsp / the portable reference kernels, and their share of the inference's "
+                  "arm_mve / arm_dsp / arm_scalar / the portable reference kernels, and their share of the inference's "
                   "instructions (the sum of all layers); `reference layers` names each op's layers on a "
                   "reference kernel (operator index: kernel). Other ops (SOFTMAX, RESHAPE, ...) are one row.", "",
-                  "| model | board | op | layers mve / dsp / ref | instructions mve / dsp / ref | reference layers |",
+                  "| model | board | op | layers mve / dsp / scalar / ref | instructions mve / dsp / scalar / ref | reference layers |",
                   "|---|---|---|---:|---:|---|"]
         for lay in layers:
             for op in (*LAYER_OPS, "other"):
@@ -389,7 +399,7 @@ def print_layers(lay: dict) -> None:
         n = "/".join(str(d["layers"][k]) for k in SETS)
         share = "/".join(f"{100 * d['cost'][k] / lay['layer_sum']:.1f}%" for k in SETS) if lay["layer_sum"] else "-"
         refs = " ".join(d["reference_layers"])
-        print(f"    layers {lay['model']:16s} {lay['board']:11s} {op:18s} mve/dsp/ref {n:8s} instr {share:20s}"
+        print(f"    layers {lay['model']:16s} {lay['board']:11s} {op:18s} mve/dsp/scalar/ref {n:10s} instr {share:20s}"
               + (f" ref: {refs}" if refs else ""), flush=True)
 
 

@@ -22,12 +22,13 @@ ARMV6M = ("cortex-m0", "cortex-m0plus", "cortex-m1")
 
 
 def cost_set(board, variant: str) -> str:
-    """Which measured table prices ``board``'s calls: its kernel set; the portable kernels on an ARMv6-M
-    core (no SMULL, no DSP) have their own table when one was measured."""
+    """Which measured table prices ``board``'s calls: its kernel set; the portable and the scalar Arm kernels
+    on an ARMv6-M core (no SMULL, no DSP) have their own tables when they were measured."""
     from tinyc.codegen.kernel_costs import COSTS
 
-    if variant == "reference" and board is not None and board.core in ARMV6M and "reference-v6m" in COSTS:
-        return "reference-v6m"
+    if variant in ("reference", "arm_scalar") and board is not None and board.core in ARMV6M \
+            and f"{variant}-v6m" in COSTS:
+        return f"{variant}-v6m"
     return variant
 
 
