@@ -167,6 +167,20 @@ def test_gru_without_unroll_is_one_line_naming_the_layer_and_the_fix(models, tmp
 
 
 @pytest.mark.slow
+def test_gru_with_a_fixed_batch_is_one_line_naming_the_layer(tmp_path):
+    """With batch_size=1 the converter writes a builtin WHILE (no TensorList ops): the layer is still named."""
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tf_keras as k
+
+    inp = k.Input((7, 5), batch_size=1)
+    k.Model(inp, k.layers.Dense(3)(k.layers.GRU(6, name="loop_gru")(inp))).save(tmp_path / "gru1.h5")
+    r = CliRunner().invoke(cli, ["check", str(tmp_path / "gru1.h5"), "--board", "nucleo-f746"])
+    assert r.exit_code == 2
+    line = r.stderr.strip()
+    assert "\n" not in line and "loop_gru (GRU)" in line and "unroll=True" in line and "subgraphs" in line
+
+
+@pytest.mark.slow
 def test_a_conv1d_model_with_a_dynamic_batch_is_supported(models):
     """Its Conv1D converts to EXPAND_DIMS + CONV_2D (tinyc/operators/expand_dims.py); it used to stop there."""
     from tinyc.optimize.compat import keras_compatibility

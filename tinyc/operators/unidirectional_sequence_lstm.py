@@ -202,10 +202,26 @@ def _lstm_last(k, x):
     return k.layers.LSTM(7)(x)
 
 
+_GRU_OPS = ("UNPACK", "FULLY_CONNECTED", "SPLIT", "SPLIT_V", "LOGISTIC", "TANH", "SUB", "MUL", "ADD")
+
+
+def _gru_unrolled(k, x):
+    """GRU(6, unroll=True), last step: the converter unrolls it into per-step FULLY_CONNECTED, SPLIT, LOGISTIC, TANH,
+    SUB, MUL and ADD (a recurrent layer's test models live with the LSTM's; a GRU has no operator of its own)"""
+    return k.layers.GRU(6, unroll=True)(x)
+
+
+def _gru_unrolled_sequences(k, x):
+    """GRU(5, unroll=True, return_sequences=True) over 4 steps, every step's state out (PACK)"""
+    return k.layers.GRU(5, unroll=True, return_sequences=True)(x)
+
+
 EXAMPLES = (
     Example("lstm_sequences", ((7, 5),), _lstm_sequences),
     Example("lstm_stacked", ((11, 4),), _lstm_stacked, ops=("MUL", "UNIDIRECTIONAL_SEQUENCE_LSTM", "FULLY_CONNECTED")),
     Example("lstm_last", ((6, 3),), _lstm_last, ops=("UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE")),
+    Example("gru_unrolled", ((7, 5),), _gru_unrolled, ops=_GRU_OPS),
+    Example("gru_unrolled_sequences", ((4, 3),), _gru_unrolled_sequences, ops=(*_GRU_OPS, "PACK")),
 )
 
 

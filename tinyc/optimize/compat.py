@@ -97,8 +97,9 @@ def keras_compatibility(model, where: str) -> Compatibility:
         failure = exc
     else:
         g = parse(blob, name=where, main_only=True)
-        return compatibility(g, layers=labels, float_ok=True, output_layers=output_layers(model, blob, g),
-                             source=SOURCE)
+        c = compatibility(g, layers=labels, float_ok=True, output_layers=output_layers(model, blob, g), source=SOURCE)
+        # a recurrent layer with a fixed batch converts to a builtin WHILE (no TensorList ops): name it the same way
+        return _with_loops(c, _loops(model) if any(op.op == "WHILE" for op in g.operators) else [])
     # Layers that need TensorFlow ops: convert again allowing them, to name every operator at once.
     loops = _loops(model)
     try:
@@ -112,13 +113,18 @@ def keras_compatibility(model, where: str) -> Compatibility:
         raise TinycError(f"{where}: the model does not convert to TFLite builtins{_layers_in(str(failure), labels)}: "
                          f"{_first_error(str(failure))}" + (f"; {_loop_text(loops)}" if loops else
                                                             "; replace that layer with layers TFLite supports")) from None
+    return _with_loops(c, loops)
+
+
+def _with_loops(c: Compatibility, loops: list[str]) -> Compatibility:
+    """``c`` with the issues of the recurrent layers that run as a while loop (``loops``) said once, per layer."""
     issues = list(c.issues)
     if loops:
         # the loop's own machinery (WHILE, TensorList ops, the shape arithmetic of its state) goes with the
         # layer: after unroll=True the next report lists what the unrolled layer needs
         issues = [i for i in issues if i.layer is not None and i.layer not in loops and i.op not in _LOOP_OPS]
         issues.insert(0, OpIssue(None, "", f"has recurrent layer(s) {', '.join(loops)} that run as a TensorFlow while "
-                                 "loop (WHILE with TensorList ops), which tinyc cannot run",
+                                 "loop (WHILE: several subgraphs), which tinyc cannot run",
                                  fix="build them with unroll=True (a fixed sequence length)"))
     return Compatibility(c.model, tuple(issues), c.ops, c.source)
 
