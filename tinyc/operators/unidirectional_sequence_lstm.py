@@ -47,6 +47,22 @@ LSTM = K.declare(
     arg_types={Role.IO: ArgType(CType.I8), Role.INPUT2: ArgType(CType.I16), Role.OUTPUTS: ArgType(CType.I16, table=True)})
 
 
+def _specialize_dsp(specializer, call):
+    """The Arm DSP kernel for every LSTM (same parameters and weights): it needs the input row and the hidden state
+    widened to int16 pairs in the set's static scratch."""
+    from tinyc.codegen.specialize import SCRATCH
+
+    words = ((call.param("n_input") & ~3) + (call.param("n_cell") & ~3)) // 2
+    specializer.scratch = max(specializer.scratch, 4 * words + 4)
+    return call.to(LSTM_DSP, scratch=K.Static(SCRATCH))
+
+
+LSTM_DSP = K.declare(
+    "TINYC_DSP_LSTM_S8", "UNIDIRECTIONAL_SEQUENCE_LSTM", "unidirectional_sequence_lstm.c", LSTM.params,
+    (*LSTM.roles, Role.SCRATCH), kernel_set=K.KernelSet.ARM_DSP, replaces=(LSTM.macro,), fields=LSTM.fields,
+    arg_types={**dict(LSTM.arg_types), Role.SCRATCH: ArgType(CType.I32)}, specialize=_specialize_dsp)
+
+
 def _sizes(g: Graph, op: Operator) -> tuple[int, int, int, int]:
     """(batches, steps, inputs, cells) of the layer (TFLite's CreateLstmSizeInfo)."""
     x = g.tensor(op.inputs[INPUT]).shape
@@ -226,6 +242,6 @@ EXAMPLES = (
 
 
 OP = OpDecl("UNIDIRECTIONAL_SEQUENCE_LSTM", 1, lower, verify, macs, scratch=scratch, runtime_scratch=scratch,
-            activation_dtypes=("int8", "int16"), code_size=CodeSize(2052), kernels=(LSTM,),
+            activation_dtypes=("int8", "int16"), code_size=CodeSize(2080, 592), kernels=(LSTM,),
             layers=("LSTM",), examples=EXAMPLES,
             note="int8 x int8 gates, int16 cell state; no CIFG/peephole/projection/layer norm (as TFLite Micro)")

@@ -75,6 +75,57 @@ static void lstm_tanh(const int16_t *in, int16_t *out, int32_t n, int32_t mult, 
     }
 }
 
+/* A gate's activation in place: 0 sigmoid, 1 tanh (the cell gate's, input in Q3.12). */
+static void lstm_activate(int16_t *gate, int32_t n, int act)
+{
+    if (act) {
+        lstm_tanh(gate, gate, n, 3, 0);
+    } else {
+        lstm_sigmoid(gate, n);
+    }
+}
+
+/* The gates' two requantized matmul halves added with saturation (TFLite's AddElementWise). */
+static int16_t lstm_sum(const tinyc_lstm_params_t *p, int g, int32_t in_acc, int32_t rec_acc)
+{
+    const int32_t fi = tinyc_clamp32(tinyc_requant(in_acc, p->in_mult[g], p->in_shift[g]), -32768, 32767);
+    const int32_t fr = tinyc_clamp32(tinyc_requant(rec_acc, p->rec_mult[g], p->rec_shift[g]), -32768, 32767);
+    return sat16(fi + fr);
+}
+
+/* cell = sat(f * cell + i * g), clipped; hidden = tanh(cell) * o to int8 (tanh into `forget`, no longer needed),
+ * written to the state and to the step's output row. */
+static void lstm_update(const tinyc_lstm_params_t *p, int16_t *forget, const int16_t *in_gate, const int16_t *cell_gate,
+                        const int16_t *out_gate, int16_t *cell, int8_t *h, int8_t *y)
+{
+    const int32_t n = p->n_cell;
+    for (int32_t c = 0; c < n; ++c) {
+        const int32_t kept = sat16(tinyc_requant((int32_t)forget[c] * cell[c], p->forget_mult, p->forget_shift));
+        const int32_t added = sat16(tinyc_requant((int32_t)in_gate[c] * cell_gate[c], p->input_mult, p->input_shift));
+        int32_t v = sat16(kept + added);
+        if (p->use_clip) v = tinyc_clamp32(v, -p->cell_clip, p->cell_clip);
+        cell[c] = (int16_t)v;
+    }
+    lstm_tanh(cell, forget, n, p->tanh_mult, p->tanh_shift);
+    for (int32_t c = 0; c < n; ++c) {
+        const int32_t v = tinyc_requant((int32_t)forget[c] * out_gate[c], p->output_mult, p->output_shift);
+        h[c] = (int8_t)tinyc_clamp32(v + p->hidden_zp, -128, 127);
+        y[c] = h[c];
+    }
+}
+
+/* The state from its initial values: hidden = its zero point, cell = 0 (TFLite Micro's variable tensors after
+ * AllocateTensors() or Reset()). */
+static void lstm_reset(const tinyc_lstm_params_t *p, int8_t *h, int16_t *cell)
+{
+    for (int32_t i = 0; i < p->batches * p->n_cell; ++i) {
+        h[i] = (int8_t)p->hidden_zp;
+        cell[i] = 0;
+    }
+}
+
+#ifndef TINYC_LSTM_HELPERS_ONLY /* an optimized set's file includes this one for the helpers above */
+
 /* One gate: sat16(requant(W_in x + b) + requant(W_rec h)), then its activation (act 0: sigmoid, 1: tanh).
  * bias holds 8 rows of n_cell: each gate's input bias, then its recurrent one, with the input's (hidden state's)
  * zero-point term folded in at generation time (sum_d w * (x + off) = sum_d w * x + off * sum_d w, in int32). */
@@ -89,18 +140,12 @@ static void lstm_gate(const tinyc_lstm_params_t *p, int g, const int8_t *x, cons
         int32_t a = bi[c];
         const int8_t *w = wi + (size_t)c * ni;
         for (int32_t d = 0; d < ni; ++d) a += (int32_t)w[d] * x[d];
-        const int32_t fi = tinyc_clamp32(tinyc_requant(a, p->in_mult[g], p->in_shift[g]), -32768, 32767);
         int32_t r = br[c];
         w = wr + (size_t)c * n;
         for (int32_t d = 0; d < n; ++d) r += (int32_t)w[d] * h[d];
-        const int32_t fr = tinyc_clamp32(tinyc_requant(r, p->rec_mult[g], p->rec_shift[g]), -32768, 32767);
-        gate[c] = sat16(fi + fr);
+        gate[c] = lstm_sum(p, g, a, r);
     }
-    if (act) {
-        lstm_tanh(gate, gate, n, 3, 0);
-    } else {
-        lstm_sigmoid(gate, n);
-    }
+    lstm_activate(gate, n, act);
 }
 
 void tinyc_ref_lstm_s8(const tinyc_lstm_params_t *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
@@ -110,10 +155,7 @@ void tinyc_ref_lstm_s8(const tinyc_lstm_params_t *p, const int8_t *input, const 
     const int32_t n = p->n_cell;
     int16_t *forget = (int16_t *)outputs[0], *in_gate = (int16_t *)outputs[1];
     int16_t *cell_gate = (int16_t *)outputs[2], *out_gate = (int16_t *)outputs[3];
-    for (int32_t i = 0; i < p->batches * n; ++i) {
-        io[i] = (int8_t)p->hidden_zp;
-        input2[i] = 0;
-    }
+    lstm_reset(p, io, input2);
     for (int32_t b = 0; b < p->batches; ++b) {
         int8_t *h = io + (size_t)b * n;
         int16_t *cell = input2 + (size_t)b * n;
@@ -124,21 +166,9 @@ void tinyc_ref_lstm_s8(const tinyc_lstm_params_t *p, const int8_t *input, const 
             lstm_gate(p, 0, x, h, weights, bias, in_gate, 0);
             lstm_gate(p, 2, x, h, weights, bias, cell_gate, p->cell_tanh);
             lstm_gate(p, 3, x, h, weights, bias, out_gate, 0);
-            for (int32_t c = 0; c < n; ++c) {
-                const int32_t kept = sat16(tinyc_requant((int32_t)forget[c] * cell[c], p->forget_mult, p->forget_shift));
-                const int32_t added = sat16(tinyc_requant((int32_t)in_gate[c] * cell_gate[c], p->input_mult,
-                                                          p->input_shift));
-                int32_t v = sat16(kept + added);
-                if (p->use_clip) v = tinyc_clamp32(v, -p->cell_clip, p->cell_clip);
-                cell[c] = (int16_t)v;
-            }
-            lstm_tanh(cell, forget, n, p->tanh_mult, p->tanh_shift);
-            int8_t *y = output + (size_t)row * n;
-            for (int32_t c = 0; c < n; ++c) {
-                const int32_t v = tinyc_requant((int32_t)forget[c] * out_gate[c], p->output_mult, p->output_shift);
-                h[c] = (int8_t)tinyc_clamp32(v + p->hidden_zp, -128, 127);
-                y[c] = h[c];
-            }
+            lstm_update(p, forget, in_gate, cell_gate, out_gate, cell, h, output + (size_t)row * n);
         }
     }
 }
+
+#endif /* TINYC_LSTM_HELPERS_ONLY */
