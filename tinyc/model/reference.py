@@ -243,6 +243,7 @@ class Interpreter:
         self._generation = -1
         self._staged: dict[int, np.ndarray] = {}
         self._outputs: list[np.ndarray] | None = None
+        self._stateful: bool | None = None  # has variable tensors (an LSTM's state); found on the first invoke
         self._load()
 
     def _load(self) -> None:
@@ -301,6 +302,13 @@ class Interpreter:
 
     def invoke(self) -> None:
         staged, self._staged = self._staged, {}
+        if self._stateful is None:
+            self._stateful = _has_variables(self._tinyc_model_bytes)
+        if self._stateful:
+            # TFLite Micro keeps variable tensors (an LSTM's hidden and cell state) from one Invoke() to the next
+            # until Reset(); tinyc runs each inference from the initial state, as a Keras LSTM runs each sequence,
+            # so the reference does too: every inference as on a freshly allocated interpreter.
+            _call("reset", self._live_handle(), name=self.name, doing="resetting the interpreter")
         self._outputs = _call("invoke", self._live_handle(), staged, name=self.name, doing="running an inference")
 
     def get_output(self, index: int) -> np.ndarray:
@@ -315,6 +323,16 @@ class Interpreter:
     def reset(self) -> None:
         self._staged, self._outputs = {}, None
         _call("reset", self._live_handle(), name=self.name, doing="resetting the interpreter")
+
+
+def _has_variables(data: bytes) -> bool:
+    """Whether the model holds variable tensors (a file tinyc cannot parse has none that matter here)."""
+    from tinyc.model.graph import parse
+
+    try:
+        return any(t.is_variable for t in parse(data).tensors)
+    except Exception:  # noqa: BLE001 - the interpreter reports a damaged file itself
+        return False
 
 
 def interpreter(model: bytes | str | Path, arena_size: int | None = None, name: str | None = None) -> Interpreter:
