@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from tinyc import zoo
 from tinyc.analyze import memory
@@ -55,3 +56,43 @@ def test_state_is_in_tflms_persistent_tail_and_tinycs_plan_places_it():
     assert all(improved.offset_of(t) is not None for t in state) and improved.arena_size <= tflm.arena_size
     memory.validate(tflm)
     memory.validate(improved)
+
+
+def _with_cell_clip(data: bytes, clip: float) -> bytes:
+    """The model with every LSTM's cell_clip set to ``clip`` (the converter always writes 10.0, past these cells)."""
+    import flatbuffers
+
+    from tinyc.model.graph import schema
+
+    s = schema()
+    m = s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
+    for sg in m.subgraphs:
+        for op in sg.operators:
+            if hasattr(op.builtinOptions, "cellClip"):
+                op.builtinOptions.cellClip = clip
+    b = flatbuffers.Builder(len(data) + 1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", [0.3, 1e-4])  # 1e-4: a quantized clip of 0 (cells held at 0), still 'clipping'
+def test_cell_clipping_is_bit_exact_on_the_reference_and_dsp_kernels(clip, tmp_path):
+    from tinyc.analyze.memory import plan_improved
+    from tinyc.boards import get_board
+    from tinyc.codegen import generate, host
+
+    path = tmp_path / "clipped.tflite"
+    path.write_bytes(_with_cell_clip(zoo.build("lstm_stacked").read_bytes(), clip))
+    g = load(path)
+    rng = np.random.default_rng(7)
+    xs = [[rng.integers(-128, 128, size=g.tensor(g.inputs[0]).shape, dtype=np.int8)] for _ in range(8)]
+    want = [reference.run(path, x)[0] for x in xs]
+    unclipped = [reference.run(zoo.build("lstm_stacked"), x)[0] for x in xs]
+    assert sum(int(np.count_nonzero(w != u)) for w, u in zip(want, unclipped)) > 0  # the clip is active
+    out = g.tensor(g.outputs[0])
+    for board in (dataclasses.replace(get_board("mps2-an385"), core="cortex-m23"), get_board("mps2-an386")):
+        gen = generate(g, plan_improved(g), board, tmp_path / f"gen-{board.core}")
+        exe = host.build_runner(gen, tmp_path / f"build-{board.core}", sanitize=True)
+        got = host.run(exe, xs, [(np.dtype(out.dtype), out.shape)])
+        assert all(np.array_equal(m[0], w) for m, w in zip(got, want)), (board.core, gen.variant)
