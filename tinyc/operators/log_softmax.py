@@ -73,5 +73,5 @@ EXAMPLES = (
     Example("log_softmax_rows", ((5, 7),), _log_softmax_rows, ops=("MUL", "LOG_SOFTMAX")),
 )
 
-OP = OpDecl("LOG_SOFTMAX", 1, lower, verify, code_size=CodeSize(1656), kernels=(LOG_SOFTMAX,),
+OP = OpDecl("LOG_SOFTMAX", 2, lower, verify, code_size=CodeSize(1656), kernels=(LOG_SOFTMAX,),
             layers=("tf.nn.log_softmax",), examples=EXAMPLES)
