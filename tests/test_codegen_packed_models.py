@@ -27,7 +27,6 @@ from tinyc.analyze.memory import plan_improved, plan_tflm
 from tinyc.boards import get_board
 from tinyc.codegen import generate, host
 from tinyc.codegen.lower import WEIGHT_SCRATCH
-from tinyc.codegen.specialize import DECODED
 from tinyc.model.graph import load
 from tinyc.model import packing as P
 from tests.conftest import require_tool
@@ -133,17 +132,8 @@ def packed_weights_are_not_dense(gen, graph) -> None:
         assert re.search(rf"\btinyc_t{idx}_packed\[{p.packed_bytes}\]", data), p
         assert not re.search(rf"\btinyc_t{idx}\[", data), f"dense copy of {p.tensor} emitted"
     model_c = (gen.out_dir / "tinyc_model.c").read_text()
-    # the portable packed kernels decode one channel into WEIGHT_SCRATCH; the DSP one (TINYC_DSP_CONV_PACKED_S8)
-    # decodes the whole filter into the matmul's layout in DECODED (int32_t words)
-    ref = re.search(rf"static int8_t {WEIGHT_SCRATCH}\[(\d+)\];", model_c)
-    dsp = re.search(rf"static int32_t {DECODED}\[(\d+)\];", model_c)
-    kernels = set(call_kernels(gen).values())
-    assert (ref is not None) == any(k.startswith("TINYC_") and k.endswith("_PACKED_S8") and "DSP" not in k
-                                    for k in kernels), kernels
-    assert (dsp is not None) == ("TINYC_DSP_CONV_PACKED_S8" in kernels), kernels
-    assert gen.weight_scratch == (int(ref.group(1)) if ref else 0) + (4 * int(dsp.group(1)) if dsp else 0)
-    if ref:
-        assert int(ref.group(1)) == max(p.channel_bytes for p in gen.packed_layers)
+    assert f"static int8_t {WEIGHT_SCRATCH}[{gen.weight_scratch}];" in model_c
+    assert gen.weight_scratch == max(p.channel_bytes for p in gen.packed_layers)
 
 
 @pytest.mark.slow
@@ -287,16 +277,12 @@ def test_packed_code_cross_compiles_without_warnings(core, digits_models, tmp_pa
             r = subprocess.run([gcc, *flags, f"-I{gm.out_dir}", "-c", str(s), "-o", str(s.with_suffix(".o"))],
                                capture_output=True, text=True)
             assert r.returncode == 0, f"{name}/{s.name} on {core}: {r.stderr}"
-        # The decode buffers are static objects counted in RAM: the portable kernels' holds one channel (not a
-        # dense copy of any layer); the DSP set's (cortex-m4/m7/m55) holds the largest packed filter in the
-        # matmul's layout, decoded once per call (issue 18: RAM for speed, flash stays packed).
+        # The decode buffer is one channel, a static object counted in RAM (not a dense copy of any layer).
         syms = subprocess.run([gcc.replace("gcc", "nm"), "-S", str(gm.out_dir / "tinyc_model.o")],
                               capture_output=True, text=True, check=True).stdout
-        ref = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {WEIGHT_SCRATCH}")]
-        dsp = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {DECODED}")]
-        assert sum(ref) + sum(dsp) == gm.weight_scratch and len(ref) <= 1 and len(dsp) <= 1
-        assert all(n < min(p.dense_bytes for p in gm.packed_layers if p.weights >= 4096) for n in ref)
-        assert bool(dsp) == (board.dsp or board.helium), (core, dsp)
+        sizes = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {WEIGHT_SCRATCH}")]
+        assert sizes == [gm.weight_scratch] and gm.weight_scratch < min(p.dense_bytes for p in gm.packed_layers
+                                                                        if p.weights >= 4096)
 
 
 @pytest.mark.slow
