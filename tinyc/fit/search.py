@@ -525,7 +525,12 @@ def run_fit(req: FitRequest, progress=None, say: Callable[[str], None] = lambda 
                    "accuracy": 1.0}
             return sum(max(0.0, v) / rel[k] for k, v in c.violations.items())
 
-        closest = min(cands.values(), key=lambda c: (excess(c), -c.accuracy))
+        def memory(c: Candidate) -> float:
+            return excess(replace(c, violations={k: v for k, v in c.violations.items() if k in ("flash", "sram")}))
+
+        # memory is a hard limit (a firmware over it does not link, so its latency cannot be measured); latency
+        # and accuracy are the soft ones: the closest is the nearest candidate that fits, where one does
+        closest = min(cands.values(), key=lambda c: (memory(c) > 0, excess(c), -c.accuracy))
         if closest.key not in {v["key"] for v in verified}:
             closest = local(closest)
             m = _measure(closest, board, run_board, req, progress, allow_overflow=True, flash_limit=flash_limit)
