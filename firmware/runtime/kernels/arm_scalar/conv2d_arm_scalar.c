@@ -270,6 +270,26 @@ static void block_init(block_t *b, const tinyc_scalar_conv_params_t *p, const in
 }
 
 /* Pointwise (1x1, stride 1, unpadded): pixels [px, px + n) of src. */
+/* The columns of the block's next ``cnt`` output pixels from (*y, *x) on, row-major (the last one repeated up to
+ * PX); advances (*y, *x) past them and returns the row of the block's last pixel. */
+static int32_t place_block(block_t *b, int32_t cnt, int32_t out_w, int32_t *y, int32_t *x)
+{
+    b->nrows = 0;
+    int32_t ly = *y, lx = *x;
+    for (int32_t j = 0; j < PX; ++j) {
+        if (j < cnt) {
+            ly = *y;
+            lx = *x;
+            if (++*x == out_w) {
+                *x = 0;
+                ++*y;
+            }
+        }
+        place(b, j, ly, lx);
+    }
+    return ly;
+}
+
 static void place_pointwise(block_t *b, const int8_t *src, int32_t n)
 {
     const size_t c = (size_t)b->p->in_c;
@@ -292,19 +312,7 @@ void tinyc_arm_scalar_conv_s8(const tinyc_scalar_conv_params_t *p, const int8_t 
             if (p->pointwise) {
                 place_pointwise(&b, image + (size_t)px * p->in_c, cnt);
             } else {
-                b.nrows = 0;
-                int32_t ly = y, lx = x;
-                for (int32_t j = 0; j < PX; ++j) {
-                    if (j < cnt) {
-                        ly = y;
-                        lx = x;
-                        if (++x == p->out_w) {
-                            x = 0;
-                            ++y;
-                        }
-                    }
-                    place(&b, j, ly, lx);
-                }
+                place_block(&b, cnt, p->out_w, &y, &x);
             }
             block_run(&b, NULL, 0, filter, bias, q, cols, acc, out + (size_t)px * p->out_c, cnt);
         }
@@ -348,19 +356,7 @@ void tinyc_arm_scalar_conv_rows_inplace_s8(const tinyc_scalar_conv_params_t *p, 
     int32_t y = 0, x = 0;
     for (int32_t px = 0; px < n; px += PX) {
         const int32_t cnt = n - px < PX ? n - px : PX;
-        b.nrows = 0;
-        int32_t ly = y, lx = x;
-        for (int32_t j = 0; j < PX; ++j) {
-            if (j < cnt) {
-                ly = y;
-                lx = x;
-                if (++x == p->out_w) {
-                    x = 0;
-                    ++y;
-                }
-            }
-            place(&b, j, ly, lx);
-        }
+        const int32_t ly = place_block(&b, cnt, p->out_w, &y, &x);
         block_run(&b, &r, ly, filter, bias, q, cols, acc, io + (size_t)px * p->out_c, cnt);
     }
 }
