@@ -22,13 +22,14 @@ TINYC_INLINE int32_t tinyc_min32(int32_t a, int32_t b) { return a < b ? a : b; }
 TINYC_INLINE int32_t tinyc_max32(int32_t a, int32_t b) { return a > b ? a : b; }
 TINYC_INLINE int32_t tinyc_clamp32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/* (a * b * 2) >> 32 rounded to nearest (ties away from zero), saturating the one overflow case. */
+/* gemmlowp's SaturatingRoundingDoublingHighMul: (a * b + nudge) / 2^31 truncated toward zero, nudge 2^30 for
+ * a * b >= 0 and 1 - 2^30 below, saturating the one overflow case. Both branches equal floor((a * b + 2^30) /
+ * 2^31) (for a * b < 0, truncating N = a * b + 1 - 2^30 < 0 toward zero is floor((N + 2^31 - 1) / 2^31)), so it
+ * is one multiply, one add and one arithmetic shift (gcc shifts signed values arithmetically). */
 TINYC_INLINE int32_t tinyc_srdhm(int32_t a, int32_t b)
 {
     if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-    const int64_t ab = (int64_t)a * (int64_t)b;
-    const int64_t nudge = ab >= 0 ? (int64_t)1 << 30 : 1 - ((int64_t)1 << 30);
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero, as TFLite's */
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero; exponent in [0, 31]. */
