@@ -63,6 +63,35 @@ LSTM_DSP = K.declare(
     arg_types={**dict(LSTM.arg_types), Role.SCRATCH: ArgType(CType.I32)}, specialize=_specialize_dsp)
 
 
+
+def _specialize_scalar(specializer, call):
+    """The scalar Arm kernel (Cortex-M0/M0+/M3): each gate's two matmuls as the one-batch FULLY_CONNECTED's
+    matrix-vector product, so the weights go in its layout (blocks of 4 rows interleaved by column, unsigned bytes);
+    the input row and hidden state widened to int32 and two rows of accumulators in the set's static scratch."""
+    from tinyc.codegen.specialize_arm_scalar import SCRATCH, pack_fc_blocks
+
+    w = specializer.values(call[Role.WEIGHTS])
+    if w is None:
+        return "weights are not a plain constant array"
+    n, ni = call.param("n_cell"), call.param("n_input")
+    k4 = lambda k: (k + 3) // 4 * 4  # noqa: E731
+    need = 4 * (k4(ni) + k4(n) + 2 * n)
+    why = specializer.over(need)
+    if why:
+        return why
+    w_in, w_rec = w[:4 * n * ni].reshape(4, n, ni), w[4 * n * ni:].reshape(4, n, n)
+    packed = np.concatenate([pack_fc_blocks(w_in[g])[0] for g in range(4)]
+                            + [pack_fc_blocks(w_rec[g])[0] for g in range(4)])
+    name = specializer.add_const(f"tinyc_op{call.index}_scalar_lstm_w", "int8_t", packed)
+    specializer.scratch = max(specializer.scratch, need)
+    return call.to(LSTM_SCALAR, weights=K.Const(name), scratch=K.Static(SCRATCH))
+
+
+LSTM_SCALAR = K.declare(
+    "TINYC_SCALAR_LSTM_S8", "UNIDIRECTIONAL_SEQUENCE_LSTM", "unidirectional_sequence_lstm.c", LSTM.params,
+    (*LSTM.roles, Role.SCRATCH), kernel_set=K.KernelSet.ARM_SCALAR, replaces=(LSTM.macro,), fields=LSTM.fields,
+    arg_types={**dict(LSTM.arg_types), Role.SCRATCH: ArgType(CType.I32)}, specialize=_specialize_scalar)
+
 def _sizes(g: Graph, op: Operator) -> tuple[int, int, int, int]:
     """(batches, steps, inputs, cells) of the layer (TFLite's CreateLstmSizeInfo)."""
     x = g.tensor(op.inputs[INPUT]).shape
