@@ -121,6 +121,9 @@ void tinyc_ref_add_s8(const tinyc_binary_params_t *p, const int8_t *in1, const i
 void tinyc_ref_mul_s8(const tinyc_binary_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output);
 void tinyc_ref_softmax_s8(const tinyc_softmax_params_t *p, const int8_t *input, int8_t *output);
 void tinyc_ref_logistic_s8(const tinyc_logistic_params_t *p, const int8_t *input, int8_t *output);
+/* the same LOGISTIC as the generator's 256-entry table (p->size only) */
+void tinyc_ref_logistic_lut_s8(const tinyc_logistic_params_t *p, const int8_t *input, const int8_t *table,
+                               int8_t *output);
 void tinyc_ref_copy(const void *input, void *output, uint32_t bytes);
 void tinyc_ref_pad_s8(const tinyc_pad_params_t *p, const int8_t *input, int8_t *output);
 void tinyc_ref_concat_s8(const tinyc_concat_params_t *p, const int8_t *const *inputs, const int32_t *in_strides,
@@ -168,6 +171,9 @@ void tinyc_ref_dequantize_s8_f32(const tinyc_dequantize_params_t *p, const int8_
 #endif
 #ifndef TINYC_LOGISTIC_S8
 #define TINYC_LOGISTIC_S8 tinyc_ref_logistic_s8
+#endif
+#ifndef TINYC_LOGISTIC_LUT_S8
+#define TINYC_LOGISTIC_LUT_S8 tinyc_ref_logistic_lut_s8
 #endif
 #ifndef TINYC_COPY
 #define TINYC_COPY tinyc_ref_copy
