@@ -38,7 +38,7 @@ CORES = {"m3": ("mps2-an385", "cortex-m3", "M3"), "m0": ("mps2-an385-m0", "corte
 # Issue 18: TFLM + CMSIS-NN on the trained MLPerf Tiny models of these architectures (same QEMU and compiler).
 TFLM_ZOO = {("kws_dscnn", "m3"): 10_531_720, ("ad_autoencoder", "m3"): 956_280, ("kws_dscnn", "m0"): 28_992_640}
 MODELS = ("kws_dscnn", "vww_mobilenet", "ic_resnet8", "ad_autoencoder", "person_detect", "micro_speech_quantized",
-          "hello_world_int8")
+          "hello_world_int8", "trained_lstm_int8", "dtln_noise_suppression", "micro_speech_lstm")
 
 
 def board(board_id: str):
