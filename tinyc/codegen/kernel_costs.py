@@ -7,11 +7,13 @@ MEASURED = {
     "boards": {
         "arm_dsp": "mps2-an500",
         "arm_mve": "mps3-an547",
+        "arm_scalar": "mps2-an385",
+        "arm_scalar-v6m": "microbit",
         "reference": "mps2-an385",
         "reference-v6m": "microbit"
     },
-    "commit": "83c2770",
-    "date": "2026-12-04",
+    "commit": "4feb6a3",
+    "date": "2026-12-05",
     "features": [
         "macs",
         "outputs",
@@ -206,6 +208,170 @@ MEASURED = {
                 "instructions": 57752,
                 "median_rel_error": 0.0511,
                 "samples": 12
+            }
+        },
+        "arm_scalar": {
+            "TINYC_ADD_INPLACE_S8": {
+                "instructions": 6510400,
+                "median_rel_error": 0.0007,
+                "samples": 4
+            },
+            "TINYC_ADD_S8": {
+                "instructions": 4874840,
+                "median_rel_error": 0.0017,
+                "samples": 8
+            },
+            "TINYC_AVG_POOL_S8": {
+                "instructions": 596360,
+                "median_rel_error": 0.1171,
+                "samples": 12
+            },
+            "TINYC_CONV2D_PACKED_S8/lut": {
+                "instructions": 115897600,
+                "median_rel_error": 0.0279,
+                "samples": 16
+            },
+            "TINYC_CONV2D_PACKED_S8/sign": {
+                "instructions": 130712560,
+                "median_rel_error": 0.0418,
+                "samples": 20
+            },
+            "TINYC_CONV2D_PACKED_S8/sparse-lut": {
+                "instructions": 132338600,
+                "median_rel_error": 0.0429,
+                "samples": 20
+            },
+            "TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign": {
+                "instructions": 16270000,
+                "median_rel_error": 0.0139,
+                "samples": 11
+            },
+            "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
+                "instructions": 6081760,
+                "median_rel_error": 0.0004,
+                "samples": 13
+            },
+            "TINYC_FULLY_CONNECTED_PACKED_S8/sign": {
+                "instructions": 5589080,
+                "median_rel_error": 0.0002,
+                "samples": 15
+            },
+            "TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut": {
+                "instructions": 7130600,
+                "median_rel_error": 0.0018,
+                "samples": 14
+            },
+            "TINYC_SCALAR_CONV_POINTWISE_INPLACE_S8": {
+                "instructions": 23601200,
+                "median_rel_error": 0.0001,
+                "samples": 24
+            },
+            "TINYC_SCALAR_CONV_ROWS_INPLACE_S8": {
+                "instructions": 24396600,
+                "median_rel_error": 0.0432,
+                "samples": 24
+            },
+            "TINYC_SCALAR_CONV_S8": {
+                "instructions": 25643800,
+                "median_rel_error": 0.0864,
+                "samples": 26
+            },
+            "TINYC_SCALAR_DEPTHWISE_CONV_S8": {
+                "instructions": 10852040,
+                "median_rel_error": 0.0243,
+                "samples": 33
+            },
+            "TINYC_SCALAR_DEPTHWISE_PLANE_INPLACE_S8": {
+                "instructions": 10273080,
+                "median_rel_error": 0.0019,
+                "samples": 20
+            },
+            "TINYC_SCALAR_DEPTHWISE_ROWS_INPLACE_S8": {
+                "instructions": 10009280,
+                "median_rel_error": 0.1004,
+                "samples": 16
+            },
+            "TINYC_SCALAR_FC_S8": {
+                "instructions": 651840,
+                "median_rel_error": 0.0049,
+                "samples": 16
+            },
+            "TINYC_SOFTMAX_S8": {
+                "instructions": 42600,
+                "median_rel_error": 0.0436,
+                "samples": 12
+            }
+        },
+        "arm_scalar-v6m": {
+            "TINYC_AVG_POOL_S8": {
+                "instructions": 446625,
+                "median_rel_error": 0.0008,
+                "samples": 4
+            },
+            "TINYC_CONV2D_PACKED_S8/lut": {
+                "instructions": 16421375,
+                "median_rel_error": 0.0,
+                "samples": 1
+            },
+            "TINYC_CONV2D_PACKED_S8/sign": {
+                "instructions": 16399500,
+                "median_rel_error": 0.0,
+                "samples": 1
+            },
+            "TINYC_CONV2D_PACKED_S8/sparse-lut": {
+                "instructions": 16428125,
+                "median_rel_error": 0.0,
+                "samples": 1
+            },
+            "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
+                "instructions": 8885750,
+                "median_rel_error": 0.0002,
+                "samples": 11
+            },
+            "TINYC_FULLY_CONNECTED_PACKED_S8/sign": {
+                "instructions": 6717000,
+                "median_rel_error": 0.0002,
+                "samples": 13
+            },
+            "TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut": {
+                "instructions": 9527750,
+                "median_rel_error": 0.0014,
+                "samples": 12
+            },
+            "TINYC_SCALAR_CONV_POINTWISE_INPLACE_S8": {
+                "instructions": 32775500,
+                "median_rel_error": 0.0086,
+                "samples": 16
+            },
+            "TINYC_SCALAR_CONV_ROWS_INPLACE_S8": {
+                "instructions": 4124250,
+                "median_rel_error": 0.069,
+                "samples": 16
+            },
+            "TINYC_SCALAR_CONV_S8": {
+                "instructions": 1645250,
+                "median_rel_error": 0.3832,
+                "samples": 3
+            },
+            "TINYC_SCALAR_DEPTHWISE_PLANE_INPLACE_S8": {
+                "instructions": 20327125,
+                "median_rel_error": 0.0009,
+                "samples": 20
+            },
+            "TINYC_SCALAR_DEPTHWISE_ROWS_INPLACE_S8": {
+                "instructions": 635375,
+                "median_rel_error": 0.0001,
+                "samples": 8
+            },
+            "TINYC_SCALAR_FC_S8": {
+                "instructions": 29625,
+                "median_rel_error": 0.0,
+                "samples": 4
+            },
+            "TINYC_SOFTMAX_S8": {
+                "instructions": 68750,
+                "median_rel_error": 0.0657,
+                "samples": 4
             }
         },
         "reference": {
@@ -408,6 +574,42 @@ COSTS = {
         'TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8': (0.541938, 4.87744, 232.944, 20592.4),
         'TINYC_MVE_FC_S8': (0.17942, 13.845, 0.0, 300.833),
         'TINYC_SOFTMAX_S8': (0.0, 533.396, 0.0, 509.93),
+    },
+    'arm_scalar': {
+        'TINYC_ADD_INPLACE_S8': (0.0, 49.6703, 0.0, 813798.0),
+        'TINYC_ADD_S8': (0.0, 99.1579, 0.0, 125.265),
+        'TINYC_AVG_POOL_S8': (0.0, 0.0, 0.0, 39791.1),
+        'TINYC_CONV2D_PACKED_S8/lut': (5.92397, 177.829, 12.3058, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sign': (6.17136, 150.726, 9.18951, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sparse-lut': (6.18521, 150.659, 14.7154, 0.0),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.4133, 129.719, 0.0, 26377.9),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (10.9925, 152.925, 10.9925, 45.3066),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (2.83323, 142.603, 17.1656, 61.1679),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.63639, 164.584, 24.1121, 50.1284),
+        'TINYC_SCALAR_CONV_POINTWISE_INPLACE_S8': (0.891049, 37.6538, 0.0, 0.0),
+        'TINYC_SCALAR_CONV_ROWS_INPLACE_S8': (0.95864, 87.0401, 0.0, 8320.83),
+        'TINYC_SCALAR_CONV_S8': (1.01681, 34.6607, 0.91953, 1100.83),
+        'TINYC_SCALAR_DEPTHWISE_CONV_S8': (3.20132, 28.8118, 0.0, 0.0),
+        'TINYC_SCALAR_DEPTHWISE_PLANE_INPLACE_S8': (1.77125, 45.2409, 125.922, 25335.9),
+        'TINYC_SCALAR_DEPTHWISE_ROWS_INPLACE_S8': (4.51535, 40.6381, 0.0, 16301.0),
+        'TINYC_SCALAR_FC_S8': (1.12642, 13.8394, 1.12642, 1040.2),
+        'TINYC_SOFTMAX_S8': (0.0, 399.085, 0.0, 347.324),
+    },
+    'arm_scalar-v6m': {
+        'TINYC_AVG_POOL_S8': (0.0, 872.313, 0.0, 55828.0),
+        'TINYC_CONV2D_PACKED_S8/lut': (51.3168, 0.0, 0.0, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sign': (51.2484, 0.0, 0.0, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sparse-lut': (51.3379, 0.0, 0.0, 0.0),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (15.991, 271.989, 15.991, 71.1653),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (3.45228, 269.056, 20.0578, 89.1287),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.26813, 310.861, 32.74, 0.0),
+        'TINYC_SCALAR_CONV_POINTWISE_INPLACE_S8': (0.999839, 63.9897, 124.98, 511918.0),
+        'TINYC_SCALAR_CONV_ROWS_INPLACE_S8': (0.0, 239.097, 120.237, 0.0),
+        'TINYC_SCALAR_CONV_S8': (6.85299, 0.0, 0.0, 0.0),
+        'TINYC_SCALAR_DEPTHWISE_PLANE_INPLACE_S8': (3.45839, 90.4817, 245.174, 48855.4),
+        'TINYC_SCALAR_DEPTHWISE_ROWS_INPLACE_S8': (12.5265, 112.738, 59.4397, 5454.48),
+        'TINYC_SCALAR_FC_S8': (1.61709, 53.2073, 1.61709, 1002.67),
+        'TINYC_SOFTMAX_S8': (0.0, 706.603, 0.0, 8479.24),
     },
     'reference': {
         'TINYC_ADD_INPLACE_S8': (0.0, 63.0519, 0.0, 1033040.0),
