@@ -27,6 +27,7 @@ from tinyc.analyze.memory import plan_improved, plan_tflm
 from tinyc.boards import get_board
 from tinyc.codegen import generate, host
 from tinyc.codegen.lower import WEIGHT_SCRATCH
+from tinyc.codegen.specialize import DECODED
 from tinyc.model.graph import load
 from tinyc.model import packing as P
 from tests.conftest import require_tool
@@ -132,8 +133,19 @@ def packed_weights_are_not_dense(gen, graph) -> None:
         assert re.search(rf"\btinyc_t{idx}_packed\[{p.packed_bytes}\]", data), p
         assert not re.search(rf"\btinyc_t{idx}\[", data), f"dense copy of {p.tensor} emitted"
     model_c = (gen.out_dir / "tinyc_model.c").read_text()
-    assert f"static int8_t {WEIGHT_SCRATCH}[{gen.weight_scratch}];" in model_c
-    assert gen.weight_scratch == max(p.channel_bytes for p in gen.packed_layers)
+    # the portable packed kernels decode one channel into WEIGHT_SCRATCH; the DSP and Helium ones
+    # (TINYC_DSP_CONV_PACKED_S8, TINYC_MVE_CONV_PACKED_S8) decode the whole filter into the matmul's layout in
+    # DECODED (int32_t words)
+    ref = re.search(rf"static int8_t {WEIGHT_SCRATCH}\[(\d+)\];", model_c)
+    dsp = re.search(rf"static int32_t {DECODED}\[(\d+)\];", model_c)
+    kernels = set(call_kernels(gen).values())
+    fast = {"TINYC_DSP_CONV_PACKED_S8", "TINYC_MVE_CONV_PACKED_S8"}
+    assert (ref is not None) == any(k.startswith("TINYC_") and k.endswith("_PACKED_S8") and k not in fast
+                                    for k in kernels), kernels
+    assert (dsp is not None) == bool(fast & kernels), kernels
+    assert gen.weight_scratch == (int(ref.group(1)) if ref else 0) + (4 * int(dsp.group(1)) if dsp else 0)
+    if ref:
+        assert int(ref.group(1)) == max(p.channel_bytes for p in gen.packed_layers)
 
 
 @pytest.mark.slow
@@ -167,7 +179,8 @@ def _rewrite(values: np.ndarray, axis: int, kind: str, rng) -> np.ndarray:
     elif kind == "min":
         rows = np.full(rows.shape, -128)
     else:
-        rows = (rows // 64) * 64 + 32  # 4 levels, none of them 0: LUT pays even on 3x3 depthwise channels
+        step = 16 if kind == "lut16" else 64  # 16 levels (4-bit indices) or 4, none of them 0: LUT pays even
+        rows = (rows // step) * step + step // 2  # on 3x3 depthwise channels
         if kind == "sparse":
             rows[rng.random(rows.shape) < 0.5] = 0
     moved = (values.shape[axis],) + tuple(s for i, s in enumerate(values.shape) if i != axis)
@@ -277,12 +290,16 @@ def test_packed_code_cross_compiles_without_warnings(core, digits_models, tmp_pa
             r = subprocess.run([gcc, *flags, f"-I{gm.out_dir}", "-c", str(s), "-o", str(s.with_suffix(".o"))],
                                capture_output=True, text=True)
             assert r.returncode == 0, f"{name}/{s.name} on {core}: {r.stderr}"
-        # The decode buffer is one channel, a static object counted in RAM (not a dense copy of any layer).
+        # The decode buffers are static objects counted in RAM: the portable kernels' holds one channel (not a
+        # dense copy of any layer); the DSP set's (cortex-m4/m7/m55) holds the largest packed filter in the
+        # matmul's layout, decoded once per call (issue 18: RAM for speed, flash stays packed).
         syms = subprocess.run([gcc.replace("gcc", "nm"), "-S", str(gm.out_dir / "tinyc_model.o")],
                               capture_output=True, text=True, check=True).stdout
-        sizes = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {WEIGHT_SCRATCH}")]
-        assert sizes == [gm.weight_scratch] and gm.weight_scratch < min(p.dense_bytes for p in gm.packed_layers
-                                                                        if p.weights >= 4096)
+        ref = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {WEIGHT_SCRATCH}")]
+        dsp = [int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(f" {DECODED}")]
+        assert sum(ref) + sum(dsp) == gm.weight_scratch and len(ref) <= 1 and len(dsp) <= 1
+        assert all(n < min(p.dense_bytes for p in gm.packed_layers if p.weights >= 4096) for n in ref)
+        assert bool(dsp) == (board.dsp or board.helium), (core, dsp)
 
 
 @pytest.mark.slow

@@ -131,16 +131,62 @@ def test_a_board_too_small_for_dense_packs_the_cheapest_filters_per_byte_and_fit
     # every SIGN filter is cheaper per byte than the LUT ones: one LUT filter (the cheaper) tops them up
     assert [o.mode for o in chosen].count("lut") == 1 and min(useful, key=lambda o: o.cost_per_byte).mode == "sign"
     rows = {r.index: r.code for r in auto.layers}
+    portable = dict(wp.portable)
     for o in useful:
         assert rows[o.ops[0]].weights == (f"packed {o.mode}" if o in chosen else "dense")
-        assert rows[o.ops[0]].kernel_set == ("reference" if o in chosen else "arm_dsp")
+        # a packed filter runs the DSP set's packed kernel (decoded once per call for its matmul) unless the
+        # board's fit kept it on the portable one, with why
+        assert rows[o.ops[0]].kernel_set == ("reference" if o.ops[0] in portable else "arm_dsp")
+    assert all("overflow" in portable[i] and i in wp.packed for i in portable)
+    assert any(rows[i].kernel_set == "arm_dsp" for i in wp.packed)
+
+
+def test_packed_filters_that_overflow_the_board_on_the_dsp_kernel_take_the_portable_one(ad_lut, starved, tmp_path):
+    """The DSP packed kernel re-packs bias and requantization in flash and decodes the whole filter into SRAM:
+    where the flash that re-packing takes would not fit, the layers whose re-packing grows most go portable; an
+    SRAM too small for the decoded filter keeps it portable too, and generate follows check."""
+    g, board = load(ad_lut), get_board(STARVED)
+    b = footprint.check(g, board)
+    assert b.fits and len(b.weights.packed) == 9
+    portable = dict(b.weights.portable)
+    assert portable and all("re-packing" in r and "flash" in r for r in portable.values())
+    rows = {r.index: r.code for r in b.layers}
+    assert {i for i in b.weights.packed if rows[i].kernel_set == "reference"} == set(portable)
+    assert any(rows[i].kernel == "TINYC_DSP_CONV_PACKED_S8" for i in b.weights.packed)
+    # every filter on the DSP kernel would not fit: the same plan without the fit overflows
+    low = footprint._lower(g, plan_improved(g), board, b.weights.choice())
+    from tinyc.analyze import budget as budgetmod
+    assert budgetmod.flash_needed(g, board, footprint.generated(low, board)) > 200 * 1024
+    # and generate writes what check decided
+    from tests.test_codegen_packed_models import call_kernels
+
+    gen = generate(g, plan_improved(g), board, tmp_path / "gen")
+    kernels = call_kernels(gen)
+    assert {p.op_index for p in gen.packed_layers} == set(b.weights.packed)
+    assert {i for i in b.weights.packed if kernels[i] != "TINYC_DSP_CONV_PACKED_S8"} == set(portable)
+
+
+def test_a_decoded_filter_the_sram_cannot_hold_keeps_the_portable_kernel(ad_lut, starved):
+    """A NUCLEO-F746 with 64 KiB of SRAM: the AD model's two 80 KiB filters (640 x 128) cannot be decoded
+    whole, so they keep the portable kernel (one channel at a time) and the smaller ones the DSP one."""
+    text = (starved / "nucleo-f746.toml").read_text().replace('id = "nucleo-f746"', 'id = "tiny-ram-f746"')
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(('{ name = "SRAM1"',
+                                                                                         '{ name = "SRAM2"')))
+    (starved / "tiny-ram-f746.toml").write_text(text.replace('sram = "320 KiB"', 'sram = "64 KiB"'))
+    g, board = load(ad_lut), get_board("tiny-ram-f746")
+    b = footprint.check(g, board, weights="packed")
+    assert b.fits and b.sram_headroom >= 0, b.sram_headroom
+    rows = {r.index: r.code for r in b.layers}
+    big = {i for i in b.weights.packed if g.op_inputs(g.operators[i])[1].size >= 640 * 128}
+    assert big and all(rows[i].kernel_set == "reference" and "SRAM" in (rows[i].reason or "") for i in big)
+    assert all(rows[i].kernel == "TINYC_DSP_CONV_PACKED_S8" for i in set(b.weights.packed) - big)
 
 
 def test_check_shows_the_storage_kernel_set_and_cost_per_layer(ad_lut, starved):
     r = CliRunner().invoke(cli, ["check", str(ad_lut), "--board", STARVED])
     assert r.exit_code == 0, r.output
     assert "packed lut" in r.output and "fewest instructions added for the flash saved" in r.output
-    assert "instr (est.)" in r.output and "only the portable kernel" in r.output
+    assert "instr (est.)" in r.output and "would overflow the board's flash" in r.output
     d = json.loads(CliRunner().invoke(cli, ["check", str(ad_lut), "--board", STARVED, "--json"]).stdout)
     layers = {l["index"]: l for l in d["layers"]}
     assert {i for i, l in layers.items() if (l["weights"] or "").startswith("packed")} == set(d["weights"]["packed"])
@@ -156,7 +202,7 @@ def test_fit_prices_a_candidate_with_the_same_decision(ad_lut):
     roomy = static_cost(ad_lut.read_bytes(), board)
     assert roomy.packed_layers == 0 and not any("/" in l.kind for l in roomy.layers)
     tight = static_cost(ad_lut.read_bytes(), board, flash_limit=200 * 1024)
-    assert 0 < tight.packed_layers < 9 and tight.flash <= 200 * 1024
+    assert 0 < tight.packed_layers <= 9 and tight.flash <= 200 * 1024
     assert any(l.kind == "FULLY_CONNECTED/lut" for l in tight.layers)
     assert static_cost(ad_lut.read_bytes(), board, weights="packed").packed_layers == 9
 

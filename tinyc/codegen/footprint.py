@@ -26,7 +26,7 @@ from tinyc.boards import Board
 from tinyc.codegen.generate import plan_layout, runtime_files, variant_for
 from tinyc.codegen.lower import LoweredModel, lower
 from tinyc.codegen import instructions
-from tinyc.codegen.specialize import Specialization, specialize
+from tinyc.codegen.specialize import DECODED, Specialization, specialize
 from tinyc.model.graph import Graph
 
 CC = "arm-none-eabi-gcc"
@@ -137,6 +137,51 @@ def fit_kernels(graph: Graph, plan, board: Board, dense: Lowering, flash_limit: 
 
 
 
+def fast_packed(low: Lowering) -> list:
+    """The calls that decode a packed filter whole for an optimized set's matmul (static SRAM, re-packed
+    constants), as opposed to the portable kernels' one channel at a time."""
+    return [c for c in low.lowered.calls if c.kernel.packed and c.kernel.kernel_set.value != "reference"]
+
+
+def fit_packed(graph: Graph, plan, board: Board, choice, low: Lowering, fit: KernelFit,
+               flash_limit: int) -> tuple[Lowering, KernelFit]:
+    """Where the packed filters the weight plan chose overflow the board on the optimized set's packed kernel
+    (each filter decoded whole into static SRAM for the matmul, its bias and requantization re-packed in
+    flash): the decode buffer shrinks to what the SRAM leaves (a filter that no longer fits it takes the
+    portable kernel, one channel at a time), then the layers whose re-packing grows the flash most take the
+    portable kernel until the model fits. Returns the lowering and the fit generate() follows."""
+    portable = dict(fit.portable)
+    for _ in range(len(fast_packed(low)) + 2):
+        fast = fast_packed(low)
+        if not fast:
+            break
+        sram = budgetmod.compute(graph, board, plan=plan, generated=generated(low, board), suggest_boards=False)
+        if sram.sram_headroom < 0:
+            decoded = sum(b.count * 4 for c in low.lowered.calls for b in c.buffers if b.name == DECODED)
+            limit = max(0, decoded + sram.sram_headroom)
+            fit = KernelFit(limit if fit.scratch_limit is None else min(limit, fit.scratch_limit), fit.portable)
+            low = _lower(graph, plan, board, choice, fit)
+            continue
+        over = budgetmod.flash_needed(graph, board, generated(low, board)) - flash_limit
+        if over <= 0:
+            break
+        ref = _lower(graph, plan, board, choice, KernelFit(fit.scratch_limit, tuple(
+            {**portable, **{c.index: "" for c in fast}}.items())))
+        before, after = layer_bytes(ref.lowered), layer_bytes(low.lowered)
+        growth = sorted(((after.get(c.index, 0) - before.get(c.index, 0), c.index) for c in fast), reverse=True)
+        left = over
+        for g, i in growth:
+            if left <= 0 or g <= 0:
+                break
+            portable[i] = f"its {low.variant} packed re-packing (+{g:,} B) would overflow the board's flash"
+            left -= g
+        if left > 0:  # re-packing is not all that overflows: every packed filter portable, the least code
+            portable.update({c.index: "the board's flash holds only the portable packed kernel"
+                             for c in fast if c.index not in portable})
+        fit = KernelFit(fit.scratch_limit, tuple(sorted(portable.items())))
+        low = _lower(graph, plan, board, choice, fit)
+    return low, fit
+
 
 def layer_bytes(lowered: LoweredModel) -> dict[int, int]:
     """op index -> flash bytes of the constant arrays its calls read (an array two calls share counts
@@ -212,6 +257,9 @@ def lowering(graph: Graph, plan, board: Board, weights="auto", flash_limit: int 
             break
         target += over
         wp = replace(weights_mod.decide(found, "auto", target, limit), need=need)
+    if wp.packed:
+        low, fit = fit_packed(graph, plan, board, wp.choice(), low, fit, limit)
+        kfit = {"scratch_limit": fit.scratch_limit, "portable": fit.portable}
     return replace(low, weights=replace(wp, **kfit))
 
 

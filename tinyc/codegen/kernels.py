@@ -436,12 +436,23 @@ DSP_ADD_INPLACE = declare("TINYC_DSP_ADD_INPLACE_S8", "ADD", "add.c", "tinyc_dsp
                           (*BINARY, R.TABLE1, R.TABLE2), kernel_set=DSP, inplace=True,
                           replaces=(ADD_INPLACE.macro,))
 
+# CONV_2D / FULLY_CONNECTED with packed weights: the blob decoded once per call into the matmul's layout in the
+# static DECODED buffer (word aligned, sized by the specializer), then TINYC_DSP_CONV_S8's matrix multiply.
+DSP_CONV_PACKED = declare("TINYC_DSP_CONV_PACKED_S8", ("CONV_2D", "FULLY_CONNECTED"), "conv2d_packed.c",
+                          "tinyc_dsp_conv_params_t", (*DSP_CONV_ROLES, R.DECODED), kernel_set=DSP, packed=True,
+                          replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
+
 # The Helium set (kernels/arm_mve/, tinyc/codegen/specialize_mve.py): the Cortex-M55, chained to the DSP set.
 MVE_CONV = declare("TINYC_MVE_CONV_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_mve_conv_params_t",
                    DSP_CONV_ROLES,
                    kernel_set=MVE, replaces=(CONV2D.macro, DEPTHWISE_CONV2D.macro))
 MVE_FC = declare("TINYC_MVE_FC_S8", "FULLY_CONNECTED", "fully_connected.c", "tinyc_mve_conv_params_t",
                  DSP_CONV_ROLES, kernel_set=MVE, replaces=(FULLY_CONNECTED.macro,))
+# CONV_2D / FULLY_CONNECTED with packed weights: the blob decoded once per call into the MVE matmul's layout in
+# the static DECODED buffer (shared with the DSP set's packed kernel), then TINYC_MVE_CONV_S8's matrix multiply.
+MVE_CONV_PACKED = declare("TINYC_MVE_CONV_PACKED_S8", ("CONV_2D", "FULLY_CONNECTED"), "conv2d_packed.c",
+                          "tinyc_mve_conv_params_t", (*DSP_CONV_ROLES, R.DECODED), kernel_set=MVE, packed=True,
+                          replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
 MVE_CONV_PW_INPLACE = declare("TINYC_MVE_CONV_POINTWISE_INPLACE_S8", "CONV_2D", "conv2d.c",
                               "tinyc_mve_conv_params_t", POINTWISE_ROLES,
                               kernel_set=MVE, inplace=True, replaces=(CONV2D_POINTWISE_INPLACE.macro,))

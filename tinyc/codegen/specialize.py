@@ -26,7 +26,7 @@ import numpy as np
 from tinyc.codegen import requant as RQ
 from tinyc.codegen import kernels as K
 from tinyc.codegen.kernels import Const, KernelCall, Null, Role, Static, StaticBuffer
-from tinyc.codegen.lower import ConstArray, LoweredModel
+from tinyc.codegen.lower import WEIGHT_SCRATCH, ConstArray, LoweredModel
 
 # The set's kernel macros (declared in tinyc/codegen/kernels.py); DSP_FC runs one batch, more batches DSP_CONV.
 DSP_CONV, DSP_FC, DSP_DWCONV, DSP_ADD, DSP_AVG_POOL = (k.macro for k in (K.DSP_CONV, K.DSP_FC, K.DSP_DWCONV, K.DSP_ADD,
@@ -35,6 +35,7 @@ DSP_CONV_PW_INPLACE, DSP_DW_ROWS_INPLACE, DSP_CONV_ROWS_INPLACE, DSP_ADD_INPLACE
     k.macro for k in (K.DSP_CONV_PW_INPLACE, K.DSP_DW_ROWS_INPLACE, K.DSP_CONV_ROWS_INPLACE, K.DSP_ADD_INPLACE,
                       K.DSP_DW_PLANE_INPLACE))
 SCRATCH = "tinyc_dsp_scratch"
+DECODED = "tinyc_dsp_decoded"  # a packed filter decoded into the matmul's layout (TINYC_DSP_CONV_PACKED_S8)
 MAX_KH = 16  # TINYC_DSP_MAX_KH, TINYC_DSP_DW_MAX_KH
 
 
@@ -198,10 +199,16 @@ def depthwise_as_conv(p: dict[str, Any], wv: np.ndarray) -> np.ndarray:
 class _Specializer:
     SET = "arm_dsp"
 
-    def __init__(self, lowered: LoweredModel):
+    def __init__(self, lowered: LoweredModel, decode_limit: int | None = None,
+                 portable: dict[int, str] | None = None):
         self.m = lowered
         self.consts: dict[str, ConstArray] = {c.name: c for c in lowered.consts}
         self.scratch = 0  # bytes
+        self.decoded = 0  # bytes of DECODED: the largest packed filter in the matmul's layout, and two rows
+        # the board's fit (tinyc.codegen.footprint.fit_packed): the most DECODED may take, and the calls that
+        # keep their reference kernels (op index -> why)
+        self.decode_limit = decode_limit
+        self.portable = dict(portable or {})
         self.specialized: list[int] = []
         self.notes: dict[int, list[str]] = {}  # op index -> why a kernel set did not take it
 
@@ -219,7 +226,8 @@ class _Specializer:
         return {K.CONV2D: self.conv, K.FULLY_CONNECTED: self.fc, K.DEPTHWISE_CONV2D: self.dwconv, K.ADD: self.add,
                 K.AVG_POOL: self.avg_pool, K.CONV2D_POINTWISE_INPLACE: self.conv_pointwise_inplace,
                 K.ADD_INPLACE: self.add_inplace, K.CONV2D_INPLACE: self.conv_rows_inplace,
-                K.DEPTHWISE_CONV2D_INPLACE: self.dwconv_inplace}
+                K.DEPTHWISE_CONV2D_INPLACE: self.dwconv_inplace, K.CONV2D_PACKED: self.conv_packed,
+                K.FULLY_CONNECTED_PACKED: self.fc_packed}
 
     def declared(self, set_name: str) -> dict[K.Kernel, Callable[[KernelCall], KernelCall | str | None]]:
         """Reference kernel -> the rewrite of a kernel of ``set_name`` declared with its own ``specialize`` (an
@@ -238,6 +246,12 @@ class _Specializer:
         out = []
         for call in calls:
             handler = handlers.get(call.kernel)
+            if handler is not None and call.index in self.portable:
+                notes = self.notes.setdefault(call.index, [])
+                if self.portable[call.index] not in notes:  # the Helium set's pass, then the DSP one's
+                    notes.append(self.portable[call.index])
+                out.append(call)
+                continue
             new = handler(call) if handler else None
             if isinstance(new, KernelCall):
                 done.append(call.index)
@@ -264,9 +278,18 @@ class _Specializer:
         calls = self.rewrite(self.m.calls, self.handlers(), self.specialized, "arm_dsp")
         calls = self.declare_scratch(calls, SCRATCH, self.scratch,
                                      "DSP kernels' scratch (im2col columns, tap pointers)")
+        calls = self.declare_scratch(calls, DECODED, self.decoded, "packed filters decoded for the DSP matmul")
         used = {name for c in calls for name in c.consts()}
         consts = tuple(c for c in self.consts.values() if c.name in used)
-        return dataclasses.replace(self.m, calls=tuple(calls), consts=consts,
+        weight_scratch = self.m.weight_scratch
+        if weight_scratch and not any(WEIGHT_SCRATCH in set(c.statics()) for c in calls):
+            # every packed call decodes into DECODED now: the reference kernels' one-channel buffer goes
+            calls = [dataclasses.replace(c, buffers=tuple(b for b in c.buffers if b.name != WEIGHT_SCRATCH))
+                     for c in calls]
+            weight_scratch = 0
+        if self.decoded:
+            weight_scratch += (self.decoded + 3) // 4 * 4
+        return dataclasses.replace(self.m, calls=tuple(calls), consts=consts, weight_scratch=weight_scratch,
                                    kernels=tuple(sorted({c.macro for c in calls})))
 
     def choices(self, calls, best: str) -> tuple[KernelChoice, ...]:
@@ -279,8 +302,10 @@ class _Specializer:
                 notes = self.notes.get(c.index)
                 if notes:
                     reason = "; ".join(notes)
-                elif c.kernel.packed:
+                elif c.kernel.packed and kset == "reference":
                     reason = "weights stored packed: only the portable kernel decodes them"
+                elif c.kernel.packed:
+                    reason = f"{SET_NAMES.get(best, best)}: packed weights run the {SET_NAMES.get(kset, kset)} kernel"
                 elif kset != "reference":
                     reason = f"{SET_NAMES.get(best, best)}: no kernel for {c.op}"
             out.append(KernelChoice(c.index, c.op, c.macro, kset, reason))
@@ -467,6 +492,62 @@ class _Specializer:
             scr = Static(SCRATCH, "int16_t *")
         return call.to(K.DSP_FC, params, input=x, weights=Const(wn), bias=Const(bn), requant=qn, output=y, scratch=scr)
 
+    # --- packed CONV_2D / FULLY_CONNECTED -> the matmul on the filter decoded once per call ------------------
+
+    def unpacked(self, call: KernelCall) -> np.ndarray | None:
+        """A packed call's filter as the int8 values its blob decodes to, flat in the blob's stream order
+        (output-channel-major filters: row-major), or None where the blob is not a plain constant."""
+        from tinyc.model import packing
+
+        c = self.consts.get(call[Role.WEIGHTS].name) if isinstance(call[Role.WEIGHTS], Const) else None
+        if c is None:
+            return None
+        data = np.asarray(c.values, dtype=np.int64).astype(np.uint8).tobytes()
+        _, _, _, n_ch, length = packing.HEADER.unpack_from(data, 0)
+        return packing.unpack(data, (n_ch, length), None).reshape(-1).astype(np.int64)
+
+    def _packed(self, call: KernelCall, dense: Callable[[KernelCall], KernelCall | str | None],
+                target: K.Kernel = K.DSP_CONV_PACKED):
+        """The dense rewrite of the call with its decoded filter, moved to ``target`` (the set's packed matmul):
+        the blob stays the weights operand, the matmul's layout is decoded into DECODED at run time."""
+        wv = self.unpacked(call)
+        if wv is None:
+            return "constants are not plain arrays"
+        tmp = self.add_const(f"tinyc_op{call.index}_unpacked_w", "int8_t", wv)
+        kernel = K.CONV2D if call.kernel is K.CONV2D_PACKED else K.FULLY_CONNECTED
+        dense_call = dataclasses.replace(call, kernel=kernel, operands=tuple(
+            (r, Const(tmp) if r is Role.WEIGHTS else o) for r, o in call.operands if r is not Role.DECODED))
+        new = dense(dense_call)
+        if not isinstance(new, KernelCall):
+            return new
+        need = self.decode_bytes(new, target)
+        if isinstance(need, str):
+            return need
+        if self.decode_limit is not None and need > self.decode_limit:
+            return (f"decoding the filter for the matmul takes {need:,} B of SRAM, the board leaves "
+                    f"{self.decode_limit:,} B")
+        self.decoded = max(self.decoded, need)
+        return new.to(target, weights=call[Role.WEIGHTS], decoded=Static(DECODED, "int8_t *"))
+
+    def decode_bytes(self, new: KernelCall, target: K.Kernel) -> int | str:
+        """DECODED bytes the packed kernel needs for ``new`` (the dense rewrite): the layout and two rows."""
+        if new.kernel is not K.DSP_CONV:
+            return f"no packed form of {new.macro}"
+        return len(self.consts[new[Role.WEIGHTS].name].values) + 2 * dict(new.params)["col_len4"]
+
+    def conv_packed(self, call: KernelCall):
+        return self._packed(call, self.conv)
+
+    def fc_packed(self, call: KernelCall):
+        def matmul(c: KernelCall):
+            args = self.fc_as_conv(c)
+            if isinstance(args, str):
+                return args
+            conv, x, w, bv, mv, sv, y = args
+            return self._matmul(c, conv, w, bv, mv, sv, x, y)
+
+        return self._packed(call, matmul)
+
     # --- DEPTHWISE_CONV_2D ------------------------------------------------------------------------------
 
     def dw_as_conv(self, call: KernelCall):
@@ -650,13 +731,13 @@ class Specialization:
 def specialize(lowered: LoweredModel, variant: str, scratch_limit: int | None = None,
                portable: dict[int, str] | None = None) -> Specialization:
     """Rewrite the calls the ``variant`` kernel set covers; other variants pass through unchanged.
-    ``scratch_limit`` and ``portable`` (the scalar Arm set: the most static scratch a kernel may take, and the
-    layers that keep their reference kernels, with why) come from tinyc.codegen.footprint's fit to the
-    board's SRAM and flash."""
+    ``scratch_limit`` and ``portable`` come from tinyc.codegen.footprint's fit to the board's SRAM and flash:
+    the most static scratch a kernel may take (the scalar Arm set: its im2col chunks; the DSP and Helium sets:
+    a packed filter decoded for the matmul), and the layers that keep their reference kernels, with why."""
     if variant == "arm_mve":  # Helium first, then this module's DSP specialization (specialize_mve.py)
         from tinyc.codegen.specialize_mve import specialize_mve
 
-        return specialize_mve(lowered)
+        return specialize_mve(lowered, scratch_limit, portable)
     if variant == "arm_scalar":  # the cores without the DSP extension (specialize_arm_scalar.py)
         from tinyc.codegen.specialize_arm_scalar import specialize_arm_scalar
 
@@ -664,7 +745,7 @@ def specialize(lowered: LoweredModel, variant: str, scratch_limit: int | None = 
     if variant != "arm_dsp":
         return Specialization(lowered, (), 0, 0, tuple(KernelChoice(c.index, c.op, c.macro, "reference")
                                                         for c in lowered.calls))
-    s = _Specializer(lowered)
+    s = _Specializer(lowered, scratch_limit, portable)
     out = s.run()
     return Specialization(out, tuple(s.specialized), (s.scratch + 3) // 4 * 4,
                           out.weights_bytes - lowered.weights_bytes, s.choices(out.calls, "arm_dsp"))

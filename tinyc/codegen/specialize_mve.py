@@ -120,8 +120,9 @@ def gather_mode(p: dict, k16: int) -> int:
 
 
 class _MveSpecializer(_Specializer):
-    def __init__(self, lowered: LoweredModel):
-        super().__init__(lowered)
+    def __init__(self, lowered: LoweredModel, decode_limit: int | None = None,
+                 portable: dict[int, str] | None = None):
+        super().__init__(lowered, decode_limit, portable)
         self.mve_scratch = 0  # bytes
         self.mve_specialized: list[int] = []
 
@@ -129,7 +130,8 @@ class _MveSpecializer(_Specializer):
         mve = {K.CONV2D: self.mve_conv, K.FULLY_CONNECTED: self.mve_fc,
                K.CONV2D_POINTWISE_INPLACE: self.mve_pointwise_inplace, K.CONV2D_INPLACE: self.mve_conv_rows_inplace,
                K.DEPTHWISE_CONV2D: self.mve_dwconv, K.DEPTHWISE_CONV2D_INPLACE: self.mve_dwconv_inplace,
-               K.ADD: self.mve_add, K.ADD_INPLACE: self.mve_add_inplace, K.AVG_POOL: self.mve_avg_pool}
+               K.ADD: self.mve_add, K.ADD_INPLACE: self.mve_add_inplace, K.AVG_POOL: self.mve_avg_pool,
+               K.CONV2D_PACKED: self.mve_conv_packed, K.FULLY_CONNECTED_PACKED: self.mve_fc_packed}
         calls = self.rewrite(self.m.calls, mve, self.mve_specialized, "arm_mve")
         calls = self.declare_scratch(calls, SCRATCH, self.mve_scratch, "MVE kernels' scratch (columns, accumulators)")
         self.m = dataclasses.replace(self.m, calls=tuple(calls))
@@ -195,6 +197,21 @@ class _MveSpecializer(_Specializer):
         conv, x, w, bv, mv, sv, y = args
         new = self._mve_matmul(call, conv, w, bv, mv, sv, x, y, scratch=False)
         return new.to(K.MVE_FC) if isinstance(new, KernelCall) else new
+
+    # --- packed CONV_2D / FULLY_CONNECTED -> the matmul on the filter decoded once per call ------------------
+
+    def decode_bytes(self, new: KernelCall, target: K.Kernel) -> int | str:
+        """The Helium packed matmul decodes out_c rounded up to 4 rows of col_len16 bytes, and one row."""
+        if target is not K.MVE_CONV_PACKED:
+            return super().decode_bytes(new, target)
+        p = dict(new.params)
+        return ((p["out_c"] + 3) // 4 * 4 + 1) * p["col_len16"]
+
+    def mve_conv_packed(self, call: KernelCall):
+        return self._packed(call, self.mve_conv, K.MVE_CONV_PACKED)
+
+    def mve_fc_packed(self, call: KernelCall):
+        return self._packed(call, self.mve_fc, K.MVE_CONV_PACKED)
 
     def mve_pointwise_inplace(self, call: KernelCall):
         """An in-place 1x1 CONV_2D (the plan's pixel scheme): the kernel copies each pixel pair into the
@@ -407,9 +424,11 @@ class _MveSpecializer(_Specializer):
         return call.to(K.MVE_ADD, params)
 
 
-def specialize_mve(lowered: LoweredModel) -> Specialization:
-    """The MVE kernels where they apply, then the DSP specialization on the remaining calls."""
-    s = _MveSpecializer(lowered)
+def specialize_mve(lowered: LoweredModel, decode_limit: int | None = None,
+                   portable: dict[int, str] | None = None) -> Specialization:
+    """The MVE kernels where they apply, then the DSP specialization on the remaining calls (``decode_limit``,
+    ``portable``: the board's fit, as for the DSP set)."""
+    s = _MveSpecializer(lowered, decode_limit, portable)
     out = s.run()
     scratch = (s.scratch + 3) // 4 * 4 + (s.mve_scratch + 3) // 4 * 4
     return Specialization(out, tuple(sorted(s.specialized + s.mve_specialized)), scratch,

@@ -240,6 +240,13 @@ typedef struct {
 void tinyc_arm_dsp_matmul_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
                              const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch);
 
+/* CONV_2D / FULLY_CONNECTED with packed weights (conv2d_packed_arm_dsp.c): the blob decoded into `decoded`
+ * (word aligned: out_c * col_len4 bytes in the matmul's layout, then two rows) once per call, then
+ * tinyc_arm_dsp_matmul_s8 on it. */
+void tinyc_arm_dsp_matmul_packed_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const uint8_t *filter,
+                                    const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch,
+                                    int8_t *decoded);
+
 /* FULLY_CONNECTED with one batch (fully_connected_arm_dsp.c): fused 4-row blocks; more batches run the
  * matmul (TINYC_DSP_CONV_S8) as a 1x1 convolution over them. */
 void tinyc_arm_dsp_fc_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
@@ -305,6 +312,7 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_DSP_ADD_S8 tinyc_arm_dsp_add_s8
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_matmul_s8 /* conv2d_arm_dsp.c */
 #define TINYC_DSP_FC_S8 tinyc_arm_dsp_fc_s8       /* fully_connected_arm_dsp.c */
+#define TINYC_DSP_CONV_PACKED_S8 tinyc_arm_dsp_matmul_packed_s8 /* conv2d_packed_arm_dsp.c */
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
 #define TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_dsp_depthwise_rows_inplace_s8
 #define TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_dsp_depthwise_plane_inplace_s8

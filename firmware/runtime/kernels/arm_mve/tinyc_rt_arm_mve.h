@@ -61,6 +61,13 @@ typedef struct {
 void tinyc_arm_mve_matmul_s8(const tinyc_mve_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
                              const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch);
 
+/* CONV_2D / FULLY_CONNECTED with packed weights (conv2d_packed_arm_mve.c): the blob decoded into `decoded`
+ * (out_c rounded up to 4 rows of col_len16 bytes in the matmul's layout, then one row) once per call, then
+ * tinyc_arm_mve_matmul_s8 on it. */
+void tinyc_arm_mve_matmul_packed_s8(const tinyc_mve_conv_params_t *p, const int8_t *input, const uint8_t *filter,
+                                    const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch,
+                                    int8_t *decoded);
+
 /* 1x1 stride-1 unpadded CONV_2D in place (batch 1): each pixel pair is copied to `scratch` before its
  * outputs are stored, first to last when out_c <= in_c, last to first otherwise (as the DSP kernel). */
 void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
@@ -130,6 +137,7 @@ void tinyc_arm_mve_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_MVE_ADD_INPLACE_S8 tinyc_arm_mve_add_s8 /* reads elements i..i+3 of both inputs before writing them */
 #define TINYC_MVE_CONV_S8 tinyc_arm_mve_matmul_s8 /* conv2d_arm_mve.c */
 #define TINYC_MVE_FC_S8 tinyc_arm_mve_matmul_s8   /* fully_connected_arm_mve.c */
+#define TINYC_MVE_CONV_PACKED_S8 tinyc_arm_mve_matmul_packed_s8 /* conv2d_packed_arm_mve.c */
 #define TINYC_MVE_CONV_POINTWISE_INPLACE_S8 tinyc_arm_mve_pointwise_inplace_s8
 #define TINYC_MVE_CONV_ROWS_INPLACE_S8 tinyc_arm_mve_conv_rows_inplace_s8
 #define TINYC_MVE_DEPTHWISE_CONV_S8 tinyc_arm_mve_depthwise_conv_s8

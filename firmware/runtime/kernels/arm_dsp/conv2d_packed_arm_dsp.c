@@ -1,0 +1,76 @@
+/* CONV_2D / FULLY_CONNECTED with packed weights (docs/compressed-weights.md), int8, Arm DSP extension.
+ *
+ * The filter is decoded once per call, row (output channel) by row, from its blob straight into the
+ * layout the shared matrix multiply reads (tinyc_dsp_matmul.h; tinyc/codegen/specialize.py,
+ * pack_matmul_weights / pack_matmul_fused): each row padded to col_len4 (natural 2: each kernel row of
+ * k_w * in_c values padded to a multiple of 4), rows in pairs interleaved by 4-byte chunk, or fused pairs
+ * (halfwords 256 * w1 + w0, built with SXTAB16 from the two decoded rows), an odd last row alone. Then
+ * the dense kernel runs on the decoded filter, so every weight is decoded once per inference and reused
+ * for every output pixel. `decoded` (static, word aligned) holds the whole layout and two rows past it;
+ * bias, requantization and the fused choice are the generator's, proven on the weights the blob decodes
+ * to. Bit-identical to tinyc_ref_conv2d_packed_s8 / tinyc_ref_fully_connected_packed_s8. */
+#include "tinyc_dsp_matmul.h"
+#include "tinyc_packed_rows.h"
+
+/* The blob's row length, and each kernel row's values padded to a multiple of 4 (natural 2). */
+static int32_t blob_row(const tinyc_dsp_conv_params_t *p)
+{
+    return p->natural == 2 ? p->k_h * p->k_w * p->in_c : p->col_len;
+}
+
+/* A row decoded at `row` (blob order) laid out as the dense kernel's row: natural 2 spreads its kernel rows
+ * to r4 bytes each (last first, so no source is overwritten), and the tail to col_len4 is zero. */
+static void layout_row(const tinyc_dsp_conv_params_t *p, int8_t *row)
+{
+    if (p->natural == 2) {
+        const int32_t seg = p->k_w * p->in_c, pad = (seg + 3) & ~3;
+        for (int32_t ky = p->k_h - 1; ky >= 0; --ky) {
+            if (pad != seg) memmove(row + ky * pad, row + ky * seg, (size_t)seg);
+            for (int32_t i = seg; i < pad; ++i) row[ky * pad + i] = 0;
+        }
+        return;
+    }
+    for (int32_t i = p->col_len; i < p->col_len4; ++i) row[i] = 0;
+}
+
+static void next_row(tinyc_pk_rows_t *r, const tinyc_dsp_conv_params_t *p, int8_t *row)
+{
+    tinyc_pk_next_row(r, row);
+    layout_row(p, row);
+}
+
+static void decode_filter(const tinyc_dsp_conv_params_t *p, const uint8_t *blob, int8_t *decoded)
+{
+    const int32_t k4 = p->col_len4, chunks = k4 / 4;
+    tinyc_word_t *dst = (tinyc_word_t *)decoded;
+    int8_t *r0 = decoded + (size_t)p->out_c * k4, *r1 = r0 + k4;
+    tinyc_pk_rows_t r;
+    tinyc_pk_rows_init(&r, p->out_c, (uint32_t)blob_row(p), blob);
+    int32_t oc = 0;
+    for (; oc + 1 < p->out_c; oc += 2) {
+        next_row(&r, p, r0);
+        next_row(&r, p, r1);
+        const tinyc_word_t *a = (const tinyc_word_t *)r0, *b = (const tinyc_word_t *)r1;
+        if (p->fused) { /* word E: (256 b_k + a_k, 256 b_k+2 + a_k+2), O: the odd columns */
+            for (int32_t q = 0; q < chunks; ++q, dst += 2) {
+                const uint32_t x = a[q], y = b[q];
+                dst[0] = (uint32_t)tinyc_sxtab16((int32_t)((y << 8) & 0xFF00FF00u), x);
+                dst[1] = (uint32_t)tinyc_sxtab16_ror8((int32_t)(y & 0xFF00FF00u), x);
+            }
+        } else {
+            for (int32_t q = 0; q < chunks; ++q, dst += 2) {
+                dst[0] = a[q];
+                dst[1] = b[q];
+            }
+        }
+    }
+    if (oc < p->out_c) next_row(&r, p, (int8_t *)dst); /* an odd last row alone */
+}
+
+void tinyc_arm_dsp_matmul_packed_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const uint8_t *filter,
+                                    const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch,
+                                    int8_t *decoded)
+{
+    decode_filter(p, filter, decoded);
+    tinyc_arm_dsp_matmul_s8(p, input, decoded, bias, q, output, scratch);
+}

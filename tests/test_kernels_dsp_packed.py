@@ -1,0 +1,67 @@
+"""Packed CONV_2D / FULLY_CONNECTED filters on the Arm DSP and Helium sets (TINYC_DSP_CONV_PACKED_S8,
+TINYC_MVE_CONV_PACKED_S8, issue 18): the blob is decoded once per call into the set's matmul layout (DSP: plain
+or fused row pairs, natural-order rows, an odd last row; Helium: groups of 4 rows by 16-byte chunk, the last
+group padded) and the dense matmul runs on it. Zoo models whose filters are rewritten to clustered / sparse /
+binary values, every filter packed: for a Cortex-M4 board compiled for the host (ASan/UBSan, the DSP
+instructions' C models), for the Cortex-M55 run in QEMU (mps3-an547); outputs bit-identical to TFLite Micro,
+and every packed CONV_2D / FULLY_CONNECTED call on the set's packed kernel."""
+
+from __future__ import annotations
+
+import pytest
+
+from tinyc.analyze.memory import plan_tflm
+from tinyc.boards import get_board
+from tinyc.codegen import generate
+from tinyc.model.graph import load
+from tests.conftest import require_tool
+from tests.test_codegen_bitexact import random_inputs
+from tests.test_kernels_dsp import assert_bit_exact_in_qemu
+from tests.test_codegen_packed_models import (WEIGHT_OPS, assert_bit_exact, call_kernels, packed_weights_are_not_dense,
+                                              rewritten_model)
+
+# the filters rewritten to 4 levels (2-bit indices), 16 levels (4-bit indices: the vector decoder of the Helium
+# kernel and the DSP one's nibble loop), 50% zeros, +-23; 16 levels packs only where a filter is big enough
+MODES = (("lut", "lut"), ("lut16", "lut"), ("sparse", "sparse-lut"), ("sign", "sign"))
+SMALL = ("conv_dilated_relu6", "conv_same_s1")  # filters too small for 4-bit indices to pay
+
+
+def cases(*names):
+    return [(n, k, m) for n in names for k, m in MODES if not (k == "lut16" and n in SMALL)]
+
+
+@pytest.mark.parametrize("name, kind, mode", cases("kws_dscnn", "conv_dilated_relu6", "fc_odd", "ic_resnet8"))
+def test_dsp_packed_kernel_is_bit_exact(name, kind, mode, tmp_path):
+    path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
+    graph = load(path)
+    gen = generate(graph, plan_tflm(graph), get_board("mps2-an386"), tmp_path / "gen", weights="all")
+    kernels = call_kernels(gen)
+    packed = {p.op_index: p for p in gen.packed_layers}
+    assert mode in {p.mode for p in packed.values()}
+    on_dsp = [i for i, p in packed.items() if p.op in ("CONV_2D", "FULLY_CONNECTED")]
+    assert on_dsp and all(kernels[i] == "TINYC_DSP_CONV_PACKED_S8" for i in on_dsp), kernels
+    assert len(packed) == sum(op.op in WEIGHT_OPS for op in graph.operators)
+    packed_weights_are_not_dense(gen, graph)
+    assert_bit_exact(path, gen, graph, random_inputs(graph, 40, seed=7), tmp_path, f"{name}/{kind}")
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name, kind, mode", cases("fc_odd", "conv_same_s1", "ic_resnet8"))
+def test_mve_packed_kernel_is_bit_exact_in_qemu(name, kind, mode, tmp_path):
+    """fc_odd: 37 -> 13 (a K tail and a last group of one row); conv_same_s1: 3 -> 7 channels (K = 27);
+    ResNet-8: 16-64 channels, strides, a dense layer."""
+    require_tool("qemu-system-arm")
+    require_tool("arm-none-eabi-gcc")
+    path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
+    graph = load(path)
+    board = get_board("mps3-an547")
+    gen = generate(graph, plan_tflm(graph), board, tmp_path / "gen", weights="all")
+    kernels = call_kernels(gen)
+    packed = {p.op_index: p for p in gen.packed_layers}
+    assert mode in {p.mode for p in packed.values()}
+    matmuls = [i for i, p in packed.items() if p.op in ("CONV_2D", "FULLY_CONNECTED")]
+    assert matmuls and all(kernels[i] == "TINYC_MVE_CONV_PACKED_S8" for i in matmuls), kernels
+    packed_weights_are_not_dense(gen, graph)
+    assert_bit_exact_in_qemu(gen, graph, path, board, 4, tmp_path, f"{name}/{kind} on the M55")
