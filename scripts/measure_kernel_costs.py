@@ -62,24 +62,38 @@ def samples_for(set_name: str, board_id: str, models, log, models_dir: Path | No
     out = []
     for name in models:
         base = (models_dir / f"{name}.tflite" if models_dir else zoo.build(name)).read_bytes()
-        for kind in KINDS:
+        # the sets with packed matmul kernels also measure the portable packed kernels they fall back to
+        # where the board cannot hold a decoded filter (tinyc.codegen.footprint.fit_packed)
+        runs = [(kind, False) for kind in KINDS]
+        if variant in ("arm_dsp", "arm_mve"):
+            runs += [(kind, True) for kind in KINDS if kind != "dense"]
+        for kind, portable in runs:
             data = compressible(base, kind, seed=len(name))
+            g = parse(data)
+            offsets, arena, order = plan_layout(g, plan_improved(g))
             weights = "dense" if kind == "dense" else "packed"
+            keep = {}
+            if portable:
+                from tinyc.analyze.weights import WeightPlan
+
+                keep = {c.index: "measured portable" for c in lower(g, offsets, arena, order, weights=weights).calls
+                        if c.kernel.packed}
+                weights = WeightPlan("packed", tuple(sorted(keep)), (), portable=tuple(sorted(keep.items())))
+            label = f"{kind}{' (portable)' if portable else ''}"
             t0 = time.monotonic()
             try:
                 measured = profile_layers(data, board, board, weights=weights)
             except Exception as exc:  # noqa: BLE001 - e.g. a model larger than the machine's memory
-                log(f"{set_name} {name}/{kind}: skipped ({str(exc).splitlines()[0][:120]})")
+                log(f"{set_name} {name}/{label}: skipped ({str(exc).splitlines()[0][:120]})")
                 continue
-            g = parse(data)
-            offsets, arena, order = plan_layout(g, plan_improved(g))
-            low = specialize(lower(g, offsets, arena, order, weights=weights), variant).lowered
+            chosen = weights.choice() if portable else weights
+            low = specialize(lower(g, offsets, arena, order, weights=chosen), variant, None, keep).lowered
             modes = I.packed_modes(low, g)
             for call in low.calls:
                 if call.index in measured:
                     out.append({"model": name, "storage": kind, "op": call.index, "kernel": I.kernel_key(call, modes),
                                 "features": list(I.features(g, call)), "instructions": measured[call.index]})
-            log(f"{set_name} {name}/{kind}: {len(measured)} layers, {sum(measured.values()):,} instructions "
+            log(f"{set_name} {name}/{label}: {len(measured)} layers, {sum(measured.values()):,} instructions "
                 f"({time.monotonic() - t0:.1f} s)")
     return out
 

@@ -12,7 +12,7 @@ MEASURED = {
         "reference": "mps2-an385",
         "reference-v6m": "microbit"
     },
-    "commit": "4feb6a3",
+    "commit": "41dd50b",
     "date": "2026-12-05",
     "features": [
         "macs",
@@ -23,191 +23,221 @@ MEASURED = {
     "fit": {
         "arm_dsp": {
             "TINYC_CONV2D_PACKED_S8/lut": {
-                "instructions": 116847640,
+                "instructions": 115650680,
                 "median_rel_error": 0.0265,
                 "samples": 16
             },
             "TINYC_CONV2D_PACKED_S8/sign": {
-                "instructions": 131481320,
+                "instructions": 129738480,
                 "median_rel_error": 0.0399,
                 "samples": 20
             },
             "TINYC_CONV2D_PACKED_S8/sparse-lut": {
-                "instructions": 133332160,
-                "median_rel_error": 0.0412,
+                "instructions": 131578680,
+                "median_rel_error": 0.0413,
                 "samples": 20
             },
             "TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign": {
-                "instructions": 16746800,
-                "median_rel_error": 0.0123,
-                "samples": 11
+                "instructions": 32205400,
+                "median_rel_error": 0.0129,
+                "samples": 22
             },
             "TINYC_DSP_ADD_INPLACE_S8": {
-                "instructions": 1179920,
-                "median_rel_error": 0.0001,
-                "samples": 4
+                "instructions": 2064760,
+                "median_rel_error": 0.0,
+                "samples": 7
             },
             "TINYC_DSP_ADD_S8": {
-                "instructions": 885240,
-                "median_rel_error": 0.0001,
-                "samples": 8
+                "instructions": 1549240,
+                "median_rel_error": 0.0,
+                "samples": 14
             },
             "TINYC_DSP_AVG_POOL_S8": {
-                "instructions": 149720,
-                "median_rel_error": 0.1564,
-                "samples": 12
+                "instructions": 261880,
+                "median_rel_error": 0.1602,
+                "samples": 21
+            },
+            "TINYC_DSP_CONV_PACKED_S8/lut": {
+                "instructions": 19052440,
+                "median_rel_error": 0.0425,
+                "samples": 29
+            },
+            "TINYC_DSP_CONV_PACKED_S8/sign": {
+                "instructions": 18818920,
+                "median_rel_error": 0.0646,
+                "samples": 35
+            },
+            "TINYC_DSP_CONV_PACKED_S8/sparse-lut": {
+                "instructions": 22791600,
+                "median_rel_error": 0.0475,
+                "samples": 34
             },
             "TINYC_DSP_CONV_POINTWISE_INPLACE_S8": {
-                "instructions": 15360320,
+                "instructions": 26880640,
                 "median_rel_error": 0.0,
-                "samples": 24
+                "samples": 42
             },
             "TINYC_DSP_CONV_ROWS_INPLACE_S8": {
-                "instructions": 17398720,
+                "instructions": 30447720,
                 "median_rel_error": 0.0761,
-                "samples": 24
+                "samples": 42
             },
             "TINYC_DSP_CONV_S8": {
-                "instructions": 18321560,
-                "median_rel_error": 0.0513,
-                "samples": 26
+                "instructions": 20173640,
+                "median_rel_error": 0.0496,
+                "samples": 31
             },
             "TINYC_DSP_DEPTHWISE_CONV_S8": {
-                "instructions": 6910800,
-                "median_rel_error": 0.0112,
-                "samples": 33
+                "instructions": 11518080,
+                "median_rel_error": 0.0113,
+                "samples": 55
             },
             "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 6947480,
+                "instructions": 12158040,
                 "median_rel_error": 0.0559,
-                "samples": 20
+                "samples": 35
             },
             "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8": {
-                "instructions": 5054880,
+                "instructions": 8846040,
                 "median_rel_error": 0.0396,
-                "samples": 16
+                "samples": 28
             },
             "TINYC_DSP_FC_S8": {
-                "instructions": 308840,
-                "median_rel_error": 0.0068,
-                "samples": 16
+                "instructions": 317680,
+                "median_rel_error": 0.0067,
+                "samples": 18
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
-                "instructions": 6626440,
-                "median_rel_error": 0.0002,
+                "instructions": 6609840,
+                "median_rel_error": 0.0003,
                 "samples": 13
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sign": {
-                "instructions": 5607480,
+                "instructions": 5589160,
                 "median_rel_error": 0.0001,
                 "samples": 15
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut": {
-                "instructions": 7357640,
-                "median_rel_error": 0.002,
+                "instructions": 7340720,
+                "median_rel_error": 0.0019,
                 "samples": 14
             },
             "TINYC_SOFTMAX_S8": {
-                "instructions": 56000,
-                "median_rel_error": 0.0647,
-                "samples": 12
+                "instructions": 73520,
+                "median_rel_error": 0.0313,
+                "samples": 21
             }
         },
         "arm_mve": {
             "TINYC_CONV2D_PACKED_S8/lut": {
-                "instructions": 103123344,
+                "instructions": 101877719,
                 "median_rel_error": 0.0322,
                 "samples": 16
             },
             "TINYC_CONV2D_PACKED_S8/sign": {
-                "instructions": 117457969,
-                "median_rel_error": 0.0442,
+                "instructions": 115632594,
+                "median_rel_error": 0.0444,
                 "samples": 20
             },
             "TINYC_CONV2D_PACKED_S8/sparse-lut": {
-                "instructions": 118938721,
-                "median_rel_error": 0.0456,
+                "instructions": 117103001,
+                "median_rel_error": 0.0454,
                 "samples": 20
             },
             "TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign": {
-                "instructions": 16844468,
-                "median_rel_error": 0.0135,
-                "samples": 11
+                "instructions": 32396155,
+                "median_rel_error": 0.0141,
+                "samples": 22
             },
             "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 3014752,
+                "instructions": 5275816,
                 "median_rel_error": 0.0,
-                "samples": 4
+                "samples": 7
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
-                "instructions": 5829718,
-                "median_rel_error": 0.0001,
+                "instructions": 5816249,
+                "median_rel_error": 0.0002,
                 "samples": 13
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sign": {
-                "instructions": 5333000,
+                "instructions": 5318187,
                 "median_rel_error": 0.0001,
                 "samples": 15
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut": {
-                "instructions": 6721970,
+                "instructions": 6708281,
                 "median_rel_error": 0.002,
                 "samples": 14
             },
             "TINYC_MVE_ADD_INPLACE_S8": {
-                "instructions": 737656,
+                "instructions": 1290874,
                 "median_rel_error": 0.0,
-                "samples": 4
+                "samples": 7
             },
             "TINYC_MVE_ADD_S8": {
-                "instructions": 553720,
+                "instructions": 969096,
                 "median_rel_error": 0.0001,
-                "samples": 8
+                "samples": 14
             },
             "TINYC_MVE_AVG_POOL_S8": {
-                "instructions": 116128,
-                "median_rel_error": 0.1166,
-                "samples": 12
+                "instructions": 203317,
+                "median_rel_error": 0.1169,
+                "samples": 21
+            },
+            "TINYC_MVE_CONV_PACKED_S8/lut": {
+                "instructions": 3580589,
+                "median_rel_error": 0.0668,
+                "samples": 29
+            },
+            "TINYC_MVE_CONV_PACKED_S8/sign": {
+                "instructions": 4020967,
+                "median_rel_error": 0.0687,
+                "samples": 35
+            },
+            "TINYC_MVE_CONV_PACKED_S8/sparse-lut": {
+                "instructions": 8072439,
+                "median_rel_error": 0.0484,
+                "samples": 34
             },
             "TINYC_MVE_CONV_POINTWISE_INPLACE_S8": {
-                "instructions": 3798822,
+                "instructions": 6647892,
                 "median_rel_error": 0.0001,
-                "samples": 24
+                "samples": 42
             },
             "TINYC_MVE_CONV_ROWS_INPLACE_S8": {
-                "instructions": 3894438,
+                "instructions": 6815220,
                 "median_rel_error": 0.1128,
-                "samples": 24
+                "samples": 42
             },
             "TINYC_MVE_CONV_S8": {
-                "instructions": 3648466,
-                "median_rel_error": 0.0773,
-                "samples": 24
+                "instructions": 4170903,
+                "median_rel_error": 0.0786,
+                "samples": 28
             },
             "TINYC_MVE_DEPTHWISE_CONV_S8": {
-                "instructions": 3205627,
+                "instructions": 5342847,
                 "median_rel_error": 0.0721,
-                "samples": 33
+                "samples": 55
             },
             "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 2044341,
+                "instructions": 3577558,
                 "median_rel_error": 0.0001,
-                "samples": 16
+                "samples": 28
             },
             "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8": {
-                "instructions": 1834748,
+                "instructions": 3210809,
                 "median_rel_error": 0.172,
-                "samples": 16
+                "samples": 28
             },
             "TINYC_MVE_FC_S8": {
-                "instructions": 83375,
-                "median_rel_error": 0.0444,
-                "samples": 18
+                "instructions": 89094,
+                "median_rel_error": 0.0547,
+                "samples": 21
             },
             "TINYC_SOFTMAX_S8": {
-                "instructions": 57752,
-                "median_rel_error": 0.0511,
-                "samples": 12
+                "instructions": 79408,
+                "median_rel_error": 0.0318,
+                "samples": 21
             }
         },
         "arm_scalar": {
@@ -535,45 +565,51 @@ MEASURED = {
 
 COSTS = {
     'arm_dsp': {
-        'TINYC_CONV2D_PACKED_S8/lut': (5.87693, 193.393, 14.6142, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sign': (6.13506, 163.566, 9.67986, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sparse-lut': (6.14864, 163.688, 15.9689, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.8865, 133.978, 0.0, 23595.4),
-        'TINYC_DSP_ADD_INPLACE_S8': (0.0, 9.00208, 0.0, 147490.0),
-        'TINYC_DSP_ADD_S8': (0.0, 18.0005, 0.0, 59.9837),
-        'TINYC_DSP_AVG_POOL_S8': (0.0, 0.0, 0.0, 10824.3),
-        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.750708, 17.1838, 0.0, 23061.8),
-        'TINYC_DSP_CONV_ROWS_INPLACE_S8': (0.591921, 67.7196, 0.0, 11353.8),
-        'TINYC_DSP_CONV_S8': (0.849794, 16.4769, 0.0, 1888.77),
-        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.08278, 18.745, 0.0, 0.0),
-        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 271208.0),
+        'TINYC_CONV2D_PACKED_S8/lut': (5.89044, 179.268, 14.5673, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sign': (6.14488, 150.569, 9.58698, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sparse-lut': (6.15997, 150.473, 15.8686, 0.0),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3019, 128.717, 0.0, 23412.9),
+        'TINYC_DSP_ADD_INPLACE_S8': (0.0, 9.00164, 0.0, 147483.0),
+        'TINYC_DSP_ADD_S8': (0.0, 17.998, 0.0, 80.0),
+        'TINYC_DSP_AVG_POOL_S8': (0.0, 0.0, 0.0, 10812.7),
+        'TINYC_DSP_CONV_PACKED_S8/lut': (0.82573, 17.7926, 8.1402, 1347.6),
+        'TINYC_DSP_CONV_PACKED_S8/sign': (0.807245, 19.063, 4.12809, 2495.02),
+        'TINYC_DSP_CONV_PACKED_S8/sparse-lut': (0.842187, 17.4235, 11.2039, 2151.59),
+        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.75076, 17.1842, 0.0, 23033.0),
+        'TINYC_DSP_CONV_ROWS_INPLACE_S8': (0.59192, 67.7196, 0.0, 11353.8),
+        'TINYC_DSP_CONV_S8': (0.851537, 16.4682, 0.0, 1887.81),
+        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.0829, 18.7461, 0.0, 0.0),
+        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 271206.0),
         'TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8': (2.307, 20.763, 0.0, 15127.9),
-        'TINYC_DSP_FC_S8': (0.474366, 24.0389, 0.474366, 328.593),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (11.9988, 159.191, 11.9988, 78.3611),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (2.90756, 152.403, 17.0932, 83.5929),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.54956, 176.009, 24.9726, 55.4266),
-        'TINYC_SOFTMAX_S8': (0.0, 516.803, 0.0, 493.623),
+        'TINYC_DSP_FC_S8': (0.473907, 24.1811, 0.473907, 327.98),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (11.9909, 151.118, 11.9909, 64.3913),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (2.88061, 142.266, 17.1175, 80.6461),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.59438, 164.951, 24.9313, 78.471),
+        'TINYC_SOFTMAX_S8': (0.0, 394.847, 0.0, 333.994),
     },
     'arm_mve': {
-        'TINYC_CONV2D_PACKED_S8/lut': (5.02648, 180.87, 11.8759, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sign': (5.2125, 160.181, 9.0179, 0.0),
-        'TINYC_CONV2D_PACKED_S8/sparse-lut': (5.22493, 160.367, 13.9632, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.9296, 134.366, 0.0, 26834.9),
+        'TINYC_CONV2D_PACKED_S8/lut': (5.04016, 166.194, 11.826, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sign': (5.22328, 146.471, 8.92488, 0.0),
+        'TINYC_CONV2D_PACKED_S8/sparse-lut': (5.23702, 146.449, 13.867, 0.0),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3453, 129.108, 0.0, 26388.1),
         'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (4.71055, 117.764, 471.055, 188422.0),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (10.4983, 159.04, 10.4983, 87.107),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (1.97217, 148.259, 17.0294, 90.0853),
-        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (0.460509, 177.159, 23.6702, 56.9928),
-        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.62787, 0.0, 92207.0),
-        'TINYC_MVE_ADD_S8': (0.0, 11.2476, 0.0, 109.983),
-        'TINYC_MVE_AVG_POOL_S8': (0.0, 0.0, 0.0, 7955.6),
-        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.00807497, 8.24142, 2.30269, 27700.1),
-        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0532304, 21.4264, 0.101609, 3948.3),
-        'TINYC_MVE_CONV_S8': (0.119599, 6.78748, 0.0, 0.0),
-        'TINYC_MVE_DEPTHWISE_CONV_S8': (0.911185, 8.20067, 0.0, 6712.39),
-        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.44365, 3.99285, 55.4563, 31942.8),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (10.4999, 150.245, 10.4999, 74.7598),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (1.98522, 140.045, 17.0166, 74.7903),
+        'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (0.596158, 166.849, 23.547, 72.0351),
+        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.62776, 0.0, 92205.3),
+        'TINYC_MVE_ADD_S8': (0.0, 11.2489, 0.0, 107.993),
+        'TINYC_MVE_AVG_POOL_S8': (0.0, 0.0, 0.0, 7958.04),
+        'TINYC_MVE_CONV_PACKED_S8/lut': (0.118324, 7.00758, 1.75317, 742.679),
+        'TINYC_MVE_CONV_PACKED_S8/sign': (0.115855, 7.331, 1.52377, 1231.39),
+        'TINYC_MVE_CONV_PACKED_S8/sparse-lut': (0.13122, 7.10459, 8.70962, 1641.83),
+        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.00806625, 8.2415, 2.30356, 27699.5),
+        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0532268, 21.4265, 0.101812, 3948.26),
+        'TINYC_MVE_CONV_S8': (0.119617, 6.81207, 0.0, 0.0),
+        'TINYC_MVE_DEPTHWISE_CONV_S8': (0.910965, 8.19868, 0.0, 6733.24),
+        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.443646, 3.99281, 55.4557, 31942.5),
         'TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8': (0.541938, 4.87744, 232.944, 20592.4),
-        'TINYC_MVE_FC_S8': (0.17942, 13.845, 0.0, 300.833),
-        'TINYC_SOFTMAX_S8': (0.0, 533.396, 0.0, 509.93),
+        'TINYC_MVE_FC_S8': (0.180604, 13.6515, 0.0, 308.799),
+        'TINYC_SOFTMAX_S8': (0.0, 423.715, 0.0, 378.356),
     },
     'arm_scalar': {
         'TINYC_ADD_INPLACE_S8': (0.0, 49.6703, 0.0, 813798.0),
