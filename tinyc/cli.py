@@ -71,8 +71,8 @@ def _json_mode(ctx: click.Context, _param, value: bool) -> bool:
 
 WEIGHTS_HELP = ("How Conv/FC filters are stored in flash: auto (dense, which the fast kernels run, while the model "
                 "fits the board dense; else pack the filters that save the most flash per instruction added until "
-                "it fits), packed (packed wherever smaller: clustered/pruned/binary weights, portable kernels), or "
-                "dense.")
+                "it fits), packed (packed wherever smaller: clustered/pruned/binary weights, decoded every "
+                "inference), or dense.")
 
 
 def weights_option(f):

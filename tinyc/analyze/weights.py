@@ -1,8 +1,9 @@
 """How each CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED filter is stored in flash: a decision per board.
 
-A packed filter (docs/compressed-weights.md) takes less flash, but only the portable kernels decode it:
-on a Cortex-M7 a packed layer costs several times the instructions of the DSP kernel for the same layer,
-on the M55 10-30 times the Helium one's. So with ``auto`` a filter is packed only when the model does not
+A packed filter (docs/compressed-weights.md) takes less flash but is decoded on every inference: the DSP and
+Helium sets decode a packed CONV_2D / FULLY_CONNECTED filter whole for their matmul (cheap for a convolution
+over many pixels, several times the dense cost for a one-batch FULLY_CONNECTED), the portable kernels one
+channel at a time. So with ``auto`` a filter is packed only when the model does not
 fit the board's flash with every filter dense; then the filters packed are those that save the most flash per
 instruction added: the greedy choice (cheapest instructions per byte saved first, until the saving covers the
 overflow, then any filter the later ones cover left dense again), or, where a greedy choice overshoots with

@@ -1,6 +1,6 @@
 """What `tinyc optimize` says about where its compressed weights end up (issue 14): pruned, clustered or
 binarized weights shrink flash only when stored packed, and tinyc stores them dense whenever the model fits
-the board dense (tinyc.analyze.weights), because only the portable kernels decode packed weights."""
+the board dense (tinyc.analyze.weights), because packed weights are decoded on every inference."""
 
 from __future__ import annotations
 
