@@ -1,11 +1,12 @@
 """Benchmark of packed weights (not a test): per model, the same firmware generated with dense int8 filters
-and with `--weights auto` (packed where smaller), built for an emulated board. Prints, measured from the
+and with `--weights packed` (packed wherever smaller; --weights auto: as the board decides), built for an emulated board. Prints, measured from the
 compiled objects: each filter's flash bytes (symbol sizes in tinyc_model_data.o, arm-none-eabi-nm) and bits
 per weight, the model's constants and kernel code (arm-none-eabi-size), static RAM (arena + the decode
 scratch), and instructions per inference in QEMU (-icount: instructions, not cycles). The output checksum of
 every run must be the same for dense and packed (bit-exact on the emulated core).
 
-    .venv/bin/python benchmarks/bench_packed.py MODEL.tflite [...] [--board mps2-an386] [--runs 3] [--json out.json]
+    .venv/bin/python benchmarks/bench_packed.py MODEL.tflite [...] [--board mps2-an386] [--runs 3] [--weights packed|auto]
+        [--json out.json]
 
 Without models it uses the optimized digits models cached by tests/test_codegen_packed_models.py.
 """
@@ -102,11 +103,13 @@ def build_and_run(path: Path, board_id: str, weights: str, runs: int, work: Path
         sym = f"tinyc_t{names[w.name]}_packed" if packed else f"tinyc_t{names[w.name]}"
         size = syms.get(sym)
         if size is None:  # a specialized kernel re-packed the dense filter under its own name
-            size = next((v for k, v in syms.items() if k == f"tinyc_op{op.index}_dsp_w"), None)
+            size = next((v for k, v in syms.items() if k in (f"tinyc_op{op.index}_dsp_w", f"tinyc_op{op.index}_mve_w")),
+                        None)
         layers.append({"op": op.index, "type": op.op, "tensor": w.name, "shape": list(w.shape), "weights": w.size,
                        "mode": packed.mode if packed else "dense", "flash_bytes": size,
                        "bits_per_weight": 8.0 * size / w.size if size else None})
-    scratch = symbol_sizes(model_o).get("tinyc_weight_scratch", 0)
+    model_syms = symbol_sizes(model_o)
+    scratch = model_syms.get("tinyc_weight_scratch", 0) + model_syms.get("tinyc_dsp_decoded", 0)
     return {"model": path.stem, "board": board_id, "core": board.core, "weights": weights, "kernels": gm.variant,
             **object_sizes(objdir, gm), "weight_scratch": scratch, "arena": gm.arena_size,
             "instructions": sorted(t * per_tick for t in ticks)[len(ticks) // 2], "resolution": per_tick,
@@ -119,6 +122,9 @@ def main() -> None:
     ap.add_argument("--board", action="append")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--weights", default="packed", choices=("packed", "auto"),
+                    help="the compressed build's storage: packed wherever smaller (default), or auto (dense "
+                         "while the model fits the board)")
     ap.add_argument("--reference", action="store_true", help="reference kernels only (no DSP/Helium variant)")
     ap.add_argument("--no-inplace", action="store_true",
                     help="plan without in-place layers (they keep dense weights), so every filter can be packed")
@@ -134,15 +140,18 @@ def main() -> None:
         for path in models:
             for b in args.board or ["mps2-an386"]:
                 dense = build_and_run(path, b, "dense", args.runs, Path(tmp), not args.no_inplace, args.reference)
-                packed = build_and_run(path, b, "auto", args.runs, Path(tmp), not args.no_inplace, args.reference)
+                packed = build_and_run(path, b, args.weights, args.runs, Path(tmp), not args.no_inplace, args.reference)
                 rows += [dense, packed]
                 same = dense["sums"] == packed["sums"]
                 print(f"\n{path.stem} on {b} ({dense['core']}, {dense['kernels']} kernels, "
                       f"{'no ' if args.no_inplace else ''}in-place layers): outputs {'identical' if same else 'DIFFER'} over {args.runs} runs")
                 for ld, lp in zip(dense["layers"], packed["layers"]):
+                    def num(v):
+                        return f"{v:>7,}" if v is not None else "      ?"
+                    bits = f"{lp['bits_per_weight']:.3f}" if lp["bits_per_weight"] else "?"
                     print(f"  op {ld['op']:2d} {ld['type']:17s} {'x'.join(map(str, ld['shape'])):>10s} "
-                          f"{ld['flash_bytes']:>7,} B dense -> {lp['flash_bytes']:>7,} B {lp['mode']:10s} "
-                          f"({lp['bits_per_weight']:.3f} bits/weight)")
+                          f"{num(ld['flash_bytes'])} B dense -> {num(lp['flash_bytes'])} B {lp['mode']:10s} "
+                          f"({bits} bits/weight)")
                 for key, label in (("constants", "constants (tinyc_model_data.o)"), ("kernels_text", "kernel code"),
                                    ("model_text", "model code"), ("weight_scratch", "decode scratch (RAM)"),
                                    ("arena", "arena (RAM)"), ("instructions", "instructions/inference")):
