@@ -179,9 +179,9 @@ def _rewrite(values: np.ndarray, axis: int, kind: str, rng) -> np.ndarray:
     elif kind == "min":
         rows = np.full(rows.shape, -128)
     else:
-        step = 16 if kind == "lut16" else 64  # 16 levels (4-bit indices) or 4, none of them 0: LUT pays even
-        rows = (rows // step) * step + step // 2  # on 3x3 depthwise channels
-        if kind == "sparse":
+        step = 16 if kind in ("lut16", "sparse16") else 64  # 16 levels (4-bit indices) or 4, none of them 0:
+        rows = (rows // step) * step + step // 2  # LUT pays even on 3x3 depthwise channels
+        if kind in ("sparse", "sparse16"):
             rows[rng.random(rows.shape) < 0.5] = 0
     moved = (values.shape[axis],) + tuple(s for i, s in enumerate(values.shape) if i != axis)
     return np.moveaxis(rows.astype(np.int8).reshape(moved), 0, axis)

@@ -20,14 +20,15 @@ from tests.test_kernels_dsp import assert_bit_exact_in_qemu
 from tests.test_codegen_packed_models import (WEIGHT_OPS, assert_bit_exact, call_kernels, packed_weights_are_not_dense,
                                               rewritten_model)
 
-# the filters rewritten to 4 levels (2-bit indices), 16 levels (4-bit indices: the vector decoder of the Helium
-# kernel and the DSP one's nibble loop), 50% zeros, +-23; 16 levels packs only where a filter is big enough
-MODES = (("lut", "lut"), ("lut16", "lut"), ("sparse", "sparse-lut"), ("sign", "sign"))
+# the filters rewritten to 4 levels (2-bit indices), 16 levels (4-bit indices: the vector decoders of the Helium
+# kernel and the DSP one's nibble loop), 50% zeros among 4 or 16 levels, +-23; 16 levels packs only where a
+# filter is big enough
+MODES = (("lut", "lut"), ("lut16", "lut"), ("sparse", "sparse-lut"), ("sparse16", "sparse-lut"), ("sign", "sign"))
 SMALL = ("conv_dilated_relu6", "conv_same_s1")  # filters too small for 4-bit indices to pay
 
 
 def cases(*names):
-    return [(n, k, m) for n in names for k, m in MODES if not (k == "lut16" and n in SMALL)]
+    return [(n, k, m) for n in names for k, m in MODES if not (k in ("lut16", "sparse16") and n in SMALL)]
 
 
 @pytest.mark.parametrize("name, kind, mode", cases("kws_dscnn", "conv_dilated_relu6", "fc_odd", "ic_resnet8"))

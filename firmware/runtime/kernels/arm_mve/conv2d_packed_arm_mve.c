@@ -2,11 +2,11 @@
  *
  * The filter is decoded once per call, row (output channel) by row, straight into where the matrix multiply
  * reads it (tinyc/codegen/specialize_mve.py, pack_mve_weights: groups of 4 rows, chunk q of each row in turn,
- * rows past out_c zero): 4-bit codebook indices and sign bits 16 weights per vector gather, other records by
- * the C decoders of tinyc_packed_rows.h into a temporary of col_len16 bytes past the layout, then copied. Then the dense kernel runs on the
- * decoded filter, so every weight is decoded once per inference and reused for every output pixel. Bias and
- * requantization are the generator's, proven on the weights the blob decodes to. Bit-identical to
- * tinyc_ref_conv2d_packed_s8 / tinyc_ref_fully_connected_packed_s8. */
+ * rows past out_c zero): 4-bit codebook indices (LUT, SPARSE_LUT) and sign bits 16 weights per vector
+ * gather, other records by the C decoders of tinyc_packed_rows.h into a temporary of col_len16 bytes past the
+ * layout, then copied. Then the dense kernel runs on the decoded filter, so every weight is decoded once per
+ * inference and reused for every output pixel. Bias and requantization are the generator's, proven on the
+ * weights the blob decodes to. Bit-identical to tinyc_ref_conv2d_packed_s8 / tinyc_ref_fully_connected_packed_s8. */
 #include "tinyc_mve_matmul.h"
 #include "tinyc_packed_rows.h"
 
@@ -38,10 +38,55 @@ static uint32_t mve_sign_row(const uint8_t *rec, uint32_t m, int32_t len, int32_
     for (int32_t q = 0; q < k16; q += 16, dst += 64) {
         const mve_pred16_t live = vctp8q((uint32_t)(len - q));
         const uint8x16_t b = vldrbq_gather_offset_z_u8(rec + q / 8, offs, live);
-        const int8x16_t w = vpselq_s8(plus, minus, vcmpneq_u8(vandq_u8(b, bits), vdupq_n_u8(0)) /* not vcmpneq_n_u8 (..., 0): GCC 12.2 ICE */);
+        /* vcmpneq_u8 against a zero vector: vcmpneq_n_u8 (..., 0) is an internal compiler error in GCC 12.2 */
+        const int8x16_t w = vpselq_s8(plus, minus, vcmpneq_u8(vandq_u8(b, bits), vdupq_n_u8(0)));
         vst1q_s8(dst, vpselq_s8(w, zero, live));
     }
     return ((uint32_t)len + 7) / 8;
+}
+
+/* One row of a SPARSE_LUT record with 4-bit indices (k codebook bytes, a bitmap of the non-zero weights, then
+ * the non-zeros' indices, two per byte, low nibble first) into its chunks. Per 16 weights: each lane gathers
+ * its bitmap byte and tests its bit; the count of set lanes before it (a byte-wise prefix within each word by
+ * one multiply, across the 4 words by whole-vector shifts) locates its nibble in the index stream, then two
+ * gathers read the nibble and the codebook; clear lanes and lanes past `len` are zero. */
+static uint32_t mve_sparse4_row(const uint8_t *rec, uint32_t k, int32_t len, int32_t k16, int8_t *dst)
+{
+    static const uint8_t lane_byte[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const int8_t *book = (const int8_t *)rec;
+    const uint8_t *bitmap = rec + k, *s = bitmap + ((uint32_t)len + 7) / 8;
+    const uint8x16_t offs = vld1q_u8(lane_byte), bits = vld1q_u8(lane_bit), one = vdupq_n_u8(1);
+    uint32_t nz = 0;
+    for (int32_t q = 0; q < k16; q += 16, dst += 64) {
+        const mve_pred16_t live = vctp8q((uint32_t)(len - q));
+        const uint8x16_t b = vldrbq_gather_offset_z_u8(bitmap + q / 8, offs, live);
+        const mve_pred16_t set = vcmpneq_u8(vandq_u8(b, bits), vdupq_n_u8(0));
+        const uint32x4_t flag = vreinterpretq_u32_u8(vpselq_u8(one, vdupq_n_u8(0), set));
+        const uint32x4_t incl = vmulq_n_u32(flag, 0x01010101u); /* byte j: set lanes 0..j of its word */
+        uint32x4_t t = vshrq_n_u32(incl, 24), u;                 /* each word's count */
+        uint32_t carry = 0;
+        u = vshlcq_u32(t, &carry, 32);
+        t = vaddq_u32(t, u); /* words: t0, t0+t1, t1+t2, t2+t3 */
+        carry = 0;
+        u = vshlcq_u32(t, &carry, 32);
+        carry = 0;
+        u = vshlcq_u32(u, &carry, 32);
+        t = vaddq_u32(t, u); /* inclusive totals per word */
+        const uint32_t count = vgetq_lane_u32(t, 3);
+        carry = 0;
+        const uint32x4_t before = vshlcq_u32(t, &carry, 32); /* set lanes of the earlier words */
+        const uint8x16_t at = vaddq_u8(vreinterpretq_u8_u32(vaddq_u32(vsubq_u32(incl, flag),
+                                                                        vmulq_n_u32(before, 0x01010101u))),
+                                       vdupq_n_u8((uint8_t)(nz & 1u)));
+        const int8x16_t shift = vnegq_s8(vreinterpretq_s8_u8(vshlq_n_u8(vandq_u8(at, one), 2)));
+        const mve_pred16_t m = set & live;
+        const uint8x16_t ib = vldrbq_gather_offset_z_u8(s + (nz >> 1), vshrq_n_u8(at, 1), m);
+        const uint8x16_t idx = vandq_u8(vshlq_u8(ib, shift), vdupq_n_u8(15));
+        vst1q_s8(dst, vldrbq_gather_offset_z_s8(book, idx, m));
+        nz += count;
+    }
+    return k + ((uint32_t)len + 7) / 8 + (nz + 1) / 2;
 }
 
 static void mve_decode_filter(const tinyc_mve_conv_params_t *p, const uint8_t *blob, int8_t *decoded)
@@ -51,6 +96,7 @@ static void mve_decode_filter(const tinyc_mve_conv_params_t *p, const uint8_t *b
     tinyc_pk_rows_t r;
     tinyc_pk_rows_init(&r, p->out_c, (uint32_t)k, blob);
     const int lut4 = r.fast && r.mode == TINYC_PACK_LUT && r.bm == 4, sign = r.fast && r.mode == TINYC_PACK_SIGN;
+    const int sparse4 = r.fast && r.mode == TINYC_PACK_SPARSE_LUT && r.bm == 4;
     mve_fill8(row + k, k16 - k, vdupq_n_s8(0));
     for (int32_t oc = 0; oc < oc4; ++oc) {
         int8_t *dst = decoded + (size_t)(oc >> 2) * step + (oc & 3) * 16;
@@ -60,7 +106,9 @@ static void mve_decode_filter(const tinyc_mve_conv_params_t *p, const uint8_t *b
             r.rec += mve_lut4_row(r.rec, r.k, k, k16, dst);
         } else if (sign) {
             r.rec += mve_sign_row(r.rec, r.bm, k, k16, dst);
-        } else { /* other records (SPARSE_LUT, other index widths, a streamed blob): decoded in C, copied */
+        } else if (sparse4) {
+            r.rec += mve_sparse4_row(r.rec, r.k, k, k16, dst);
+        } else { /* other index widths, a streamed blob: decoded in C, copied */
             tinyc_pk_next_row(&r, row);
             for (int32_t q = 0; q < k16; q += 16, dst += 64) vst1q_s8(dst, vld1q_s8(row + q));
         }
