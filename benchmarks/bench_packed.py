@@ -32,7 +32,7 @@ from tinyc import paths  # noqa: E402
 from tinyc.analyze.memory import plan_improved  # noqa: E402
 from tinyc.boards import get_board  # noqa: E402
 from tinyc.codegen import generate  # noqa: E402
-from tinyc.deploy import emulator, platformio  # noqa: E402
+from tinyc.deploy import emulator, memuse, platformio  # noqa: E402
 from tinyc.deploy.project import render_project  # noqa: E402
 from tinyc.model.graph import load  # noqa: E402
 
@@ -110,8 +110,11 @@ def build_and_run(path: Path, board_id: str, weights: str, runs: int, work: Path
                        "bits_per_weight": 8.0 * size / w.size if size else None})
     model_syms = symbol_sizes(model_o)
     scratch = model_syms.get("tinyc_weight_scratch", 0) + model_syms.get("tinyc_dsp_decoded", 0)
+    use = memuse.measure(fw.elf, gm.sources)
+    linked = use.parts.get("runtime kernels", {}).get("flash")
     return {"model": path.stem, "board": board_id, "core": board.core, "weights": weights, "kernels": gm.variant,
-            **object_sizes(objdir, gm), "weight_scratch": scratch, "arena": gm.arena_size,
+            **object_sizes(objdir, gm), "linked_kernels": linked, "linked_flash": use.flash,
+            "weight_scratch": scratch, "arena": gm.arena_size,
             "instructions": sorted(t * per_tick for t in ticks)[len(ticks) // 2], "resolution": per_tick,
             "sums": sums, "layers": layers}
 
@@ -152,14 +155,20 @@ def main() -> None:
                     print(f"  op {ld['op']:2d} {ld['type']:17s} {'x'.join(map(str, ld['shape'])):>10s} "
                           f"{num(ld['flash_bytes'])} B dense -> {num(lp['flash_bytes'])} B {lp['mode']:10s} "
                           f"({bits} bits/weight)")
-                for key, label in (("constants", "constants (tinyc_model_data.o)"), ("kernels_text", "kernel code"),
+                for key, label in (("constants", "constants (tinyc_model_data.o)"),
+                                   ("kernels_text", "kernel code (objects)"),
+                                   ("linked_kernels", "kernel code (linked)"),
+                                   ("linked_flash", "firmware flash (linked)"),
                                    ("model_text", "model code"), ("weight_scratch", "decode scratch (RAM)"),
                                    ("arena", "arena (RAM)"), ("instructions", "instructions/inference")):
-                    print(f"  {label:32s} {dense[key]:>10,} -> {packed[key]:>10,}")
+                    d, q = dense[key], packed[key]
+                    d, q = ("?" if v is None else f"{v:,}" for v in (d, q))
+                    print(f"  {label:32s} {d:>10s} -> {q:>10s}")
                 total_d = dense["constants"] + dense["kernels_text"] + dense["model_text"]
                 total_p = packed["constants"] + packed["kernels_text"] + packed["model_text"]
                 print(f"  {'flash total (model objects)':32s} {total_d:>10,} -> {total_p:>10,} "
-                      f"({total_p / total_d:.1%})")
+                      f"({total_p / total_d:.1%}; linked firmware "
+                      f"{packed['linked_flash'] / dense['linked_flash']:.1%})")
                 if not same:
                     sys.exit(f"{path.stem}: packed outputs differ from dense on {b}")
     if args.json:

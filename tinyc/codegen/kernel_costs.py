@@ -12,7 +12,7 @@ MEASURED = {
         "reference": "mps2-an385",
         "reference-v6m": "microbit"
     },
-    "commit": "41dd50b",
+    "commit": "88000f5",
     "date": "2026-12-05",
     "features": [
         "macs",
@@ -145,7 +145,7 @@ MEASURED = {
                 "samples": 20
             },
             "TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign": {
-                "instructions": 32396155,
+                "instructions": 32396092,
                 "median_rel_error": 0.0141,
                 "samples": 22
             },
@@ -170,13 +170,13 @@ MEASURED = {
                 "samples": 14
             },
             "TINYC_MVE_ADD_INPLACE_S8": {
-                "instructions": 1290874,
+                "instructions": 1290906,
                 "median_rel_error": 0.0,
                 "samples": 7
             },
             "TINYC_MVE_ADD_S8": {
-                "instructions": 969096,
-                "median_rel_error": 0.0001,
+                "instructions": 969095,
+                "median_rel_error": 0.0002,
                 "samples": 14
             },
             "TINYC_MVE_AVG_POOL_S8": {
@@ -185,42 +185,42 @@ MEASURED = {
                 "samples": 21
             },
             "TINYC_MVE_CONV_PACKED_S8/lut": {
-                "instructions": 3580589,
-                "median_rel_error": 0.0668,
+                "instructions": 3593588,
+                "median_rel_error": 0.0664,
                 "samples": 29
             },
             "TINYC_MVE_CONV_PACKED_S8/sign": {
-                "instructions": 4020967,
-                "median_rel_error": 0.0687,
+                "instructions": 4038713,
+                "median_rel_error": 0.072,
                 "samples": 35
             },
             "TINYC_MVE_CONV_PACKED_S8/sparse-lut": {
-                "instructions": 8072439,
-                "median_rel_error": 0.0484,
+                "instructions": 5251031,
+                "median_rel_error": 0.0604,
                 "samples": 34
             },
             "TINYC_MVE_CONV_POINTWISE_INPLACE_S8": {
-                "instructions": 6647892,
+                "instructions": 6647954,
                 "median_rel_error": 0.0001,
                 "samples": 42
             },
             "TINYC_MVE_CONV_ROWS_INPLACE_S8": {
-                "instructions": 6815220,
+                "instructions": 6815189,
                 "median_rel_error": 0.1128,
                 "samples": 42
             },
             "TINYC_MVE_CONV_S8": {
-                "instructions": 4170903,
+                "instructions": 4170934,
                 "median_rel_error": 0.0786,
                 "samples": 28
             },
             "TINYC_MVE_DEPTHWISE_CONV_S8": {
-                "instructions": 5342847,
+                "instructions": 5342912,
                 "median_rel_error": 0.0721,
                 "samples": 55
             },
             "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 3577558,
+                "instructions": 3577434,
                 "median_rel_error": 0.0001,
                 "samples": 28
             },
@@ -235,8 +235,8 @@ MEASURED = {
                 "samples": 21
             },
             "TINYC_SOFTMAX_S8": {
-                "instructions": 79408,
-                "median_rel_error": 0.0318,
+                "instructions": 79345,
+                "median_rel_error": 0.0319,
                 "samples": 21
             }
         },
@@ -591,25 +591,25 @@ COSTS = {
         'TINYC_CONV2D_PACKED_S8/lut': (5.04016, 166.194, 11.826, 0.0),
         'TINYC_CONV2D_PACKED_S8/sign': (5.22328, 146.471, 8.92488, 0.0),
         'TINYC_CONV2D_PACKED_S8/sparse-lut': (5.23702, 146.449, 13.867, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3453, 129.108, 0.0, 26388.1),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3453, 129.108, 0.0, 26386.5),
         'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (4.71055, 117.764, 471.055, 188422.0),
         'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (10.4999, 150.245, 10.4999, 74.7598),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (1.98522, 140.045, 17.0166, 74.7903),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (0.596158, 166.849, 23.547, 72.0351),
-        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.62776, 0.0, 92205.3),
-        'TINYC_MVE_ADD_S8': (0.0, 11.2489, 0.0, 107.993),
-        'TINYC_MVE_AVG_POOL_S8': (0.0, 0.0, 0.0, 7958.04),
-        'TINYC_MVE_CONV_PACKED_S8/lut': (0.118324, 7.00758, 1.75317, 742.679),
-        'TINYC_MVE_CONV_PACKED_S8/sign': (0.115855, 7.331, 1.52377, 1231.39),
-        'TINYC_MVE_CONV_PACKED_S8/sparse-lut': (0.13122, 7.10459, 8.70962, 1641.83),
-        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.00806625, 8.2415, 2.30356, 27699.5),
-        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0532268, 21.4265, 0.101812, 3948.26),
-        'TINYC_MVE_CONV_S8': (0.119617, 6.81207, 0.0, 0.0),
-        'TINYC_MVE_DEPTHWISE_CONV_S8': (0.910965, 8.19868, 0.0, 6733.24),
-        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.443646, 3.99281, 55.4557, 31942.5),
+        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.6279, 0.0, 92207.6),
+        'TINYC_MVE_ADD_S8': (0.0, 11.2511, 0.0, 94.4156),
+        'TINYC_MVE_AVG_POOL_S8': (0.0, 0.0, 0.0, 7957.92),
+        'TINYC_MVE_CONV_PACKED_S8/lut': (0.118011, 7.06202, 1.77811, 759.087),
+        'TINYC_MVE_CONV_PACKED_S8/sign': (0.11586, 7.35632, 1.55166, 1262.3),
+        'TINYC_MVE_CONV_PACKED_S8/sparse-lut': (0.121673, 7.38296, 3.67795, 1252.86),
+        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.00806422, 8.2415, 2.30423, 27700.0),
+        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0532244, 21.4266, 0.101947, 3948.24),
+        'TINYC_MVE_CONV_S8': (0.119616, 6.81269, 0.0, 0.0),
+        'TINYC_MVE_DEPTHWISE_CONV_S8': (0.911047, 8.19942, 0.0, 6727.49),
+        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.44363, 3.99267, 55.4538, 31941.4),
         'TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8': (0.541938, 4.87744, 232.944, 20592.4),
         'TINYC_MVE_FC_S8': (0.180604, 13.6515, 0.0, 308.799),
-        'TINYC_SOFTMAX_S8': (0.0, 423.715, 0.0, 378.356),
+        'TINYC_SOFTMAX_S8': (0.0, 423.179, 0.0, 379.487),
     },
     'arm_scalar': {
         'TINYC_ADD_INPLACE_S8': (0.0, 49.6703, 0.0, 813798.0),
