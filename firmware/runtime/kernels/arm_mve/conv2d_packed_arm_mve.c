@@ -10,6 +10,10 @@
 #include "tinyc_mve_matmul.h"
 #include "tinyc_packed_rows.h"
 
+/* Lane j of 16 reads bit j % 8 of byte j / 8: a bitmap's or sign record's 16 bits as lanes. */
+static const uint8_t lane_byte[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+static const uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+
 /* One row of 4-bit codebook indices (a LUT record: k codebook bytes, then two indices per byte, low nibble
  * first) straight into its 16-byte chunks of the layout (`dst`, 64 bytes apart): 8 index bytes widened to
  * halfwords become 16 byte offsets (low nibble, high nibble << 8) and one gather reads the codebook; lanes at
@@ -31,8 +35,6 @@ static uint32_t mve_lut4_row(const uint8_t *rec, uint32_t k, int32_t len, int32_
  * gathers its byte, tests its bit; lanes at or past `len` are zero. */
 static uint32_t mve_sign_row(const uint8_t *rec, uint32_t m, int32_t len, int32_t k16, int8_t *dst)
 {
-    static const uint8_t lane_byte[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
-    static const uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
     const uint8x16_t offs = vld1q_u8(lane_byte), bits = vld1q_u8(lane_bit);
     const int8x16_t plus = vdupq_n_s8((int8_t)m), minus = vdupq_n_s8((int8_t)-(int32_t)m), zero = vdupq_n_s8(0);
     for (int32_t q = 0; q < k16; q += 16, dst += 64) {
@@ -52,8 +54,6 @@ static uint32_t mve_sign_row(const uint8_t *rec, uint32_t m, int32_t len, int32_
  * gathers read the nibble and the codebook; clear lanes and lanes past `len` are zero. */
 static uint32_t mve_sparse4_row(const uint8_t *rec, uint32_t k, int32_t len, int32_t k16, int8_t *dst)
 {
-    static const uint8_t lane_byte[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
-    static const uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
     const int8_t *book = (const int8_t *)rec;
     const uint8_t *bitmap = rec + k, *s = bitmap + ((uint32_t)len + 7) / 8;
     const uint8x16_t offs = vld1q_u8(lane_byte), bits = vld1q_u8(lane_bit), one = vdupq_n_u8(1);
