@@ -89,8 +89,8 @@ def samples_for(set_name: str, board_id: str, models, log, models_dir: Path | No
             chosen = weights.choice() if portable else weights
             low = specialize(lower(g, offsets, arena, order, weights=chosen), variant, None, keep).lowered
             modes = I.packed_modes(low, g)
-            for call in low.calls:
-                if call.index in measured:
+            for call in low.calls:  # the portable pass adds its packed calls only (the rest ran in the first)
+                if call.index in measured and (not portable or call.index in keep):
                     out.append({"model": name, "storage": kind, "op": call.index, "kernel": I.kernel_key(call, modes),
                                 "features": list(I.features(g, call)), "instructions": measured[call.index]})
             log(f"{set_name} {name}/{label}: {len(measured)} layers, {sum(measured.values()):,} instructions "

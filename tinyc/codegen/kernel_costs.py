@@ -12,7 +12,7 @@ MEASURED = {
         "reference": "mps2-an385",
         "reference-v6m": "microbit"
     },
-    "commit": "5af0b7b",
+    "commit": "a865af6",
     "date": "2026-12-05",
     "features": [
         "macs",
@@ -43,19 +43,19 @@ MEASURED = {
                 "samples": 22
             },
             "TINYC_DSP_ADD_INPLACE_S8": {
-                "instructions": 2064760,
+                "instructions": 1179840,
                 "median_rel_error": 0.0,
-                "samples": 7
+                "samples": 4
             },
             "TINYC_DSP_ADD_S8": {
-                "instructions": 1549240,
+                "instructions": 885280,
                 "median_rel_error": 0.0,
-                "samples": 14
+                "samples": 8
             },
             "TINYC_DSP_AVG_POOL_S8": {
-                "instructions": 261880,
-                "median_rel_error": 0.1602,
-                "samples": 21
+                "instructions": 149640,
+                "median_rel_error": 0.1601,
+                "samples": 12
             },
             "TINYC_DSP_CONV_PACKED_S8/lut": {
                 "instructions": 18157960,
@@ -73,39 +73,39 @@ MEASURED = {
                 "samples": 34
             },
             "TINYC_DSP_CONV_POINTWISE_INPLACE_S8": {
-                "instructions": 26880640,
+                "instructions": 15360360,
                 "median_rel_error": 0.0,
-                "samples": 42
+                "samples": 24
             },
             "TINYC_DSP_CONV_ROWS_INPLACE_S8": {
-                "instructions": 30447720,
+                "instructions": 17398720,
                 "median_rel_error": 0.0761,
-                "samples": 42
+                "samples": 24
             },
             "TINYC_DSP_CONV_S8": {
-                "instructions": 20173680,
-                "median_rel_error": 0.0496,
-                "samples": 31
+                "instructions": 18321560,
+                "median_rel_error": 0.0513,
+                "samples": 26
             },
             "TINYC_DSP_DEPTHWISE_CONV_S8": {
-                "instructions": 11518040,
-                "median_rel_error": 0.0113,
-                "samples": 55
+                "instructions": 6910760,
+                "median_rel_error": 0.0112,
+                "samples": 33
             },
             "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 12158080,
+                "instructions": 6947480,
                 "median_rel_error": 0.0559,
-                "samples": 35
+                "samples": 20
             },
             "TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8": {
-                "instructions": 8846040,
+                "instructions": 5054880,
                 "median_rel_error": 0.0396,
-                "samples": 28
+                "samples": 16
             },
             "TINYC_DSP_FC_S8": {
-                "instructions": 317680,
-                "median_rel_error": 0.0067,
-                "samples": 18
+                "instructions": 308840,
+                "median_rel_error": 0.0068,
+                "samples": 16
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
                 "instructions": 6609840,
@@ -123,9 +123,9 @@ MEASURED = {
                 "samples": 14
             },
             "TINYC_SOFTMAX_S8": {
-                "instructions": 73520,
-                "median_rel_error": 0.0356,
-                "samples": 21
+                "instructions": 42040,
+                "median_rel_error": 0.0262,
+                "samples": 12
             }
         },
         "arm_mve": {
@@ -145,14 +145,14 @@ MEASURED = {
                 "samples": 20
             },
             "TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign": {
-                "instructions": 32396092,
+                "instructions": 32396093,
                 "median_rel_error": 0.0141,
                 "samples": 22
             },
             "TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 5275816,
+                "instructions": 3014752,
                 "median_rel_error": 0.0,
-                "samples": 7
+                "samples": 4
             },
             "TINYC_FULLY_CONNECTED_PACKED_S8/lut": {
                 "instructions": 5816249,
@@ -170,19 +170,19 @@ MEASURED = {
                 "samples": 14
             },
             "TINYC_MVE_ADD_INPLACE_S8": {
-                "instructions": 1290906,
+                "instructions": 737656,
                 "median_rel_error": 0.0,
-                "samples": 7
+                "samples": 4
             },
             "TINYC_MVE_ADD_S8": {
-                "instructions": 969095,
-                "median_rel_error": 0.0002,
-                "samples": 14
+                "instructions": 553750,
+                "median_rel_error": 0.0003,
+                "samples": 8
             },
             "TINYC_MVE_AVG_POOL_S8": {
-                "instructions": 203317,
-                "median_rel_error": 0.1169,
-                "samples": 21
+                "instructions": 116128,
+                "median_rel_error": 0.1165,
+                "samples": 12
             },
             "TINYC_MVE_CONV_PACKED_S8/lut": {
                 "instructions": 3593588,
@@ -190,8 +190,8 @@ MEASURED = {
                 "samples": 29
             },
             "TINYC_MVE_CONV_PACKED_S8/sign": {
-                "instructions": 4038713,
-                "median_rel_error": 0.072,
+                "instructions": 4042348,
+                "median_rel_error": 0.0712,
                 "samples": 35
             },
             "TINYC_MVE_CONV_PACKED_S8/sparse-lut": {
@@ -200,44 +200,44 @@ MEASURED = {
                 "samples": 34
             },
             "TINYC_MVE_CONV_POINTWISE_INPLACE_S8": {
-                "instructions": 6647954,
+                "instructions": 3798791,
                 "median_rel_error": 0.0001,
-                "samples": 42
+                "samples": 24
             },
             "TINYC_MVE_CONV_ROWS_INPLACE_S8": {
-                "instructions": 6815189,
+                "instructions": 3894407,
                 "median_rel_error": 0.1128,
-                "samples": 42
+                "samples": 24
             },
             "TINYC_MVE_CONV_S8": {
-                "instructions": 4170934,
-                "median_rel_error": 0.0786,
-                "samples": 28
+                "instructions": 3648466,
+                "median_rel_error": 0.0773,
+                "samples": 24
             },
             "TINYC_MVE_DEPTHWISE_CONV_S8": {
-                "instructions": 5342912,
+                "instructions": 3205722,
                 "median_rel_error": 0.0721,
-                "samples": 55
+                "samples": 33
             },
             "TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8": {
-                "instructions": 3577434,
+                "instructions": 2044279,
                 "median_rel_error": 0.0001,
-                "samples": 28
+                "samples": 16
             },
             "TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8": {
-                "instructions": 3210809,
+                "instructions": 1834748,
                 "median_rel_error": 0.172,
-                "samples": 28
+                "samples": 16
             },
             "TINYC_MVE_FC_S8": {
-                "instructions": 89094,
-                "median_rel_error": 0.0547,
-                "samples": 21
+                "instructions": 83375,
+                "median_rel_error": 0.0444,
+                "samples": 18
             },
             "TINYC_SOFTMAX_S8": {
-                "instructions": 79345,
-                "median_rel_error": 0.0319,
-                "samples": 21
+                "instructions": 45376,
+                "median_rel_error": 0.0306,
+                "samples": 12
             }
         },
         "arm_scalar": {
@@ -569,47 +569,47 @@ COSTS = {
         'TINYC_CONV2D_PACKED_S8/sign': (6.14488, 150.569, 9.58698, 0.0),
         'TINYC_CONV2D_PACKED_S8/sparse-lut': (6.15997, 150.473, 15.8686, 0.0),
         'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3019, 128.717, 0.0, 23412.7),
-        'TINYC_DSP_ADD_INPLACE_S8': (0.0, 9.00164, 0.0, 147483.0),
+        'TINYC_DSP_ADD_INPLACE_S8': (0.0, 9.00146, 0.0, 147480.0),
         'TINYC_DSP_ADD_S8': (0.0, 17.998, 0.0, 80.0),
-        'TINYC_DSP_AVG_POOL_S8': (0.0, 0.0, 0.0, 10812.7),
+        'TINYC_DSP_AVG_POOL_S8': (0.0, 0.0, 0.0, 10811.8),
         'TINYC_DSP_CONV_PACKED_S8/lut': (0.825639, 17.4571, 6.43058, 1291.3),
         'TINYC_DSP_CONV_PACKED_S8/sign': (0.807411, 19.0489, 4.12622, 2503.99),
         'TINYC_DSP_CONV_PACKED_S8/sparse-lut': (0.842175, 17.4238, 11.2036, 2170.99),
-        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.750802, 17.1846, 0.0, 23007.0),
-        'TINYC_DSP_CONV_ROWS_INPLACE_S8': (0.59192, 67.7196, 0.0, 11353.8),
-        'TINYC_DSP_CONV_S8': (0.851539, 16.4687, 0.0, 1887.79),
-        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.08289, 18.746, 0.0, 0.0),
-        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 271207.0),
+        'TINYC_DSP_CONV_POINTWISE_INPLACE_S8': (0.750846, 17.185, 0.0, 22979.6),
+        'TINYC_DSP_CONV_ROWS_INPLACE_S8': (0.591921, 67.7196, 0.0, 11353.8),
+        'TINYC_DSP_CONV_S8': (0.849794, 16.4769, 0.0, 1888.77),
+        'TINYC_DSP_DEPTHWISE_CONV_S8': (2.08281, 18.7453, 0.0, 0.0),
+        'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (0.0, 0.0, 0.0, 271208.0),
         'TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8': (2.307, 20.763, 0.0, 15127.9),
-        'TINYC_DSP_FC_S8': (0.473907, 24.1811, 0.473907, 327.98),
+        'TINYC_DSP_FC_S8': (0.474366, 24.0389, 0.474366, 328.593),
         'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (11.9909, 151.118, 11.9909, 64.3913),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (2.88061, 142.266, 17.1175, 80.6461),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (1.59438, 164.951, 24.9313, 78.471),
-        'TINYC_SOFTMAX_S8': (0.0, 395.685, 0.0, 327.088),
+        'TINYC_SOFTMAX_S8': (0.0, 397.973, 0.0, 312.329),
     },
     'arm_mve': {
         'TINYC_CONV2D_PACKED_S8/lut': (5.04016, 166.194, 11.826, 0.0),
         'TINYC_CONV2D_PACKED_S8/sign': (5.22328, 146.471, 8.92488, 0.0),
         'TINYC_CONV2D_PACKED_S8/sparse-lut': (5.23702, 146.449, 13.867, 0.0),
-        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3453, 129.108, 0.0, 26386.5),
+        'TINYC_DEPTHWISE_CONV2D_PACKED_S8/sign': (14.3451, 129.106, 0.0, 26402.1),
         'TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8': (4.71055, 117.764, 471.055, 188422.0),
         'TINYC_FULLY_CONNECTED_PACKED_S8/lut': (10.4999, 150.245, 10.4999, 74.7598),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sign': (1.98522, 140.045, 17.0166, 74.7903),
         'TINYC_FULLY_CONNECTED_PACKED_S8/sparse-lut': (0.596158, 166.849, 23.547, 72.0351),
-        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.6279, 0.0, 92207.6),
-        'TINYC_MVE_ADD_S8': (0.0, 11.2511, 0.0, 94.4156),
-        'TINYC_MVE_AVG_POOL_S8': (0.0, 0.0, 0.0, 7957.92),
+        'TINYC_MVE_ADD_INPLACE_S8': (0.0, 5.62787, 0.0, 92207.0),
+        'TINYC_MVE_ADD_S8': (0.0, 11.2533, 0.0, 78.483),
+        'TINYC_MVE_AVG_POOL_S8': (0.0, 0.0, 0.0, 7955.39),
         'TINYC_MVE_CONV_PACKED_S8/lut': (0.118011, 7.06202, 1.77811, 759.087),
-        'TINYC_MVE_CONV_PACKED_S8/sign': (0.11586, 7.35632, 1.55166, 1262.3),
+        'TINYC_MVE_CONV_PACKED_S8/sign': (0.115852, 7.36114, 1.5575, 1272.21),
         'TINYC_MVE_CONV_PACKED_S8/sparse-lut': (0.121673, 7.38296, 3.67795, 1252.86),
-        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.00806422, 8.2415, 2.30423, 27700.0),
-        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0532244, 21.4266, 0.101947, 3948.24),
-        'TINYC_MVE_CONV_S8': (0.119616, 6.81269, 0.0, 0.0),
-        'TINYC_MVE_DEPTHWISE_CONV_S8': (0.911047, 8.19942, 0.0, 6727.49),
-        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.44363, 3.99267, 55.4538, 31941.4),
+        'TINYC_MVE_CONV_POINTWISE_INPLACE_S8': (0.00805286, 8.24161, 2.30531, 27699.1),
+        'TINYC_MVE_CONV_ROWS_INPLACE_S8': (0.0532262, 21.4266, 0.101845, 3948.26),
+        'TINYC_MVE_CONV_S8': (0.119599, 6.78748, 0.0, 0.0),
+        'TINYC_MVE_DEPTHWISE_CONV_S8': (0.911095, 8.19985, 0.0, 6722.41),
+        'TINYC_MVE_DEPTHWISE_PLANE_INPLACE_S8': (0.443637, 3.99273, 55.4546, 31941.9),
         'TINYC_MVE_DEPTHWISE_ROWS_INPLACE_S8': (0.541938, 4.87744, 232.944, 20592.4),
-        'TINYC_MVE_FC_S8': (0.180604, 13.6515, 0.0, 308.799),
-        'TINYC_SOFTMAX_S8': (0.0, 423.179, 0.0, 379.487),
+        'TINYC_MVE_FC_S8': (0.17942, 13.845, 0.0, 300.833),
+        'TINYC_SOFTMAX_S8': (0.0, 424.189, 0.0, 375.934),
     },
     'arm_scalar': {
         'TINYC_ADD_INPLACE_S8': (0.0, 49.6703, 0.0, 813798.0),
