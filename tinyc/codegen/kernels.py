@@ -441,6 +441,13 @@ DSP_ADD_INPLACE = declare("TINYC_DSP_ADD_INPLACE_S8", "ADD", "add.c", "tinyc_dsp
 DSP_CONV_PACKED = declare("TINYC_DSP_CONV_PACKED_S8", ("CONV_2D", "FULLY_CONNECTED"), "conv2d_packed.c",
                           "tinyc_dsp_conv_params_t", (*DSP_CONV_ROLES, R.DECODED), kernel_set=DSP, packed=True,
                           replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
+# --weights packed-ram: the same blob decoded once, by tinyc_model_init(), into a static buffer of its own that
+# the set's dense matmul (TINYC_DSP_CONV_S8) then reads on every inference. Called at start-up, not per op: a
+# LoweredModel's init_calls. SCRATCH: where the row decoders work (the arena's start, unused at start-up), or
+# NULL (past the layout, in the buffer).
+DSP_DECODE_PACKED = declare("TINYC_DSP_DECODE_PACKED_S8", ("CONV_2D", "FULLY_CONNECTED"), "conv2d_packed.c",
+                            "tinyc_dsp_conv_params_t", (R.WEIGHTS, R.DECODED, R.SCRATCH), kernel_set=DSP,
+                            packed=True, replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
 
 # The Helium set (kernels/arm_mve/, tinyc/codegen/specialize_mve.py): the Cortex-M55, chained to the DSP set.
 MVE_CONV = declare("TINYC_MVE_CONV_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_mve_conv_params_t",
@@ -453,6 +460,10 @@ MVE_FC = declare("TINYC_MVE_FC_S8", "FULLY_CONNECTED", "fully_connected.c", "tin
 MVE_CONV_PACKED = declare("TINYC_MVE_CONV_PACKED_S8", ("CONV_2D", "FULLY_CONNECTED"), "conv2d_packed.c",
                           "tinyc_mve_conv_params_t", (*DSP_CONV_ROLES, R.DECODED), kernel_set=MVE, packed=True,
                           replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
+MVE_DECODE_PACKED = declare("TINYC_MVE_DECODE_PACKED_S8", ("CONV_2D", "FULLY_CONNECTED"), "conv2d_packed.c",
+                            "tinyc_mve_conv_params_t", (R.WEIGHTS, R.DECODED, R.SCRATCH), kernel_set=MVE,
+                            packed=True,  # as DSP_DECODE_PACKED, for TINYC_MVE_CONV_S8
+                            replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
 MVE_CONV_PW_INPLACE = declare("TINYC_MVE_CONV_POINTWISE_INPLACE_S8", "CONV_2D", "conv2d.c",
                               "tinyc_mve_conv_params_t", POINTWISE_ROLES,
                               kernel_set=MVE, inplace=True, replaces=(CONV2D_POINTWISE_INPLACE.macro,))

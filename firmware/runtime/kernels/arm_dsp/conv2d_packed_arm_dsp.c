@@ -62,7 +62,7 @@ static inline uint32_t lut4_word(const int8_t *book, const uint8_t *s, int32_t i
 static void decode_lut4_words(const tinyc_dsp_conv_params_t *p, const tinyc_pk_rows_t *r, tinyc_word_t *dst)
 {
     /* locals, not loads through p and r: the word stores to dst may alias them */
-    const int32_t len = p->col_len, chunks = p->col_len4 / 4, fused = p->fused, out_c = p->out_c;
+    const int32_t len = p->col_len, chunks = p->col_len4 / 4, fused = p->fused || p->vec, out_c = p->out_c;
     const uint32_t k = r->k, size = k + ((uint32_t)len + 1u) / 2u;
     const uint8_t *a = r->rec;
     int32_t oc = 0;
@@ -87,11 +87,11 @@ static void decode_lut4_words(const tinyc_dsp_conv_params_t *p, const tinyc_pk_r
     }
 }
 
-static void decode_filter(const tinyc_dsp_conv_params_t *p, const uint8_t *blob, int8_t *decoded)
+static void decode_filter(const tinyc_dsp_conv_params_t *p, const uint8_t *blob, int8_t *decoded, int8_t *rows)
 {
     const int32_t k4 = p->col_len4, chunks = k4 / 4;
     tinyc_word_t *dst = (tinyc_word_t *)decoded;
-    int8_t *r0 = decoded + (size_t)p->out_c * k4, *r1 = r0 + k4;
+    int8_t *r0 = rows, *r1 = r0 + k4;
     tinyc_pk_rows_t r;
     tinyc_pk_rows_init(&r, p->out_c, (uint32_t)blob_row(p), blob);
     if (r.fast && p->natural != 2 && r.mode == TINYC_PACK_LUT && r.bm == 4) {
@@ -103,7 +103,7 @@ static void decode_filter(const tinyc_dsp_conv_params_t *p, const uint8_t *blob,
         next_row(&r, p, r0);
         next_row(&r, p, r1);
         const tinyc_word_t *a = (const tinyc_word_t *)r0, *b = (const tinyc_word_t *)r1;
-        if (p->fused) { /* word E: (256 b_k + a_k, 256 b_k+2 + a_k+2), O: the odd columns */
+        if (p->fused || p->vec) { /* word E: (256 b_k + a_k, 256 b_k+2 + a_k+2), O: the odd columns */
             for (int32_t q = 0; q < chunks; ++q, dst += 2) {
                 const uint32_t x = a[q], y = b[q];
                 dst[0] = (uint32_t)tinyc_sxtab16((int32_t)((y << 8) & 0xFF00FF00u), x);
@@ -123,6 +123,36 @@ void tinyc_arm_dsp_matmul_packed_s8(const tinyc_dsp_conv_params_t *p, const int8
                                     const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch,
                                     int8_t *decoded)
 {
-    decode_filter(p, filter, decoded);
+    decode_filter(p, filter, decoded, decoded + (size_t)p->out_c * p->col_len4);
     tinyc_arm_dsp_matmul_s8(p, input, decoded, bias, q, output, scratch);
+}
+
+/* The fused-pair layout (pairs [chunk][E, O]) as the one-batch FULLY_CONNECTED kernel's (vec; specialize.py,
+ * pack_fc_vec): each block of 4 rows, its two pairs interleaved by chunk ([chunk][pair A: E, O][pair B: E, O]);
+ * a last pair and an odd last row stay as they are. Pair A goes through `tmp` (2 * col_len4 bytes); pair B is
+ * read in place, each chunk before its place is written (chunk c of B lies at or past where chunk c lands). */
+static void interleave_quads(const tinyc_dsp_conv_params_t *p, int8_t *decoded, int8_t *tmp)
+{
+    const int32_t chunks = p->col_len4 / 4;
+    tinyc_word_t *t = (tinyc_word_t *)tmp;
+    for (int32_t q = 0; q < p->out_c / 4; ++q) {
+        tinyc_word_t *quad = (tinyc_word_t *)(decoded + (size_t)q * 4 * p->col_len4);
+        const tinyc_word_t *b = quad + 2 * chunks;
+        memcpy(tmp, quad, (size_t)8 * chunks);
+        for (int32_t c = 0; c < chunks; ++c) {
+            const uint32_t be = b[2 * c], bo = b[2 * c + 1];
+            quad[4 * c] = t[2 * c];
+            quad[4 * c + 1] = t[2 * c + 1];
+            quad[4 * c + 2] = be;
+            quad[4 * c + 3] = bo;
+        }
+    }
+}
+
+void tinyc_arm_dsp_decode_packed_s8(const tinyc_dsp_conv_params_t *p, const uint8_t *filter, int8_t *decoded,
+                                    int8_t *rows)
+{
+    int8_t *r = rows != NULL ? rows : decoded + (size_t)p->out_c * p->col_len4;
+    decode_filter(p, filter, decoded, r);
+    if (p->vec) interleave_quads(p, decoded, r);
 }

@@ -247,6 +247,13 @@ void tinyc_arm_dsp_matmul_packed_s8(const tinyc_dsp_conv_params_t *p, const int8
                                     const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, int16_t *scratch,
                                     int8_t *decoded);
 
+/* The same filter decoded once, at start-up (tinyc_model_init(), --weights packed-ram): `decoded` (word
+ * aligned, out_c * col_len4 bytes) then stays the filter TINYC_DSP_CONV_S8 reads on every inference, or with
+ * the parameters of a one-batch FULLY_CONNECTED (vec), TINYC_DSP_FC_S8. `rows` (word aligned, two rows of
+ * col_len4 bytes) is where the row decoders work; NULL: past the layout. */
+void tinyc_arm_dsp_decode_packed_s8(const tinyc_dsp_conv_params_t *p, const uint8_t *filter, int8_t *decoded,
+                                    int8_t *rows);
+
 /* FULLY_CONNECTED with one batch (fully_connected_arm_dsp.c): fused 4-row blocks; more batches run the
  * matmul (TINYC_DSP_CONV_S8) as a 1x1 convolution over them. */
 void tinyc_arm_dsp_fc_s8(const tinyc_dsp_conv_params_t *p, const int8_t *input, const int8_t *packed_filter,
@@ -313,6 +320,7 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_DSP_CONV_S8 tinyc_arm_dsp_matmul_s8 /* conv2d_arm_dsp.c */
 #define TINYC_DSP_FC_S8 tinyc_arm_dsp_fc_s8       /* fully_connected_arm_dsp.c */
 #define TINYC_DSP_CONV_PACKED_S8 tinyc_arm_dsp_matmul_packed_s8 /* conv2d_packed_arm_dsp.c */
+#define TINYC_DSP_DECODE_PACKED_S8 tinyc_arm_dsp_decode_packed_s8 /* conv2d_packed_arm_dsp.c */
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
 #define TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_dsp_depthwise_rows_inplace_s8
 #define TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_dsp_depthwise_plane_inplace_s8

@@ -89,10 +89,9 @@ static uint32_t mve_sparse4_row(const uint8_t *rec, uint32_t k, int32_t len, int
     return k + ((uint32_t)len + 7) / 8 + (nz + 1) / 2;
 }
 
-static void mve_decode_filter(const tinyc_mve_conv_params_t *p, const uint8_t *blob, int8_t *decoded)
+static void mve_decode_filter(const tinyc_mve_conv_params_t *p, const uint8_t *blob, int8_t *decoded, int8_t *row)
 {
     const int32_t k = p->col_len, k16 = p->col_len16, step = 4 * k16, oc4 = (p->out_c + 3) & ~3;
-    int8_t *row = decoded + (size_t)oc4 * k16;
     tinyc_pk_rows_t r;
     tinyc_pk_rows_init(&r, p->out_c, (uint32_t)k, blob);
     const int lut4 = r.fast && r.mode == TINYC_PACK_LUT && r.bm == 4, sign = r.fast && r.mode == TINYC_PACK_SIGN;
@@ -119,6 +118,13 @@ void tinyc_arm_mve_matmul_packed_s8(const tinyc_mve_conv_params_t *p, const int8
                                     const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch,
                                     int8_t *decoded)
 {
-    mve_decode_filter(p, filter, decoded);
+    mve_decode_filter(p, filter, decoded, decoded + (size_t)((p->out_c + 3) & ~3) * p->col_len16);
     tinyc_arm_mve_matmul_s8(p, input, decoded, bias, q, output, scratch);
+}
+
+void tinyc_arm_mve_decode_packed_s8(const tinyc_mve_conv_params_t *p, const uint8_t *filter, int8_t *decoded,
+                                    int8_t *row)
+{
+    mve_decode_filter(p, filter, decoded,
+                      row != NULL ? row : decoded + (size_t)((p->out_c + 3) & ~3) * p->col_len16);
 }

@@ -68,6 +68,13 @@ void tinyc_arm_mve_matmul_packed_s8(const tinyc_mve_conv_params_t *p, const int8
                                     const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, int8_t *scratch,
                                     int8_t *decoded);
 
+/* The same filter decoded once, at start-up (tinyc_model_init(), --weights packed-ram): `decoded` (word
+ * aligned, out_c rounded up to 4 rows of col_len16 bytes) then stays the filter TINYC_MVE_CONV_S8 reads on
+ * every inference. `row` (col_len16 bytes) is where the C row decoder works; NULL: past the
+ * layout. */
+void tinyc_arm_mve_decode_packed_s8(const tinyc_mve_conv_params_t *p, const uint8_t *filter, int8_t *decoded,
+                                    int8_t *row);
+
 /* 1x1 stride-1 unpadded CONV_2D in place (batch 1): each pixel pair is copied to `scratch` before its
  * outputs are stored, first to last when out_c <= in_c, last to first otherwise (as the DSP kernel). */
 void tinyc_arm_mve_pointwise_inplace_s8(const tinyc_mve_conv_params_t *p, int8_t *io, const int8_t *packed_filter,
@@ -138,6 +145,7 @@ void tinyc_arm_mve_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_MVE_CONV_S8 tinyc_arm_mve_matmul_s8 /* conv2d_arm_mve.c */
 #define TINYC_MVE_FC_S8 tinyc_arm_mve_matmul_s8   /* fully_connected_arm_mve.c */
 #define TINYC_MVE_CONV_PACKED_S8 tinyc_arm_mve_matmul_packed_s8 /* conv2d_packed_arm_mve.c */
+#define TINYC_MVE_DECODE_PACKED_S8 tinyc_arm_mve_decode_packed_s8 /* conv2d_packed_arm_mve.c */
 #define TINYC_MVE_CONV_POINTWISE_INPLACE_S8 tinyc_arm_mve_pointwise_inplace_s8
 #define TINYC_MVE_CONV_ROWS_INPLACE_S8 tinyc_arm_mve_conv_rows_inplace_s8
 #define TINYC_MVE_DEPTHWISE_CONV_S8 tinyc_arm_mve_depthwise_conv_s8
