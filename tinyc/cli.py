@@ -72,11 +72,13 @@ def _json_mode(ctx: click.Context, _param, value: bool) -> bool:
 WEIGHTS_HELP = ("How Conv/FC filters are stored in flash: auto (dense, which the fast kernels run, while the model "
                 "fits the board dense; else pack the filters that save the most flash per instruction added until "
                 "it fits), packed (packed wherever smaller: clustered/pruned/binary weights, decoded every "
-                "inference), or dense.")
+                "inference), packed-ram (packed as packed, and decoded once at start-up into the SRAM the board "
+                "leaves, so each inference runs the dense kernels: flash saved for RAM instead of time), or dense.")
 
 
 def weights_option(f):
-    return click.option("--weights", "weights", type=click.Choice(["auto", "packed", "dense"]), default="auto",
+    return click.option("--weights", "weights", type=click.Choice(["auto", "packed", "packed-ram", "dense"]),
+                        default="auto",
                         show_default=True, help=WEIGHTS_HELP)(f)
 
 
@@ -701,8 +703,8 @@ def generate_cmd(out: Output, model: str, board_id: str, out_dir: str, force: bo
         out.print(f"  op {p.op_index} {plain(p.op)} {plain(p.tensor)}: {p.mode} {p.bits_per_weight:.3f} bits/weight, "
                   f"{fmt_bytes(p.dense_bytes)} -> {fmt_bytes(p.packed_bytes)}")
     if gm.weight_scratch:
-        out.print(f"  packed weights decode one channel at a time: {fmt_bytes(gm.weight_scratch)} static RAM "
-                  "outside the arena")
+        out.print(f"  packed weights: {fmt_bytes(gm.weight_scratch)} static RAM outside the arena (where they are "
+                  "decoded; with --weights packed-ram, the filters kept decoded)")
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-MODES = ("auto", "packed", "dense")
+MODES = ("auto", "packed", "packed-ram", "dense")
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,10 @@ class WeightPlan:
     # take (None: no limit), and the layers that keep their reference kernels with why
     scratch_limit: int | None = None
     portable: tuple[tuple[int, str], ...] = ()
+    # --weights packed-ram: the packed layers whose filter tinyc_model_init() decodes into RAM of its own, and
+    # the instructions per inference that saves (predicted, as check's kernel costs)
+    resident: tuple[int, ...] = ()
+    resident_saved: float | None = None
 
     @property
     def cover(self) -> int:
@@ -112,6 +116,11 @@ class WeightPlan:
             return "--weights dense: every filter dense"
         if self.mode == "packed":
             return f"--weights packed: {n} filters packed wherever smaller"
+        if self.mode == "packed-ram":
+            saved = "" if self.resident_saved is None else \
+                f", about {round(self.resident_saved):,} instructions per inference fewer (predicted)"
+            return (f"--weights packed-ram: {n} filters packed wherever smaller, {len(self.resident)} of them "
+                    f"decoded into RAM at start-up (the SRAM the board leaves){saved}")
         if not self.options:
             return "no filter would be smaller packed: every filter dense"
         if self.need <= 0:
@@ -127,7 +136,9 @@ class WeightPlan:
         return {"mode": self.mode, "packed": list(self.packed), "need": self.need, "limit": self.limit,
                 "cover": self.cover,
                 "saved": self.saved, "extra_instructions": None if self.extra == float("inf") else round(self.extra),
-                "reason": self.reason(), "options": [o.to_json() for o in self.options]}
+                "reason": self.reason(), "resident": list(self.resident),
+                "resident_saved_instructions": None if self.resident_saved is None else round(self.resident_saved),
+                "options": [o.to_json() for o in self.options]}
 
 
 def decide(options: tuple[FilterOption, ...] | list[FilterOption], mode: str, need: int,
@@ -141,7 +152,7 @@ def decide(options: tuple[FilterOption, ...] | list[FilterOption], mode: str, ne
     useful = [o for o in options if o.saved > 0]
     if mode == "dense" or (mode == "auto" and need <= 0):
         chosen: list[FilterOption] = []
-    elif mode == "packed" or sum(o.saved for o in useful) < need:
+    elif mode in ("packed", "packed-ram") or sum(o.saved for o in useful) < need:
         chosen = useful
     else:
         chosen = _greedy(useful, need)

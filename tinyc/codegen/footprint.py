@@ -89,10 +89,12 @@ class KernelFit:
 
     scratch_limit: int | None = None
     portable: tuple[tuple[int, str], ...] = ()
+    resident: tuple[int, ...] = ()  # packed layers whose filter tinyc_model_init() decodes into RAM of its own
 
     @staticmethod
     def of(weights) -> "KernelFit":
-        return KernelFit(getattr(weights, "scratch_limit", None), tuple(getattr(weights, "portable", ()) or ()))
+        return KernelFit(getattr(weights, "scratch_limit", None), tuple(getattr(weights, "portable", ()) or ()),
+                         tuple(getattr(weights, "resident", ()) or ()))
 
 
 def _lower(graph: Graph, plan, board: Board, weights, fit: KernelFit | None = None) -> Lowering:
@@ -100,7 +102,7 @@ def _lower(graph: Graph, plan, board: Board, weights, fit: KernelFit | None = No
     lowered = lower(graph, offsets, arena, order, weights=weights)
     variant, defines = variant_for(board)
     fit = fit or KernelFit()
-    spec = specialize(lowered, variant, fit.scratch_limit, dict(fit.portable))
+    spec = specialize(lowered, variant, fit.scratch_limit, dict(fit.portable), fit.resident)
     return Lowering(spec.lowered, variant, tuple(defines), spec.scratch_bytes,
                     tuple(runtime_files(spec.lowered, variant)), spec.flash_delta, specialization=spec)
 
@@ -183,13 +185,54 @@ def fit_packed(graph: Graph, plan, board: Board, choice, low: Lowering, fit: Ker
     return low, fit
 
 
+def fit_resident(graph: Graph, plan, board: Board, choice, low: Lowering, fit: KernelFit
+                 ) -> tuple[Lowering, KernelFit, float | None]:
+    """--weights packed-ram: the packed filters on the optimized set's packed kernel that tinyc_model_init()
+    decodes once into RAM of their own, so that each inference runs the dense matmul on them: all of them where
+    the SRAM the board leaves holds them, else the most instructions saved per byte first. Returns the lowering,
+    the fit generate() follows, and the instructions per inference saved (None: a kernel cost not measured)."""
+    fast = [c.index for c in fast_packed(low)]
+    if not fast:
+        return low, fit, 0.0
+    set_name = instructions.cost_set(board, low.variant)
+    every = _lower(graph, plan, board, choice, replace(fit, resident=tuple(fast)))
+    before = instructions.call_instructions(set_name, graph, low.lowered)
+    after = instructions.call_instructions(set_name, graph, every.lowered)
+    known = all(before.get(i, (None,))[0] is not None and after.get(i, (None,))[0] is not None for i in fast)
+    saved = {i: (before[i][0] - after[i][0]) if known else 0.0 for i in fast}
+    ram = {c.index: b.nbytes for c in every.lowered.calls for b in c.buffers if b.name.endswith("_decoded")
+           and c.index in saved}
+
+    def headroom(lw: Lowering) -> int:
+        return budgetmod.compute(graph, board, plan=plan, generated=generated(lw, board),
+                                 suggest_boards=False).sram_headroom
+
+    if headroom(every) >= 0:
+        chosen, out = tuple(fast), every
+    else:  # one at a time against what the per-call lowering leaves (its DECODED buffer kept: conservative)
+        left = headroom(low)
+        chosen = []
+        for i in sorted(fast, key=lambda i: (-saved[i] / max(1, ram.get(i, 1)), i)):
+            if ram.get(i, 0) <= left:
+                chosen.append(i)
+                left -= ram.get(i, 0)
+        chosen = tuple(sorted(chosen))
+        out = _lower(graph, plan, board, choice, replace(fit, resident=chosen))
+        while chosen and headroom(out) < 0:  # never expected: every buffer was counted
+            chosen = chosen[:-1]
+            out = _lower(graph, plan, board, choice, replace(fit, resident=chosen))
+        if not chosen:
+            return low, fit, 0.0
+    return out, replace(fit, resident=chosen), (sum(saved[i] for i in chosen) if known else None)
+
+
 def layer_bytes(lowered: LoweredModel) -> dict[int, int]:
     """op index -> flash bytes of the constant arrays its calls read (an array two calls share counts
     for the first)."""
     sizes = {c.name: c.nbytes for c in lowered.consts}
     seen: set[str] = set()
     out: dict[int, int] = {}
-    for call in lowered.calls:
+    for call in lowered.all_calls:
         names = {n for n in call.consts() if n in sizes} - seen
         out[call.index] = out.get(call.index, 0) + sum(sizes[n] for n in names)
         seen |= names
@@ -209,7 +252,7 @@ def filter_options(graph: Graph, board: Board, dense: Lowering, packed: Lowering
     out = []
     for p in packed.lowered.packed:
         blob = f"tinyc_t{by_name.get(p.tensor)}_packed"
-        ops = tuple(sorted({c.index for c in packed.lowered.calls if blob in set(c.consts())}))
+        ops = tuple(sorted({c.index for c in packed.lowered.all_calls if blob in set(c.consts())}))
         if not ops:
             continue
 
@@ -235,6 +278,7 @@ def lowering(graph: Graph, plan, board: Board, weights="auto", flash_limit: int 
         return replace(_lower(graph, plan, board, weights.choice(), KernelFit.of(weights)), weights=weights)
     if weights not in weights_mod.MODES:
         return _lower(graph, plan, board, weights)
+    resident = weights == "packed-ram"
     dense = _lower(graph, plan, board, "dense")
     limit = budgetmod.flash_region(board).size if flash_limit is None else int(flash_limit)
     fit = fit_kernels(graph, plan, board, dense, limit)
@@ -260,6 +304,9 @@ def lowering(graph: Graph, plan, board: Board, weights="auto", flash_limit: int 
     if wp.packed:
         low, fit = fit_packed(graph, plan, board, wp.choice(), low, fit, limit)
         kfit = {"scratch_limit": fit.scratch_limit, "portable": fit.portable}
+        if resident:
+            low, fit, saved = fit_resident(graph, plan, board, wp.choice(), low, fit)
+            kfit.update(resident=fit.resident, resident_saved=saved)
     return replace(low, weights=replace(wp, **kfit))
 
 
@@ -271,6 +318,7 @@ def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.Lay
     modes = instructions.packed_modes(low.lowered, graph)
     choices = {c.op_index: c for c in getattr(low.specialization, "choices", ()) or ()}
     wp = low.weights
+    at_start = {c.index for c in low.lowered.init_calls}
     out = []
     for call in low.lowered.calls:
         if any(r.index == call.index for r in out):
@@ -279,7 +327,9 @@ def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.Lay
         kset = getattr(c, "kernel_set", None) or call.kernel.kernel_set.value
         reason = getattr(c, "reason", None)
         fmt = None
-        if call.index in modes:
+        if call.index in at_start:
+            fmt = f"packed {modes.get(call.index, '')}, decoded into RAM at start-up".replace("  ", " ")
+        elif call.index in modes:
             fmt = f"packed {modes[call.index]}"
             if low.variant != "reference" and c is None:
                 reason = "weights stored packed: only the portable kernel decodes them"

@@ -182,6 +182,7 @@ def render_sources(lowered: LoweredModel, variant: str, profile: bool = False,
     declared = K.generated(lowered.kernels)
     ctx = dict(p=name, P=name.upper(), profile=profile, model_name=lowered.name, model_hash=lowered.sha256[:16], arena_size=lowered.arena_size,
                inputs=lowered.inputs, outputs=lowered.outputs, calls=lowered.calls, consts=lowered.consts,
+               init_calls=lowered.init_calls,
                macs=lowered.macs, weights_bytes=lowered.weights_bytes,
                variant_headers=["tinyc_rt_config.h"] + (["tinyc_unpack.h"] if lowered.packed else [])
                + (["tinyc_ops.h"] if declared else []))
@@ -282,7 +283,7 @@ def lower_for(graph, plan, board, weights="auto"):
     """The model lowered and specialized for ``board`` as ``generate`` writes it: (variant, defines, weights
     mode, lowered model, specialization). Raises before anything is written."""
     variant, defines = variant_for(board)
-    if isinstance(weights, str) and weights in ("auto", "packed"):  # decided for the board as tinyc check does
+    if isinstance(weights, str) and weights in ("auto", "packed", "packed-ram"):  # decided for the board as tinyc check does
         from tinyc.codegen.footprint import lowering
 
         low = lowering(graph, plan, board, weights)
@@ -293,7 +294,8 @@ def lower_for(graph, plan, board, weights="auto"):
         lowered = lower(graph, offsets, arena, order,  # raises before anything is written
                         weights=weights.choice() if hasattr(weights, "choice") else weights)
         spec = specialize(lowered, variant, getattr(weights, "scratch_limit", None),  # optimized kernels for the
-                          dict(getattr(weights, "portable", ()) or ()))  # core, fitted to the board as check did
+                          dict(getattr(weights, "portable", ()) or ()),  # core, fitted to the board as check did
+                          tuple(getattr(weights, "resident", ()) or ()))
         lowered = spec.lowered
     return variant, defines, mode, lowered, spec
 

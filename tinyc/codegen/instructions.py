@@ -33,11 +33,12 @@ def cost_set(board, variant: str) -> str:
 
 
 def packed_modes(lowered: LoweredModel, graph: Graph) -> dict[int, str]:
-    """op index -> packing mode of the filter its call decodes (the calls that take a packed blob)."""
+    """op index -> packing mode of the filter its call decodes (the calls that take a packed blob, at start-up
+    included)."""
     by_name = {t.name: t.index for t in graph.tensors}
     blobs = {f"tinyc_t{by_name[p.tensor]}_packed": p.mode for p in lowered.packed if p.tensor in by_name}
     out = {}
-    for call in lowered.calls:
+    for call in lowered.all_calls:
         for name in call.consts():
             if name in blobs:
                 out[call.index] = blobs[name]

@@ -31,7 +31,7 @@ UNPACK_SOURCE = "unpack.c"  # needed by every *_PACKED_* kernel
 WEIGHT_SCRATCH = "tinyc_weight_scratch"  # static RAM buffer holding one decoded channel
 # The weight storage a user chooses (--weights): auto (tinyc.analyze.weights decides per layer for the
 # board: dense while the model fits dense), packed (wherever the blob is smaller), dense (never).
-WEIGHTS_MODES = ("auto", "packed", "dense")
+WEIGHTS_MODES = ("auto", "packed", "packed-ram", "dense")
 # What lowering itself takes: a per-layer choice (op index -> "packed" / "dense", what the decision
 # returns), or "packed", "dense", or "all" (every filter packed, RAW records included: decoder tests).
 LOWER_MODES = ("packed", "dense", "all")
@@ -107,6 +107,14 @@ class LoweredModel:
     kernels: tuple[str, ...] = field(default=())  # macros used, sorted
     packed: tuple[PackedWeight, ...] = ()  # weight tensors stored packed
     weight_scratch: int = 0  # bytes of WEIGHT_SCRATCH (static RAM outside the arena), 0 without packed weights
+    # calls tinyc_model_init() makes once, before the first inference (--weights packed-ram: filters decoded
+    # into RAM); they share their operator's parameter struct with its call in ``calls``
+    init_calls: tuple[KernelCall, ...] = ()
+
+    @property
+    def all_calls(self) -> tuple[KernelCall, ...]:
+        """The start-up calls, then the inference's."""
+        return self.init_calls + self.calls
 
     @property
     def macs(self) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 
 from tinyc.codegen import requant as RQ
 from tinyc.codegen import kernels as K
-from tinyc.codegen.kernels import Const, KernelCall, Null, Role, Static, StaticBuffer
+from tinyc.codegen.kernels import Arena, Const, KernelCall, Null, Role, Static, StaticBuffer
 from tinyc.codegen.lower import WEIGHT_SCRATCH, ConstArray, LoweredModel
 
 # The set's kernel macros (declared in tinyc/codegen/kernels.py); DSP_FC runs one batch, more batches DSP_CONV.
@@ -200,7 +200,7 @@ class _Specializer:
     SET = "arm_dsp"
 
     def __init__(self, lowered: LoweredModel, decode_limit: int | None = None,
-                 portable: dict[int, str] | None = None):
+                 portable: dict[int, str] | None = None, resident=()):
         self.m = lowered
         self.consts: dict[str, ConstArray] = {c.name: c for c in lowered.consts}
         self.scratch = 0  # bytes
@@ -209,6 +209,10 @@ class _Specializer:
         # keep their reference kernels (op index -> why)
         self.decode_limit = decode_limit
         self.portable = dict(portable or {})
+        # --weights packed-ram: the packed calls whose filter tinyc_model_init() decodes into a buffer of its own
+        self.resident = frozenset(resident or ())
+        self.init_calls: list[KernelCall] = []
+        self.resident_bytes = 0
         self.specialized: list[int] = []
         self.notes: dict[int, list[str]] = {}  # op index -> why a kernel set did not take it
 
@@ -279,7 +283,7 @@ class _Specializer:
         calls = self.declare_scratch(calls, SCRATCH, self.scratch,
                                      "DSP kernels' scratch (im2col columns, tap pointers)")
         calls = self.declare_scratch(calls, DECODED, self.decoded, "packed filters decoded for the DSP matmul")
-        used = {name for c in calls for name in c.consts()}
+        used = {name for c in (*self.init_calls, *calls) for name in c.consts()}
         consts = tuple(c for c in self.consts.values() if c.name in used)
         weight_scratch = self.m.weight_scratch
         if weight_scratch and not any(WEIGHT_SCRATCH in set(c.statics()) for c in calls):
@@ -289,8 +293,10 @@ class _Specializer:
             weight_scratch = 0
         if self.decoded:
             weight_scratch += (self.decoded + 3) // 4 * 4
+        weight_scratch += self.resident_bytes
+        init = (*self.m.init_calls, *self.init_calls)
         return dataclasses.replace(self.m, calls=tuple(calls), consts=consts, weight_scratch=weight_scratch,
-                                   kernels=tuple(sorted({c.macro for c in calls})))
+                                   init_calls=init, kernels=tuple(sorted({c.macro for c in (*init, *calls)})))
 
     def choices(self, calls, best: str) -> tuple[KernelChoice, ...]:
         """What each call runs, and why where it is not on the ``best`` set."""
@@ -523,15 +529,34 @@ class _Specializer:
         need = self.decode_bytes(new, target)
         if isinstance(need, str):
             return need
+        if call.index in self.resident:
+            return self.resident_call(call, new, need, target)
         if self.decode_limit is not None and need > self.decode_limit:
             return (f"decoding the filter for the matmul takes {need:,} B of SRAM, the board leaves "
                     f"{self.decode_limit:,} B")
         self.decoded = max(self.decoded, need)
         return new.to(target, weights=call[Role.WEIGHTS], decoded=Static(DECODED, "int8_t *"))
 
+    def resident_call(self, call: KernelCall, new: KernelCall, need: int, target: K.Kernel) -> KernelCall:
+        """``new`` (the dense rewrite) reading its filter from a static buffer of its own that the set's decoder
+        fills once, in tinyc_model_init(): the row decoders work at the arena's start where it is large enough
+        (nothing else runs at start-up), else past the layout."""
+        layout = len(self.consts[new[Role.WEIGHTS].name].values)
+        rows = need - layout
+        in_arena = self.m.arena_size >= rows
+        nbytes = ((layout if in_arena else need) + 3) // 4 * 4
+        buf = f"tinyc_op{call.index}_decoded"
+        decoder = {K.DSP_CONV_PACKED: K.DSP_DECODE_PACKED, K.MVE_CONV_PACKED: K.MVE_DECODE_PACKED}[target]
+        self.init_calls.append(new.to(decoder, weights=call[Role.WEIGHTS], decoded=Static(buf, "int8_t *"),
+                                      scratch=Arena(0) if in_arena else Null()))
+        self.resident_bytes += nbytes
+        what = f"op {call.index}'s packed filter, decoded at start-up (--weights packed-ram)"
+        return dataclasses.replace(new.to(new.kernel, weights=Static(buf, "const int8_t *")),
+                                   buffers=new.buffers + (StaticBuffer(buf, "int32_t", nbytes // 4, what),))
+
     def decode_bytes(self, new: KernelCall, target: K.Kernel) -> int | str:
         """DECODED bytes the packed kernel needs for ``new`` (the dense rewrite): the layout and two rows."""
-        if new.kernel is not K.DSP_CONV:
+        if new.kernel is not K.DSP_CONV and not (new.kernel is K.DSP_FC and new.index in self.resident):
             return f"no packed form of {new.macro}"
         return len(self.consts[new[Role.WEIGHTS].name].values) + 2 * dict(new.params)["col_len4"]
 
@@ -540,6 +565,8 @@ class _Specializer:
 
     def fc_packed(self, call: KernelCall):
         def matmul(c: KernelCall):
+            if call.index in self.resident:  # decoded once: the one-batch kernel's layout where it applies
+                return self.fc(c)
             args = self.fc_as_conv(c)
             if isinstance(args, str):
                 return args
@@ -729,15 +756,17 @@ class Specialization:
 
 
 def specialize(lowered: LoweredModel, variant: str, scratch_limit: int | None = None,
-               portable: dict[int, str] | None = None) -> Specialization:
+               portable: dict[int, str] | None = None, resident=()) -> Specialization:
     """Rewrite the calls the ``variant`` kernel set covers; other variants pass through unchanged.
     ``scratch_limit`` and ``portable`` come from tinyc.codegen.footprint's fit to the board's SRAM and flash:
     the most static scratch a kernel may take (the scalar Arm set: its im2col chunks; the DSP and Helium sets:
-    a packed filter decoded for the matmul), and the layers that keep their reference kernels, with why."""
+    a packed filter decoded for the matmul), and the layers that keep their reference kernels, with why.
+    ``resident``: the packed layers whose filter tinyc_model_init() decodes into RAM of its own (the DSP and
+    Helium sets; --weights packed-ram), which then run the dense matmul."""
     if variant == "arm_mve":  # Helium first, then this module's DSP specialization (specialize_mve.py)
         from tinyc.codegen.specialize_mve import specialize_mve
 
-        return specialize_mve(lowered, scratch_limit, portable)
+        return specialize_mve(lowered, scratch_limit, portable, resident)
     if variant == "arm_scalar":  # the cores without the DSP extension (specialize_arm_scalar.py)
         from tinyc.codegen.specialize_arm_scalar import specialize_arm_scalar
 
@@ -745,7 +774,7 @@ def specialize(lowered: LoweredModel, variant: str, scratch_limit: int | None = 
     if variant != "arm_dsp":
         return Specialization(lowered, (), 0, 0, tuple(KernelChoice(c.index, c.op, c.macro, "reference")
                                                         for c in lowered.calls))
-    s = _Specializer(lowered, scratch_limit, portable)
+    s = _Specializer(lowered, scratch_limit, portable, resident)
     out = s.run()
     return Specialization(out, tuple(s.specialized), (s.scratch + 3) // 4 * 4,
                           out.weights_bytes - lowered.weights_bytes, s.choices(out.calls, "arm_dsp"))

@@ -121,8 +121,8 @@ def gather_mode(p: dict, k16: int) -> int:
 
 class _MveSpecializer(_Specializer):
     def __init__(self, lowered: LoweredModel, decode_limit: int | None = None,
-                 portable: dict[int, str] | None = None):
-        super().__init__(lowered, decode_limit, portable)
+                 portable: dict[int, str] | None = None, resident=()):
+        super().__init__(lowered, decode_limit, portable, resident)
         self.mve_scratch = 0  # bytes
         self.mve_specialized: list[int] = []
 
@@ -425,10 +425,10 @@ class _MveSpecializer(_Specializer):
 
 
 def specialize_mve(lowered: LoweredModel, decode_limit: int | None = None,
-                   portable: dict[int, str] | None = None) -> Specialization:
+                   portable: dict[int, str] | None = None, resident=()) -> Specialization:
     """The MVE kernels where they apply, then the DSP specialization on the remaining calls (``decode_limit``,
     ``portable``: the board's fit, as for the DSP set)."""
-    s = _MveSpecializer(lowered, decode_limit, portable)
+    s = _MveSpecializer(lowered, decode_limit, portable, resident)
     out = s.run()
     scratch = (s.scratch + 3) // 4 * 4 + (s.mve_scratch + 3) // 4 * 4
     return Specialization(out, tuple(sorted(s.specialized + s.mve_specialized)), scratch,
