@@ -39,6 +39,7 @@ class Measurement:
     checksums_identical: bool
     outputs_match: bool | None  # bit-identical to the TFLM interpreter (None: no model to compare with)
     mismatches: tuple[str, ...] = ()
+    init: int = 0  # tinyc_model_init() once at boot, in ``unit`` (the filters --weights packed-ram decodes)
 
     def to_json(self) -> dict[str, Any]:
         d = dict(vars(self))
@@ -47,11 +48,12 @@ class Measurement:
         return d
 
     def describe(self) -> str:
+        init = f"; once at start-up, decoding filters into RAM: {self.init:,} {self.unit}" if self.init else ""
         if self.emulated:
             return (f"{self.median:,} instructions per inference (emulated: QEMU instruction count, not cycles; "
-                    f"min {self.min:,}, max {self.max:,} over {self.runs} runs)")
+                    f"min {self.min:,}, max {self.max:,} over {self.runs} runs{init})")
         return (f"{self.median:,} cycles = {self.ms_median:.3f} ms at {self.tick_hz / 1e6:g} MHz "
-                f"(min {self.min:,}, max {self.max:,} over {self.runs} runs)")
+                f"(min {self.min:,}, max {self.max:,} over {self.runs} runs{init})")
 
 
 def to_units(ticks: int, info: TargetInfo) -> int:
@@ -122,7 +124,7 @@ def bench_link(link: Link, model: Path | None, runs: int = 10, seed: int = 0, ti
         runs=runs, ticks=r.ticks, checksums=r.checksums, min=units[0], median=units[1], max=units[2],
         ms_median=None if info.emulated else r.median * 1000.0 / info.tick_hz,
         checksums_identical=len(set(r.checksums)) == 1 and r.checksums[0] == output_checksum(outputs),
-        outputs_match=match, mismatches=tuple(mismatches))
+        outputs_match=match, mismatches=tuple(mismatches), init=to_units(info.init_ticks, info))
 
 
 @contextlib.contextmanager

@@ -165,6 +165,7 @@ class TargetInfo:
     runs_max: int
     staging: int = 0  # bytes of input copy in the firmware; 0: the host refills the input before every run
     layers: int = 0  # layers the firmware profiles (PROFILE); 0: built without per-layer profiling
+    init_ticks: int = 0  # ticks tinyc_model_init() took at boot (filters decoded into RAM: --weights packed-ram)
 
     @property
     def refills_itself(self) -> bool:

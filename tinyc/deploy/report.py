@@ -84,6 +84,9 @@ def render_measurement(out: Output, m) -> None:
         t.add_row("resolution", f"{m.per_tick:g} instructions per timer tick ({m.tick_hz / 1e6:g} MHz timer)")
     else:
         t.add_row("time", f"{m.ms_median:.3f} ms at {m.tick_hz / 1e6:g} MHz")
+    if getattr(m, "init", 0):
+        t.add_row("once at start-up", f"{m.init:,} {'instructions' if m.emulated else 'cycles'} "
+                                      "(tinyc_model_init: filters decoded into RAM, --weights packed-ram)")
     t.add_row("outputs per run", "identical checksum every run" if m.checksums_identical
               else "CHECKSUMS DIFFER between runs")
     if m.outputs_match is not None:

@@ -14,6 +14,7 @@ int main(void)
     if (fread(head, 1, 4, stdin) != 4) return 2;
     const uint32_t count = (uint32_t)head[0] | ((uint32_t)head[1] << 8) | ((uint32_t)head[2] << 16)
                            | ((uint32_t)head[3] << 24);
+    if (tinyc_model_init(NULL) != 0) return 5;
     for (uint32_t n = 0; n < count; ++n) {
         for (int i = 0; i < TINYC_MODEL_NUM_INPUTS; ++i) {
             const tinyc_tensor_t *t = tinyc_model_input(i);
