@@ -354,6 +354,7 @@ int main(void)
 {
     static const char hex[] = "0123456789abcdef";
     uint32_t lcg = 12345u;
+    if (tinyc_model_init(NULL) != 0) port_puts("FAIL");
     for (int r = 0; r < NREC; ++r) {
         const tinyc_tensor_t *in = tinyc_model_input(0);
         for (uint32_t k = 0; k < in->bytes; ++k) {

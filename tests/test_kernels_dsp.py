@@ -55,6 +55,7 @@ static void hex(uint8_t b)
 
 int main(void)
 {
+    if (tinyc_model_init(NULL) != 0) port_exit(101);
     for (int r = 0; r < RUNS; ++r) {
         for (int i = 0; i < TINYC_MODEL_NUM_INPUTS; ++i) {
             const tinyc_tensor_t *t = tinyc_model_input(i);

@@ -8,6 +8,8 @@ and every packed CONV_2D / FULLY_CONNECTED call on the set's packed kernel."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tinyc.analyze.memory import plan_tflm
@@ -66,3 +68,54 @@ def test_mve_packed_kernel_is_bit_exact_in_qemu(name, kind, mode, tmp_path):
     assert matmuls and all(kernels[i] == "TINYC_MVE_CONV_PACKED_S8" for i in matmuls), kernels
     packed_weights_are_not_dense(gen, graph)
     assert_bit_exact_in_qemu(gen, graph, path, board, 4, tmp_path, f"{name}/{kind} on the M55")
+
+
+# --- --weights packed-ram: the blob decoded once, by tinyc_model_init(), into RAM of its own --------------------
+
+def resident_layers(gen, graph, kernels: tuple[str, ...], decoder: str) -> dict[int, str]:
+    """Op index -> the rows operand of its start-up decode call, for every packed CONV_2D / FULLY_CONNECTED;
+    asserts each runs a dense kernel of ``kernels`` on its own RAM buffer, and nothing decodes per inference."""
+    src = (gen.out_dir / "tinyc_model.c").read_text()
+    start = src.split("static void tinyc_decode_filters(void)")[1].split("\n}\n")[0]
+    decodes = {int(i): rows for i, rows in
+               re.findall(decoder + r"\(&tinyc_op(\d+)_params, tinyc_t\d+_packed, \(int8_t \*\)tinyc_op\d+_decoded, "
+                          r"([^;]*)\);", start)}
+    packed = {p.op_index for p in gen.packed_layers if p.op in ("CONV_2D", "FULLY_CONNECTED")}
+    assert packed and set(decodes) == packed, (decodes, packed)
+    called = call_kernels(gen)
+    body = src.split("int tinyc_model_invoke(void)")[1]
+    for i in packed:
+        assert called[i] in kernels, called
+        assert f"(const int8_t *)tinyc_op{i}_decoded" in body
+    # no per-inference decode of a CONV_2D / FULLY_CONNECTED filter (depthwise filters stay on the portable kernel)
+    assert not re.search(r"TINYC_(DSP_CONV|MVE_CONV|CONV2D|FULLY_CONNECTED)_PACKED_S8\(", body)
+    return decodes
+
+
+@pytest.mark.parametrize("name, kind", [("ic_resnet8", "lut16"), ("fc_odd", "sparse"), ("kws_dscnn", "sign"),
+                                        ("conv_dilated_relu6", "lut")])
+def test_dsp_packed_ram_is_bit_exact(name, kind, tmp_path):
+    """The filters decoded at start-up (lazily here: the host runner never calls tinyc_model_init) into the DSP
+    matmul's layout: outputs bit-identical to TFLite Micro; fc_odd's arena is smaller than the two rows the
+    decoder works in, so they go past its layout (NULL), the others' into the arena."""
+    path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
+    graph = load(path)
+    gen = generate(graph, plan_tflm(graph), get_board("mps2-an386"), tmp_path / "gen", weights="packed-ram")
+    rows = resident_layers(gen, graph, ("TINYC_DSP_CONV_S8", "TINYC_DSP_FC_S8"), "TINYC_DSP_DECODE_PACKED_S8")
+    assert set(rows.values()) == ({"NULL"} if name == "fc_odd" else {"((int8_t *)(tinyc_arena + 0u))"}), rows
+    assert_bit_exact(path, gen, graph, random_inputs(graph, 40, seed=7), tmp_path, f"{name}/{kind} packed-ram")
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name, kind", [("ic_resnet8", "lut16"), ("fc_odd", "sparse16")])
+def test_mve_packed_ram_is_bit_exact_in_qemu(name, kind, tmp_path):
+    require_tool("qemu-system-arm")
+    require_tool("arm-none-eabi-gcc")
+    path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
+    graph = load(path)
+    board = get_board("mps3-an547")
+    gen = generate(graph, plan_tflm(graph), board, tmp_path / "gen", weights="packed-ram")
+    resident_layers(gen, graph, ("TINYC_MVE_CONV_S8", "TINYC_MVE_FC_S8"), "TINYC_MVE_DECODE_PACKED_S8")
+    assert_bit_exact_in_qemu(gen, graph, path, board, 4, tmp_path, f"{name}/{kind} packed-ram on the M55")

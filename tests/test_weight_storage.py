@@ -166,20 +166,81 @@ def test_packed_filters_that_overflow_the_board_on_the_dsp_kernel_take_the_porta
     assert {i for i in b.weights.packed if kernels[i] != "TINYC_DSP_CONV_PACKED_S8"} == set(portable)
 
 
+def _tiny_ram(boards: Path) -> str:
+    """A NUCLEO-F746 with 64 KiB of SRAM, beside the boards in ``boards``."""
+    text = (boards / "nucleo-f746.toml").read_text().replace('id = "nucleo-f746"', 'id = "tiny-ram-f746"')
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(('{ name = "SRAM1"',
+                                                                                         '{ name = "SRAM2"')))
+    (boards / "tiny-ram-f746.toml").write_text(text.replace('sram = "320 KiB"', 'sram = "64 KiB"'))
+    return "tiny-ram-f746"
+
+
 def test_a_decoded_filter_the_sram_cannot_hold_keeps_the_portable_kernel(ad_lut, starved):
     """A NUCLEO-F746 with 64 KiB of SRAM: the AD model's two 80 KiB filters (640 x 128) cannot be decoded
     whole, so they keep the portable kernel (one channel at a time) and the smaller ones the DSP one."""
-    text = (starved / "nucleo-f746.toml").read_text().replace('id = "nucleo-f746"', 'id = "tiny-ram-f746"')
-    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(('{ name = "SRAM1"',
-                                                                                         '{ name = "SRAM2"')))
-    (starved / "tiny-ram-f746.toml").write_text(text.replace('sram = "320 KiB"', 'sram = "64 KiB"'))
-    g, board = load(ad_lut), get_board("tiny-ram-f746")
+    g, board = load(ad_lut), get_board(_tiny_ram(starved))
     b = footprint.check(g, board, weights="packed")
     assert b.fits and b.sram_headroom >= 0, b.sram_headroom
     rows = {r.index: r.code for r in b.layers}
     big = {i for i in b.weights.packed if g.op_inputs(g.operators[i])[1].size >= 640 * 128}
     assert big and all(rows[i].kernel_set == "reference" and "SRAM" in (rows[i].reason or "") for i in big)
     assert all(rows[i].kernel == "TINYC_DSP_CONV_PACKED_S8" for i in set(b.weights.packed) - big)
+
+
+def test_packed_ram_keeps_every_packed_filter_decoded_in_ram_where_the_sram_holds_them(ad_lut):
+    """--weights packed-ram on a NUCLEO-F746 (320 KiB of SRAM): every packed filter is decoded once at start-up
+    into RAM of its own and runs the dense DSP matmul, so check predicts fewer instructions than --weights
+    packed for the same flash, and more static RAM: the decoded filters."""
+    g, board = load(ad_lut), get_board("nucleo-f746")
+    packed, ram = footprint.check(g, board, weights="packed"), footprint.check(g, board, weights="packed-ram")
+    assert ram.fits and ram.weights.packed == packed.weights.packed
+    assert ram.weights.resident == packed.weights.packed and ram.weights.resident_saved > 0
+    rows = {r.index: r.code for r in ram.layers}
+    assert all(rows[i].kernel == "TINYC_DSP_FC_S8" and "decoded into RAM at start-up" in rows[i].weights
+               for i in ram.weights.resident), rows
+    assert abs(ram.flash_used - packed.flash_used) < 512  # the same blobs; the decoder's code for the packed kernel
+    cost = {r.index: r.code.instructions for r in packed.layers}
+    assert sum(rows[i].instructions for i in rows) < sum(cost.values())
+    assert ram.sram_headroom < packed.sram_headroom
+    weights = sum(g.op_inputs(g.operators[i])[1].size for i in ram.weights.resident)
+    assert packed.sram_headroom - ram.sram_headroom >= weights - 2 * 640 * 128  # less the one DECODED buffer
+    assert "decoded into RAM at start-up" in ram.weights.reason()
+
+
+def test_packed_ram_on_a_board_with_little_sram_decodes_only_what_it_holds(ad_lut, starved):
+    """64 KiB of SRAM: the two 80 KiB filters cannot stay decoded (they keep the portable kernel); of the
+    others, as many as the SRAM the board leaves holds, and the model still fits."""
+    g, board = load(ad_lut), get_board(_tiny_ram(starved))
+    b = footprint.check(g, board, weights="packed-ram")
+    assert b.fits and b.sram_headroom >= 0, b.sram_headroom
+    big = {i for i in b.weights.packed if g.op_inputs(g.operators[i])[1].size >= 640 * 128}
+    assert big and not big & set(b.weights.resident)
+    assert b.weights.resident and set(b.weights.resident) < set(b.weights.packed) - big or \
+        set(b.weights.resident) == set(b.weights.packed) - big
+    free = footprint.check(g, get_board("nucleo-f746"), weights="packed-ram")
+    assert set(b.weights.resident) <= set(free.weights.resident)
+
+
+@pytest.mark.toolchain
+@pytest.mark.emulator
+def test_packed_ram_firmware_decodes_at_start_up_and_runs_at_dense_speed(ad_lut, tmp_path):
+    """Built and run in QEMU (the M7 of the NUCLEO-F746 on mps2-an500): the harness calls tinyc_model_init()
+    at boot and reports its instructions apart from the inference's; outputs bit-identical to TFLite Micro;
+    an inference costs less than with --weights packed and within 5% of --weights dense."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from tinyc.deploy import pipeline
+    from tinyc.deploy.bench import bench_link, open_target
+
+    got = {}
+    for w in ("packed-ram", "packed", "dense"):
+        built = pipeline.build_model_firmware(ad_lut, "nucleo-f746", tmp_path / w, emulate=True, weights=w)
+        with open_target(built.elf, built.run_board) as link:
+            got[w] = bench_link(link, ad_lut, runs=1)
+        assert got[w].outputs_match, (w, got[w].mismatches)
+    assert got["packed-ram"].init > 0 and got["packed"].init == got["dense"].init == 0
+    assert got["packed-ram"].median < got["packed"].median
+    assert got["packed-ram"].median <= 1.05 * got["dense"].median, {w: m.median for w, m in got.items()}
 
 
 def test_check_shows_the_storage_kernel_set_and_cost_per_layer(ad_lut, starved):
@@ -210,7 +271,7 @@ def test_fit_prices_a_candidate_with_the_same_decision(ad_lut):
 @pytest.mark.parametrize("command", ["build", "bench", "fit", "generate", "check", "flash", "validate"])
 def test_every_command_that_builds_takes_weights(command):
     r = CliRunner().invoke(cli, [command, "--help"])
-    assert r.exit_code == 0 and "--weights [auto|packed|dense]" in r.output
+    assert r.exit_code == 0 and "--weights [auto|packed|packed-ram|dense]" in r.output
 
 
 def test_the_weights_option_is_part_of_the_build_key(ad_lut):
@@ -219,7 +280,8 @@ def test_the_weights_option_is_part_of_the_build_key(ad_lut):
     auto = firmware_key(ad_lut, "nucleo-f746", emulate=True)
     assert auto == firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="auto")
     assert len({auto, firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="dense"),
-                firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="packed")}) == 3
+                firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="packed"),
+                firmware_key(ad_lut, "nucleo-f746", emulate=True, weights="packed-ram")}) == 4
 
 
 @pytest.mark.toolchain
