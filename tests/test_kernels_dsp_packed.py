@@ -13,6 +13,7 @@ import re
 import pytest
 
 from tinyc.analyze.memory import plan_tflm
+from tinyc.analyze.weights import WeightPlan
 from tinyc.boards import get_board
 from tinyc.codegen import generate
 from tinyc.model.graph import load
@@ -72,36 +73,44 @@ def test_mve_packed_kernel_is_bit_exact_in_qemu(name, kind, mode, tmp_path):
 
 # --- --weights packed-ram: the blob decoded once, by tinyc_model_init(), into RAM of its own --------------------
 
-def resident_layers(gen, graph, kernels: tuple[str, ...], decoder: str) -> dict[int, str]:
-    """Op index -> the rows operand of its start-up decode call, for every packed CONV_2D / FULLY_CONNECTED;
-    asserts each runs a dense kernel of ``kernels`` on its own RAM buffer, and nothing decodes per inference."""
+def resident_layers(gen, graph, kernels: tuple[str, ...], decoders: str) -> dict[int, str]:
+    """Op index -> the rows operand of its start-up decode call (``decoders``: a regex of their macros), for
+    every packed filter; asserts each layer runs a dense kernel of ``kernels`` on its own RAM buffer, and that
+    no filter is decoded per inference."""
     src = (gen.out_dir / "tinyc_model.c").read_text()
     start = src.split("static void tinyc_decode_filters(void)")[1].split("\n}\n")[0]
     decodes = {int(i): rows for i, rows in
-               re.findall(decoder + r"\(&tinyc_op(\d+)_params, tinyc_t\d+_packed, \(int8_t \*\)tinyc_op\d+_decoded, "
-                          r"([^;]*)\);", start)}
-    packed = {p.op_index for p in gen.packed_layers if p.op in ("CONV_2D", "FULLY_CONNECTED")}
+               re.findall(r"(?:" + decoders + r")\(&tinyc_op(\d+)_params, tinyc_t\d+_packed, "
+                          r"\(int8_t \*\)tinyc_op\d+_decoded, ([^;]*)\);", start)}
+    packed = {p.op_index for p in gen.packed_layers}
     assert packed and set(decodes) == packed, (decodes, packed)
     called = call_kernels(gen)
     body = src.split("int tinyc_model_invoke(void)")[1]
     for i in packed:
         assert called[i] in kernels, called
         assert f"(const int8_t *)tinyc_op{i}_decoded" in body
-    # no per-inference decode of a CONV_2D / FULLY_CONNECTED filter (depthwise filters stay on the portable kernel)
-    assert not re.search(r"TINYC_(DSP_CONV|MVE_CONV|CONV2D|FULLY_CONNECTED)_PACKED_S8\(", body)
+    assert "PACKED_S8(" not in body  # no per-inference decode
     return decodes
 
 
 @pytest.mark.parametrize("name, kind", [("ic_resnet8", "lut16"), ("fc_odd", "sparse"), ("kws_dscnn", "sign"),
-                                        ("conv_dilated_relu6", "lut")])
+                                        ("conv_dilated_relu6", "lut"), ("dwconv_mult2_s2", "lut"),
+                                        ("dwconv_valid_dilated", "sparse")])
 def test_dsp_packed_ram_is_bit_exact(name, kind, tmp_path):
-    """The filters decoded at start-up (lazily here: the host runner never calls tinyc_model_init) into the DSP
-    matmul's layout: outputs bit-identical to TFLite Micro; fc_odd's arena is smaller than the two rows the
-    decoder works in, so they go past its layout (NULL), the others' into the arena."""
+    """The filters decoded once by tinyc_model_init() into the layouts of the DSP kernels (the matmul, the
+    one-batch FULLY_CONNECTED, the depthwise loop: kws_dscnn's 64 channels in the common loop's widened layout,
+    6 channels with a depth multiplier and 5 in the byte layout with a channel tail): outputs bit-identical to TFLite
+    Micro; fc_odd's arena is smaller than the two rows the decoder works in, so they go past its layout (NULL),
+    the others' into the arena."""
     path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
     graph = load(path)
-    gen = generate(graph, plan_tflm(graph), get_board("mps2-an386"), tmp_path / "gen", weights="packed-ram")
-    rows = resident_layers(gen, graph, ("TINYC_DSP_CONV_S8", "TINYC_DSP_FC_S8"), "TINYC_DSP_DECODE_PACKED_S8")
+    weights = "packed-ram"
+    if name.startswith("dwconv"):  # filters too small to pack by choice: every one packed and kept decoded
+        ops = tuple(i for i, op in enumerate(graph.operators) if op.op in WEIGHT_OPS)
+        weights = WeightPlan("packed-ram", ops, (), resident=ops)
+    gen = generate(graph, plan_tflm(graph), get_board("mps2-an386"), tmp_path / "gen", weights=weights)
+    rows = resident_layers(gen, graph, ("TINYC_DSP_CONV_S8", "TINYC_DSP_FC_S8", "TINYC_DSP_DEPTHWISE_CONV_S8"),
+                           "TINYC_DSP_DECODE_PACKED_S8|TINYC_DSP_DECODE_DW_PACKED_S8")
     assert set(rows.values()) == ({"NULL"} if name == "fc_odd" else {"((int8_t *)(tinyc_arena + 0u))"}), rows
     assert_bit_exact(path, gen, graph, random_inputs(graph, 40, seed=7), tmp_path, f"{name}/{kind} packed-ram")
 
@@ -109,13 +118,21 @@ def test_dsp_packed_ram_is_bit_exact(name, kind, tmp_path):
 @pytest.mark.slow
 @pytest.mark.emulator
 @pytest.mark.toolchain
-@pytest.mark.parametrize("name, kind", [("ic_resnet8", "lut16"), ("fc_odd", "sparse16")])
+@pytest.mark.parametrize("name, kind", [("ic_resnet8", "lut16"), ("fc_odd", "sparse16"), ("kws_dscnn", "sign"),
+                                        ("dwconv_valid_dilated", "lut")])
 def test_mve_packed_ram_is_bit_exact_in_qemu(name, kind, tmp_path):
+    """The Helium layouts: the matmul's (ResNet-8's convolutions and dense layer, fc_odd's 13 rows) and the
+    depthwise kernel's [taps][C] (kws_dscnn; 5 channels, a last group of one)."""
     require_tool("qemu-system-arm")
     require_tool("arm-none-eabi-gcc")
     path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
     graph = load(path)
     board = get_board("mps3-an547")
-    gen = generate(graph, plan_tflm(graph), board, tmp_path / "gen", weights="packed-ram")
-    resident_layers(gen, graph, ("TINYC_MVE_CONV_S8", "TINYC_MVE_FC_S8"), "TINYC_MVE_DECODE_PACKED_S8")
+    weights = "packed-ram"
+    if name.startswith("dwconv"):
+        ops = tuple(i for i, op in enumerate(graph.operators) if op.op in WEIGHT_OPS)
+        weights = WeightPlan("packed-ram", ops, (), resident=ops)
+    gen = generate(graph, plan_tflm(graph), board, tmp_path / "gen", weights=weights)
+    resident_layers(gen, graph, ("TINYC_MVE_CONV_S8", "TINYC_MVE_FC_S8", "TINYC_MVE_DEPTHWISE_CONV_S8"),
+                    "TINYC_MVE_DECODE_PACKED_S8|TINYC_MVE_DECODE_DW_PACKED_S8")
     assert_bit_exact_in_qemu(gen, graph, path, board, 4, tmp_path, f"{name}/{kind} packed-ram on the M55")

@@ -185,23 +185,32 @@ def fit_packed(graph: Graph, plan, board: Board, choice, low: Lowering, fit: Ker
     return low, fit
 
 
+RESIDENT_SETS = ("arm_dsp", "arm_mve")  # the kernel sets that can keep a packed filter decoded in RAM
+
+
 def fit_resident(graph: Graph, plan, board: Board, choice, low: Lowering, fit: KernelFit
                  ) -> tuple[Lowering, KernelFit, float | None]:
-    """--weights packed-ram: the packed filters on the optimized set's packed kernel that tinyc_model_init()
-    decodes once into RAM of their own, so that each inference runs the dense matmul on them: all of them where
+    """--weights packed-ram: the packed filters that tinyc_model_init() decodes once into RAM of their own, in
+    the layout of the optimized set's dense kernel (CONV_2D, FULLY_CONNECTED, DEPTHWISE_CONV_2D), so that each
+    inference runs that kernel on them: all of them where
     the SRAM the board leaves holds them, else the most instructions saved per byte first. Returns the lowering,
     the fit generate() follows, and the instructions per inference saved (None: a kernel cost not measured)."""
-    fast = [c.index for c in fast_packed(low)]
+    if low.variant not in RESIDENT_SETS:
+        return low, fit, 0.0
+    asked = tuple(sorted({c.index for c in low.lowered.calls if c.kernel.packed} - dict(fit.portable).keys()))
+    every = _lower(graph, plan, board, choice, replace(fit, resident=asked))
+    fast = sorted({c.index for c in every.lowered.init_calls})  # those the set keeps decoded (not every op can)
     if not fast:
         return low, fit, 0.0
+    if fast != list(asked):
+        every = _lower(graph, plan, board, choice, replace(fit, resident=tuple(fast)))
     set_name = instructions.cost_set(board, low.variant)
-    every = _lower(graph, plan, board, choice, replace(fit, resident=tuple(fast)))
     before = instructions.call_instructions(set_name, graph, low.lowered)
     after = instructions.call_instructions(set_name, graph, every.lowered)
     known = all(before.get(i, (None,))[0] is not None and after.get(i, (None,))[0] is not None for i in fast)
     saved = {i: (before[i][0] - after[i][0]) if known else 0.0 for i in fast}
-    ram = {c.index: b.nbytes for c in every.lowered.calls for b in c.buffers if b.name.endswith("_decoded")
-           and c.index in saved}
+    ram = {c.index: b.nbytes for c in every.lowered.calls for b in c.buffers
+           if c.index in saved and b.name == f"tinyc_op{c.index}_decoded"}
 
     def headroom(lw: Lowering) -> int:
         return budgetmod.compute(graph, board, plan=plan, generated=generated(lw, board),

@@ -448,6 +448,10 @@ DSP_CONV_PACKED = declare("TINYC_DSP_CONV_PACKED_S8", ("CONV_2D", "FULLY_CONNECT
 DSP_DECODE_PACKED = declare("TINYC_DSP_DECODE_PACKED_S8", ("CONV_2D", "FULLY_CONNECTED"), "conv2d_packed.c",
                             "tinyc_dsp_conv_params_t", (R.WEIGHTS, R.DECODED, R.SCRATCH), kernel_set=DSP,
                             packed=True, replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
+# ... and a depthwise filter into the layout of TINYC_DSP_DEPTHWISE_CONV_S8 (its parameters say which).
+DSP_DECODE_DW_PACKED = declare("TINYC_DSP_DECODE_DW_PACKED_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d_packed.c",
+                               "tinyc_dsp_dwconv_params_t", (R.WEIGHTS, R.DECODED, R.SCRATCH), kernel_set=DSP,
+                               packed=True, replaces=(DEPTHWISE_CONV2D_PACKED.macro,))
 
 # The Helium set (kernels/arm_mve/, tinyc/codegen/specialize_mve.py): the Cortex-M55, chained to the DSP set.
 MVE_CONV = declare("TINYC_MVE_CONV_S8", ("CONV_2D", "DEPTHWISE_CONV_2D"), "conv2d.c", "tinyc_mve_conv_params_t",
@@ -464,6 +468,9 @@ MVE_DECODE_PACKED = declare("TINYC_MVE_DECODE_PACKED_S8", ("CONV_2D", "FULLY_CON
                             "tinyc_mve_conv_params_t", (R.WEIGHTS, R.DECODED, R.SCRATCH), kernel_set=MVE,
                             packed=True,  # as DSP_DECODE_PACKED, for TINYC_MVE_CONV_S8
                             replaces=(CONV2D_PACKED.macro, FULLY_CONNECTED_PACKED.macro))
+MVE_DECODE_DW_PACKED = declare("TINYC_MVE_DECODE_DW_PACKED_S8", "DEPTHWISE_CONV_2D", "depthwise_conv2d_packed.c",
+                               "tinyc_mve_dwconv_params_t", (R.WEIGHTS, R.DECODED, R.SCRATCH), kernel_set=MVE,
+                               packed=True, replaces=(DEPTHWISE_CONV2D_PACKED.macro,))  # for TINYC_MVE_DEPTHWISE_CONV_S8
 MVE_CONV_PW_INPLACE = declare("TINYC_MVE_CONV_POINTWISE_INPLACE_S8", "CONV_2D", "conv2d.c",
                               "tinyc_mve_conv_params_t", POINTWISE_ROLES,
                               kernel_set=MVE, inplace=True, replaces=(CONV2D_POINTWISE_INPLACE.macro,))

@@ -231,6 +231,7 @@ class _Specializer:
                 K.AVG_POOL: self.avg_pool, K.CONV2D_POINTWISE_INPLACE: self.conv_pointwise_inplace,
                 K.ADD_INPLACE: self.add_inplace, K.CONV2D_INPLACE: self.conv_rows_inplace,
                 K.DEPTHWISE_CONV2D_INPLACE: self.dwconv_inplace, K.CONV2D_PACKED: self.conv_packed,
+                **({K.DEPTHWISE_CONV2D_PACKED: self.dw_packed} if self.resident else {}),
                 K.FULLY_CONNECTED_PACKED: self.fc_packed}
 
     def declared(self, set_name: str) -> dict[K.Kernel, Callable[[KernelCall], KernelCall | str | None]]:
@@ -530,23 +531,23 @@ class _Specializer:
         if isinstance(need, str):
             return need
         if call.index in self.resident:
-            return self.resident_call(call, new, need, target)
+            decoder = {K.DSP_CONV_PACKED: K.DSP_DECODE_PACKED, K.MVE_CONV_PACKED: K.MVE_DECODE_PACKED}[target]
+            return self.resident_call(call, new, need, decoder)
         if self.decode_limit is not None and need > self.decode_limit:
             return (f"decoding the filter for the matmul takes {need:,} B of SRAM, the board leaves "
                     f"{self.decode_limit:,} B")
         self.decoded = max(self.decoded, need)
         return new.to(target, weights=call[Role.WEIGHTS], decoded=Static(DECODED, "int8_t *"))
 
-    def resident_call(self, call: KernelCall, new: KernelCall, need: int, target: K.Kernel) -> KernelCall:
-        """``new`` (the dense rewrite) reading its filter from a static buffer of its own that the set's decoder
-        fills once, in tinyc_model_init(): the row decoders work at the arena's start where it is large enough
-        (nothing else runs at start-up), else past the layout."""
-        layout = len(self.consts[new[Role.WEIGHTS].name].values)
+    def resident_call(self, call: KernelCall, new: KernelCall, need: int, decoder: K.Kernel) -> KernelCall:
+        """``new`` (the dense rewrite) reading its filter from a static buffer of its own that ``decoder`` fills
+        once, in tinyc_model_init(): ``need`` bytes, the layout and the rows the decoder works in, which go at the
+        arena's start where it is large enough (no tensor is live at start-up), else past the layout."""
+        layout = self.consts[new[Role.WEIGHTS].name].nbytes
         rows = need - layout
         in_arena = self.m.arena_size >= rows
         nbytes = ((layout if in_arena else need) + 3) // 4 * 4
         buf = f"tinyc_op{call.index}_decoded"
-        decoder = {K.DSP_CONV_PACKED: K.DSP_DECODE_PACKED, K.MVE_CONV_PACKED: K.MVE_DECODE_PACKED}[target]
         self.init_calls.append(new.to(decoder, weights=call[Role.WEIGHTS], decoded=Static(buf, "int8_t *"),
                                       scratch=Arena(0) if in_arena else Null()))
         self.resident_bytes += nbytes
@@ -562,6 +563,35 @@ class _Specializer:
 
     def conv_packed(self, call: KernelCall):
         return self._packed(call, self.conv)
+
+    def dw_packed(self, call: KernelCall, dense: Callable[[KernelCall], KernelCall | str | None] | None = None,
+                  decoders: dict | None = None):
+        """A packed DEPTHWISE_CONV_2D is decoded per call by the portable kernel; with --weights packed-ram its
+        filter is decoded once into the layout of the set's depthwise kernel (of the matmul, for one input
+        channel and a depth multiplier), which then runs on it. ``dense``: the set's depthwise rewrite;
+        ``decoders``: its dense kernel -> (the set's packed matmul whose decode it shares, or None, decoder)."""
+        if call.index not in self.resident:
+            return "a packed depthwise filter is decoded per call by the portable kernel"
+        dense = dense or self.dwconv
+        decoders = decoders or {K.DSP_CONV: (K.DSP_CONV_PACKED, K.DSP_DECODE_PACKED),
+                                K.DSP_DWCONV: (None, K.DSP_DECODE_DW_PACKED)}
+        wv = self.unpacked(call)
+        if wv is None:
+            return "constants are not plain arrays"
+        p = dict(call.params)
+        taps, c = p["k_h"] * p["k_w"], p["out_c"]
+        tmp = self.add_const(f"tinyc_op{call.index}_unpacked_w", "int8_t", wv.reshape(c, taps).T)  # [kh, kw, C]
+        dense_call = dataclasses.replace(call, kernel=K.DEPTHWISE_CONV2D, operands=tuple(
+            (r, Const(tmp) if r is Role.WEIGHTS else o) for r, o in call.operands if r is not Role.DECODED))
+        new = dense(dense_call)
+        if not isinstance(new, KernelCall):
+            return new
+        if new.kernel not in decoders:
+            return f"no packed form of {new.macro}"
+        matmul, decoder = decoders[new.kernel]
+        need = self.decode_bytes(new, matmul) if matmul is not None else \
+            self.consts[new[Role.WEIGHTS].name].nbytes + (taps + 3) // 4 * 4
+        return need if isinstance(need, str) else self.resident_call(call, new, need, decoder)
 
     def fc_packed(self, call: KernelCall):
         def matmul(c: KernelCall):

@@ -131,7 +131,8 @@ class _MveSpecializer(_Specializer):
                K.CONV2D_POINTWISE_INPLACE: self.mve_pointwise_inplace, K.CONV2D_INPLACE: self.mve_conv_rows_inplace,
                K.DEPTHWISE_CONV2D: self.mve_dwconv, K.DEPTHWISE_CONV2D_INPLACE: self.mve_dwconv_inplace,
                K.ADD: self.mve_add, K.ADD_INPLACE: self.mve_add_inplace, K.AVG_POOL: self.mve_avg_pool,
-               K.CONV2D_PACKED: self.mve_conv_packed, K.FULLY_CONNECTED_PACKED: self.mve_fc_packed}
+               K.CONV2D_PACKED: self.mve_conv_packed, K.FULLY_CONNECTED_PACKED: self.mve_fc_packed,
+               **({K.DEPTHWISE_CONV2D_PACKED: self.mve_dw_packed} if self.resident else {})}
         calls = self.rewrite(self.m.calls, mve, self.mve_specialized, "arm_mve")
         calls = self.declare_scratch(calls, SCRATCH, self.mve_scratch, "MVE kernels' scratch (columns, accumulators)")
         self.m = dataclasses.replace(self.m, calls=tuple(calls))
@@ -209,6 +210,10 @@ class _MveSpecializer(_Specializer):
 
     def mve_conv_packed(self, call: KernelCall):
         return self._packed(call, self.mve_conv, K.MVE_CONV_PACKED)
+
+    def mve_dw_packed(self, call: KernelCall):
+        return self.dw_packed(call, self.mve_dwconv, {K.MVE_CONV: (K.MVE_CONV_PACKED, K.MVE_DECODE_PACKED),
+                                                       K.MVE_DWCONV: (None, K.MVE_DECODE_DW_PACKED)})
 
     def mve_fc_packed(self, call: KernelCall):
         return self._packed(call, self.mve_fc, K.MVE_CONV_PACKED)

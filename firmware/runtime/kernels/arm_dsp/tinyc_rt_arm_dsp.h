@@ -286,6 +286,12 @@ typedef struct {
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch);
 
+/* A packed depthwise filter decoded once, at start-up (depthwise_conv2d_packed_arm_dsp.c, --weights packed-ram),
+ * into the layout tinyc_arm_dsp_depthwise_conv_s8 reads with the same parameters (`decoded`, word aligned);
+ * `row` (k_h * k_w bytes) is where each channel is decoded first, NULL: past the layout. */
+void tinyc_arm_dsp_decode_dw_packed_s8(const tinyc_dsp_dwconv_params_t *p, const uint8_t *filter, int8_t *decoded,
+                                       int8_t *row);
+
 /* DEPTHWISE_CONV_2D in place (batch 1, depthwise_conv2d_arm_dsp.c). Rows scheme: the normal kernel's
  * weights, bias and `scratch` (which also holds k_h row pointers), the plan's row ring in `ring`.
  * Plane scheme: weights [C][k_h*k_w], the input offset folded into the bias, the plan's plane buffer. */
@@ -321,6 +327,7 @@ void tinyc_arm_dsp_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_DSP_FC_S8 tinyc_arm_dsp_fc_s8       /* fully_connected_arm_dsp.c */
 #define TINYC_DSP_CONV_PACKED_S8 tinyc_arm_dsp_matmul_packed_s8 /* conv2d_packed_arm_dsp.c */
 #define TINYC_DSP_DECODE_PACKED_S8 tinyc_arm_dsp_decode_packed_s8 /* conv2d_packed_arm_dsp.c */
+#define TINYC_DSP_DECODE_DW_PACKED_S8 tinyc_arm_dsp_decode_dw_packed_s8 /* depthwise_conv2d_packed_arm_dsp.c */
 #define TINYC_DSP_DEPTHWISE_CONV_S8 tinyc_arm_dsp_depthwise_conv_s8
 #define TINYC_DSP_DEPTHWISE_ROWS_INPLACE_S8 tinyc_arm_dsp_depthwise_rows_inplace_s8
 #define TINYC_DSP_DEPTHWISE_PLANE_INPLACE_S8 tinyc_arm_dsp_depthwise_plane_inplace_s8

@@ -105,6 +105,12 @@ typedef struct {
 void tinyc_arm_mve_depthwise_conv_s8(const tinyc_mve_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_mve_q4_t *q, int8_t *output, void *scratch);
 
+/* A packed depthwise filter decoded once, at start-up (depthwise_conv2d_packed_arm_mve.c, --weights packed-ram),
+ * into the [k_h * k_w][C] weights tinyc_arm_mve_depthwise_conv_s8 reads; `row` (k_h * k_w bytes) is where each
+ * channel is decoded first, NULL: past the layout. */
+void tinyc_arm_mve_decode_dw_packed_s8(const tinyc_mve_dwconv_params_t *p, const uint8_t *filter, int8_t *decoded,
+                                       int8_t *row);
+
 /* The same in place with the plan's row ring (batch 1; the "rows" scheme of tinyc/model/inplace.py). */
 void tinyc_arm_mve_depthwise_rows_inplace_s8(const tinyc_mve_dwconv_params_t *p, int32_t ring_rows, int8_t *io,
                                              const int8_t *filter, const int32_t *bias, const tinyc_mve_q4_t *q,
@@ -146,6 +152,7 @@ void tinyc_arm_mve_avg_pool_s8(const tinyc_pool_params_t *p, const int8_t *input
 #define TINYC_MVE_FC_S8 tinyc_arm_mve_matmul_s8   /* fully_connected_arm_mve.c */
 #define TINYC_MVE_CONV_PACKED_S8 tinyc_arm_mve_matmul_packed_s8 /* conv2d_packed_arm_mve.c */
 #define TINYC_MVE_DECODE_PACKED_S8 tinyc_arm_mve_decode_packed_s8 /* conv2d_packed_arm_mve.c */
+#define TINYC_MVE_DECODE_DW_PACKED_S8 tinyc_arm_mve_decode_dw_packed_s8 /* depthwise_conv2d_packed_arm_mve.c */
 #define TINYC_MVE_CONV_POINTWISE_INPLACE_S8 tinyc_arm_mve_pointwise_inplace_s8
 #define TINYC_MVE_CONV_ROWS_INPLACE_S8 tinyc_arm_mve_conv_rows_inplace_s8
 #define TINYC_MVE_DEPTHWISE_CONV_S8 tinyc_arm_mve_depthwise_conv_s8
