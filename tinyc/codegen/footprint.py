@@ -192,9 +192,9 @@ def fit_resident(graph: Graph, plan, board: Board, choice, low: Lowering, fit: K
                  ) -> tuple[Lowering, KernelFit, float | None]:
     """--weights packed-ram: the packed filters that tinyc_model_init() decodes once into RAM of their own, in
     the layout of the optimized set's dense kernel (CONV_2D, FULLY_CONNECTED, DEPTHWISE_CONV_2D), so that each
-    inference runs that kernel on them: all of them where
-    the SRAM the board leaves holds them, else the most instructions saved per byte first. Returns the lowering,
-    the fit generate() follows, and the instructions per inference saved (None: a kernel cost not measured)."""
+    inference runs that kernel on them: all of them where the SRAM the board leaves holds them, else the most
+    instructions saved per byte first. Returns the lowering, the fit generate() follows, and the instructions
+    per inference saved (None: a kernel cost not measured)."""
     if low.variant not in RESIDENT_SETS:
         return low, fit, 0.0
     asked = tuple(sorted({c.index for c in low.lowered.calls if c.kernel.packed} - dict(fit.portable).keys()))
@@ -337,7 +337,7 @@ def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.Lay
         reason = getattr(c, "reason", None)
         fmt = None
         if call.index in at_start:
-            fmt = f"packed {modes.get(call.index, '')}, decoded into RAM at start-up".replace("  ", " ")
+            fmt = f"packed {modes[call.index]}, decoded into RAM at start-up"
         elif call.index in modes:
             fmt = f"packed {modes[call.index]}"
             if low.variant != "reference" and c is None:
