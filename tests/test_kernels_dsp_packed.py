@@ -99,9 +99,8 @@ def resident_layers(gen, graph, kernels: tuple[str, ...], decoders: str) -> dict
 def test_dsp_packed_ram_is_bit_exact(name, kind, tmp_path):
     """The filters decoded once by tinyc_model_init() into the layouts of the DSP kernels (the matmul, the
     one-batch FULLY_CONNECTED, the depthwise loop: kws_dscnn's 64 channels in the common loop's widened layout,
-    6 channels with a depth multiplier and 5 in the byte layout with a channel tail): outputs bit-identical to TFLite
-    Micro; fc_odd's arena is smaller than the two rows the decoder works in, so they go past its layout (NULL),
-    the others' into the arena."""
+    6 channels with a depth multiplier and 5 in the byte layout with a channel tail): outputs bit-identical to
+    TFLite Micro. The decoders' rows go in the arena, or in the DSP scratch where the arena is too small."""
     path = rewritten_model(name, kind, tmp_path / f"{name}_{kind}.tflite")
     graph = load(path)
     weights = "packed-ram"
@@ -111,8 +110,33 @@ def test_dsp_packed_ram_is_bit_exact(name, kind, tmp_path):
     gen = generate(graph, plan_tflm(graph), get_board("mps2-an386"), tmp_path / "gen", weights=weights)
     rows = resident_layers(gen, graph, ("TINYC_DSP_CONV_S8", "TINYC_DSP_FC_S8", "TINYC_DSP_DEPTHWISE_CONV_S8"),
                            "TINYC_DSP_DECODE_PACKED_S8|TINYC_DSP_DECODE_DW_PACKED_S8")
-    assert set(rows.values()) == ({"NULL"} if name == "fc_odd" else {"((int8_t *)(tinyc_arena + 0u))"}), rows
+    # fc_odd's two rows of 40 bytes do not fit its 64-byte arena: the DSP kernels' scratch holds them
+    want = "(int8_t *)tinyc_dsp_scratch" if name == "fc_odd" else "((int8_t *)(tinyc_arena + 0u))"
+    assert set(rows.values()) == {want}, rows
     assert_bit_exact(path, gen, graph, random_inputs(graph, 40, seed=7), tmp_path, f"{name}/{kind} packed-ram")
+
+
+def test_dsp_packed_ram_of_a_trained_model_decodes_past_its_layout(tmp_path):
+    """The trained micro_speech (../shared/models), its FULLY_CONNECTED (4 x 4,000) rewritten sparse as a user's
+    pruned model: two rows of 4,000 bytes fit neither its 5,200-byte arena nor a DSP scratch (it has none), so
+    they go past the layout in its own buffer (NULL); its depthwise filter (one input channel, 8 outputs) is
+    kept decoded for the matmul. Bit-identical to TFLite Micro."""
+    from benchmarks import trained_models
+    from tests.weights_fixture import write
+
+    src = trained_models.models_dir() / "micro_speech_quantized.tflite"
+    if not src.is_file():
+        pytest.skip(f"no {src} (set TINYC_TRAINED_MODELS to the folder of ../shared/models)")
+    path = write(src, "sparse", tmp_path / "micro speech;sparse.tflite")
+    graph = load(path)
+    gen = generate(graph, plan_tflm(graph), get_board("mps2-an386"), tmp_path / "gen", weights="packed-ram")
+    rows = resident_layers(gen, graph, ("TINYC_DSP_FC_S8", "TINYC_DSP_CONV_S8"), "TINYC_DSP_DECODE_PACKED_S8")
+    fc = next(op.index for op in graph.operators if op.op == "FULLY_CONNECTED")
+    dw = next(op.index for op in graph.operators if op.op == "DEPTHWISE_CONV_2D")
+    assert rows[fc] == "NULL" and dw in rows, rows  # the depthwise filter (1 input channel) as a matmul's
+    src_c = (gen.out_dir / "tinyc_model.c").read_text()
+    assert f"tinyc_op{fc}_decoded[6000]" in src_c  # 16,000 bytes of layout and 8,000 of rows, as int32
+    assert_bit_exact(path, gen, graph, random_inputs(graph, 8, seed=3), tmp_path, "micro_speech sparse packed-ram")
 
 
 @pytest.mark.slow

@@ -92,7 +92,9 @@ def render_check(out, b: Budget) -> None:
                 kset = plain(c.kernel_set) + (f" [{notes[why]}]" if why else "")
                 instr = "-" if c.instructions is None else f"{c.instructions:,.0f}" + ("" if c.measured else "*")
                 would = ""
-                if o is not None:
+                if o is not None and "decoded into RAM" in (c.weights or ""):
+                    would = f"saved {o.saved:,} B of flash, for SRAM"
+                elif o is not None:
                     extra = "?" if o.extra == float("inf") else f"{o.extra:+,.0f} instr"
                     would = (f"saved {o.saved:,} B, {extra}" if c.weights and c.weights.startswith("packed")
                              else f"save {o.saved:,} B, {extra}")

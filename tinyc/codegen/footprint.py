@@ -337,7 +337,8 @@ def layer_code(graph: Graph, board: Board, low: Lowering) -> tuple[budgetmod.Lay
         reason = getattr(c, "reason", None)
         fmt = None
         if call.index in at_start:
-            fmt = f"packed {modes[call.index]}, decoded into RAM at start-up"
+            ram = sum(b.nbytes for b in call.buffers if b.name == f"tinyc_op{call.index}_decoded")
+            fmt = f"packed {modes[call.index]}, decoded into RAM at start-up ({ram:,} B)"
         elif call.index in modes:
             fmt = f"packed {modes[call.index]}"
             if low.variant != "reference" and c is None:

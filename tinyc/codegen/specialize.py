@@ -541,15 +541,20 @@ class _Specializer:
 
     def resident_call(self, call: KernelCall, new: KernelCall, need: int, decoder: K.Kernel) -> KernelCall:
         """``new`` (the dense rewrite) reading its filter from a static buffer of its own that ``decoder`` fills
-        once, in tinyc_model_init(): ``need`` bytes, the layout and the rows the decoder works in, which go at the
-        arena's start where it is large enough (no tensor is live at start-up), else past the layout."""
+        once, in tinyc_model_init(): ``need`` bytes, the layout and the rows the decoder works in. Nothing runs
+        at start-up, so the rows go at the arena's start or in the DSP kernels' scratch where one is large
+        enough, else past the layout."""
         layout = self.consts[new[Role.WEIGHTS].name].nbytes
         rows = need - layout
-        in_arena = self.m.arena_size >= rows
-        nbytes = ((layout if in_arena else need) + 3) // 4 * 4
+        scratch: Arena | Static | Null = Null()
+        if self.m.arena_size >= rows:
+            scratch = Arena(0)
+        elif self.scratch >= rows:  # only grows: a call that uses it declares it (the one-batch FC's widened input)
+            scratch = Static(SCRATCH, "int8_t *")
+        nbytes = ((need if isinstance(scratch, Null) else layout) + 3) // 4 * 4
         buf = f"tinyc_op{call.index}_decoded"
         self.init_calls.append(new.to(decoder, weights=call[Role.WEIGHTS], decoded=Static(buf, "int8_t *"),
-                                      scratch=Arena(0) if in_arena else Null()))
+                                      scratch=scratch))
         self.resident_bytes += nbytes
         what = f"op {call.index}'s packed filter, decoded at start-up (--weights packed-ram)"
         return dataclasses.replace(new.to(new.kernel, weights=Static(buf, "const int8_t *")),
