@@ -5,7 +5,7 @@ per weight, the model's constants and kernel code (arm-none-eabi-size), static R
 scratch), and instructions per inference in QEMU (-icount: instructions, not cycles). The output checksum of
 every run must be the same for dense and packed (bit-exact on the emulated core).
 
-    .venv/bin/python benchmarks/bench_packed.py MODEL.tflite [...] [--board mps2-an386] [--runs 3] [--weights packed|auto]
+    .venv/bin/python benchmarks/bench_packed.py MODEL.tflite [...] [--board mps2-an386] [--runs 3] [--weights packed|packed-ram|auto]
         [--json out.json]
 
 Without models it uses the optimized digits models cached by tests/test_codegen_packed_models.py.
@@ -109,7 +109,8 @@ def build_and_run(path: Path, board_id: str, weights: str, runs: int, work: Path
                        "mode": packed.mode if packed else "dense", "flash_bytes": size,
                        "bits_per_weight": 8.0 * size / w.size if size else None})
     model_syms = symbol_sizes(model_o)
-    scratch = model_syms.get("tinyc_weight_scratch", 0) + model_syms.get("tinyc_dsp_decoded", 0)
+    scratch = model_syms.get("tinyc_weight_scratch", 0) + model_syms.get("tinyc_dsp_decoded", 0) + sum(
+        v for k, v in model_syms.items() if re.fullmatch(r"tinyc_op\d+_decoded", k))  # packed-ram's filters
     use = memuse.measure(fw.elf, gm.sources)
     linked = use.parts.get("runtime kernels", {}).get("flash")
     return {"model": path.stem, "board": board_id, "core": board.core, "weights": weights, "kernels": gm.variant,
@@ -125,9 +126,9 @@ def main() -> None:
     ap.add_argument("--board", action="append")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--weights", default="packed", choices=("packed", "auto"),
-                    help="the compressed build's storage: packed wherever smaller (default), or auto (dense "
-                         "while the model fits the board)")
+    ap.add_argument("--weights", default="packed", choices=("packed", "packed-ram", "auto"),
+                    help="the compressed build's storage: packed wherever smaller (default), packed-ram (and "
+                         "decoded once at start-up into RAM), or auto (dense while the model fits the board)")
     ap.add_argument("--reference", action="store_true", help="reference kernels only (no DSP/Helium variant)")
     ap.add_argument("--no-inplace", action="store_true",
                     help="plan without in-place layers (they keep dense weights), so every filter can be packed")
@@ -159,7 +160,7 @@ def main() -> None:
                                    ("kernels_text", "kernel code (objects)"),
                                    ("linked_kernels", "kernel code (linked)"),
                                    ("linked_flash", "firmware flash (linked)"),
-                                   ("model_text", "model code"), ("weight_scratch", "decode scratch (RAM)"),
+                                   ("model_text", "model code"), ("weight_scratch", "decode RAM (static)"),
                                    ("arena", "arena (RAM)"), ("instructions", "instructions/inference")):
                     d, q = dense[key], packed[key]
                     d, q = ("?" if v is None else f"{v:,}" for v in (d, q))
