@@ -513,6 +513,13 @@ class _Specializer:
         _, _, _, n_ch, length = packing.HEADER.unpack_from(data, 0)
         return packing.unpack(data, (n_ch, length), None).reshape(-1).astype(np.int64)
 
+    def dense_twin(self, call: KernelCall, kernel: K.Kernel, values) -> KernelCall:
+        """``call`` (a packed one) on the reference ``kernel`` with the dense filter ``values`` as a new
+        constant, for the set's dense rewrite to lay out."""
+        tmp = self.add_const(f"tinyc_op{call.index}_unpacked_w", "int8_t", values)
+        return dataclasses.replace(call, kernel=kernel, operands=tuple(
+            (r, Const(tmp) if r is Role.WEIGHTS else o) for r, o in call.operands if r is not Role.DECODED))
+
     def _packed(self, call: KernelCall, dense: Callable[[KernelCall], KernelCall | str | None],
                 target: K.Kernel = K.DSP_CONV_PACKED):
         """The dense rewrite of the call with its decoded filter, moved to ``target`` (the set's packed matmul):
@@ -520,11 +527,8 @@ class _Specializer:
         wv = self.unpacked(call)
         if wv is None:
             return "constants are not plain arrays"
-        tmp = self.add_const(f"tinyc_op{call.index}_unpacked_w", "int8_t", wv)
         kernel = K.CONV2D if call.kernel is K.CONV2D_PACKED else K.FULLY_CONNECTED
-        dense_call = dataclasses.replace(call, kernel=kernel, operands=tuple(
-            (r, Const(tmp) if r is Role.WEIGHTS else o) for r, o in call.operands if r is not Role.DECODED))
-        new = dense(dense_call)
+        new = dense(self.dense_twin(call, kernel, wv))
         if not isinstance(new, KernelCall):
             return new
         need = self.decode_bytes(new, target)
@@ -585,10 +589,7 @@ class _Specializer:
             return "constants are not plain arrays"
         p = dict(call.params)
         taps, c = p["k_h"] * p["k_w"], p["out_c"]
-        tmp = self.add_const(f"tinyc_op{call.index}_unpacked_w", "int8_t", wv.reshape(c, taps).T)  # [kh, kw, C]
-        dense_call = dataclasses.replace(call, kernel=K.DEPTHWISE_CONV2D, operands=tuple(
-            (r, Const(tmp) if r is Role.WEIGHTS else o) for r, o in call.operands if r is not Role.DECODED))
-        new = dense(dense_call)
+        new = dense(self.dense_twin(call, K.DEPTHWISE_CONV2D, wv.reshape(c, taps).T))  # [kh, kw, C]
         if not isinstance(new, KernelCall):
             return new
         if new.kernel not in decoders:

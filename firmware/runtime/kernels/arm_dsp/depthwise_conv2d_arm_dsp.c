@@ -268,16 +268,10 @@ static void dw_rows_any(const tinyc_dsp_dwconv_params_t *p, const int8_t *in_b, 
     else dw_rows_any_g(p, in_b, r, out_b, filter, bias, q, scratch, 0);
 }
 
-/* The common case's loop (below) takes depth multiplier 1, channels % 4 == 0 and the fast form. */
-static int dw_common(const tinyc_dsp_dwconv_params_t *p)
-{
-    return !p->general && p->mult <= 1 && (p->channels & 3) == 0;
-}
-
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch)
 {
-    if (!dw_common(p)) {
+    if (!tinyc_dsp_dw_common(p)) {
         const size_t in_b = (size_t)p->in_h * p->in_w * (p->channels / (p->mult > 1 ? p->mult : 1));
         const size_t out_b = (size_t)p->out_h * p->out_w * p->channels;
         for (int32_t b = 0; b < p->batches; ++b)
@@ -339,7 +333,7 @@ void tinyc_arm_dsp_depthwise_rows_inplace_s8(const tinyc_dsp_dwconv_params_t *p,
     int8_t *padrow = (int8_t *)(base + taps);
     const int32_t span_w = (p->k_w - 1) * p->dil_w;
     tinyc_ring_t r;
-    if (!dw_common(p)) {
+    if (!tinyc_dsp_dw_common(p)) {
         r = tinyc_ring_init(io, ring, ring_rows, (size_t)p->in_w * (C / (p->mult > 1 ? p->mult : 1)),
                             (size_t)p->out_w * C, p->in_h, p->out_h, p->pad_h, p->stride_h);
         dw_rows_any(p, NULL, &r, io, filter, bias, q, scratch);

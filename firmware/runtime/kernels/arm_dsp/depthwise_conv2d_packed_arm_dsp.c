@@ -2,8 +2,7 @@
  * once, at start-up (tinyc_model_init(), --weights packed-ram), into the layout tinyc_arm_dsp_depthwise_conv_s8
  * reads (tinyc/codegen/specialize.py, pack_depthwise_wide / pack_depthwise_weights), which then runs on it on
  * every inference. The blob holds one record of k_h * k_w taps per channel; each is decoded into `row` and
- * scattered: the common loop's layout (no depth multiplier, channels % 4 == 0, the fast requantization, as the
- * kernel decides) per group of 4 channels and tap the int16 values 2 w in lanes (c0, c2, c1, c3); else per group
+ * scattered: the common loop's layout (tinyc_dsp_dw_common, as the kernel decides) per group of 4 channels and tap the int16 values 2 w in lanes (c0, c2, c1, c3); else per group
  * of 4 channels and tap the 4 bytes, then the last channels % 4 one after the other. Per-call decoding stays
  * on the portable kernel (tinyc_ref_depthwise_conv2d_packed_s8). */
 #include "tinyc_rt.h"
@@ -14,7 +13,7 @@ void tinyc_arm_dsp_decode_dw_packed_s8(const tinyc_dsp_dwconv_params_t *p, const
                                        int8_t *row)
 {
     const int32_t C = p->channels, taps = p->k_h * p->k_w, c4 = C & ~3;
-    const int wide = !p->general && p->mult <= 1 && (C & 3) == 0;
+    const int wide = tinyc_dsp_dw_common(p);
     static const uint8_t lane[4] = {0, 2, 1, 3};
     if (row == NULL) row = decoded + (size_t)C * taps * (wide ? 2 : 1);
     tinyc_pk_rows_t r;

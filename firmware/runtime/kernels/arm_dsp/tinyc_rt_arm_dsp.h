@@ -283,6 +283,13 @@ typedef struct {
     int32_t mult;            /* depth multiplier; 0 or 1: none */
 } tinyc_dsp_dwconv_params_t;
 
+/* The depthwise common loop's case: depth multiplier 1, channels % 4 == 0 and the fast form. Its weights are
+ * widened and doubled (pack_depthwise_wide), any other case's are bytes (pack_depthwise_weights). */
+static inline int tinyc_dsp_dw_common(const tinyc_dsp_dwconv_params_t *p)
+{
+    return !p->general && p->mult <= 1 && (p->channels & 3) == 0;
+}
+
 void tinyc_arm_dsp_depthwise_conv_s8(const tinyc_dsp_dwconv_params_t *p, const int8_t *input, const int8_t *filter,
                                      const int32_t *bias, const tinyc_dsp_q_t *q, int8_t *output, void *scratch);
 
