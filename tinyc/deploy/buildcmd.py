@@ -88,7 +88,9 @@ def _note_dense_storage(out: Output, budget, weights: str) -> None:
         why = "the model fits dense, so the faster dense kernels run them" if weights == "auto" else "--weights dense"
         out.warn(f"{len(idle)} pruned/clustered filters are stored dense on {budget.board} ({why}); packing them "
                  f"would save {sum(o.saved for o in idle):,} B of flash at "
-                 f"{sum(o.extra for o in idle):+,.0f} instructions per inference (--weights packed)")
+                 f"{sum(o.extra for o in idle):+,.0f} instructions per inference (--weights packed), or at none "
+                 f"for about {sum(o.dense_bytes for o in idle):,} B of SRAM holding them decoded "
+                 "(--weights packed-ram, where the board's SRAM holds them)")
 
 
 def run_build(out: Output, model: "str | Any", board_id: str, *, out_dir: str | None, emulate: bool, force: bool,
